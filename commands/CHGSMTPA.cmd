@@ -1,0 +1,221 @@
+/*********************************************************************/
+/* CHGSMTPA - Change SMTP Attributes                                 */
+/* Every parameter defaults to *SAME: only what is named changes.    */
+/* Values marked "stored" in HELP are kept and shown but not yet     */
+/* acted on by the qtsmtp server (see chgsmtpa(1)).                  */
+/*********************************************************************/
+             CMD        PROMPT('Change SMTP Attributes') MAXPOS(1) +
+                          HELP('Changes the SMTP attributes kept in member +
+                          QUSRSYS/QATMSMTP(CONFIG). Every parameter defaults to +
+                          *SAME, so only the parameters named change. The relay, +
+                          router and limit attributes apply to the next connection +
+                          of a running server; AUTOSTART, PORT, COLDSTART, +
+                          DIRTYPE, SBSD and USRIDDELIM apply at the next start.')
+             PARM       KWD(AUTOSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Autostart server') +
+                          HELP('*YES: STRTCPSVR SERVER(*AUTOSTART) starts the SMTP server.')
+             PARM       KWD(COLDSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Clear e-mail on start-up') +
+                          HELP('*YES: mail still queued is discarded when SMTP starts. Stored.')
+             PARM       KWD(DIRTYPE) TYPE(*CHAR) LEN(8) RSTD(*YES) +
+                          VALUES(*SAME *SMTP *SMTPMSF *SDD) DFT(*SAME) +
+                          PROMPT('E-mail directory type') +
+                          HELP('Where local mailboxes are looked up. Stored.')
+             PARM       KWD(RTYMIN) TYPE(RTYMINE) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Retries by minute') +
+                          HELP('Number of retries and the interval between them, in +
+                          minutes; *DFT is 3 retries, 30 minutes apart.')
+ RTYMINE:    ELEM       TYPE(*INT2) RANGE(0 99) SPCVAL((*SAME) (*DFT 3)) DFT(*SAME) +
+                          PROMPT('Number of retries')
+             ELEM       TYPE(*INT2) RANGE(0 99) SPCVAL((*SAME) (*DFT 30)) DFT(*SAME) +
+                          PROMPT('Time interval')
+             PARM       KWD(RTYDAY) TYPE(RTYDAYE) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Retries by day') +
+                          HELP('Number of retries and the interval between them, in +
+                          days, after the hourly retries; *DFT is 0 0.')
+ RTYDAYE:    ELEM       TYPE(*INT2) RANGE(0 9) SPCVAL((*SAME) (*DFT 0)) DFT(*SAME) +
+                          PROMPT('Number of retries')
+             ELEM       TYPE(*INT2) RANGE(0 9) SPCVAL((*SAME) (*DFT 0)) DFT(*SAME) +
+                          PROMPT('Time interval')
+             PARM       KWD(RTYHOUR) TYPE(RTYHOURE) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Retries by hour') +
+                          HELP('Number of retries and the interval between them, in +
+                          hours, after the retries by minute; *DFT is 0 0.')
+ RTYHOURE:   ELEM       TYPE(*INT2) RANGE(0 99) SPCVAL((*SAME) (*DFT 0)) DFT(*SAME) +
+                          PROMPT('Number of retries')
+             ELEM       TYPE(*INT2) RANGE(0 99) SPCVAL((*SAME) (*DFT 0)) DFT(*SAME) +
+                          PROMPT('Time interval')
+             PARM       KWD(RTYRMTSVR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Retry remote name server') +
+                          HELP('*YES: a name-server failure is retried like a +
+                          temporary delivery failure.')
+             PARM       KWD(AUTOADD) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Automatic registration') +
+                          HELP('Enrol remote users in the system directory. Stored.')
+             PARM       KWD(USRIDPFX) TYPE(*CNAME) LEN(5) SPCVAL((*SAME) (*DFT QSM)) +
+                          DFT(*SAME) PROMPT('User ID prefix') +
+                          HELP('Prefix of user IDs made by AUTOADD. Stored.')
+             PARM       KWD(ADDRESS) TYPE(*CNAME) LEN(8) SPCVAL((*SAME) (*DFT QSMRMTAD)) +
+                          DFT(*SAME) PROMPT('Address') +
+                          HELP('Directory address used by AUTOADD. Stored.')
+             PARM       KWD(SYSNAME) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SPCVAL((*SAME) (*DFT)) DFT(*SAME) PROMPT('System name') +
+                          HELP('The name the server gives in its greeting and in +
+                          Received: headers, and a local domain. *DFT: the host +
+                          name of this machine, read once when the server starts.')
+             PARM       KWD(TBLTYPE) TYPE(*CHAR) LEN(9) RSTD(*YES) +
+                          VALUES(*SAME *SYSTEM *PERSONAL) DFT(*SAME) +
+                          PROMPT('Alias table type') HELP('Stored.')
+             PARM       KWD(USRIDDELIM) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *DFT '?' '=' '.' '&' '$' '#' '/' '+' +
+                          '_' '-' '*' '"') DFT(*SAME) +
+                          PROMPT('User ID delimiter') +
+                          HELP('Character between user ID and address in SDD names. Stored.')
+             PARM       KWD(MAILROUTER) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) PROMPT('Mail router') +
+                          HELP('Host (name or address, optionally :port, a qtsmtp +
+                          extension) that receives mail for recipients that cannot +
+                          be found, and all non-local mail when FIREWALL(*YES).')
+             PARM       KWD(CCSID) TYPE(*INT4) RANGE(1 65533) +
+                          SPCVAL((*SAME) (*DFT 00819)) DFT(*SAME) +
+                          PROMPT('Coded character set identifier') HELP('Stored.')
+             PARM       KWD(TBLSMTPOUT) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
+                          DFT(*SAME) PROMPT('Outgoing EBCDIC/ASCII table') HELP('Stored.')
+ TBLQUAL:    QUAL       TYPE(*NAME) LEN(10) PROMPT('Table')
+             QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL) (*CURLIB)) DFT(*LIBL) +
+                          PROMPT('Library')
+             PARM       KWD(TBLSMTPIN) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
+                          DFT(*SAME) PROMPT('Incoming ASCII/EBCDIC table') HELP('Stored.')
+             PARM       KWD(JOURNAL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) PROMPT('Journal') +
+                          HELP('*YES: the server writes a journal entry for each +
+                          message it accepts and each relay decision. Stored.')
+             PARM       KWD(PCTRTGCHR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Percent routing character') +
+                          HELP('Whether % in a local part is a routing character. +
+                          The relay decision always looks through % (RFC 2505), +
+                          whatever this says.')
+             PARM       KWD(ETRNSVR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Support ETRN for server') HELP('Stored.')
+             PARM       KWD(MIME8BIT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Support 8-bit MIME') +
+                          HELP('*YES: the server offers 8BITMIME.')
+             PARM       KWD(NFYDLVRY) TYPE(NFYE) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Delivery status notification') +
+                          HELP('Who is told about mail that cannot be delivered.')
+ NFYE:       ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('Responsible person')
+             ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
+                          DFT(*SAME) PROMPT('Notify the sender')
+             PARM       KWD(ALIASDMN) TYPE(ALIASE) SNGVAL((*SAME) (*NONE)) MAX(10) +
+                          DFT(*SAME) PROMPT('Domain aliases') +
+                          HELP('Up to 10 numbered domain aliases; each is a local domain.')
+ ALIASE:     ELEM       TYPE(*INT2) RANGE(1 10) MIN(1) PROMPT('Alias index')
+             ELEM       TYPE(*CHAR) LEN(255) CASE(*MIXED) SPCVAL((*NONE)) MIN(1) +
+                          PROMPT('Domain name')
+             PARM       KWD(ALLMAILMSF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('All mail to MSF') HELP('Stored.')
+             PARM       KWD(ALWAUTH) TYPE(*CHAR) LEN(6) RSTD(*YES) +
+                          VALUES(*LOCAL *RELAY) SNGVAL((*SAME) (*NONE)) MAX(2) +
+                          DFT(*SAME) PROMPT('Allow authentication') +
+                          HELP('Where SMTP AUTH is accepted: *LOCAL for local mail, +
+                          *RELAY to let an authenticated client relay.')
+             PARM       KWD(ALWBARELF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Allow bare line feed') +
+                          HELP('*YES: a line ending in LF alone is accepted in DATA.')
+             PARM       KWD(ALWIMPSSL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *YES *NO) DFT(*SAME) +
+                          PROMPT('Allow implicit SSL') +
+                          HELP('*YES: also listen for implicit TLS (RFC 8314). Stored.')
+             PARM       KWD(ALWRLY) TYPE(*CHAR) LEN(5) RSTD(*YES) +
+                          VALUES(*SAME *NONE *ALL *LIST *NEAR *BOTH) DFT(*SAME) +
+                          PROMPT('Allow relayed mail') +
+                          HELP('Which clients may send mail to domains that are not +
+                          local. *NONE: no client. *LIST: clients in the *ACCEPT +
+                          and *ACCEPTIP6 lists. *NEAR: recipients in *NEAR domains, +
+                          or clients in *NEAR networks. *BOTH: what *LIST or *NEAR +
+                          allows. *ALL: any client; this makes an open relay.')
+             PARM       KWD(DIALSCD) TYPE(DIALE) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Dial-up scheduler') HELP('Stored.')
+ DIALE:      ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
+                          DFT(*SAME) PROMPT('Start dial-up')
+             ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('Connection profile')
+             ELEM       TYPE(*INT4) RANGE(1 65535) SPCVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Interval in minutes')
+             PARM       KWD(ETRNCLT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Support ETRN for client') HELP('Stored.')
+             PARM       KWD(FIREWALL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Forward mail to router through firewall') +
+                          HELP('*YES: mail for domains that are neither local nor +
+                          *NEAR goes to MAILROUTER.')
+             PARM       KWD(FTRACN) TYPE(*CHAR) LEN(11) RSTD(*YES) +
+                          VALUES(*SAME *NONE *KEEP *REJECTMAIL) DFT(*SAME) +
+                          PROMPT('Filter action') +
+                          HELP('What happens to mail a *FTRxxx filter matches. Stored.')
+             PARM       KWD(FWDHUBSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('Forwarding mail hub server') +
+                          HELP('Host (name or address, optionally :port) that +
+                          receives all outgoing non-local mail (a smart host).')
+             PARM       KWD(IFCDMN) TYPE(IFCE) SNGVAL((*SAME) (*NONE)) MAX(32) +
+                          DFT(*SAME) PROMPT('Interface domains') HELP('Stored.')
+ IFCE:       ELEM       TYPE(*CHAR) LEN(45) MIN(1) PROMPT('Interface address')
+             ELEM       TYPE(*CHAR) LEN(255) CASE(*MIXED) MIN(1) PROMPT('Domain name')
+             PARM       KWD(KEEPUNTIL) TYPE(*INT2) RANGE(1 365) +
+                          SPCVAL((*SAME) (*DFT 5) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Keep undelivered mail (days)') +
+                          HELP('Days an undeliverable message is kept before it is +
+                          returned to its sender. Stored.')
+             PARM       KWD(MAXEMMSIZE) TYPE(*INT4) RANGE(1 2097151) +
+                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Maximum e-mail size (KB)') +
+                          HELP('The largest message accepted, in kilobytes.')
+             PARM       KWD(MAXINEMM) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Maximum inbound e-mails') +
+                          HELP('Most sessions the server serves at the same time.')
+             PARM       KWD(MAXOUTEMM) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Maximum outbound e-mails') +
+                          HELP('Most deliveries the client job makes at the same time.')
+             PARM       KWD(OVRRJTCNNL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Override reject connection list') HELP('Stored.')
+             PARM       KWD(POPWDW) TYPE(*INT4) RANGE(15 65535) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('POP relay window (minutes)') HELP('Stored.')
+             PARM       KWD(RBLSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SNGVAL((*SAME) (*NONE)) MAX(32) DFT(*SAME) +
+                          PROMPT('Realtime blackhole list servers') HELP('Stored.')
+             PARM       KWD(SBSD) TYPE(SBSQUAL) SNGVAL((*SAME)) DFT(*SAME) +
+                          PROMPT('Subsystem description') +
+                          HELP('Subsystem the SMTP jobs are shown in.')
+ SBSQUAL:    QUAL       TYPE(*NAME) LEN(10) PROMPT('Subsystem description')
+             QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL)) DFT(*LIBL) PROMPT('Library')
+             PARM       KWD(VFYFROMUSR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES *ALL) DFT(*SAME) +
+                          PROMPT('Verify from user') HELP('Stored.')
+             PARM       KWD(VFYID) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Verify identity') HELP('Stored.')
+             PARM       KWD(VFYMSFMSG) TYPE(*CHAR) LEN(4) RSTD(*YES) +
+                          VALUES(*SAME *NO *YES) DFT(*SAME) +
+                          PROMPT('Verify MSF message') HELP('Stored.')
+             PARM       KWD(PORT) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*DFT 25)) DFT(*SAME) +
+                          PROMPT('Port (qtsmtp extension)') +
+                          HELP('The TCP port the server listens on; *DFT is 25. The +
+                          embedded default library ships 2525 so that a user +
+                          without root can start it. Applies at the next start.')

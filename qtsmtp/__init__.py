@@ -1,0 +1,1 @@
+"""qtsmtp: an SMTP relay for Linux, administered with IBM i CL commands."""

@@ -1,0 +1,197 @@
+"""The binder: Statement + Command definition -> typed parameter values.
+
+It applies the definition's rules (positional order, required parameters, special and
+single values, restricted values, lengths, ranges, element lists, qualified names) and
+reports every problem it finds as a CPD diagnostic, then CPF0001, as IBM i does. What it
+returns is plain Python: str, int, float, tuple (element list or qualified name), list
+(a parameter given more than once, MAX > 1), or None (optional, no default).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qtsmtp.cl.definition import NUMERIC_TYPES, Command, ValueSpec
+from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
+
+_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z")
+_GENERIC = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\*?\Z")
+_INTEGER = re.compile(r"[+-]?\d+\Z")
+_DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)\Z")
+
+
+@dataclass
+class Bound:
+    command: Command
+    values: dict          # every parameter: keyword -> value
+    given: frozenset      # the keywords the user specified (not defaulted)
+
+    def __getitem__(self, keyword: str):
+        return self.values[keyword]
+
+
+class _Invalid(Exception):
+    def __init__(self, msgid: str, *data):
+        self.message = Message(msgid, *data)
+
+
+def bind(stmt: Statement, cmd: Command) -> Bound:
+    diagnostics: list[Message] = []
+    assigned: dict[str, ValueList] = {}
+    for index, node in enumerate(stmt.positional):
+        if index >= cmd.maxpos:
+            diagnostics.append(Message("CPD0003", cmd.name, cmd.maxpos))
+            break
+        if isinstance(node, Scalar) and node.is_n:
+            continue
+        assigned[cmd.parms[index].keyword] = node if isinstance(node, ValueList) else ValueList([node])
+    for keyword, content in stmt.keywords:
+        if keyword not in cmd.by_keyword:
+            diagnostics.append(Message("CPD0043", keyword))
+        elif keyword in assigned:
+            diagnostics.append(Message("CPD0012", keyword))
+        else:
+            assigned[keyword] = content
+
+    values = {}
+    for parm in cmd.parms:
+        content = assigned.get(parm.keyword)
+        try:
+            if content is None:
+                if parm.min:
+                    raise _Invalid("CPD0007", parm.keyword)
+                values[parm.keyword] = default(parm)
+            else:
+                values[parm.keyword] = bind_parm(parm, content)
+        except _Invalid as bad:
+            diagnostics.append(bad.message)
+    if diagnostics:
+        raise CLError(diagnostics + [Message("CPF0001", cmd.name)])
+    return Bound(cmd, values, frozenset(assigned))
+
+
+def default(parm: ValueSpec):
+    if parm.dft is None:
+        if parm.elems is not None and parm.max == 1:
+            return tuple(default(e) for e in parm.elems)
+        return [] if parm.max > 1 else None
+    content = parm.dft if isinstance(parm.dft, ValueList) else ValueList([parm.dft])
+    return bind_parm(parm, content, keyword=getattr(parm, "keyword", ""))
+
+
+def bind_parm(parm: ValueSpec, content: ValueList, keyword: str | None = None):
+    keyword = keyword or getattr(parm, "keyword", "")
+    items = content.items
+    if not items:
+        raise _Invalid("CPD0084", "()", keyword)
+    first = items[0]
+    if len(items) == 1 and isinstance(first, Scalar) and not first.quoted:
+        special = first.text.upper()
+        if special in parm.sngval:
+            return parm.sngval[special]
+    if len(items) > 1 and parm.elems is None:
+        # A single value cannot stand among others, unless an item may take it too.
+        for item in items:
+            special = item.text.upper() if isinstance(item, Scalar) and not item.quoted else ""
+            if special in parm.sngval and special not in parm.spcval and special not in parm.values:
+                raise _Invalid("CPD0083", special, keyword)
+
+    if parm.max > 1:
+        if len(items) > parm.max:
+            raise _Invalid("CPD0028", keyword, parm.max)
+        if parm.elems is not None:
+            return [_bind_elements(parm, i.items if isinstance(i, ValueList) else [i], keyword)
+                    for i in items]
+        return [_bind_one(parm, i, keyword) for i in items]
+    if parm.elems is not None:
+        return _bind_elements(parm, items, keyword)
+    if len(items) > 1:
+        raise _Invalid("CPD0028", keyword, 1)
+    return _bind_one(parm, first, keyword)
+
+
+def _bind_elements(parm: ValueSpec, items: list, keyword: str) -> tuple:
+    elems = parm.elems
+    if len(items) > len(elems):
+        raise _Invalid("CPD0029", keyword, len(elems))
+    out = []
+    for index, elem in enumerate(elems):
+        node = items[index] if index < len(items) else None
+        if node is None or (isinstance(node, Scalar) and node.is_n):
+            if elem.min:
+                raise _Invalid("CPD0072", keyword)
+            out.append(default(elem))
+        elif elem.elems is not None or elem.max > 1:
+            out.append(bind_parm(elem, node if isinstance(node, ValueList) else ValueList([node]),
+                                 keyword))
+        else:
+            out.append(_bind_one(elem, node, keyword))
+    return tuple(out)
+
+
+def _bind_one(spec: ValueSpec, node, keyword: str):
+    if spec.quals is not None:
+        return _bind_qualified(spec, node, keyword)
+    if isinstance(node, (ValueList, Keyword)):
+        if spec.type == "*CMDSTR":
+            return str(node)[1:-1] if isinstance(node, ValueList) else str(node)
+        raise _Invalid("CPD0084", node, keyword)
+    text, quoted = node.text, node.quoted
+    shown = text if spec.display_input else "*" * len(text)
+    if not quoted and text.startswith("*"):
+        special = text.upper()
+        if special in spec.spcval:
+            return spec.spcval[special]
+        if spec.rstd and special in spec.values:
+            return special
+        raise _Invalid("CPD0084", shown, keyword)
+
+    if spec.type in NUMERIC_TYPES:
+        value = _number(spec, text, keyword)
+    elif spec.type in ("*NAME", "*CNAME", "*GENERIC"):
+        value = text if quoted else text.upper()
+        pattern = _GENERIC if spec.type == "*GENERIC" else _NAME
+        if not quoted and not pattern.match(value):
+            raise _Invalid("CPD0078", shown, keyword)
+    else:  # *CHAR, *PNAME, *CMDSTR
+        value = text if quoted or spec.mixed_case else text.upper()
+    if spec.length and spec.type not in NUMERIC_TYPES and len(value) > spec.length:
+        raise _Invalid("CPD0074", shown if len(shown) < 40 else shown[:37] + "...", keyword, spec.length)
+    if spec.rstd and value not in spec.values:
+        raise _Invalid("CPD0084", shown, keyword)
+    return value
+
+
+def _number(spec: ValueSpec, text: str, keyword: str):
+    if spec.type == "*DEC":
+        if not _DECIMAL.match(text):
+            raise _Invalid("CPD0086", text, keyword)
+        value = float(text.replace(",", "."))
+    else:
+        if not _INTEGER.match(text):
+            raise _Invalid("CPD0086", text, keyword)
+        value = int(text)
+    if spec.range and not spec.range[0] <= value <= spec.range[1]:
+        raise _Invalid("CPD0085", text, keyword, spec.range[0], spec.range[1])
+    if spec.rstd and str(value) not in spec.values:
+        raise _Invalid("CPD0084", text, keyword)
+    return value
+
+
+def _bind_qualified(spec: ValueSpec, node, keyword: str) -> tuple:
+    """LIB/OBJ -> (OBJ, LIB): IBM lists the object first and its qualifiers after it."""
+    if not isinstance(node, Scalar):
+        raise _Invalid("CPD0084", node, keyword)
+    parts = node.text.split("/") if not node.quoted else [node.text]
+    if len(parts) > len(spec.quals):
+        raise _Invalid("CPD0084", node.text, keyword)
+    parts.reverse()
+    out = []
+    for index, qual in enumerate(spec.quals):
+        if index < len(parts):
+            out.append(_bind_one(qual, Scalar(parts[index], node.quoted), keyword))
+        else:
+            out.append(default(qual))
+    return tuple(out)

@@ -1,0 +1,127 @@
+"""The CL lexer: source text -> logical commands -> tokens. It knows no command.
+
+Two steps, both from the IBM rules (reference/ibmi-smtp.md section 9):
+
+1. ``logical_lines`` joins continued lines. A line whose last non-blank character is
+   ``+`` or ``-`` goes on in the next line; ``+`` drops that line's leading blanks, ``-``
+   keeps them; blanks before the sign are kept. This works inside quoted strings too
+   (``'CONT+`` / ``INUED'`` is ``CONTINUED``).
+2. ``tokenize`` cuts one logical command into words, quoted strings and parentheses,
+   dropping blanks and ``/* comments */``. A comment can only start where a token can:
+   inside a word ``/*`` is part of it, so ``QGPL/*ALL`` is one word.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qtsmtp.cl.messages import CLError, Message
+
+MAX_COMMAND_LENGTH = 32702
+
+WORD, STRING, QNAME, LPAREN, RPAREN = "word", "string", "qname", "(", ")"
+
+_TOKEN = re.compile(r"""
+    (?P<blank>[ \t\f\v\r\n]+)
+  | (?P<comment>/\*.*?\*/)
+  | (?P<open_comment>/\*)
+  | (?P<string>'(?:[^']|'')*')
+  | (?P<qname>"(?:[^"]|"")*")
+  | (?P<open_quote>['"])
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<word>[^ \t\f\v\r\n()'"]+)
+""", re.VERBOSE | re.DOTALL)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    kind: str
+    text: str        # a word as typed; a string's value with '' undone; "(" or ")"
+    pos: int
+    attached: bool   # immediately followed by "(": a keyword, not a value
+
+    @property
+    def quoted(self) -> bool:
+        return self.kind in (STRING, QNAME)
+
+
+def logical_lines(source: str):
+    """Yield (first physical line number, logical command text) for each command."""
+    pending: list[str] = []
+    pending_plus = False
+    start = 0
+    for number, line in enumerate(source.splitlines(), 1):
+        if not pending:
+            start = number
+        elif pending_plus:
+            line = line.lstrip(" \t")
+        body = line.rstrip(" \t\r")
+        if body.endswith(("+", "-")):
+            pending_plus = body.endswith("+")
+            pending.append(body[:-1])
+            continue
+        pending.append(line)
+        yield start, "".join(pending)
+        pending = []
+        pending_plus = False
+    if pending:
+        yield start, "".join(pending)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The tokens of one logical command; raises CLError for text that cannot be cut."""
+    if len(text) > MAX_COMMAND_LENGTH:
+        raise _syntax("CPD0040")
+    bad = _CONTROL.search(text)
+    if bad:
+        raise _syntax("CPD0018", _shown(text, bad.start()))
+    tokens: list[Token] = []
+    match = _TOKEN.match
+    pos, end = 0, len(text)
+    depth = 0
+    while pos < end:
+        m = match(text, pos)
+        kind = m.lastgroup
+        nxt = m.end()
+        if kind == "word":
+            word = m.group()
+            if nxt < end and text[nxt] in "'\"":
+                raise _syntax("CPD0020", text[nxt], word)
+            tokens.append(Token(WORD, word, pos, nxt < end and text[nxt] == "("))
+        elif kind == "string" or kind == "qname":
+            quote = m.group()[0]
+            value = m.group()[1:-1].replace(quote * 2, quote)
+            if nxt < end and text[nxt] not in " \t\f\v\r\n()/":
+                raise _syntax("CPD0020", text[nxt], m.group())
+            tokens.append(Token(STRING if quote == "'" else QNAME, value, pos,
+                                nxt < end and text[nxt] == "("))
+        elif kind == "lparen":
+            depth += 1
+            tokens.append(Token(LPAREN, "(", pos, False))
+        elif kind == "rparen":
+            depth -= 1
+            if depth < 0:
+                raise _syntax("CPD0013")
+            tokens.append(Token(RPAREN, ")", pos, nxt < end and text[nxt] == "("))
+        elif kind == "open_quote":
+            raise _syntax("CPD0016", text[pos:pos + 20] + ("..." if end - pos > 20 else ""))
+        elif kind == "open_comment":
+            raise _syntax("CPD0017")
+        pos = nxt
+    if depth:
+        raise _syntax("CPD0013")
+    return tokens
+
+
+def _shown(text: str, at: int) -> str:
+    # Show the neighbourhood of a bad character with the character itself made visible.
+    around = text[max(0, at - 10):at + 10]
+    return around.encode("unicode_escape").decode("ascii")
+
+
+def _syntax(msgid: str, *data) -> CLError:
+    return CLError([Message(msgid, *data)])

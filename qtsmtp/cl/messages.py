@@ -1,0 +1,143 @@
+"""IBM-style messages: an ID, a severity, a first-level text with &1..&n substitutions.
+
+Every outcome a user sees, good or bad, is one of these. IDs marked IBM are the ones
+IBM i uses for the same situation (see reference/ibmi-smtp.md); the others are qtsmtp's
+own, documented in qtsmtp-messages(7). The TCP family holds the SMTP-specific messages,
+QTS the ones about qtsmtp itself (scripts, option form, data root).
+"""
+
+from __future__ import annotations
+
+# Message types, as IBM i names them.
+COMPLETION, DIAGNOSTIC, ESCAPE, INFORMATIONAL = "*COMP", "*DIAG", "*ESCAPE", "*INFO"
+
+# id: (severity, first-level text)
+CATALOGUE: dict[str, tuple[int, str]] = {
+    # --- CL syntax and binding (CPD diagnostics, CPF escapes) ---------------------------
+    "CPD0003": (30, "Too many positional values specified; &1 allows &2."),
+    "CPD0004": (30, "Positional value &1 not allowed after a keyword parameter."),
+    "CPD0007": (30, "Required parameter &1 omitted."),
+    "CPD0012": (30, "Keyword &1 specified more than once."),
+    "CPD0013": (30, "Parentheses not balanced."),
+    "CPD0015": (30, "Lists nested deeper than 3 levels."),
+    "CPD0016": (30, "Closing apostrophe missing in string &1."),
+    "CPD0017": (30, "Comment not ended."),
+    "CPD0018": (30, "String '&1' contains a character that is not valid."),   # IBM
+    "CPD0020": (30, "Character '&1' not valid following string '&2'."),       # IBM
+    "CPD0028": (30, "More than &2 values specified for parameter &1."),
+    "CPD0029": (30, "More than &2 elements specified in list for parameter &1."),
+    "CPD0030": (30, "Command &1 in library &2 not found."),                  # IBM
+    "CPD0031": (30, "Command name missing."),
+    "CPD0040": (30, "Command exceeds the maximum length of 32702 characters."),
+    "CPD0043": (30, "Keyword &1 not valid for this command."),               # IBM
+    "CPD0072": (30, "List item value for parameter &1 required."),           # IBM (field report)
+    "CPD0074": (30, "Value '&1' for &2 exceeds &3 characters."),             # IBM
+    "CPD0078": (30, "Value '&1' for parameter &2 not a valid name."),        # IBM (meaning)
+    "CPD0083": (30, "Single value &1 not valid in a list for parameter &2."),
+    "CPD0084": (30, "&1 not valid for parameter &2."),                       # IBM (meaning)
+    "CPD0085": (30, "Value &1 for parameter &2 not in range &3 to &4."),
+    "CPD0086": (30, "Value '&1' for parameter &2 not a valid number."),
+    "CPF0001": (30, "Error found on &1 command."),                           # IBM
+    # --- SMTP list entries and attributes (TCP) -----------------------------------------
+    "TCP1901": (30, "Internet address &1 not valid."),                        # IBM family
+    "TCP1902": (30, "Subnet mask &1 not valid: &2."),
+    "TCP1903": (30, "IPv6 address &1 not valid."),
+    "TCP1904": (30, "IPv6 prefix length &1 not valid; it must be 0 to 128."),
+    "TCP1905": (30, "Host name &1 not valid: &2."),
+    "TCP1906": (30, "&1 is an IPv6 address; list type &2 takes IPv4 addresses (use &3)."),
+    "TCP1907": (30, "&1 is an IPv4 address; list type &2 takes IPv6 addresses (use &3)."),
+    "TCP1908": (30, "Value for &1 contains a character that is not valid."),
+    "TCP1909": (30, "Record '&1' has &2 fields; &3 expected."),
+    "TCP2650": (40, "SMTP list entry already exists in the &1."),
+    "TCP2651": (40, "SMTP list entry not found in the &1."),
+    "TCP2652": (30, "Parameter &1 not valid for list type &2."),
+    "TCP2653": (30, "Parameter &1 required for list type &2."),
+    "TCP2660": (0, "SMTP list entry added."),
+    "TCP2661": (0, "SMTP list entry removed."),
+    "TCP2662": (0, "SMTP attributes changed."),
+    "TCP2663": (20, "ALWRLY(*ALL) makes this system an open relay: any client may send mail "
+                    "through it to any domain."),
+    "TCP2670": (40, "Member &1 file &2 in library &3 not valid at record &4: &5."),
+    "TCP8051": (40, "Not authorized to change &1 (&2)."),
+    "TCP9999": (40, "Internal system error in program &1."),                 # IBM family
+    # --- qtsmtp itself (QTS) ------------------------------------------------------------
+    "QTS0001": (40, "Script &1 ended at line &2: escape message &3 not monitored."),
+    "QTS0002": (0, "Script &1 completed: &2 commands run."),
+    "QTS0003": (40, "Script file &1 cannot be read: &2."),
+    "QTS0005": (40, "Script &1 not run: &2 commands in error, the first at line &3."),
+    "QTS0004": (30, "MONMSG must follow a command or stand at the start of the script."),
+    "QTS0010": (30, "Option &1 needs a value."),
+    "QTS0011": (30, "Option form and CL form cannot be mixed: &1."),
+    "QTS0012": (40, "Data root &1 not usable: &2."),
+}
+
+# Which messages are escape messages when raised by a processing program.
+_SEVERITY_ESCAPE = 40
+
+
+def expand(text: str, data: tuple[str, ...]) -> str:
+    # Replace the higher numbers first so &1 does not eat the start of &10.
+    for n in range(len(data), 0, -1):
+        text = text.replace(f"&{n}", str(data[n - 1]))
+    return text
+
+
+class Message:
+    """One message as sent: ID, type, the substituted text, and an optional second level."""
+
+    __slots__ = ("id", "type", "data", "detail")
+
+    def __init__(self, msgid: str, *data, type: str | None = None, detail: str = ""):
+        self.id = msgid
+        self.data = tuple(str(d) for d in data)
+        severity = CATALOGUE[msgid][0]
+        if type is None:
+            type = (COMPLETION if severity == 0 else INFORMATIONAL if severity < 30
+                    else ESCAPE if severity >= _SEVERITY_ESCAPE else DIAGNOSTIC)
+        self.type = type
+        self.detail = detail
+
+    @property
+    def severity(self) -> int:
+        return CATALOGUE[self.id][0]
+
+    @property
+    def text(self) -> str:
+        return expand(CATALOGUE[self.id][1], self.data)
+
+    def __str__(self) -> str:
+        return f"{self.id} {self.text}"
+
+    def __repr__(self) -> str:
+        return f"Message({self.id!r}, {self.text!r})"
+
+
+class CLError(Exception):
+    """A command ended with an escape message, after zero or more diagnostics.
+
+    ``messages`` lists them in the order sent; the last is the escape message that
+    MONMSG monitors.
+    """
+
+    def __init__(self, messages: list[Message]):
+        super().__init__("; ".join(str(m) for m in messages))
+        self.messages = messages
+
+    @property
+    def escape(self) -> Message:
+        return self.messages[-1]
+
+
+def escape(msgid: str, *data, detail: str = "") -> CLError:
+    """An escape message on its own (for processing programs): ``raise escape(...)``."""
+    return CLError([Message(msgid, *data, type=ESCAPE, detail=detail)])
+
+
+def monitors(generic: str, msgid: str) -> bool:
+    """Does MONMSG MSGID(generic) catch msgid? CPF0000 = all CPF, CPF2100 = all CPF21xx."""
+    generic, msgid = generic.upper(), msgid.upper()
+    if generic[3:] == "0000":
+        return msgid[:3] == generic[:3]
+    if generic[5:] == "00":
+        return msgid[:5] == generic[:5]
+    return msgid == generic

@@ -1,0 +1,75 @@
+"""The Unix option form of a command: ``addsmtple --type accept --intnetadr 10.1.1.1``.
+
+It builds the same Statement the CL parser builds, from the same definition, so both
+forms are validated, defaulted and documented by one set of rules. Conventions:
+
+* ``--keyword VALUE`` or ``--keyword=VALUE``; keywords are the CL keywords in lower case.
+* A special value may be written without its asterisk where that cannot be mistaken for
+  a name: for restricted or numeric parameters (``--type accept``, ``--alwrly list``,
+  ``--autostart yes``, ``--rtymin "dft 10"`` needs the asterisk: ``"*dft 10"``).
+* A character value is taken literally: case, blanks and apostrophes are kept.
+* Element lists and qualified names are written as in CL, without the parentheses:
+  ``--rtymin "5 10"``, ``--tblsmtpout qgpl/mytbl``.
+* Giving a list parameter several times adds its values: ``--rblsvr a --rblsvr b``.
+"""
+
+from __future__ import annotations
+
+from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm
+from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.cl.parser import Scalar, Statement, ValueList, parse
+
+
+def is_option_form(argv: list[str]) -> bool:
+    return any(a.startswith("--") for a in argv)
+
+
+def statement_from_options(cmd: Command, argv: list[str]) -> Statement:
+    keywords: dict[str, ValueList] = {}
+    diagnostics: list[Message] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if not arg.startswith("--"):
+            raise CLError([Message("QTS0011", arg), Message("CPF0001", cmd.name)])
+        name, has_value, value = arg[2:].partition("=")
+        parm = cmd.by_keyword.get(name.upper().replace("-", ""))
+        if parm is None:
+            diagnostics.append(Message("CPD0043", name.upper()))
+            if not has_value and index < len(argv) and not argv[index].startswith("--"):
+                index += 1
+            continue
+        if not has_value:
+            if index >= len(argv):
+                diagnostics.append(Message("QTS0010", arg))
+                break
+            value = argv[index]
+            index += 1
+        items = option_value(parm, value).items
+        if parm.keyword in keywords and parm.max > 1:
+            keywords[parm.keyword].items.extend(items)
+        elif parm.keyword in keywords:
+            diagnostics.append(Message("CPD0012", parm.keyword))
+        else:
+            keywords[parm.keyword] = ValueList(items)
+    if diagnostics:
+        raise CLError(diagnostics + [Message("CPF0001", cmd.name)])
+    return Statement(cmd.name, keywords=list(keywords.items()))
+
+
+def option_value(parm: Parm, text: str) -> ValueList:
+    if parm.is_compound or parm.max > 1:
+        # Structured values are written in CL; borrow the parser for them.
+        stmt = parse(f"X V({text})")
+        return stmt.keywords[0][1]
+    upper = text.strip().upper()
+    specials = parm.special_values()
+    if upper in specials:
+        return ValueList([Scalar(upper)])
+    bare_allowed = parm.rstd or parm.type in NUMERIC_TYPES
+    if bare_allowed and "*" + upper in specials:
+        return ValueList([Scalar("*" + upper)])
+    if parm.type in NUMERIC_TYPES or parm.type in ("*NAME", "*CNAME", "*GENERIC") or parm.rstd:
+        return ValueList([Scalar(text.strip())])
+    return ValueList([Scalar(text, quoted=True)])

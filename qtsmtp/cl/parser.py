@@ -1,0 +1,154 @@
+"""The CL parser: tokens -> Statement (label, command, positional values, keywords).
+
+Still command-agnostic: it knows the shape of CL (``LABEL: CMD pos1 pos2 KWD(v) KWD(a (b c))``)
+but not which keywords a command has. That is the binder's work.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from qtsmtp.cl.lexer import LPAREN, QNAME, RPAREN, STRING, WORD, Token, tokenize
+from qtsmtp.cl.messages import CLError, Message
+
+MAX_LIST_DEPTH = 3
+_COMMAND_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")
+_LABEL = re.compile(r"([A-Za-z$#@][A-Za-z0-9$#@_]{0,9}):\Z")
+
+
+@dataclass(slots=True)
+class Scalar:
+    text: str
+    quoted: bool = False
+
+    def __str__(self) -> str:
+        return "'" + self.text.replace("'", "''") + "'" if self.quoted else self.text
+
+    @property
+    def is_n(self) -> bool:
+        """``*N``: "no value here, use the default" (only unquoted)."""
+        return not self.quoted and self.text.upper() == "*N"
+
+
+@dataclass(slots=True)
+class ValueList:
+    items: list  # of Scalar | ValueList
+
+    def __str__(self) -> str:
+        return "(" + " ".join(str(i) for i in self.items) + ")"
+
+
+@dataclass(slots=True)
+class Keyword:
+    """``KWD(...)`` written inside a list (only a command-string value may hold one)."""
+    name: str
+    value: ValueList
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.value}"
+
+
+@dataclass(slots=True)
+class Statement:
+    command: str | None                 # upper case; None for a line that is only a label
+    label: str | None = None
+    library: str | None = None          # LIB/CMD qualifier, upper case
+    positional: list = field(default_factory=list)
+    keywords: list = field(default_factory=list)   # (KEYWORD, ValueList) in order written
+    prompt: bool = False                # ?CMD: prompt before running (selective prompting)
+    line: int = 0
+
+    def __str__(self) -> str:
+        parts = [f"{self.label}:"] if self.label else []
+        if self.command:
+            parts.append(self.command)
+        parts += [str(v) for v in self.positional]
+        parts += [f"{k}{v}" for k, v in self.keywords]
+        return " ".join(parts)
+
+
+def parse(text: str, line: int = 0) -> Statement | None:
+    """The statement in one logical command, or None when it holds only blanks/comments."""
+    tokens = tokenize(text)
+    if not tokens:
+        return None
+    return _Parser(tokens, line).statement()
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], line: int):
+        self.tokens = tokens
+        self.i = 0
+        self.line = line
+        self.diagnostics: list[Message] = []
+
+    def statement(self) -> Statement:
+        stmt = Statement(None, line=self.line)
+        first = self.tokens[0]
+        if first.kind == WORD and not first.attached and _LABEL.match(first.text):
+            stmt.label = first.text[:-1].upper()
+            self.i = 1
+            if self.i == len(self.tokens):
+                return stmt
+        self._command_name(stmt)
+        self._parameters(stmt)
+        if self.diagnostics:
+            raise CLError(self.diagnostics + [Message("CPF0001", stmt.command)])
+        return stmt
+
+    def _command_name(self, stmt: Statement) -> None:
+        tok = self.tokens[self.i]
+        if tok.kind != WORD or tok.attached:
+            raise CLError([Message("CPD0031")])
+        name = tok.text.upper()
+        if name.startswith("?"):
+            stmt.prompt, name = True, name[1:]
+        library, _, command = name.rpartition("/")
+        if not _COMMAND_NAME.match(command):
+            raise CLError([Message("CPD0030", command or name, library or "*LIBL")])
+        stmt.command, stmt.library = command, library or None
+        self.i += 1
+
+    def _parameters(self, stmt: Statement) -> None:
+        seen_keyword = False
+        tokens = self.tokens
+        while self.i < len(tokens):
+            tok = tokens[self.i]
+            if tok.kind == WORD and tok.attached:
+                self.i += 2  # the keyword and its "("
+                stmt.keywords.append((tok.text.upper(), self._list_body(1)))
+                seen_keyword = True
+                continue
+            value = self._value(0)
+            if seen_keyword:
+                self.diagnostics.append(Message("CPD0004", value))
+            else:
+                stmt.positional.append(value)
+
+    def _value(self, depth: int):
+        tok = self.tokens[self.i]
+        if tok.kind == LPAREN:
+            self.i += 1
+            return self._list_body(depth + 1)
+        if tok.kind == RPAREN:  # the lexer balances parentheses; defensive only
+            raise CLError([Message("CPD0013")])
+        self.i += 1
+        return Scalar(tok.text, tok.kind in (STRING, QNAME))
+
+    def _list_body(self, depth: int) -> ValueList:
+        """Values up to the closing parenthesis (the opening one is already consumed)."""
+        if depth > MAX_LIST_DEPTH:
+            raise CLError([Message("CPD0015")])
+        items = []
+        tokens = self.tokens
+        while tokens[self.i].kind != RPAREN:
+            tok = tokens[self.i]
+            if tok.kind == WORD and tok.attached:
+                # KWD(...) inside a value, as in a command string: keep it whole.
+                self.i += 2
+                items.append(Keyword(tok.text.upper(), self._list_body(depth + 1)))
+                continue
+            items.append(self._value(depth))
+        self.i += 1
+        return ValueList(items)

@@ -1,0 +1,75 @@
+"""Running one CL command: definition -> binding -> processing program -> messages.
+
+The registry maps each command to its processing program as "module:function" and
+imports it only when that command runs (pip's lazy command registry), so a configuration
+command never loads the server, asyncio or aiosmtpd.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+from qtsmtp.cl import definition
+from qtsmtp.cl.binder import Bound, bind
+from qtsmtp.cl.messages import COMPLETION, ESCAPE, CLError, Message
+from qtsmtp.cl.parser import Statement
+
+PROGRAMS = {
+    "ADDSMTPLE": "qtsmtp.smtp.listcmds:addsmtple",
+    "RMVSMTPLE": "qtsmtp.smtp.listcmds:rmvsmtple",
+    "CHGSMTPA": "qtsmtp.smtp.attrcmds:chgsmtpa",
+    "DSPSMTPA": "qtsmtp.smtp.attrcmds:dspsmtpa",
+}
+# Commands that only mean something inside a CL script; the script runner handles them.
+SCRIPT_ONLY = {"MONMSG"}
+LIBRARIES = {None, "*LIBL", "QSYS", "QTCP"}
+
+
+def resolve(stmt: Statement) -> definition.Command:
+    """The definition a statement names, or CPD0030 + CPF0001."""
+    cmd = definition.load(stmt.command) if stmt.library in LIBRARIES else None
+    if cmd is None or (stmt.command not in PROGRAMS and stmt.command not in SCRIPT_ONLY):
+        raise CLError([Message("CPD0030", stmt.command, stmt.library or "*LIBL"),
+                       Message("CPF0001", stmt.command)])
+    return cmd
+
+
+def compile_statement(stmt: Statement) -> Bound:
+    return bind(stmt, resolve(stmt))
+
+
+def run_bound(bound: Bound) -> list[Message]:
+    """Call the processing program; returns its messages or raises CLError."""
+    name = bound.command.name
+    module, _, function = PROGRAMS[name].partition(":")
+    program = getattr(importlib.import_module(module), function)
+    try:
+        return program(bound) or []
+    except CLError:
+        raise
+    except Exception:  # a bug must still end in a message, never a traceback
+        if os.environ.get("QTSMTP_DEBUG"):
+            traceback.print_exc()
+        raise CLError([Message("TCP9999", name, type=ESCAPE,
+                               detail="Set QTSMTP_DEBUG=1 to see the Python traceback.")]) from None
+
+
+def send(messages: list[Message], out=None, err=None) -> None:
+    """Completion messages to standard output, everything else to standard error."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    for message in messages:
+        stream = out if message.type == COMPLETION else err
+        stream.write(f"{message}\n")
+        if message.detail:
+            stream.write(f"  {message.detail}\n")
+
+
+def with_escape(error: CLError, command: str | None) -> CLError:
+    """Make sure a failed command ends in an escape message (CPF0001 after bare diagnostics)."""
+    if error.escape.type == ESCAPE or error.escape.id == "CPF0001" or not command:
+        return error
+    return CLError(error.messages + [Message("CPF0001", command)])

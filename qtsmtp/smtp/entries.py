@@ -1,0 +1,237 @@
+"""SMTP list entries: validated from command parameters, stored one record per line.
+
+An Entry knows its record text (what the member holds) and its identity (what makes two
+entries "the same": the network for address lists, so 10.1.1.5/255.255.255.0 and
+10.1.1.0/255.255.255.0 are one entry; the lower-cased domain for domain lists). Parsing a
+member line and validating command values both end in the same Entry, so a hand-edited
+member and a command-made one mean exactly the same thing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from qtsmtp.cl.messages import escape
+from qtsmtp.smtp import listtypes as lt
+
+DEFAULT_MASK = "255.255.255.255"
+
+# RFC 1123 labels; a leading "." on a *NEAR or *DOMAIN entry means "and its sub-domains".
+_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Entry:
+    list_type: lt.ListType
+    record: str                       # the member line, without newline
+    identity: tuple                   # equality key within the list
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
+    address: str = ""                 # the address as given (host bits kept)
+    domain: str = ""                  # lower-case, no trailing dot, may start with "."
+    text: str = ""                    # filter data, credential user
+
+    @property
+    def is_address(self) -> bool:
+        return self.network is not None
+
+
+# --- validation of single values ------------------------------------------------------
+
+def ipv4_address(text: str, list_type: lt.ListType) -> ipaddress.IPv4Address:
+    try:
+        return ipaddress.IPv4Address(text)
+    except ValueError:
+        pass
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        raise escape("TCP1901", text) from None
+    v6 = _ip6_twin(list_type)
+    raise escape("TCP1906", text, list_type.type, f"TYPE({v6}) IP6NETADR" if v6 else "an IPv4 address")
+
+
+def ipv6_address(text: str, list_type: lt.ListType) -> ipaddress.IPv6Address:
+    try:
+        return ipaddress.IPv6Address(text)
+    except ValueError:
+        pass
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        raise escape("TCP1903", text) from None
+    raise escape("TCP1907", text, list_type.type, f"TYPE({_ip4_twin(list_type)}) INTNETADR")
+
+
+def subnet_mask(text: str) -> int:
+    """The prefix length of a dotted mask; the mask must be contiguous ones then zeros."""
+    try:
+        value = int(ipaddress.IPv4Address(text))
+    except ValueError:
+        raise escape("TCP1902", text, "not a dotted IPv4 mask such as 255.255.255.0") from None
+    inverted = ~value & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        raise escape("TCP1902", text, "the one bits are not contiguous from the left")
+    return 32 - inverted.bit_length()
+
+
+def prefix_length(text: str) -> int:
+    text = text.strip().lstrip("/")
+    if not text.isdigit() or not 0 <= int(text) <= 128:
+        raise escape("TCP1904", text)
+    return int(text)
+
+
+def domain_name(text: str) -> str:
+    """A domain in canonical form: lower case, one trailing dot dropped."""
+    name = text.strip().lower()
+    if name.endswith("."):
+        name = name[:-1]
+    body = name[1:] if name.startswith(".") else name
+    if not body:
+        raise escape("TCP1905", text, "it is empty")
+    if len(body) > 253:
+        raise escape("TCP1905", text, "longer than 253 characters")
+    for label in body.split("."):
+        if not _LABEL.match(label):
+            raise escape("TCP1905", text, f"label '{label}' is not letters, digits and inner hyphens")
+    return name
+
+
+def plain_text(value: str, keyword: str) -> str:
+    # A record is one line; tabs separate credential fields.
+    if _CONTROL.search(value):
+        raise escape("TCP1908", keyword)
+    return value
+
+
+def _ip6_twin(list_type: lt.ListType) -> str:
+    return {"*ACCEPT": "*ACCEPTIP6", "*REJECT": "*REJECTIP6", "*DOMAIN": "*DOMAINIP6",
+            "*SVRBIND": "*SVRBNDIP6", "*CLTBIND": "*CLTBNDIP6"}.get(list_type.type, "")
+
+
+def _ip4_twin(list_type: lt.ListType) -> str:
+    return {"*ACCEPTIP6": "*ACCEPT", "*REJECTIP6": "*REJECT", "*DOMAINIP6": "*DOMAIN",
+            "*SVRBNDIP6": "*SVRBIND", "*CLTBNDIP6": "*CLTBIND"}.get(list_type.type, "")
+
+
+# --- entries from validated values ------------------------------------------------------
+
+def ip4_entry(list_type: lt.ListType, address: str, mask: str = DEFAULT_MASK) -> Entry:
+    addr = ipv4_address(address, list_type)
+    bits = subnet_mask(mask)
+    net = ipaddress.IPv4Network((int(addr) & ~((1 << (32 - bits)) - 1), bits))
+    return Entry(list_type, f"{addr} {net.netmask}", ("ip", net), net, str(addr))
+
+
+def ip6_entry(list_type: lt.ListType, address: str, prefix: str | int = 128) -> Entry:
+    addr = ipv6_address(address, list_type)
+    bits = prefix_length(str(prefix))
+    net = ipaddress.IPv6Network((int(addr) >> (128 - bits) << (128 - bits), bits))
+    return Entry(list_type, f"{addr.compressed} {bits}", ("ip", net), net, addr.compressed)
+
+
+def host_entry(list_type: lt.ListType, address: str) -> Entry:
+    if list_type.kind == lt.HOST6:
+        addr = ipv6_address(address, list_type)
+        net = ipaddress.IPv6Network(addr)
+    else:
+        addr = ipv4_address(address, list_type)
+        net = ipaddress.IPv4Network(addr)
+    return Entry(list_type, addr.compressed, ("ip", net), net, addr.compressed)
+
+
+def domain_entry(list_type: lt.ListType, hostname: str, address: str = "") -> Entry:
+    domain = domain_name(hostname)
+    if not address:
+        return Entry(list_type, domain, ("domain", domain), domain=domain)
+    inet = (ipv6_address(address, list_type) if list_type.type == "*DOMAINIP6"
+            else ipv4_address(address, list_type))
+    return Entry(list_type, f"{domain} {inet.compressed}", ("domain", domain), domain=domain,
+                 address=inet.compressed)
+
+
+def text_entry(list_type: lt.ListType, data: str) -> Entry:
+    data = plain_text(data, "FTRDATA")
+    if not data.strip():
+        raise escape("TCP2653", "FTRDATA", list_type.type)
+    return Entry(list_type, data, ("text", data), text=data)
+
+
+def credential_entry(list_type: lt.ListType, host: str, user: str = "", password: str = "") -> Entry:
+    domain = domain_name(host)
+    user = plain_text(user, "USERNAME")
+    password = plain_text(password, "PASSWORD")
+    return Entry(list_type, f"{domain}\t{user}\t{password}", ("domain", domain), domain=domain,
+                 text=user)
+
+
+# --- member records -------------------------------------------------------------------
+
+def parse_record(list_type: lt.ListType, line: str) -> Entry | None:
+    """The entry a member line holds; None for a blank or comment (#) line.
+
+    Raises the CL error of the offending value; the caller adds member and line number.
+    """
+    stripped = line.strip()
+    if not stripped or stripped.startswith("#"):
+        return None
+    kind = list_type.kind
+    if kind == lt.TEXT:
+        return text_entry(list_type, line.rstrip("\n"))
+    if kind == lt.CREDENTIAL:
+        host, _, rest = line.rstrip("\n").partition("\t")
+        user, _, password = rest.partition("\t")
+        return credential_entry(list_type, host, user, password)
+    fields = stripped.split()
+    if kind == lt.IP4:
+        return ip4_entry(list_type, *_fields(fields, 1, 2))
+    if kind == lt.IP6:
+        return ip6_entry(list_type, *_fields(fields, 1, 2))
+    if kind in (lt.HOST4, lt.HOST6):
+        return host_entry(list_type, *_fields(fields, 1, 1))
+    if kind == lt.DOMAIN:
+        return domain_entry(list_type, *_fields(fields, 1, 2))
+    # *NEAR and *ETRNSVR hold address entries and domain entries side by side.
+    if _looks_like_address(fields[0]):
+        return ip4_entry(list_type, *_fields(fields, 1, 2))
+    return domain_entry(list_type, *_fields(fields, 1, 1))
+
+
+def _fields(fields: list[str], least: int, most: int) -> list[str]:
+    if not least <= len(fields) <= most:
+        raise escape("TCP1909", " ".join(fields), len(fields),
+                     least if least == most else f"{least} or {most}")
+    return fields
+
+
+def _looks_like_address(word: str) -> bool:
+    return word.replace(".", "").isdigit() or ":" in word
+
+
+def entry_from_parms(list_type: lt.ListType, values: dict) -> Entry:
+    """The entry ADDSMTPLE/RMVSMTPLE values name. ``values`` holds given keywords only."""
+    kind = list_type.kind
+    get = values.get
+    if kind == lt.IP4:
+        return ip4_entry(list_type, get("INTNETADR"), get("SUBNETMASK", DEFAULT_MASK))
+    if kind == lt.IP6:
+        return ip6_entry(list_type, get("IP6NETADR"), get("IP6PFX", 128))
+    if kind in (lt.HOST4, lt.HOST6):
+        return host_entry(list_type, get("INTNETADR") or get("IP6NETADR"))
+    if kind == lt.DOMAIN:
+        return domain_entry(list_type, get("HOSTNAME"), get("INTNETADR") or get("IP6NETADR") or "")
+    if kind == lt.TEXT:
+        return text_entry(list_type, get("FTRDATA"))
+    if kind == lt.CREDENTIAL:
+        return credential_entry(list_type, get("HOSTNAME"), get("USERNAME", ""), get("PASSWORD", ""))
+    # *NEAR / *ETRNSVR: an address entry or a domain entry, not both at once.
+    if "HOSTNAME" in values and "INTNETADR" in values:
+        raise escape("TCP2652", "HOSTNAME", f"{list_type.type} with INTNETADR")
+    if "HOSTNAME" in values:
+        if "SUBNETMASK" in values:
+            raise escape("TCP2652", "SUBNETMASK", f"{list_type.type} with HOSTNAME")
+        return domain_entry(list_type, get("HOSTNAME"))
+    return ip4_entry(list_type, get("INTNETADR"), get("SUBNETMASK", DEFAULT_MASK))

@@ -1,0 +1,39 @@
+"""Processing programs of ADDSMTPLE and RMVSMTPLE."""
+
+from __future__ import annotations
+
+from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.messages import Message, escape
+from qtsmtp.smtp import listtypes as lt
+from qtsmtp.smtp.entries import entry_from_parms
+from qtsmtp.smtp.lists import ListMember
+from qtsmtp.store.root import data_root
+
+
+def addsmtple(bound: Bound) -> list[Message]:
+    list_type = lt.LIST_TYPES[bound["TYPE"]]
+    entry = entry_from_parms(list_type, _given_for_type(bound, list_type.add_parms, list_type))
+    with ListMember(data_root(), list_type) as member:
+        member.add(entry)
+    return [Message("TCP2660")]
+
+
+def rmvsmtple(bound: Bound) -> list[Message]:
+    list_type = lt.LIST_TYPES[bound["TYPE"]]
+    entry = entry_from_parms(list_type, _given_for_type(bound, list_type.rmv_parms, list_type))
+    with ListMember(data_root(), list_type) as member:
+        member.remove(entry)
+    return [Message("TCP2661")]
+
+
+def _given_for_type(bound: Bound, allowed: frozenset, list_type: lt.ListType) -> dict:
+    """The values the user gave, checked against what this TYPE takes."""
+    given = bound.given - {"TYPE"}
+    for keyword in bound.command.by_keyword:
+        if keyword in given and keyword not in allowed:
+            raise escape("TCP2652", keyword, list_type.type)
+    for one_of in list_type.required:
+        candidates = [k for k in one_of if k in allowed]
+        if candidates and not any(k in given for k in candidates):
+            raise escape("TCP2653", " or ".join(candidates), list_type.type)
+    return {k: bound[k] for k in given}

@@ -1,0 +1,126 @@
+"""Members: text files of records, changed under a lock, durably, never torn.
+
+A library is a directory, a file is a directory inside it, a member is a text file inside
+that, one record per line (DESIGN.md section 4). Writers take an exclusive flock on a
+lock file beside the member, so concurrent batch scripts serialise and lose nothing.
+Whole-member changes go to a temporary file that is fsynced and renamed over the member,
+then the directory is fsynced: a crash leaves the old or the new member. Appends write the
+whole record in one O_APPEND write and fsync it. Readers take no lock: rename is atomic,
+and an append is one write of a whole line.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+from contextlib import contextmanager
+from pathlib import Path
+
+from qtsmtp.cl.messages import escape
+
+
+class MemberFile:
+    """One member, e.g. QUSRSYS/QATMADRLST(ACCEPTRLY)."""
+
+    def __init__(self, root: Path, library: str, file: str, member: str, *, secret: bool = False):
+        self.library, self.file, self.member = library, file, member
+        self.directory = Path(root) / library / file
+        self.path = self.directory / member
+        # Credentials are for the owner only, whatever the umask says.
+        self.mode = 0o600 if secret else 0o644
+
+    def __str__(self) -> str:
+        return f"{self.library}/{self.file}({self.member})"
+
+    # --- reading: no lock ------------------------------------------------------------
+
+    def read_text(self) -> str:
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
+
+    def read_lines(self) -> list[str]:
+        return self.read_text().splitlines()
+
+    def stat_key(self) -> tuple | None:
+        """What changes whenever the member does (for readers that cache)."""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    # --- writing: under the lock -----------------------------------------------------
+
+    @contextmanager
+    def locked(self):
+        """Hold the member's write lock; yields the member for chained calls."""
+        with self._denied_as_message():
+            self.directory.mkdir(parents=True, exist_ok=True)
+            lock_fd = os.open(self.directory / f".{self.member}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            yield self
+        finally:
+            os.close(lock_fd)  # closing releases the flock
+
+    def append(self, record: str) -> None:
+        """Append one record durably. Call with the lock held."""
+        data = record + "\n"
+        with self._denied_as_message():
+            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
+            try:
+                if _lacks_final_newline(fd):
+                    # A hand edit left the last line open; close it rather than join records.
+                    data = "\n" + data
+                created = os.fstat(fd).st_size == 0
+                os.write(fd, data.encode("utf-8", "surrogateescape"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if created:
+                _fsync_directory(self.directory)
+
+    def replace(self, text: str) -> None:
+        """Replace the whole member durably (temp file, fsync, rename). Call with the lock held."""
+        tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
+        with self._denied_as_message():
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.mode)
+            try:
+                os.write(fd, text.encode("utf-8", "surrogateescape"))
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            try:
+                os.replace(tmp, self.path)
+            except BaseException:
+                tmp.unlink(missing_ok=True)
+                raise
+            _fsync_directory(self.directory)
+
+    @contextmanager
+    def _denied_as_message(self):
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise escape("TCP8051", self, f"{exc.filename or self.path}: "
+                                              f"{os.strerror(exc.errno)}") from None
+            raise
+
+
+def _lacks_final_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
