@@ -15,7 +15,7 @@ from qtsmtp.cl.messages import CLError, Message
 from qtsmtp.cl.runner import run_bound, send, with_escape
 
 EXIT_OK, EXIT_ESCAPE, EXIT_INVALID = 0, 1, 2
-_SYNTAX_ESCAPES = {"CPF0001", "QTS0005"}
+_SYNTAX_ESCAPES = {"CPF0001", "QTS0005", "QTS0011"}
 
 
 def run_command_line(text: str) -> int:
@@ -60,7 +60,8 @@ def _run(bound) -> int:
 
 def _failed(error: CLError) -> int:
     send(error.messages)
-    return EXIT_INVALID if error.escape.id in _SYNTAX_ESCAPES else EXIT_ESCAPE
+    invalid = error.escape.id in _SYNTAX_ESCAPES or error.escape.id.startswith("CPD")
+    return EXIT_INVALID if invalid else EXIT_ESCAPE
 
 
 def _name_of(text: str) -> str | None:

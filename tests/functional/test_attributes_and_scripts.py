@@ -1,0 +1,149 @@
+"""CHGSMTPA / DSPSMTPA and CL scripts run with `qtsmtp run`, as a user runs them."""
+
+import tomllib
+
+from tests.conftest import member
+
+
+def config(root):
+    return tomllib.loads(member(root, "QATMSMTP", "CONFIG"))
+
+
+def test_chgsmtpa_changes_only_what_is_named(cl, qroot):
+    before = config(qroot)
+    r = cl("chgsmtpa", "*YES RTYMIN(5 *SAME) MAILROUTER('Router.Example:2526') ALIASDMN((1 corp.example))")
+    assert (r.returncode, r.stdout) == (0, "TCP2662 SMTP attributes changed.\n"), r.stderr
+    after = config(qroot)
+    assert after["AUTOSTART"] == "*YES"
+    assert after["RTYMIN"] == [5, before["RTYMIN"][1]]
+    assert after["MAILROUTER"] == "Router.Example:2526"
+    assert after["ALIASDMN"] == [[1, "corp.example"]]
+    changed = {k for k in after if after[k] != before[k]}
+    assert changed == {"AUTOSTART", "RTYMIN", "MAILROUTER", "ALIASDMN"}
+
+
+def test_chgsmtpa_option_form_and_dft(cl, qroot):
+    r = cl("chgsmtpa", "--alwrly", "near", "--rtymin", "*dft", "--ccsid", "dft", "--port", "2600")
+    assert r.returncode == 0, r.stderr
+    after = config(qroot)
+    assert (after["ALWRLY"], after["RTYMIN"], after["CCSID"], after["PORT"]) == ("*NEAR", [3, 30], 819, 2600)
+
+
+def test_open_relay_warning(cl, qroot):
+    r = cl("chgsmtpa", "ALWRLY(*ALL)")
+    assert r.returncode == 0
+    assert r.stderr.startswith("TCP2663 ALWRLY(*ALL) makes this system an open relay")
+
+
+def test_chgsmtpa_bad_values_change_nothing(cl, qroot):
+    before = member(qroot, "QATMSMTP", "CONFIG")
+    for args in (["NBRCLT(5)"], ["ALWRLY(*OPEN)"], ["RTYDAY(10 1)"], ["MAILROUTER('bad..name')"],
+                 ["FWDHUBSVR('hub.example:99999')"], ["--alwrly", "sometimes"], ["PORT(0)"]):
+        r = cl("chgsmtpa", *args)
+        assert r.returncode in (1, 2), args
+        assert r.stderr[:3] in ("CPD", "TCP", "QTS") and "Traceback" not in r.stderr, args
+    assert member(qroot, "QATMSMTP", "CONFIG") == before
+
+
+def test_dspsmtpa_shows_the_stored_values_without_a_terminal(cl, qroot):
+    cl("chgsmtpa", "ALWRLY(*BOTH) PORT(2626)")
+    r = cl("dspsmtpa")
+    assert r.returncode == 0
+    lines = r.stdout.splitlines()
+    assert "Display SMTP Attributes" in lines[0]
+    assert any(line.startswith(" Allow relayed mail .") and line.endswith(":   *BOTH") for line in lines)
+    assert any(line.startswith(" Port (qtsmtp extension)") and line.endswith(":   2626") for line in lines)
+
+
+def test_hand_broken_attributes_member_is_named(cl, qroot):
+    path = qroot / "QUSRSYS" / "QATMSMTP" / "CONFIG"
+    path.write_text(path.read_text() + 'ALWRLY = "*LIST\n')
+    r = cl("dspsmtpa")
+    assert r.returncode == 1
+    assert r.stderr.startswith("TCP2670 Member CONFIG file QATMSMTP in library QUSRSYS not valid at record")
+
+
+SCRIPT = """\
+/* Relay set-up for the branch offices.                              */
+/* QGPL/*ALL in a comment is still a comment.                        */
+START:  ADDSMTPLE TYPE(*ACCEPT) +
+                  INTNETADR('10.1.1.0') SUBNETMASK('255.255.255.0')
+        ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.1.1.0') +
+                  SUBNETMASK('255.255.255.0')   /* a duplicate */
+        MONMSG    MSGID(TCP2650)
+        ADDSMTPLE *NEAR HOSTNAME('branch.exa-
+mple')
+        CHGSMTPA  ALWRLY(*BOTH)
+"""
+
+
+def test_script_with_continuation_comments_labels_and_monmsg(cl, qroot, tmp_path):
+    path = tmp_path / "setup.clp"
+    path.write_text(SCRIPT)
+    r = cl("qtsmtp", "run", str(path))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "TCP2660 SMTP list entry added.",
+        "TCP2660 SMTP list entry added.",
+        "TCP2662 SMTP attributes changed.",
+        f"QTS0002 Script {path} completed: 4 commands run.",
+    ]
+    assert r.stderr.startswith("TCP2650 ")          # monitored, still reported
+    assert member(qroot, "QATMADRLST", "NEAR") == "branch.example\n"
+    assert config(qroot)["ALWRLY"] == "*BOTH"
+
+
+def test_first_unmonitored_escape_stops_the_script_at_its_line(cl, qroot):
+    source = ("ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.3')\n")
+    r = cl("qtsmtp", "run", "-", input=source)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[-1] == ("QTS0001 Script (standard input) ended at line 2: "
+                                         "escape message TCP2650 not monitored.")
+    assert member(qroot, "QATMADRLST", "ACCEPTRLY") == "10.1.1.1 255.255.255.255\n"
+
+
+def test_generic_and_program_level_monmsg(cl, qroot):
+    source = ("MONMSG TCP2600\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')\n"
+              "RMVSMTPLE *ACCEPT INTNETADR('10.7.7.7')\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.2')\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.999')\n"
+              "MONMSG TCP0000\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.3')\n")
+    r = cl("qtsmtp", "run", "-", input=source)
+    assert r.returncode == 0, r.stderr
+    ids = [line.split()[0] for line in r.stderr.splitlines() if not line.startswith(" ")]
+    assert ids == ["TCP2650", "TCP2651", "TCP1901"]
+    assert member(qroot, "QATMADRLST", "ACCEPTRLY").split("\n")[:-1] == [
+        "10.1.1.1 255.255.255.255", "10.1.1.2 255.255.255.255", "10.1.1.3 255.255.255.255"]
+
+
+def test_script_with_a_syntax_error_runs_nothing(cl, qroot):
+    source = ("ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')\n"
+              "CHGSMTPA ALWRLY(*LIST) BOGUS(1)\n"
+              "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.2'\n")
+    r = cl("qtsmtp", "run", "-", input=source)
+    assert r.returncode == 2
+    assert "CPD0043 Keyword BOGUS not valid for this command." in r.stderr
+    assert "At (standard input) line 2." in r.stderr
+    assert "CPD0013" in r.stderr
+    assert r.stderr.splitlines()[-1] == ("QTS0005 Script (standard input) not run: "
+                                         "2 commands in error, the first at line 2.")
+    assert member(qroot, "QATMADRLST", "ACCEPTRLY") == ""
+
+
+def test_missing_script_file(cl, tmp_path):
+    r = cl("qtsmtp", "run", str(tmp_path / "nope.clp"))
+    assert r.returncode == 2 and r.stderr.startswith("QTS0003 ")
+
+
+def test_commands_list_and_unknown_command(cl):
+    r = cl("qtsmtp", "commands")
+    assert r.returncode == 0 and "ADDSMTPLE   Add SMTP List Entry" in r.stdout
+    r = cl("qtsmtp", "WRKFOO")
+    assert r.returncode == 2
+    assert r.stderr.splitlines() == ["CPD0030 Command WRKFOO in library *LIBL not found.",
+                                     "CPF0001 Error found on WRKFOO command."]
