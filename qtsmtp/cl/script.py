@@ -6,10 +6,15 @@ a syntax error runs nothing and changes nothing; then its commands run in order.
 messages it names (generic IDs such as CPF0000 or TCP2600 name a family); MONMSG before
 the first command applies to every command (a program-level MONMSG, as on IBM i).
 Otherwise the first escape message ends the script, naming its line.
+
+Changes are group-committed: appends are fsynced together, at least every 256 commands
+or 50 ms, and each command's completion message is written only after its change is
+durable.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from qtsmtp.cl.binder import Bound
@@ -17,6 +22,11 @@ from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.cl.messages import CLError, Message, monitors
 from qtsmtp.cl.parser import parse
 from qtsmtp.cl.runner import compile_statement, run_bound, send, with_escape
+from qtsmtp.store.member import group_commit
+
+# Group commit: at most this many changes, or this long, between a change and its message.
+GROUP_COMMANDS = 256
+GROUP_SECONDS = 0.05
 
 
 @dataclass
@@ -59,16 +69,32 @@ def run_script(source: str, name: str, out=None, err=None) -> int:
                  out, err)
         send([Message("QTS0005", name, len(errors), errors[0][0])], out, err)
         return 2
-    for step in steps:
-        try:
-            send(run_bound(step.bound), out, err)
-        except CLError as error:
-            send(error.messages, out, err)
-            escape_id = error.escape.id
-            if any(monitors(g, escape_id) for g in step.monitored + program_monitors):
-                continue
-            send([Message("QTS0001", name, step.line, escape_id)], out, err)
-            return 1
+    with group_commit() as group:
+        held: list[Message] = []      # reported once the changes behind them are durable
+        held_since = 0.0
+
+        def release() -> None:
+            group.flush()
+            send(held, out, err)
+            held.clear()
+
+        for step in steps:
+            try:
+                messages = run_bound(step.bound)
+            except CLError as error:
+                release()
+                send(error.messages, out, err)
+                escape_id = error.escape.id
+                if any(monitors(g, escape_id) for g in step.monitored + program_monitors):
+                    continue
+                send([Message("QTS0001", name, step.line, escape_id)], out, err)
+                return 1
+            if not held:
+                held_since = time.monotonic()
+            held.extend(messages)
+            if group.count >= GROUP_COMMANDS or time.monotonic() - held_since >= GROUP_SECONDS:
+                release()
+        release()
     send([Message("QTS0002", name, len(steps))], out, err)
     return 0
 

@@ -7,6 +7,11 @@ Whole-member changes go to a temporary file that is fsynced and renamed over the
 then the directory is fsynced: a crash leaves the old or the new member. Appends write the
 whole record in one O_APPEND write and fsync it. Readers take no lock: rename is atomic,
 and an append is one write of a whole line.
+
+Group commit: inside ``group_commit()`` (the script runner uses it) appends are written at
+once but fsynced together when the group is flushed; the caller reports a change only
+after the flush, so nothing is reported before it is durable. A whole-member replace
+flushes the group first, so what survives a crash is always a prefix of what was run.
 """
 
 from __future__ import annotations
@@ -18,6 +23,53 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from qtsmtp.cl.messages import escape
+
+_group: "SyncGroup | None" = None
+
+
+class SyncGroup:
+    """Appends waiting for one fsync each, made together at flush."""
+
+    def __init__(self):
+        self.fds: dict[str, int] = {}
+        self.directories: set[Path] = set()
+        self.count = 0
+
+    def add(self, path: Path, fd: int, created: bool, directory: Path) -> None:
+        key = str(path)
+        if key in self.fds:
+            os.close(fd)
+        else:
+            self.fds[key] = fd
+        if created:
+            self.directories.add(directory)
+        self.count += 1
+
+    def flush(self) -> None:
+        try:
+            for fd in self.fds.values():
+                os.fsync(fd)
+            for directory in self.directories:
+                _fsync_directory(directory)
+        finally:
+            for fd in self.fds.values():
+                os.close(fd)
+            self.fds.clear()
+            self.directories.clear()
+            self.count = 0
+
+
+@contextmanager
+def group_commit():
+    """Defer append fsyncs to ``flush()`` of the group yielded; flushes on the way out."""
+    global _group
+    outer, _group = _group, SyncGroup()
+    group = _group
+    try:
+        yield group
+    finally:
+        _group = outer
+        group.flush()
 
 
 class MemberFile:
@@ -78,15 +130,22 @@ class MemberFile:
                     data = "\n" + data
                 created = os.fstat(fd).st_size == 0
                 os.write(fd, data.encode("utf-8", "surrogateescape"))
+                if _group is not None:
+                    _group.add(self.path, fd, created, self.directory)
+                    return
                 os.fsync(fd)
-            finally:
+            except BaseException:
                 os.close(fd)
+                raise
+            os.close(fd)
             if created:
                 _fsync_directory(self.directory)
 
     def replace(self, text: str) -> None:
         """Replace the whole member durably (temp file, fsync, rename). Call with the lock held."""
         tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
+        if _group is not None:
+            _group.flush()  # earlier appends become durable before this change can
         with self._denied_as_message():
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.mode)
             try:

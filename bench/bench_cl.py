@@ -1,0 +1,87 @@
+"""CL command start-up and batch throughput, against named peers in the same run.
+
+    python bench/bench_cl.py            # prints the numbers and the ratios
+
+1. ``addsmtple`` (a real console script that adds a real, fsynced entry) against
+   ``python -c pass``: the price of being a CL command. Target ratio <= 3.
+2. ``qtsmtp run`` on CL scripts of 1,000, 5,000 and 10,000 ADDSMTPLE lines, every command
+   durable (group-committed fsync) before its completion message: target 10,000 lines in
+   <= 3 s, and linear growth (the cost of each extra line stays the same).
+
+Runs in a temporary data root; every loop is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def console(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def median_wall(argv: list[str], runs: int, env: dict, before=None) -> float:
+    times = []
+    for n in range(runs):
+        if before:
+            before(n)
+        start = time.perf_counter()
+        subprocess.run(argv(n) if callable(argv) else argv, env=env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="qtsmtp-bench-"))
+    (root / "QUSRSYS").mkdir()
+    env = {**os.environ, "QTSMTP_ROOT": str(root)}
+    try:
+        runs = 40
+        addsmtple = console("addsmtple")
+        # Warm the page cache for both before measuring.
+        median_wall([sys.executable, "-c", "pass"], 3, env)
+        median_wall(lambda n: [addsmtple, f"*ACCEPT INTNETADR('10.200.0.{n}')"], 3, env)
+        peer = median_wall([sys.executable, "-c", "pass"], runs, env)
+        ours = median_wall(lambda n: [addsmtple, f"*ACCEPT INTNETADR('10.100.{n // 250}.{n % 250}')"],
+                           runs, env)
+        print(f"python -c pass            median {peer * 1000:7.1f} ms  ({runs} runs)")
+        print(f"addsmtple (fsynced add)   median {ours * 1000:7.1f} ms  ({runs} runs)")
+        print(f"ratio addsmtple / python -c pass = {ours / peer:.2f}   (target <= 3)")
+        print()
+
+        qtsmtp = console("qtsmtp")
+        results = {}
+        for lines in (1000, 5000, 10000):
+            shutil.rmtree(root / "QUSRSYS")
+            (root / "QUSRSYS").mkdir()
+            script = root / f"s{lines}.clp"
+            script.write_text("".join(f"ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.{n // 65536}.{n // 256 % 256}"
+                                      f".{n % 256}') SUBNETMASK('255.255.255.255')\n"
+                                      for n in range(lines)))
+            start = time.perf_counter()
+            subprocess.run([qtsmtp, "run", str(script)], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            results[lines] = time.perf_counter() - start
+            print(f"qtsmtp run, {lines:6,d} ADDSMTPLE lines: {results[lines]:6.2f} s "
+                  f"({results[lines] / lines * 1e6:6.1f} us/line)")
+        # Start-up is paid once; linear growth shows as a steady cost per extra line.
+        early = (results[5000] - results[1000]) / 4000 * 1e6
+        late = (results[10000] - results[5000]) / 5000 * 1e6
+        print(f"marginal cost per line: 1k->5k {early:.1f} us, 5k->10k {late:.1f} us, "
+              f"ratio {late / early:.2f}   (linear: about 1)")
+        print(f"10,000 lines in {results[10000]:.2f} s   (target <= 3 s)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
