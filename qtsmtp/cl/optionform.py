@@ -6,7 +6,8 @@ forms are validated, defaulted and documented by one set of rules. Conventions:
 * ``--keyword VALUE`` or ``--keyword=VALUE``; keywords are the CL keywords in lower case.
 * A special value may be written without its asterisk where that cannot be mistaken for
   a name: for restricted or numeric parameters (``--type accept``, ``--alwrly list``,
-  ``--autostart yes``, ``--rtymin "dft 10"`` needs the asterisk: ``"*dft 10"``).
+  ``--autostart yes``, ``--ccsid dft``). Character values and list elements need the
+  asterisk (``--mailrouter '*none'``, ``--rtymin "*same 10"``).
 * A character value is taken literally: case, blanks and apostrophes are kept.
 * Element lists and qualified names are written as in CL, without the parentheses:
   ``--rtymin "5 10"``, ``--tblsmtpout qgpl/mytbl``.

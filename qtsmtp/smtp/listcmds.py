@@ -11,19 +11,23 @@ from qtsmtp.store.root import data_root
 
 
 def addsmtple(bound: Bound) -> list[Message]:
-    list_type = lt.LIST_TYPES[bound["TYPE"]]
-    entry = entry_from_parms(list_type, _given_for_type(bound, list_type.add_parms, list_type))
+    list_type, entry = _named_entry(bound, adding=True)
     with ListMember(data_root(), list_type) as member:
         member.add(entry)
     return [Message("TCP2660")]
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:
-    list_type = lt.LIST_TYPES[bound["TYPE"]]
-    entry = entry_from_parms(list_type, _given_for_type(bound, list_type.rmv_parms, list_type))
+    list_type, entry = _named_entry(bound, adding=False)
     with ListMember(data_root(), list_type) as member:
         member.remove(entry)
     return [Message("TCP2661")]
+
+
+def _named_entry(bound: Bound, adding: bool):
+    list_type = lt.LIST_TYPES[bound["TYPE"]]
+    allowed = list_type.add_parms if adding else list_type.rmv_parms
+    return list_type, entry_from_parms(list_type, _given_for_type(bound, allowed, list_type))
 
 
 def _given_for_type(bound: Bound, allowed: frozenset, list_type: lt.ListType) -> dict:
