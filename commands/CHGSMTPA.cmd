@@ -9,8 +9,10 @@
                           QUSRSYS/QATMSMTP(CONFIG). Every parameter defaults to +
                           *SAME, so only the parameters named change. The relay, +
                           router and limit attributes apply to the next connection +
-                          of a running server; AUTOSTART, PORT, COLDSTART, +
-                          DIRTYPE, SBSD and USRIDDELIM apply at the next start.')
+                          of a running server; AUTOSTART, PORT, ALWIMPSSL, +
+                          COLDSTART, DIRTYPE, SBSD and USRIDDELIM apply at the next +
+                          start. HELP of a parameter says Stored. where the server +
+                          keeps the value but does not act on it yet.')
              PARM       KWD(AUTOSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Autostart server') +
@@ -69,7 +71,9 @@
                           name of this machine, read once when the server starts.')
              PARM       KWD(TBLTYPE) TYPE(*CHAR) LEN(9) RSTD(*YES) +
                           VALUES(*SAME *SYSTEM *PERSONAL) DFT(*SAME) +
-                          PROMPT('Alias table type') HELP('Stored.')
+                          PROMPT('Alias table type') +
+                          HELP('Whether SDD alias names come from the system table or +
+                          from each user''s personal table. Stored.')
              PARM       KWD(USRIDDELIM) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *DFT '?' '=' '.' '&' '$' '#' '/' '+' +
                           '_' '-' '*' '"') DFT(*SAME) +
@@ -82,14 +86,20 @@
                           be found, and all non-local mail when FIREWALL(*YES).')
              PARM       KWD(CCSID) TYPE(*INT4) RANGE(1 65533) +
                           SPCVAL((*SAME) (*DFT 00819)) DFT(*SAME) +
-                          PROMPT('Coded character set identifier') HELP('Stored.')
+                          PROMPT('Coded character set identifier') +
+                          HELP('The character set used to convert mail that has no +
+                          MIME charset; *DFT is 00819 (ISO 8859-1). Stored.')
              PARM       KWD(TBLSMTPOUT) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
-                          DFT(*SAME) PROMPT('Outgoing EBCDIC/ASCII table') HELP('Stored.')
+                          DFT(*SAME) PROMPT('Outgoing EBCDIC/ASCII table') +
+                          HELP('Conversion table for outgoing mail, or *CCSID to +
+                          convert by CCSID. Stored.')
  TBLQUAL:    QUAL       TYPE(*NAME) LEN(10) PROMPT('Table')
              QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL) (*CURLIB)) DFT(*LIBL) +
                           PROMPT('Library')
              PARM       KWD(TBLSMTPIN) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
-                          DFT(*SAME) PROMPT('Incoming ASCII/EBCDIC table') HELP('Stored.')
+                          DFT(*SAME) PROMPT('Incoming ASCII/EBCDIC table') +
+                          HELP('Conversion table for incoming mail, or *CCSID to +
+                          convert by CCSID. Stored.')
              PARM       KWD(JOURNAL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) PROMPT('Journal') +
                           HELP('*YES: the server writes a journal entry for each +
@@ -102,7 +112,9 @@
                           whatever this says.')
              PARM       KWD(ETRNSVR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
-                          PROMPT('Support ETRN for server') HELP('Stored.')
+                          PROMPT('Support ETRN for server') +
+                          HELP('*YES: hosts in the *ETRNSVR list may ask this server +
+                          with ETRN to deliver the mail queued for them. Stored.')
              PARM       KWD(MIME8BIT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support 8-bit MIME') +
@@ -122,7 +134,9 @@
                           PROMPT('Domain name')
              PARM       KWD(ALLMAILMSF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
-                          PROMPT('All mail to MSF') HELP('Stored.')
+                          PROMPT('All mail to MSF') +
+                          HELP('*YES: every message goes through the mail server +
+                          framework (IBM i MSF) before delivery. Stored.')
              PARM       KWD(ALWAUTH) TYPE(*CHAR) LEN(6) RSTD(*YES) +
                           VALUES(*LOCAL *RELAY) SNGVAL((*SAME) (*NONE)) MAX(2) +
                           DFT(*SAME) PROMPT('Allow authentication') +
@@ -145,7 +159,9 @@
                           or clients in *NEAR networks. *BOTH: what *LIST or *NEAR +
                           allows. *ALL: any client; this makes an open relay.')
              PARM       KWD(DIALSCD) TYPE(DIALE) SNGVAL((*SAME)) DFT(*SAME) +
-                          PROMPT('Dial-up scheduler') HELP('Stored.')
+                          PROMPT('Dial-up scheduler') +
+                          HELP('Whether SMTP connects on a schedule through a dial-up +
+                          connection profile, and how often. Stored.')
  DIALE:      ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
                           DFT(*SAME) PROMPT('Start dial-up')
              ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
@@ -154,7 +170,9 @@
                           PROMPT('Interval in minutes')
              PARM       KWD(ETRNCLT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
-                          PROMPT('Support ETRN for client') HELP('Stored.')
+                          PROMPT('Support ETRN for client') +
+                          HELP('*YES: the client job sends ETRN to its mail hub to +
+                          collect the mail queued there for it. Stored.')
              PARM       KWD(FIREWALL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Forward mail to router through firewall') +
@@ -170,7 +188,9 @@
                           HELP('Host (name or address, optionally :port) that +
                           receives all outgoing non-local mail (a smart host).')
              PARM       KWD(IFCDMN) TYPE(IFCE) SNGVAL((*SAME) (*NONE)) MAX(32) +
-                          DFT(*SAME) PROMPT('Interface domains') HELP('Stored.')
+                          DFT(*SAME) PROMPT('Interface domains') +
+                          HELP('Pairs of interface address and domain name: the +
+                          domain this system answers for on that interface. Stored.')
  IFCE:       ELEM       TYPE(*CHAR) LEN(45) MIN(1) PROMPT('Interface address')
              ELEM       TYPE(*CHAR) LEN(255) CASE(*MIXED) MIN(1) PROMPT('Domain name')
              PARM       KWD(KEEPUNTIL) TYPE(*INT2) RANGE(1 365) +
@@ -192,13 +212,19 @@
                           HELP('Most deliveries the client job makes at the same time.')
              PARM       KWD(OVRRJTCNNL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
-                          PROMPT('Override reject connection list') HELP('Stored.')
+                          PROMPT('Override reject connection list') +
+                          HELP('*YES: a client inside its POP relay window may connect +
+                          even when it is in the *REJECT list. Stored.')
              PARM       KWD(POPWDW) TYPE(*INT4) RANGE(15 65535) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
-                          PROMPT('POP relay window (minutes)') HELP('Stored.')
+                          PROMPT('POP relay window (minutes)') +
+                          HELP('Minutes, 15 to 65535, that a client may relay after it +
+                          logged on to POP (POP before SMTP). Stored.')
              PARM       KWD(RBLSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SNGVAL((*SAME) (*NONE)) MAX(32) DFT(*SAME) +
-                          PROMPT('Realtime blackhole list servers') HELP('Stored.')
+                          PROMPT('Realtime blackhole list servers') +
+                          HELP('DNS blocklist zones asked about each connecting +
+                          client; a listed client is refused. Stored.')
              PARM       KWD(SBSD) TYPE(SBSQUAL) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Subsystem description') +
                           HELP('Subsystem the SMTP jobs are shown in.')
@@ -206,13 +232,19 @@
              QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL)) DFT(*LIBL) PROMPT('Library')
              PARM       KWD(VFYFROMUSR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES *ALL) DFT(*SAME) +
-                          PROMPT('Verify from user') HELP('Stored.')
+                          PROMPT('Verify from user') +
+                          HELP('Check the MAIL FROM address against local users: *YES +
+                          for local senders, *ALL for every sender. Stored.')
              PARM       KWD(VFYID) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
-                          PROMPT('Verify identity') HELP('Stored.')
+                          PROMPT('Verify identity') +
+                          HELP('*YES: check that the sender of mail submitted on this +
+                          system is the user who sends it. Stored.')
              PARM       KWD(VFYMSFMSG) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
-                          PROMPT('Verify MSF message') HELP('Stored.')
+                          PROMPT('Verify MSF message') +
+                          HELP('*YES: check messages handed over by the mail server +
+                          framework before they are sent. Stored.')
              PARM       KWD(PORT) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*DFT 25)) DFT(*SAME) +
                           PROMPT('Port (qtsmtp extension)') +

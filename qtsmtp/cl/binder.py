@@ -72,6 +72,14 @@ def bind(stmt: Statement, cmd: Command) -> Bound:
     return Bound(cmd, values, frozenset(assigned))
 
 
+def bind_value(parm: ValueSpec, content: ValueList):
+    """One parameter's value on its own; a bad one raises CLError with its diagnostic."""
+    try:
+        return bind_parm(parm, content)
+    except _Invalid as bad:
+        raise CLError([bad.message]) from None
+
+
 def default(parm: ValueSpec):
     if parm.dft is None:
         if parm.elems is not None and parm.max == 1:

@@ -49,10 +49,12 @@ def help_text(cmd: Command, width: int = 79) -> str:
     lower = cmd.name.lower()
     out = [f"{cmd.name} - {cmd.prompt}", ""]
     out += textwrap.wrap(cmd.help, width)
-    first = cmd.positional[0].keyword if cmd.positional else cmd.parms[0].keyword if cmd.parms else ""
-    out += ["", "Usage:",
-            f"  {lower} \"{cmd.name} parameters in CL form\"   e.g. {lower} \"{first}(...)\"",
-            f"  {lower} --keyword value ...                 e.g. {lower} --{first.lower()} ...",
+    out += ["", "Usage:"]
+    if not cmd.parms:
+        return "\n".join(out + [f"  {lower}", f"  {lower} --help", "", "This command has no parameters."]) + "\n"
+    first = cmd.parms[0].keyword
+    out += [f"  {lower} \"{first}(...) ...\"      CL form (keywords, positional values first)",
+            f"  {lower} --{first.lower()} VALUE ...     option form",
             f"  {lower} --help", "", "Parameters:"]
     rows = [("Keyword", "Description", "Choices", "Notes")]
     for parm in cmd.parms:

@@ -59,13 +59,14 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "through it to any domain."),
     "TCP2670": (40, "Member &1 file &2 in library &3 not valid at record &4: &5."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
+    "TCP8052": (40, "&1 could not be read or changed: &2."),
     "TCP9999": (40, "Internal system error in program &1."),                 # IBM family
     # --- qtsmtp itself (QTS) ------------------------------------------------------------
     "QTS0001": (40, "Script &1 ended at line &2: escape message &3 not monitored."),
-    "QTS0002": (0, "Script &1 completed: &2 commands run."),
+    "QTS0002": (0, "Script &1 completed; commands run: &2."),
     "QTS0003": (40, "Script file &1 cannot be read: &2."),
-    "QTS0005": (40, "Script &1 not run: &2 commands in error, the first at line &3."),
-    "QTS0004": (30, "MONMSG must follow a command or stand at the start of the script."),
+    "QTS0005": (40, "Script &1 not run; commands in error: &2, the first at line &3."),
+    "QTS0006": (40, "&1 is valid only in a CL script run with qtsmtp run."),
     "QTS0010": (30, "Option &1 needs a value."),
     "QTS0011": (30, "Option form and CL form cannot be mixed: &1."),
     "QTS0012": (40, "Data root &1 not usable: &2."),

@@ -10,7 +10,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 
 from qtsmtp.cl import definition
 from qtsmtp.cl.binder import Bound, bind
@@ -22,6 +21,9 @@ PROGRAMS = {
     "RMVSMTPLE": "qtsmtp.smtp.listcmds:rmvsmtple",
     "CHGSMTPA": "qtsmtp.smtp.attrcmds:chgsmtpa",
     "DSPSMTPA": "qtsmtp.smtp.attrcmds:dspsmtpa",
+    "STRTCPSVR": "qtsmtp.server.tcpsvr:strtcpsvr",
+    "ENDTCPSVR": "qtsmtp.server.tcpsvr:endtcpsvr",
+    "WRKACTJOB": "qtsmtp.jobs.wrkactjob:wrkactjob",
 }
 # Commands that only mean something inside a CL script; the script runner handles them.
 SCRIPT_ONLY = {"MONMSG"}
@@ -44,6 +46,8 @@ def compile_statement(stmt: Statement) -> Bound:
 def run_bound(bound: Bound) -> list[Message]:
     """Call the processing program; returns its messages or raises CLError."""
     name = bound.command.name
+    if name in SCRIPT_ONLY:
+        raise CLError([Message("QTS0006", name, type=ESCAPE)])
     module, _, function = PROGRAMS[name].partition(":")
     program = getattr(importlib.import_module(module), function)
     try:
@@ -52,6 +56,7 @@ def run_bound(bound: Bound) -> list[Message]:
         raise
     except Exception:  # a bug must still end in a message, never a traceback
         if os.environ.get("QTSMTP_DEBUG"):
+            import traceback  # only on this rare path: it costs start-up time
             traceback.print_exc()
         raise CLError([Message("TCP9999", name, type=ESCAPE,
                                detail="Set QTSMTP_DEBUG=1 to see the Python traceback.")]) from None

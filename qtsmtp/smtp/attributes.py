@@ -50,11 +50,61 @@ def parse(member: MemberFile, text: str) -> dict:
         line = reason.rsplit("line ", 1)[-1].split(",")[0] if "line " in reason else "?"
         raise escape("TCP2670", member.member, member.file, member.library, line,
                      reason.split(" (at")[0]) from None
-    unknown = sorted(set(stored) - set(SHIPPED))
-    if unknown:
-        raise escape("TCP2670", member.member, member.file, member.library, "-",
-                     f"unknown attribute {unknown[0]}")
+    for keyword, value in stored.items():
+        problem = _problem(keyword, value)
+        if problem:
+            raise escape("TCP2670", member.member, member.file, member.library,
+                         _line_of(text, keyword), problem)
     return {**SHIPPED, **stored}
+
+
+def _problem(keyword: str, value) -> str:
+    """Why a stored value is not one CHGSMTPA could have stored, or "" when it is.
+
+    The value is checked by binding it with CHGSMTPA's own definition, so a hand edit is
+    held to exactly the rules the command is held to.
+    """
+    from qtsmtp.cl.binder import bind_value
+    from qtsmtp.cl.definition import load
+    from qtsmtp.cl.messages import CLError
+    from qtsmtp.cl.parser import parse as parse_cl
+
+    parm = load("CHGSMTPA").by_keyword.get(keyword)
+    if parm is None:
+        return f"{keyword} is not an SMTP attribute"
+    if "*SAME" in repr(value):
+        return f"{keyword}: *SAME is a command value, not a stored one"
+    try:
+        stmt = parse_cl(f"CHGSMTPA {keyword}({_as_cl(parm, value)})")
+        bind_value(parm, stmt.keywords[0][1])
+    except CLError as bad:
+        return bad.messages[0].text.rstrip(".")
+    except (TypeError, ValueError):
+        return f"{keyword}: a value of the wrong kind"
+    return ""
+
+
+def _as_cl(parm, value) -> str:
+    """A stored value written back as CL, for checking."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise TypeError(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        items = [f"({_as_cl(parm, v)})" if isinstance(v, list) else _as_cl(parm, v) for v in value]
+        return " ".join(items)
+    if not isinstance(value, str):
+        raise TypeError(value)
+    if value.startswith("*") or (parm.quals is not None and "/" in value):
+        return value
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _line_of(text: str, keyword: str) -> str:
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.split("=")[0].strip() == keyword:
+            return str(number)
+    return "-"
 
 
 def load(root: Path) -> dict:

@@ -173,14 +173,17 @@ def credential_entry(list_type: lt.ListType, host: str, user: str = "", password
 def parse_record(list_type: lt.ListType, line: str) -> Entry | None:
     """The entry a member line holds; None for a blank or comment (#) line.
 
+    Filter members have no comments: their data may itself begin with "#".
     Raises the CL error of the offending value; the caller adds member and line number.
     """
     stripped = line.strip()
-    if not stripped or stripped.startswith("#"):
-        return None
     kind = list_type.kind
+    if not stripped:
+        return None
     if kind == lt.TEXT:
         return text_entry(list_type, line.rstrip("\n"))
+    if stripped.startswith("#"):
+        return None
     if kind == lt.CREDENTIAL:
         host, _, rest = line.rstrip("\n").partition("\t")
         user, _, password = rest.partition("\t")

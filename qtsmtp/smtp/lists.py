@@ -71,7 +71,7 @@ class ListMember:
     def add(self, entry: Entry) -> None:
         index = self._identities()
         if entry.identity in index:
-            raise escape("TCP2650", self.list_type.title.lower(),
+            raise escape("TCP2650", self.list_type.name_in_text,
                          detail=f"The entry is {index[entry.identity].record.split(chr(9))[0]}.")
         self.member.append(entry.record)
         index[entry.identity] = entry
@@ -83,7 +83,7 @@ class ListMember:
         records = parse_member(self.member, self.list_type, text)
         found = [number for number, e in records if e.identity == entry.identity]
         if not found:
-            raise escape("TCP2651", self.list_type.title.lower())
+            raise escape("TCP2651", self.list_type.name_in_text)
         drop = set(found)
         lines = text.splitlines(keepends=True)
         kept = [line for number, line in enumerate(lines, 1) if number not in drop]

@@ -35,6 +35,11 @@ class ListType:
     acted_on: bool = True       # False: stored and validated, not used by the server yet
 
     @property
+    def name_in_text(self) -> str:
+        """The title as it reads inside a sentence: "the accept relay list (IPv6)"."""
+        return self.title[0].lower() + self.title[1:]
+
+    @property
     def rmv_parms(self) -> frozenset[str]:
         # RMVSMTPLE has no USERNAME/PASSWORD: a *HOSTAUTH entry is named by its host.
         return self.add_parms - {"USERNAME", "PASSWORD"}
@@ -55,11 +60,11 @@ LIST_TYPES: dict[str, ListType] = {t.type: t for t in (
     _t("*CLTBIND", "CLTBIND", "Client bind list", HOST4, "INTNETADR", ["INTNETADR"], acted_on=False),
     _t("*ETRNSVR", "ETRNSVR", "ETRN server list", HOST_OR_IP4, "INTNETADR SUBNETMASK HOSTNAME",
        ["INTNETADR|HOSTNAME"], acted_on=False),
-    _t("*FTRSUBJECT", "FTRSUBJECT", "Filter: subject", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
-    _t("*FTRORIGIN", "FTRORIGIN", "Filter: originator", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
-    _t("*FTRFILNAME", "FTRFILNAME", "Filter: attachment file name", TEXT, "FTRDATA", ["FTRDATA"],
+    _t("*FTRSUBJECT", "FTRSUBJECT", "Subject filter list", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
+    _t("*FTRORIGIN", "FTRORIGIN", "Originator filter list", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
+    _t("*FTRFILNAME", "FTRFILNAME", "Attachment file name filter list", TEXT, "FTRDATA", ["FTRDATA"],
        acted_on=False),
-    _t("*FTRTYPE", "FTRTYPE", "Filter: attachment type", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
+    _t("*FTRTYPE", "FTRTYPE", "Attachment type filter list", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
     _t("*HOSTAUTH", "HOSTAUTH", "Host authentication list", CREDENTIAL,
        "HOSTNAME USERNAME PASSWORD", ["HOSTNAME", "USERNAME", "PASSWORD"], secret=True, acted_on=False),
     _t("*ACCEPTIP6", "ACCEPTIP6", "Accept relay list (IPv6)", IP6, "IP6NETADR IP6PFX", ["IP6NETADR"]),

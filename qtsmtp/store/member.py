@@ -88,11 +88,12 @@ class MemberFile:
     # --- reading: no lock ------------------------------------------------------------
 
     def read_text(self) -> str:
-        try:
-            with open(self.path, encoding="utf-8", errors="surrogateescape", newline="") as f:
-                return f.read()
-        except FileNotFoundError:
-            return ""
+        with self._denied_as_message():
+            try:
+                with open(self.path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return ""
 
     def read_lines(self) -> list[str]:
         return self.read_text().splitlines()
@@ -129,6 +130,8 @@ class MemberFile:
                     # A hand edit left the last line open; close it rather than join records.
                     data = "\n" + data
                 created = os.fstat(fd).st_size == 0
+                if self.mode == 0o600 and os.fstat(fd).st_mode & 0o077:
+                    os.fchmod(fd, 0o600)  # a hand-made credentials member is closed too
                 os.write(fd, data.encode("utf-8", "surrogateescape"))
                 if _group is not None:
                     _group.add(self.path, fd, created, self.directory)
@@ -162,13 +165,16 @@ class MemberFile:
 
     @contextmanager
     def _denied_as_message(self):
+        """Turn what the file system says into a message the user can act on."""
         try:
             yield
         except OSError as exc:
+            where = f"{exc.filename or self.path}: {os.strerror(exc.errno) if exc.errno else exc}"
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise escape("TCP8051", self, f"{exc.filename or self.path}: "
-                                              f"{os.strerror(exc.errno)}") from None
-            raise
+                raise escape("TCP8051", self, where) from None
+            if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
+                raise escape("QTS0012", self.directory.parent.parent, where) from None
+            raise escape("TCP8052", self, where) from None
 
 
 def _lacks_final_newline(fd: int) -> bool:

@@ -86,7 +86,7 @@ def test_script_with_continuation_comments_labels_and_monmsg(cl, qroot, tmp_path
         "TCP2660 SMTP list entry added.",
         "TCP2660 SMTP list entry added.",
         "TCP2662 SMTP attributes changed.",
-        f"QTS0002 Script {path} completed: 4 commands run.",
+        f"QTS0002 Script {path} completed; commands run: 4.",
     ]
     assert r.stderr.startswith("TCP2650 ")          # monitored, still reported
     assert member(qroot, "QATMADRLST", "NEAR") == "branch.example\n"
@@ -130,8 +130,8 @@ def test_script_with_a_syntax_error_runs_nothing(cl, qroot):
     assert "CPD0043 Keyword BOGUS not valid for this command." in r.stderr
     assert "At (standard input) line 2." in r.stderr
     assert "CPD0013" in r.stderr
-    assert r.stderr.splitlines()[-1] == ("QTS0005 Script (standard input) not run: "
-                                         "2 commands in error, the first at line 2.")
+    assert r.stderr.splitlines()[-1] == ("QTS0005 Script (standard input) not run; "
+                                         "commands in error: 2, the first at line 2.")
     assert member(qroot, "QATMADRLST", "ACCEPTRLY") == ""
 
 
@@ -147,3 +147,25 @@ def test_commands_list_and_unknown_command(cl):
     assert r.returncode == 2
     assert r.stderr.splitlines() == ["CPD0030 Command WRKFOO in library *LIBL not found.",
                                      "CPF0001 Error found on WRKFOO command."]
+
+
+def test_hand_edited_attribute_values_are_held_to_the_command_rules(cl, qroot):
+    path = qroot / "QUSRSYS" / "QATMSMTP" / "CONFIG"
+    good = path.read_text()
+    cases = [('AUTOSTART = "*NO"', 'AUTOSTART = "*MAYBE"', "*MAYBE not valid for parameter AUTOSTART"),
+             ("PORT = 2525", "PORT = 70000", "Value 70000 for parameter PORT not in range 1 to 65535"),
+             ("PORT = 2525", "PORT = true", "PORT: a value of the wrong kind"),
+             ('ALWRLY = "*LIST"', 'ALWRLY = "*SAME"', "*SAME is a command value"),
+             ("PORT = 2525", "PORT = 2525\nFOO = 1", "FOO is not an SMTP attribute")]
+    for old, new, reason in cases:
+        assert old in good, old
+        path.write_text(good.replace(old, new))
+        r = cl("dspsmtpa")
+        assert r.returncode == 1, new
+        assert r.stderr.startswith("TCP2670 Member CONFIG file QATMSMTP in library QUSRSYS "
+                                   "not valid at record "), r.stderr
+        assert reason in r.stderr, r.stderr
+        r = cl("chgsmtpa", "ALWRLY(*NONE)")        # a change does not paper over it either
+        assert r.returncode == 1 and path.read_text() == good.replace(old, new)
+    path.write_text(good)
+    assert cl("dspsmtpa").returncode == 0

@@ -197,3 +197,34 @@ def test_attributes_that_cannot_be_written_are_reported_and_kept(cl, qroot):
         r = cl("chgsmtpa", "ALWRLY(*NONE)")
     assert r.returncode == 1 and r.stderr.startswith("TCP8051 "), r
     assert (config_dir / "CONFIG").read_text() == before
+
+
+def test_filter_data_may_begin_with_a_hash(cl, qroot):
+    assert cl("addsmtple", "*FTRSUBJECT FTRDATA('#winner')").returncode == 0
+    r = cl("addsmtple", "*FTRSUBJECT FTRDATA('#winner')")
+    assert r.returncode == 1 and r.stderr.startswith(
+        "TCP2650 SMTP list entry already exists in the subject filter list.")
+    assert cl("rmvsmtple", "*FTRSUBJECT FTRDATA('#winner')").returncode == 0
+    assert lst(qroot, "FTRSUBJECT") == []
+
+
+def test_hand_made_credentials_member_is_closed_on_first_append(cl, qroot):
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "HOSTAUTH"
+    path.write_text("")
+    path.chmod(0o644)
+    assert cl("addsmtple", "*HOSTAUTH HOSTNAME(a.example) USERNAME(u) PASSWORD(p)").returncode == 0
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_data_root_that_is_not_a_directory(cl):
+    for args in (["addsmtple", "--type", "accept", "--intnetadr", "10.1.1.1"], ["dspsmtpa"]):
+        r = cl(*args, env={"QTSMTP_ROOT": "/dev/null"})
+        assert r.returncode == 1, r
+        assert r.stderr.startswith("QTS0012 Data root /dev/null not usable: "), r.stderr
+
+
+def test_monmsg_outside_a_script(cl):
+    for args in (["qtsmtp", "MONMSG CPF0000"], ["qtsmtp", "MONMSG", "--msgid", "CPF0000"]):
+        r = cl(*args)
+        assert (r.returncode, r.stderr) == (
+            1, "QTS0006 MONMSG is valid only in a CL script run with qtsmtp run.\n")
