@@ -36,14 +36,14 @@ SOURCE_ROUTE, PERCENT_HACK, BANG_PATH = "source route", "percent hack", "bang pa
 class Recipient:
     """A recipient as the relay decision sees it.
 
-    ``domain`` is where the mail really goes: lower case, no trailing dot, an address
-    literal as ``[192.0.2.1]`` or ``[ipv6:2001:db8::1]``, or "" for the bare local
-    ``postmaster``. ``via`` is the domain the address named after its "@" when a percent
-    hack or bang path moved the destination elsewhere: that host, not us, would interpret
-    the routing part, so the policy treats the address as local only when both are local.
-    ``routing_chars`` says the local part still holds "@", "%" or "!" after resolution
-    (quoted, or a repeated hack): behind a local domain that is a route to an unknown
-    system, and the policy handles it as a relay.
+    ``domain`` is where the mail really goes (and where it must be queued for: use
+    ``address``, never ``original``): lower case, no trailing dot, an address literal as
+    ``[192.0.2.1]`` or ``[ipv6:2001:db8::1]``, or "" for the bare local ``postmaster``.
+    ``via`` is the domain the address named after its "@" when a percent hack or bang
+    path moved the destination elsewhere; the policy takes the address for local mail
+    only when both are local. ``routing_chars`` says the local part still holds "@", "%"
+    or "!" after resolution (quoted, or a repeated hack): behind a local domain that is a
+    route to an unknown system, and the policy handles it as a relay.
     """
 
     local_part: str
@@ -51,7 +51,7 @@ class Recipient:
     original: str
     routing_chars: bool = False
     via: str = ""
-    resolved: str = ""          # what was resolved: "", SOURCE_ROUTE, "source route + bang path" ...
+    resolved: str = ""          # what was resolved: "", BANG_PATH, "source route + bang path"...
 
     @property
     def address(self) -> str:

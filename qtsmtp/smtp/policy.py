@@ -7,13 +7,15 @@ addresses, then only read: every connection and every RCPT is one call that retu
 Lookups must cost the same for ten entries and for a million. An IP list keeps one set
 per prefix length present, holding ``network >> host_bits`` as plain ints; a lookup
 probes those prefix lengths longest first, so the first hit is also the most specific
-entry, the one DESIGN 5.5 says to report. Entry text is rebuilt from the int and the
+entry, the one DESIGN 5.5 says to report (PrefixTable also skips the long lengths that
+have no entry near the client). Entry text is rebuilt from the int and the
 prefix length when a decision needs it, so a million entries cost ints, not strings.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,7 +50,8 @@ class Decision:
 
     @property
     def reply(self) -> str:
-        return f"{self.code} {self.enhanced} {self.text}" if self.enhanced else f"{self.code} {self.text}"
+        """The SMTP reply line, e.g. "550 5.7.1 Relaying denied"."""
+        return f"{self.code} {self.enhanced} {self.text}"
 
     def explain(self) -> str:
         """One line for logs and for people: the verdict, then which rule and entry decided."""
@@ -72,28 +75,54 @@ class Decision:
 
 
 class PrefixTable:
-    """One IP list for one address family: network keys grouped by prefix length."""
+    """One IP list for one address family: network keys grouped by prefix length.
 
-    __slots__ = ("bits", "list_name", "_by_prefix", "_levels")
+    A miss probes every prefix length present; in a big list each probe is a cache miss.
+    So an IPv4 table also keeps, per /16 block, a 16-bit mask of the lengths /17../32 that
+    have an entry inside that block (such an entry lies wholly inside one /16): a client
+    far from every long entry skips those 16 probes for one array read. 128 KB, made on
+    the first long entry.
+    """
+
+    __slots__ = ("bits", "list_name", "_by_prefix", "_long", "_short", "_block_lengths")
 
     def __init__(self, bits: int, list_name: str):
         self.bits = bits
         self.list_name = list_name
         self._by_prefix: dict[int, set[int]] = {}
-        self._levels: tuple[tuple[int, set[int], int], ...] = ()
+        # Longest prefix first, so the first hit is the most specific entry.
+        self._long: tuple[tuple[int, int, set[int], int], ...] = ()   # (bit, shift, keys, prefix)
+        self._short: tuple[tuple[int, set[int], int], ...] = ()       # (shift, keys, prefix)
+        self._block_lengths: array | None = None
 
     def add(self, network: int, prefix: int) -> None:
         keys = self._by_prefix.get(prefix)
         if keys is None:
             keys = self._by_prefix[prefix] = set()
-            # (shift, keys, prefix), longest prefix first: the first hit is the most specific.
-            self._levels = tuple((self.bits - p, self._by_prefix[p], p)
-                                 for p in sorted(self._by_prefix, reverse=True))
+            self._arrange()
         keys.add(network >> (self.bits - prefix))
+        if prefix > 16 and self._block_lengths is not None:
+            self._block_lengths[network >> 16] |= 1 << (prefix - 17)
+
+    def _arrange(self) -> None:
+        summarised = self.bits == 32 and any(p > 16 for p in self._by_prefix)
+        if summarised and self._block_lengths is None:
+            self._block_lengths = array("H", bytes(2 * 65536))
+        order = sorted(self._by_prefix, reverse=True)
+        self._long = tuple((1 << (p - 17), 32 - p, self._by_prefix[p], p)
+                           for p in order if summarised and p > 16)
+        self._short = tuple((self.bits - p, self._by_prefix[p], p)
+                            for p in order if not (summarised and p > 16))
 
     def match(self, address: int) -> int:
         """The prefix length of the most specific entry holding ``address``, or -1."""
-        for shift, keys, prefix in self._levels:
+        if self._block_lengths is not None:
+            present = self._block_lengths[address >> 16]
+            if present:
+                for bit, shift, keys, prefix in self._long:
+                    if present & bit and address >> shift in keys:
+                        return prefix
+        for shift, keys, prefix in self._short:
             if address >> shift in keys:
                 return prefix
         return -1
@@ -177,44 +206,33 @@ class RelayPolicy:
                      local_domains: Iterable[str] = (),
                      local_addresses: Iterable[str] = ()) -> RelayPolicy:
         """A policy from list entries keyed by TYPE. Types the relay decision does not use
-        are ignored. The iterables may be generators, so a loader can stream a large
-        member without holding every Entry at once."""
+        (filters, bind lists...) are ignored. The iterables may be generators, so a loader
+        can stream a large member without holding every Entry at once."""
         policy = cls(alwrly, local_domains, local_addresses)
+        ip_lists = {"*ACCEPT": (policy._accept4, policy._accept6),
+                    "*ACCEPTIP6": (policy._accept4, policy._accept6),
+                    "*REJECT": (policy._reject4, policy._reject6),
+                    "*REJECTIP6": (policy._reject4, policy._reject6),
+                    "*NEAR": (policy._near4, None)}
+        domain_lists = {"*NEAR": policy._near_domains, "*DOMAIN": policy._local_domains,
+                        "*DOMAINIP6": policy._local_domains}
         for list_type, items in entries.items():
-            add = policy._adder(list_type.upper())
-            if add is not None:
-                for entry in items:
-                    add(entry)
-        return policy
-
-    def _adder(self, list_type: str):
-        def ip_into(table4: PrefixTable, table6: PrefixTable | None):
-            def add(entry: Entry) -> None:
+            list_type = list_type.upper()
+            tables, domains = ip_lists.get(list_type), domain_lists.get(list_type)
+            if tables is None and domains is None:
+                continue
+            for entry in items:
                 net = entry.network
-                if net is None:
-                    raise ValueError(f"{list_type} entry {entry.record!r} has no address")
-                table = table4 if net.version == 4 else table6
+                if net is None and domains is not None:
+                    domains.add(entry.domain, list_type)
+                    continue
+                table = None
+                if tables is not None and net is not None:
+                    table = tables[0] if net.version == 4 else tables[1]
                 if table is None:
-                    raise ValueError(f"{list_type} takes no IPv6 entry: {entry.record!r}")
+                    raise ValueError(f"{list_type} cannot hold the entry {entry.record!r}")
                 table.add(int(net.network_address), net.prefixlen)
-            return add
-
-        def near(entry: Entry) -> None:
-            if entry.is_address:
-                near_ip(entry)
-            else:
-                self._near_domains.add(entry.domain, "*NEAR")
-
-        near_ip = ip_into(self._near4, None)
-        return {
-            "*ACCEPT": ip_into(self._accept4, self._accept6),
-            "*ACCEPTIP6": ip_into(self._accept4, self._accept6),
-            "*REJECT": ip_into(self._reject4, self._reject6),
-            "*REJECTIP6": ip_into(self._reject4, self._reject6),
-            "*NEAR": near,
-            "*DOMAIN": lambda e: self._local_domains.add(e.domain, "*DOMAIN"),
-            "*DOMAINIP6": lambda e: self._local_domains.add(e.domain, "*DOMAINIP6"),
-        }.get(list_type)
+        return policy
 
     def sizes(self) -> dict[str, int]:
         """Entry counts per list, for the server's start and reload messages."""
@@ -250,20 +268,21 @@ class RelayPolicy:
         if refused is not None:
             return refused
 
-        # Where the mail goes next: the resolved domain, unless the address named a remote
-        # host after its "@" (user%us@far): that host would interpret the rest, not us.
-        hop = recipient.domain
-        if recipient.via and self._local(recipient.via) is None:
-            hop = recipient.via
-        local = self._local(hop)
-        if local is not None and not recipient.routing_chars:
+        # Local mail only if every system the address names is this one: the resolved
+        # domain, and the host after the "@" when a % or ! route was resolved (so neither
+        # user%us@far nor "user@far"@us is taken for local mail).
+        domain = recipient.domain
+        local = self._local(domain)
+        if local is not None and not recipient.routing_chars and (
+                not recipient.via or self._local(recipient.via) is not None):
             list_name, entry, reason = local
             return Decision(True, 250, "2.1.5", _RECIPIENT_OK, LOCAL, list_name, entry,
                             client_ip, shown, reason)
-        # A local domain with "@", "%" or "!" still in the local part hides a route to an
-        # unknown system: a relay, and one that no *NEAR domain can authorise.
-        return self._relay(key, client_ip, "" if local is not None else hop, shown,
-                           authenticated)
+        # A relay. The queue sends it to recipient.domain, so that is the destination the
+        # *NEAR domain list judges; a route hidden behind one of our own names ("%", "!" or
+        # "@" left in the local part) goes somewhere unknown, which no domain can authorise.
+        unknown = local is not None and recipient.routing_chars
+        return self._relay(key, client_ip, "" if unknown else domain, shown, authenticated)
 
     def _relay(self, key: tuple[int, int], client_ip: str, destination: str, shown: str,
                authenticated: bool) -> Decision:
@@ -368,6 +387,8 @@ def client_address(ip: str) -> tuple[int, int] | None:
     """(4, int) or (6, int) for a peer address, None if it is none. An IPv4-mapped IPv6
     peer (::ffff:10.1.1.1, what a dual-stack socket reports) is the IPv4 client it is.
     Cached: every RCPT of a session asks again for the same peer."""
+    if not isinstance(ip, str):
+        return None
     if ":" not in ip:
         n = _ip4_int(ip)
         return None if n is None else (4, n)
