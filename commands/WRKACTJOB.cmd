@@ -1,0 +1,20 @@
+/*********************************************************************/
+/* WRKACTJOB - Work with Active Jobs                                 */
+/* Shows the jobs of the qtsmtp servers (subsystem QSYSWRK).         */
+/*********************************************************************/
+             CMD        PROMPT('Work with Active Jobs') MAXPOS(1) +
+                          HELP('Lists the active jobs with the CPU percent and status +
+                          measured from their processes over a quarter of a second. +
+                          When standard output is not a terminal the printed report +
+                          is written whatever OUTPUT says.')
+             PARM       KWD(OUTPUT) TYPE(*CHAR) LEN(6) RSTD(*YES) +
+                          VALUES('*' *PRINT) DFT('*') PROMPT('Output') +
+                          HELP('*: show the list (for now, the report, on the +
+                          terminal). *PRINT: write the report to standard output.')
+             PARM       KWD(SBS) TYPE(*NAME) LEN(10) SNGVAL((*ALL)) MAX(25) +
+                          DFT(*ALL) PROMPT('Subsystem') +
+                          HELP('Show only the jobs of these subsystems.')
+             PARM       KWD(JOB) TYPE(*GENERIC) LEN(10) SPCVAL((*ALL)) DFT(*ALL) +
+                          PROMPT('Job name') +
+                          HELP('Show only the jobs with this name, or whose name +
+                          starts with the text before a final *, as QTSMTP*.')

@@ -1,0 +1,157 @@
+"""The job table of subsystem QSYSWRK: one record per active job, read by other commands.
+
+Layout (qtsmtp-jobs(5)), under the data root:
+
+    QSYSWRK/jobs/NNNNNN        one JSON record per active job, named by its job number
+    QSYSWRK/jobs/.number       the last job number given out (a counter, under .lock)
+    QSYSWRK/joblog/NNNNNN.NAME.log   the job's log, kept after the job ends
+
+A record names the process behind the job by pid *and* its start time (from
+/proc/PID/stat), so a pid the kernel has reused is never taken for our job. Records
+whose process is gone (ended by kill -9, a crash, a reboot) are removed by whoever reads
+the table next: nothing needs to be running for the table to stay true.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from qtsmtp.jobs import procstat
+
+SUBSYSTEM, USER = "QSYSWRK", "QTCP"
+SERVER_DAEMON, SERVER_JOB, CLIENT_DAEMON = "QTSMTPSRVD", "QTSMTPSRVP", "QTSMTPCLTD"
+BATCH, PRESTART = "BCH", "PJ"
+MAX_NUMBER = 999999
+
+
+@dataclass
+class JobRecord:
+    number: str                  # six digits, "000123"
+    name: str                    # QTSMTPSRVD, QTSMTPSRVP, QTSMTPCLTD
+    type: str                    # BCH or PJ
+    pid: int
+    pid_start: int               # field 22 of /proc/PID/stat: tells a reused pid apart
+    program: str                 # what the job runs, shown as Function PGM-<program>
+    server: str = "*SMTP"
+    user: str = USER
+    subsystem: str = SUBSYSTEM
+    unix_user: str = field(default_factory=lambda: _unix_user())
+    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    log: str = ""                # path of the job log, relative to the data root
+
+    @property
+    def qualified(self) -> str:
+        """The IBM way to name a job: number/user/name."""
+        return f"{self.number}/{self.user}/{self.name}"
+
+
+def _unix_user() -> str:
+    import pwd
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return str(os.getuid())
+
+
+def run_directory(root: Path) -> Path:
+    return Path(root) / SUBSYSTEM
+
+
+def jobs_directory(root: Path) -> Path:
+    return run_directory(root) / "jobs"
+
+
+def joblog_directory(root: Path) -> Path:
+    return run_directory(root) / "joblog"
+
+
+@contextmanager
+def _table_lock(root: Path):
+    directory = jobs_directory(root)
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield directory
+    finally:
+        os.close(fd)
+
+
+def next_job_number(root: Path) -> str:
+    """The next six-digit job number; wraps after 999999 as IBM i's do."""
+    with _table_lock(root) as directory:
+        counter = directory / ".number"
+        try:
+            last = int(counter.read_text().strip() or 0)
+        except (FileNotFoundError, ValueError):
+            last = 0
+        number = last % MAX_NUMBER + 1
+        _write_atomically(counter, f"{number}\n")
+    return f"{number:06d}"
+
+
+def joblog_path(root: Path, number: str, name: str) -> Path:
+    return joblog_directory(root) / f"{number}.{name}.log"
+
+
+def new_record(root: Path, number: str, name: str, pid: int, program: str,
+               job_type: str = BATCH) -> JobRecord:
+    """The record of a process that has just started (not yet written)."""
+    log = joblog_path(root, number, name)
+    return JobRecord(number, name, job_type, pid, procstat.start_time(pid) or 0, program,
+                     log=str(log.relative_to(root)))
+
+
+def write_record(root: Path, record: JobRecord) -> None:
+    directory = jobs_directory(root)
+    directory.mkdir(parents=True, exist_ok=True)
+    _write_atomically(directory / record.number, json.dumps(asdict(record)) + "\n")
+
+
+def remove_record(root: Path, number: str) -> None:
+    (jobs_directory(root) / number).unlink(missing_ok=True)
+
+
+def active_jobs(root: Path) -> list[JobRecord]:
+    """Every job whose process still runs, by job number; removes the records of the dead."""
+    directory = jobs_directory(root)
+    try:
+        names = sorted(n for n in os.listdir(directory) if n.isdigit())
+    except FileNotFoundError:
+        return []
+    out = []
+    for name in names:
+        record = _read(directory / name)
+        if record is None:
+            continue
+        if procstat.is_alive(record.pid, record.pid_start):
+            out.append(record)
+        else:
+            remove_record(root, record.number)
+    return out
+
+
+def _read(path: Path) -> JobRecord | None:
+    try:
+        data = json.loads(path.read_text())
+        return JobRecord(**data)
+    except FileNotFoundError:
+        return None
+    except (ValueError, TypeError):
+        # A torn or foreign file cannot describe a job: drop it rather than fail every reader.
+        path.unlink(missing_ok=True)
+        return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    # Readers never lock, so a record appears whole or not at all. No fsync: the table
+    # describes running processes, and after a crash there are none to describe.
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)

@@ -1,0 +1,124 @@
+"""The aiosmtpd handler: a thin adapter between SMTP events and the pure RelayPolicy.
+
+Each event is turned into one question to the policy (or to the address parser), the
+Decision is written to the job log with its explanation, and its reply goes back to the
+client. Nothing here decides who may relay; everything here says why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import datetime
+from email.utils import format_datetime
+
+from qtsmtp.server.joblog import JobLog
+from qtsmtp.server.policyload import PolicySource
+from qtsmtp.server.queue import QueueWriter
+from qtsmtp.smtp.address import AddressRefused, canonical_recipient
+from qtsmtp.smtp.policy import Decision
+
+# RFC 5321 4.5.3.1.8 asks for at least 100 recipients per message; more is a bulk tool.
+MAX_RECIPIENTS = 1000
+_UNSAFE_HELO = re.compile(r"[^A-Za-z0-9.\-_:\[\]]")
+
+
+def peer_text(session) -> str:
+    host, port = session.peer[0], session.peer[1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def address_literal(ip: str) -> str:
+    return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
+
+
+class RelayHandler:
+    def __init__(self, source: PolicySource, queue: QueueWriter, log: JobLog, job_number: str):
+        self.source = source
+        self.queue = queue
+        self.log = log
+        self.job_number = job_number
+
+    # --- connection ------------------------------------------------------------------
+
+    def connection_refusal(self, session) -> str | None:
+        """None to greet the client, else the reply that refuses it. The session keeps
+        the policy it started with: a change applies to the next connection."""
+        session.compiled = self.source.current
+        decision = session.compiled.policy.check_connect(session.peer[0])
+        if not decision.allowed:
+            self._log_decision(session, decision)
+            return decision.reply
+        self.log.send("TCP3051", peer_text(session))
+        return None
+
+    def session_ended(self, session) -> None:
+        if session is not None and getattr(session, "compiled", None) is not None:
+            self.log.send("TCP3054", peer_text(session))
+
+    # --- envelope --------------------------------------------------------------------
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        # The sender is never a reason to refuse (MAIL FROM:<> least of all): bounces
+        # must get through, and the relay decision belongs to each recipient.
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Sender ok"
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return "452 4.5.3 Too many recipients"
+        client = session.peer[0]
+        try:
+            recipient = canonical_recipient(address)
+        except AddressRefused as refused:
+            decision = Decision.address_refused(refused, client, address)
+        else:
+            decision = session.compiled.policy.check_recipient(client, recipient)
+        self._log_decision(session, decision)
+        if decision.allowed:
+            envelope.rcpt_tos.append(recipient.address)
+            envelope.originals.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+        return decision.reply
+
+    # --- DATA: durable before 250 ----------------------------------------------------
+
+    async def handle_DATA(self, server, session, envelope):
+        queue_id = self.queue.new_id()
+        received = self._received(session, envelope, queue_id)
+        content = received + envelope.original_content
+        sender = "" if envelope.mail_from == "<>" else envelope.mail_from
+        record = {
+            "id": queue_id, "arrival": datetime.now().astimezone().isoformat(),
+            "client": session.peer[0], "client_port": session.peer[1],
+            "helo": session.host_name, "protocol": "ESMTP" if session.extended_smtp else "SMTP",
+            "sender": sender, "recipients": envelope.rcpt_tos, "written": envelope.originals,
+            "size": len(content), "server_job": self.job_number,
+        }
+        loop = asyncio.get_running_loop()
+        try:
+            # fsync of file and directory: seconds on a slow disk, so not on the event loop.
+            await loop.run_in_executor(None, self.queue.store, queue_id, record, content)
+        except OSError as failure:
+            self.log.send("TCP3053", peer_text(session), failure.strerror or failure)
+            return "451 4.3.0 Message not queued; try again later"
+        self.queue.notify()
+        self.log.send("TCP3052", peer_text(session), queue_id, sender,
+                      len(envelope.rcpt_tos), len(content))
+        return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    def _received(self, session, envelope, queue_id: str) -> bytes:
+        """RFC 2505 item 2: trace the real client address and what it called itself."""
+        helo = _UNSAFE_HELO.sub("?", (session.host_name or "unknown")[:255])
+        literal = address_literal(session.peer[0])
+        protocol = "ESMTP" if session.extended_smtp else "SMTP"
+        by = session.compiled.system_name
+        line = f"Received: from {helo} ({literal})\r\n\tby {by} (qtsmtp) with {protocol} id {queue_id}"
+        if len(envelope.rcpt_tos) == 1:
+            line += f"\r\n\tfor <{envelope.rcpt_tos[0]}>"
+        line += f"; {format_datetime(datetime.now().astimezone())}\r\n"
+        return line.encode("utf-8", "surrogateescape")
+
+    def _log_decision(self, session, decision: Decision) -> None:
+        self.log.send("TCP3050", peer_text(session), decision.explain())

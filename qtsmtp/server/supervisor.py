@@ -1,0 +1,294 @@
+"""QTSMTPSRVD: starts the server jobs and the client job, replaces the ones that die,
+and ends them all on SIGTERM (ENDTCPSVR) or SIGINT (Ctrl-C in foreground mode).
+
+It holds no listening socket (a socket nobody accepts on would swallow the connections
+the kernel hashed to it) and runs no event loop: one select() on a signal pipe, which
+WRKACTJOB shows as SELW. Jobs are forked after the configuration has been read and the
+policy compiled, so a bad member stops the start before anything listens.
+
+Run as ``python -m qtsmtp.server.supervisor --ready-fd N [--server-jobs N]`` by
+STRTCPSVR; MODE(*FOREGROUND) calls ``Supervisor`` in the command's own process.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import select
+import signal
+import sys
+import time
+from pathlib import Path
+
+from qtsmtp.cl.messages import CLError, Message, escape
+from qtsmtp.jobs import table
+from qtsmtp.server import queue as mailqueue
+from qtsmtp.server.joblog import JobLog
+from qtsmtp.server.process import describe_status, end_with_parent, set_process_name
+
+START_TIMEOUT_SECONDS = 60
+END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
+RESTARTS_ALLOWED, RESTART_WINDOW_SECONDS = 10, 60
+SERVER_JOB_PROGRAM, CLIENT_JOB_PROGRAM, DAEMON_PROGRAM = "QTMSSRCP", "QTMSCLTD", "QTMSSRCD"
+
+
+def server_lock_path(root: Path) -> Path:
+    return table.run_directory(root) / f"{table.SERVER_DAEMON}.lock"
+
+
+class Supervisor:
+    def __init__(self, root: Path, server_jobs: int | None = None, echo=None):
+        self.root = Path(root).resolve()
+        self.requested_jobs = server_jobs
+        self.echo = echo
+        self.children: dict[int, table.JobRecord] = {}
+        self.restarts: list[float] = []
+        self.ending = False
+        self._lock_fd = -1
+        self._wake_r = self._wake_w = -1
+
+    # --- start -----------------------------------------------------------------------
+
+    def start(self) -> Message:
+        """Read the configuration, start every job; the TCP3001 message, or CLError
+        (nothing left running) when the server cannot start."""
+        from qtsmtp.server.policyload import PolicySource
+        from qtsmtp.server.settings import load_settings
+
+        self._take_server_lock()
+        self.record = table.new_record(self.root, table.next_job_number(self.root),
+                                       table.SERVER_DAEMON, os.getpid(), DAEMON_PROGRAM)
+        table.write_record(self.root, self.record)
+        self.log = JobLog(self.root / self.record.log, echo=self.echo)
+        self.log.send("TCP3010", self.record.qualified, table.SUBSYSTEM, os.getpid())
+        set_process_name(table.SERVER_DAEMON)
+        try:
+            self.settings = load_settings(self.root, self.requested_jobs)
+            self.source = PolicySource(self.root, self.settings.system_name,
+                                       self.settings.local_addresses)
+            current = self.source.current
+            self.log.send("TCP3020", current.policy.alwrly, current.system_name, current.summary())
+            if current.policy.alwrly == "*ALL":
+                self.log.send("TCP2663")
+            mailqueue.prepare(self.root)
+            self._install_signals()
+            os.close(self._spawn(table.CLIENT_DAEMON)[0])
+            reports = [self._spawn(table.SERVER_JOB)[0] for _ in range(self.settings.server_jobs)]
+            self._await_ready(reports)
+        except CLError as error:
+            self.log.send("TCP3005", error.escape)
+            self.end("the start failed")
+            raise
+        return Message("TCP3001", self.record.qualified, self.settings.server_jobs,
+                       self.settings.shown_addresses, self.settings.port)
+
+    def _take_server_lock(self) -> None:
+        path = server_lock_path(self.root)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+            daemon = [j for j in table.active_jobs(self.root) if j.name == table.SERVER_DAEMON]
+            raise escape("TCP3002", daemon[0].qualified if daemon else table.SERVER_DAEMON,
+                         daemon[0].pid if daemon else "?") from None
+
+    def _install_signals(self) -> None:
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(self._wake_w)
+
+        def asked_to_end(signum, frame):
+            self.ending = True
+
+        signal.signal(signal.SIGTERM, asked_to_end)
+        signal.signal(signal.SIGINT, asked_to_end)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: None)   # wakes the select
+
+    def _await_ready(self, reports: list[int]) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        waiting = {fd: b"" for fd in reports}
+        failures = []
+        while waiting and time.monotonic() < deadline:
+            readable, _, _ = select.select(list(waiting), [], [], 0.5)
+            for fd in readable:
+                chunk = os.read(fd, 4096)
+                waiting[fd] += chunk
+                if b"\n" in waiting[fd] or not chunk:
+                    line = waiting.pop(fd).decode(errors="replace").strip()
+                    os.close(fd)
+                    if line != "READY":
+                        failures.append(line.removeprefix("FAIL ") or "server job ended at start")
+        for fd in waiting:
+            os.close(fd)
+        if failures or waiting:
+            raise escape("TCP3005", failures[0] if failures else "server jobs did not start in time")
+
+    # --- jobs ------------------------------------------------------------------------
+
+    def _spawn(self, name: str) -> tuple[int, table.JobRecord]:
+        """Fork one job; returns the read end of its start-report pipe, and its record."""
+        number = table.next_job_number(self.root)
+        log_path = table.joblog_path(self.root, number, name)
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:                                    # the child: never returns
+            code = 1
+            try:
+                os.close(report_r)
+                code = self._child(name, number, log_path, report_w)
+            finally:
+                os._exit(code)
+        os.close(report_w)
+        program = SERVER_JOB_PROGRAM if name == table.SERVER_JOB else CLIENT_JOB_PROGRAM
+        job_type = table.PRESTART if name == table.SERVER_JOB else table.BATCH
+        record = table.new_record(self.root, number, name, pid, program, job_type)
+        table.write_record(self.root, record)
+        self.children[pid] = record
+        return report_r, record
+
+    def _child(self, name: str, number: str, log_path: Path, report_w: int) -> int:
+        # Undo what the supervisor set up: its signal pipe, its handlers, its lock.
+        signal.set_wakeup_fd(-1)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+            signal.signal(signum, signal.SIG_DFL)
+        for fd in (self._lock_fd, self._wake_r, self._wake_w):
+            if fd >= 0:
+                os.close(fd)
+        end_with_parent()
+        set_process_name(name)
+        log = JobLog(log_path)
+        log.redirect_stderr()
+        log.send("TCP3010", f"{number}/{table.USER}/{name}", table.SUBSYSTEM, os.getpid())
+
+        def report(text: str) -> None:
+            try:
+                os.write(report_w, text.encode() + b"\n")
+            except OSError:
+                pass       # a replacement job: nobody waits for its report
+
+        try:
+            if name == table.CLIENT_DAEMON:
+                os.close(report_w)
+                from qtsmtp.server.delivery import run_delivery_job
+                code = run_delivery_job(self.root, log)
+            else:
+                from qtsmtp.server.worker import run_server_job
+                code = run_server_job(self.settings, self.source, log, number, self.root, report)
+        except BaseException as failure:          # the log must say why a job ended
+            import traceback
+            log.write("TCP9999 " + "".join(traceback.format_exception(failure)).replace("\n", " | "))
+            report(f"FAIL {failure}")
+            code = 1
+        log.send("TCP3011", f"{number}/{table.USER}/{name}", f"exit status {code}")
+        return code
+
+    # --- running ---------------------------------------------------------------------
+
+    def run_until_ended(self) -> None:
+        while not self.ending:
+            select.select([self._wake_r], [], [], 5.0)
+            try:
+                while os.read(self._wake_r, 512):
+                    pass
+            except BlockingIOError:
+                pass
+            self._reap(replace=not self.ending)
+        self.end()
+
+    def _reap(self, replace: bool) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            record = self.children.pop(pid, None)
+            if record is None:
+                continue
+            table.remove_record(self.root, record.number)
+            if replace:
+                self._replace(record, describe_status(status))
+
+    def _replace(self, record: table.JobRecord, how: str) -> None:
+        now = time.monotonic()
+        self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_SECONDS]
+        if len(self.restarts) >= RESTARTS_ALLOWED:
+            self.log.send("TCP3013", record.qualified, how)
+            return
+        self.restarts.append(now)
+        report, new = self._spawn(record.name)
+        os.close(report)
+        self.log.send("TCP3012", record.qualified, how, new.qualified)
+
+    # --- end -------------------------------------------------------------------------
+
+    def end(self, reason: str = "ended by ENDTCPSVR") -> None:
+        """End every job (SIGTERM: graceful), wait for them, then end this one."""
+        self.ending = True
+        for pid in list(self.children):
+            _signal(pid, signal.SIGTERM)
+        deadline = time.monotonic() + END_TIMEOUT_SECONDS
+        while self.children and time.monotonic() < deadline:
+            self._reap(replace=False)
+            if self.children:
+                time.sleep(0.02)
+        for pid, record in list(self.children.items()):
+            _signal(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            table.remove_record(self.root, record.number)
+            self.children.pop(pid)
+        self.log.send("TCP3011", self.record.qualified, reason)
+        table.remove_record(self.root, self.record.number)
+        if self._lock_fd >= 0:
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except ProcessLookupError:
+        pass
+
+
+# --- STRTCPSVR MODE(*BATCH): this module is the submitted job --------------------------
+
+def main(argv: list[str]) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(prog="qtsmtp.server.supervisor")
+    parser.add_argument("--ready-fd", type=int, required=True)
+    parser.add_argument("--server-jobs", type=int, default=None)
+    args = parser.parse_args(argv)
+    from qtsmtp.store.root import data_root
+    supervisor = Supervisor(data_root(), args.server_jobs)
+    try:
+        started = supervisor.start()
+    except CLError as error:
+        _tell_submitter(args.ready_fd, False, error.messages)
+        return 1
+    supervisor.log.redirect_stderr()
+    _tell_submitter(args.ready_fd, True, [started])
+    supervisor.run_until_ended()
+    return 0
+
+
+def _tell_submitter(fd: int, ok: bool, messages: list[Message]) -> None:
+    report = {"ok": ok, "messages": [[m.id, *m.data] for m in messages]}
+    try:
+        os.write(fd, json.dumps(report).encode() + b"\n")
+        os.close(fd)
+    except OSError:
+        pass
+    # Nobody reads our standard streams any more: a print must not kill the job.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for stream_fd in (0, 1):
+        os.dup2(devnull, stream_fd)
+    os.close(devnull)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

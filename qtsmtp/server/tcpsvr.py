@@ -1,0 +1,102 @@
+"""Processing programs of STRTCPSVR and ENDTCPSVR.
+
+Kept light: they import neither asyncio nor aiosmtpd. MODE(*BATCH) submits the
+supervisor as its own process (a new session, so it outlives the shell) and waits for
+its one-line report; MODE(*FOREGROUND) runs the supervisor here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.messages import CLError, Message, escape
+from qtsmtp.jobs import procstat, table
+from qtsmtp.store.root import data_root
+
+SUBMIT_TIMEOUT_SECONDS = 90
+END_TIMEOUT_SECONDS = 60
+
+
+def _wants_smtp(server, root) -> bool:
+    if server == "*AUTOSTART":
+        from qtsmtp.smtp import attributes
+        return attributes.load(root)["AUTOSTART"] == "*YES"
+    return True        # *ALL, or a list holding *SMTP (the only value it may hold)
+
+
+def _smtp_jobs(root) -> list[table.JobRecord]:
+    return [j for j in table.active_jobs(root) if j.server == "*SMTP"]
+
+
+def strtcpsvr(bound: Bound) -> list[Message]:
+    root = data_root().resolve()
+    if not _wants_smtp(bound["SERVER"], root):
+        return [Message("TCP3007")]
+    daemon = [j for j in _smtp_jobs(root) if j.name == table.SERVER_DAEMON]
+    if daemon:
+        raise escape("TCP3002", daemon[0].qualified, daemon[0].pid)
+    jobs = None if bound["SVRJOBS"] == "*CPU" else bound["SVRJOBS"]
+    if bound["MODE"] == "*FOREGROUND":
+        return _run_in_foreground(root, jobs)
+    return _submit(root, jobs)
+
+
+def _submit(root, jobs: int | None) -> list[Message]:
+    read_fd, write_fd = os.pipe()
+    command = [sys.executable, "-m", "qtsmtp.server.supervisor", "--ready-fd", str(write_fd)]
+    if jobs:
+        command += ["--server-jobs", str(jobs)]
+    errors = table.run_directory(root) / "QTSMTPSRVD.stderr"
+    errors.parent.mkdir(parents=True, exist_ok=True)
+    with open(errors, "wb") as stderr:
+        process = subprocess.Popen(command, pass_fds=(write_fd,), start_new_session=True,
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=stderr, env={**os.environ, "QTSMTP_ROOT": str(root)})
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        line = pipe.readline()      # the supervisor writes one line, then closes
+    if not line:
+        code = process.wait(timeout=SUBMIT_TIMEOUT_SECONDS)
+        raise escape("TCP3005", f"QTSMTPSRVD ended with exit status {code}; see {errors}")
+    report = json.loads(line)
+    messages = [Message(item[0], *item[1:]) for item in report["messages"]]
+    if not report["ok"]:
+        process.wait(timeout=SUBMIT_TIMEOUT_SECONDS)
+        raise CLError(messages)
+    return messages
+
+
+def _run_in_foreground(root, jobs: int | None) -> list[Message]:
+    from qtsmtp.cl.runner import send
+    from qtsmtp.server.supervisor import Supervisor
+    supervisor = Supervisor(root, jobs, echo=sys.stderr)
+    send([supervisor.start()])
+    supervisor.run_until_ended()
+    return [Message("TCP3003", supervisor.record.qualified)]
+
+
+def endtcpsvr(bound: Bound) -> list[Message]:
+    root = data_root().resolve()
+    jobs = _smtp_jobs(root)
+    if not jobs:
+        raise escape("TCP3004")
+    daemon = [j for j in jobs if j.name == table.SERVER_DAEMON]
+    # The supervisor ends its own jobs; without one (it was killed), end them directly.
+    for job in daemon or jobs:
+        try:
+            os.kill(job.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + END_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        if not any(procstat.is_alive(j.pid, j.pid_start) for j in jobs) and not _smtp_jobs(root):
+            return [Message("TCP3003", (daemon or jobs)[0].qualified)]
+        time.sleep(0.05)
+    still = [j for j in jobs if procstat.is_alive(j.pid, j.pid_start)]
+    raise escape("TCP3008", still[0].qualified if still else "?", END_TIMEOUT_SECONDS)

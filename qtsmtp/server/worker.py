@@ -1,0 +1,108 @@
+"""A server job (QTSMTPSRVP): one asyncio loop serving SMTP sessions.
+
+Every server job binds the same port with SO_REUSEPORT, so the kernel spreads new
+connections over them and a job that dies takes only its own sessions with it. The job
+reports to the supervisor on a pipe: "READY" once it listens, or "FAIL <message>".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import signal
+
+from qtsmtp.server.handler import RelayHandler
+from qtsmtp.server.joblog import JobLog
+from qtsmtp.server.policyload import PolicySource
+from qtsmtp.server.protocol import RelaySMTP, SessionRegistry
+from qtsmtp.server.queue import QueueWriter
+from qtsmtp.server.settings import NOMAX_MESSAGE_KB, ServerSettings
+
+RELOAD_CHECK_SECONDS = 0.3       # a change is in use within this (plus compile time)
+DATA_GRACE_SECONDS = 30          # ENDTCPSVR: how long a session in DATA may take to finish
+SESSION_TIMEOUT_SECONDS = 300    # RFC 5321 4.5.3.2.7: the server waits 5 minutes per command
+
+
+class ServerJob:
+    def __init__(self, settings: ServerSettings, source: PolicySource, log: JobLog,
+                 job_number: str, queue: QueueWriter):
+        self.settings = settings
+        self.source = source
+        self.log = log
+        self.registry = SessionRegistry()
+        self.handler = RelayHandler(source, queue, log, job_number)
+        self._stop = asyncio.Event()
+
+    def _session_factory(self):
+        compiled = self.source.current
+        values = compiled.attributes
+        size_kb = values.get("MAXEMMSIZE")
+        size_kb = size_kb if isinstance(size_kb, int) else NOMAX_MESSAGE_KB
+        max_in = values.get("MAXINEMM")
+        per_job = (math.ceil(max_in / self.settings.server_jobs) if isinstance(max_in, int)
+                   else 1_000_000)
+        return RelaySMTP(self.handler, self.registry, per_job,
+                         hostname=compiled.system_name, ident="ESMTP qtsmtp",
+                         data_size_limit=size_kb * 1024, timeout=SESSION_TIMEOUT_SECONDS,
+                         loop=asyncio.get_running_loop())
+
+    async def serve(self, report) -> int:
+        loop = asyncio.get_running_loop()
+        servers = []
+        for address in self.settings.bind_addresses:
+            try:
+                servers.append(await loop.create_server(
+                    self._session_factory, address, self.settings.port, reuse_port=True,
+                    reuse_address=True, backlog=1024))
+            except OSError as failure:
+                for server in servers:
+                    server.close()
+                message = self.log.send("TCP3006", address, self.settings.port,
+                                        failure.strerror or failure)
+                report(f"FAIL {message}")
+                return 1
+        for address in self.settings.bind_addresses:
+            self.log.send("TCP3030", address, self.settings.port)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._stop.set)
+        reloader = asyncio.create_task(self._watch_policy())
+        report("READY")
+        await self._stop.wait()
+
+        # ENDTCPSVR: stop taking connections, then end the sessions gracefully.
+        reloader.cancel()
+        for server in servers:
+            server.close()
+        in_data = self.registry.ask_to_end()
+        self.log.send("TCP3014", len(self.registry.sessions), in_data, DATA_GRACE_SECONDS)
+        try:
+            await asyncio.wait_for(self.registry.idle.wait(), DATA_GRACE_SECONDS)
+        except asyncio.TimeoutError:
+            self.log.send("TCP3015", self.registry.force_end(), DATA_GRACE_SECONDS)
+            await asyncio.sleep(0.1)   # let the transports flush the 421s
+        return 0
+
+    async def _watch_policy(self) -> None:
+        """Off the hot path: a stat of each member every RELOAD_CHECK_SECONDS; a compile
+        (in a thread, a million entries take a while) only when something changed."""
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(RELOAD_CHECK_SECONDS)
+            if not self.source.needs_reload():
+                continue
+            error = await loop.run_in_executor(None, self.source.reload)
+            if error is None:
+                current = self.source.current
+                self.log.send("TCP3022", current.policy.alwrly, current.summary())
+            else:
+                self.log.send("TCP3021", error.escape)
+
+
+def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
+                   job_number: str, root, report) -> int:
+    """The body of a forked server job. ``report(text)`` tells the supervisor."""
+    # A job forked a while after start may carry an old policy: catch up before serving.
+    if source.needs_reload() and source.reload() is not None:
+        log.send("TCP3021", "a member does not parse")
+    job = ServerJob(settings, source, log, job_number, QueueWriter(root))
+    return asyncio.run(job.serve(report))

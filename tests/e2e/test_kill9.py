@@ -1,0 +1,99 @@
+"""kill -9 of server jobs while clients are in DATA: no 250 for a message not in the queue."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import smtplib
+import threading
+import time
+
+from e2e_support import eventually, process_running
+
+from qtsmtp.server.queue import read_message
+
+
+def _worker_serving(server, client_port: int) -> int:
+    """The pid of the server job whose log shows the session from ``client_port``."""
+    pattern = re.compile(rf"TCP3051 127\.0\.0\.\d+:{client_port} session started")
+    for job in server.jobs():
+        if job["name"] == "QTSMTPSRVP":
+            if pattern.search((server.root / job["log"]).read_text()):
+                return job["pid"]
+    return 0
+
+
+def test_kill_the_job_serving_a_session_in_data(server) -> None:
+    client = server.smtp("127.0.0.2")
+    client.mail("<>")
+    client.rcpt("postmaster")
+    client.putcmd("data")
+    assert client.getreply()[0] == 354
+    client.send(b"Subject: doomed\r\nMessage-ID: <doomed@test>\r\n\r\nhalf a message\r\n")
+    port = client.sock.getsockname()[1]
+    pid = eventually(lambda: _worker_serving(server, port), "the session in a job log")
+    os.kill(pid, signal.SIGKILL)
+    try:
+        client.send(b"the rest\r\n.\r\n")
+        code, _ = client.getreply()
+    except (smtplib.SMTPServerDisconnected, ConnectionError):
+        code = None
+    assert code != 250
+    assert not any(b"<doomed@test>" in p.read_bytes() for p in server.queued())
+    # The server goes on with a replacement job. (Until the killed process is gone, the
+    # kernel may still queue a connection on its socket, and reset it when it closes.)
+    eventually(lambda: not process_running(pid), "killed job gone")
+    eventually(lambda: len(server.job_pids("QTSMTPSRVP")) == 2, "replacement job")
+    assert server.rcpt_code("127.0.0.2", "postmaster") == 250
+
+
+def test_every_acknowledged_message_is_in_the_queue_after_kills_under_load(server) -> None:
+    acknowledged: dict[str, str] = {}        # Message-ID -> queue id the 250 named
+    lock = threading.Lock()
+    stop = threading.Event()
+    body = b"".join(b"line %04d of a message long enough to be mid-DATA often\r\n" % i
+                    for i in range(400))
+
+    def client_loop(source: str) -> None:
+        for n in range(2000):                 # bounded; stopped after the last kill
+            if stop.is_set():
+                return
+            message_id = f"<{source}-{n}@load.test>"
+            try:
+                client = smtplib.SMTP("127.0.0.1", server.port, source_address=(source, 0),
+                                      timeout=30)
+                client.ehlo("load.test")
+                client.mail("<>")
+                client.rcpt("postmaster")
+                code, text = client.data(f"Message-ID: {message_id}\r\n\r\n".encode() + body
+                                         + b"END-OF-BODY\r\n")
+                client.quit()
+            except (smtplib.SMTPException, ConnectionError, OSError):
+                continue                      # a killed job: no 250, nothing to check
+            if code == 250:
+                with lock:
+                    acknowledged[message_id] = text.split()[-1].decode()
+
+    threads = [threading.Thread(target=client_loop, args=(f"127.0.1.{i}",)) for i in range(1, 7)]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in range(4):                                   # four kills, spread over the run
+            eventually(lambda: len(server.job_pids("QTSMTPSRVP")) == 2, "two server jobs")
+            before = len(acknowledged)
+            eventually(lambda: len(acknowledged) >= before + 5, "some traffic", limit=60)
+            os.kill(server.job_pids("QTSMTPSRVP")[0], signal.SIGKILL)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    assert acknowledged, "no message was acknowledged at all"
+    incoming = server.root / "queue" / "incoming"
+    for message_id, queue_id in acknowledged.items():
+        envelope, content = read_message(incoming / queue_id)
+        assert envelope["id"] == queue_id
+        assert f"Message-ID: {message_id}".encode() in content
+        assert content.endswith(b"END-OF-BODY\r\n"), message_id
+    assert server.joblog_text("QTSMTPSRVD").count("ended abnormally (signal 9") >= 4

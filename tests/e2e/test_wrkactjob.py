@@ -1,0 +1,76 @@
+"""WRKACTJOB OUTPUT(*PRINT): the server's jobs with measured CPU % and status."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+from e2e_support import eventually
+
+
+def _lines(server, *args: str) -> list[str]:
+    result = server.run("wrkactjob", *args)     # stdout is a pipe: the printed report
+    return result.stdout.splitlines()
+
+
+def _row(lines: list[str], number: str) -> list[str]:
+    return next(line.split() for line in lines if f" {number} " in line)
+
+
+def test_report_lists_the_jobs_with_their_measured_status(server) -> None:
+    lines = _lines(server, "OUTPUT(*PRINT)")
+    assert "Work with Active Jobs" in lines[0]
+    header = next(line for line in lines if line.startswith("Subsystem/Job"))
+    assert header.split() == ["Subsystem/Job", "User", "Number", "Type", "CPU", "%",
+                              "Function", "Status"]
+    assert any(line.split()[:4] == ["QSYSWRK", "QSYS", "SBS", "0.0"] or
+               line.split()[:3] == ["QSYSWRK", "QSYS", "SBS"] for line in lines)
+    by_name = {}
+    for job in server.jobs():
+        by_name.setdefault(job["name"], []).append(_row(lines, job["number"]))
+    # Waiting daemons: the supervisor and the server jobs in select/epoll, the client job
+    # on its queue.
+    assert by_name["QTSMTPSRVD"][0][-1] == "SELW"
+    assert by_name["QTSMTPCLTD"][0][-1] == "DEQW"
+    assert [row[-1] for row in by_name["QTSMTPSRVP"]] == ["SELW", "SELW"]
+    assert all(row[1] == "QTCP" for rows in by_name.values() for row in rows)
+    # Jobs are indented under their subsystem.
+    assert any(line.startswith("  QTSMTPSRVD") for line in lines)
+
+
+def test_held_job_shows_hld(server) -> None:
+    worker = server.job_pids("QTSMTPSRVP")[0]
+    number = next(j["number"] for j in server.jobs() if j["pid"] == worker)
+    os.kill(worker, signal.SIGSTOP)
+    try:
+        eventually(lambda: _row(_lines(server, "*PRINT"), number)[-1] == "HLD", "HLD status")
+    finally:
+        os.kill(worker, signal.SIGCONT)
+
+
+def test_filters(server) -> None:
+    only_daemon = _lines(server, "*PRINT", "JOB(QTSMTPSRVD)")
+    assert any("QTSMTPSRVD" in line for line in only_daemon)
+    assert not any("QTSMTPSRVP" in line or "QTSMTPCLTD" in line for line in only_daemon)
+    generic = _lines(server, "*PRINT", "JOB(QTSMTPSRV*)")
+    assert any("QTSMTPSRVP" in line for line in generic)
+    assert not any("QTSMTPCLTD" in line for line in generic)
+    other = _lines(server, "*PRINT", "SBS(QBATCH)")
+    assert "No active jobs to display." in " ".join(other)
+
+
+def test_records_of_killed_jobs_are_cleaned(server) -> None:
+    worker = server.job_pids("QTSMTPSRVP")[0]
+    number = next(j["number"] for j in server.jobs() if j["pid"] == worker)
+    os.kill(worker, signal.SIGKILL)
+    # The supervisor replaces the job under a new number; the old one disappears.
+    eventually(lambda: not any(f" {number} " in line for line in _lines(server, "*PRINT")),
+               "dead job gone from WRKACTJOB")
+    eventually(lambda: len(server.job_pids("QTSMTPSRVP")) == 2, "a replacement server job")
+    assert "ended abnormally (signal 9 (SIGKILL))" in server.joblog_text("QTSMTPSRVD")
+
+
+def test_bad_parameter_is_an_ibm_message(server_root) -> None:
+    result = server_root.run("wrkactjob", "OUTPUT(*FOO)", check=False)
+    assert result.returncode != 0 and "CPD0084" in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
