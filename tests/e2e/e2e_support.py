@@ -32,7 +32,7 @@ def script(name: str) -> str:
         return str(beside)
     found = shutil.which(name)
     if found is None:
-        pytest.skip(f"console script {name} not installed (pip install -e .)")
+        pytest.fail(f"console script {name} not installed (pip install -e .)")
     return found
 
 
