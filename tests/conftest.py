@@ -11,6 +11,10 @@ from pathlib import Path
 import pytest
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+
+# No test may send traffic off loopback: the delivery job's MX look-ups would ask the
+# machine's name server. Set before any fixture copies the environment for a server.
+os.environ["QTSMTP_DNS"] = "off"
 EMBEDDED_LIBRARY = CHECKOUT / "data" / "QUSRSYS"
 
 

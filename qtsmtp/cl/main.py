@@ -75,6 +75,7 @@ USAGE = """\
 usage: qtsmtp "CL COMMAND ..."     run one CL command, e.g. qtsmtp "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')"
        qtsmtp run FILE|-           run a CL script (continuation, comments, labels, MONMSG)
        qtsmtp commands             list the commands
+       qtsmtp runqueue [--all]     deliver the queue now (cron; like sendmail -q)
        qtsmtp COMMAND --help       a command's parameters
 """
 
@@ -91,10 +92,26 @@ def qtsmtp() -> None:
         sys.exit(EXIT_OK)
     if argv[0] == "run":
         sys.exit(_run_script_file(argv[1:]))
+    if argv[0] == "runqueue":
+        sys.exit(_run_queue(argv[1:]))
     word = argv[0].split()[0].split("(")[0].upper() if argv[0].strip() else ""
     if len(argv) > 1 and definition.load(word) is not None and " " not in argv[0]:
         sys.exit(run_console(word, argv[1:]))
     sys.exit(run_command_line(" ".join(argv)))
+
+
+def _run_queue(args: list[str]) -> int:
+    """qtsmtp runqueue [--all]: deliver the queue now, as sendmail -q (qtsmtp(1))."""
+    if any(a not in ("--all",) for a in args):
+        sys.stderr.write("usage: qtsmtp runqueue [--all]\n")
+        return EXIT_INVALID
+    from qtsmtp.delivery.wrksmtpq import run_queue
+    from qtsmtp.store.root import data_root
+    try:
+        send([run_queue(data_root(), all_deferred="--all" in args)])
+    except CLError as error:
+        return _failed(error)
+    return EXIT_OK
 
 
 def _run_script_file(args: list[str]) -> int:
@@ -131,3 +148,8 @@ dspsmtpa = _entry("DSPSMTPA")
 strtcpsvr = _entry("STRTCPSVR")
 endtcpsvr = _entry("ENDTCPSVR")
 wrkactjob = _entry("WRKACTJOB")
+sndsmtpemm = _entry("SNDSMTPEMM")
+addusrsmtp = _entry("ADDUSRSMTP")
+chgusrsmtp = _entry("CHGUSRSMTP")
+rmvusrsmtp = _entry("RMVUSRSMTP")
+wrksmtpq = _entry("WRKSMTPQ")

@@ -24,6 +24,11 @@ PROGRAMS = {
     "STRTCPSVR": "qtsmtp.server.tcpsvr:strtcpsvr",
     "ENDTCPSVR": "qtsmtp.server.tcpsvr:endtcpsvr",
     "WRKACTJOB": "qtsmtp.jobs.wrkactjob:wrkactjob",
+    "SNDSMTPEMM": "qtsmtp.delivery.sndsmtpemm:sndsmtpemm",
+    "ADDUSRSMTP": "qtsmtp.delivery.users:addusrsmtp",
+    "CHGUSRSMTP": "qtsmtp.delivery.users:chgusrsmtp",
+    "RMVUSRSMTP": "qtsmtp.delivery.users:rmvusrsmtp",
+    "WRKSMTPQ": "qtsmtp.delivery.wrksmtpq:wrksmtpq",
 }
 # Commands that only mean something inside a CL script; the script runner handles them.
 SCRIPT_ONLY = {"MONMSG"}

@@ -1,50 +1,124 @@
-"""The client job (QTSMTPCLTD): waits on the queue for messages to deliver.
+"""The client job (QTSMTPCLTD): delivers the queue (qtsmtp.delivery.engine).
 
-Delivery itself (mail router, MX, retries) is the delivery issue's work. Until then this
-job is real but modest: it blocks reading the queue's notify FIFO (so WRKACTJOB shows it
-in DEQW, measured, like IBM i's QTSMTPCLTD), and on each wake counts what waits in
-incoming/ and says so in its job log.
+Idle, it blocks in read() on the queue's notify FIFO, so WRKACTJOB measures it in DEQW as
+IBM i shows its QTSMTPCLTD; a server job's byte, a submission, WRKSMTPQ OPTION(*RETRY) or
+a retry coming due wakes it (a timer thread writes a byte to the same FIFO). Awake, it
+runs the delivery loop in this thread until nothing is ready and nothing is in flight:
+WRKACTJOB then measures RUN while it works.
+
+While it runs it holds the queue's delivery lock, so the queue runner (``qtsmtp
+runqueue``) leaves the queue to it.
 """
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import os
 import signal
+import threading
 import time
 from pathlib import Path
 
-from qtsmtp.server import queue as mailqueue
+from qtsmtp.delivery import qfiles, submit
+from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.server.joblog import JobLog
 
-LOG_EVERY_SECONDS = 1.0   # under load a wake per message: one log line a second is enough
+
+CONNECTION_LINGER_SECONDS = 1.0   # open connections kept this long after the queue empties
 
 
 class _Ending(Exception):
     pass
 
 
-def _end(signum, frame):
-    raise _Ending()
-
-
-def run_delivery_job(root: Path, log: JobLog) -> int:
-    directory = mailqueue.prepare(root)
-    incoming = directory / mailqueue.INCOMING
-    signal.signal(signal.SIGTERM, _end)
-    signal.signal(signal.SIGINT, _end)
-    # Read and write: the FIFO then never reads as end-of-file while no server job has
-    # it open (between starts, or after one is killed).
-    fd = os.open(directory / mailqueue.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
-    log.send("TCP3040", len(os.listdir(incoming)), incoming)
-    last_logged = time.monotonic()
+def take_delivery_lock(queue: Path, wait: bool) -> int | None:
+    """The queue's delivery lock (one deliverer at a time); None when someone has it."""
+    fd = os.open(queue / qfiles.LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        while True:
-            os.read(fd, 4096)           # blocks until a server job queues a message
-            now = time.monotonic()
-            if now - last_logged >= LOG_EVERY_SECONDS:
-                log.send("TCP3040", len(os.listdir(incoming)), incoming)
-                last_logged = now
-    except _Ending:
-        return 0
-    finally:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except BlockingIOError:
         os.close(fd)
+        return None
+    return fd
+
+
+def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> int:
+    if job_number is None:          # the log is QSYSWRK/joblog/NNNNNN.QTSMTPCLTD.log
+        job_number = Path(log.path).name.split(".")[0]
+    queue = qfiles.prepare(root)
+    submit.prepare(root)
+    state = {"waiting": False, "ending": False}
+    engine: DeliveryEngine | None = None
+
+    def end(signum, frame):
+        state["ending"] = True
+        if state["waiting"]:
+            raise _Ending()
+        if engine is not None:
+            engine.stopping = True
+            engine.notify()
+
+    signal.signal(signal.SIGTERM, end)
+    signal.signal(signal.SIGINT, end)
+    lock = take_delivery_lock(queue, wait=True)      # a queue runner finishes first
+    # Read and write: the FIFO never reads as end-of-file while no server job has it open,
+    # and the timer below can write its wake-up byte into it.
+    fd = os.open(queue / qfiles.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
+    engine = DeliveryEngine(root, log, job_number=job_number)
+    engine.recover()
+    log.send("TCP3040", len(qfiles.listing(queue, qfiles.INCOMING)), queue / qfiles.INCOMING)
+    loop = asyncio.new_event_loop()
+    try:
+        while not state["ending"]:
+            picked = submit.pickup(root, engine)
+            if picked:
+                log.send("TCP5030", picked)
+            engine.take_retry_requests()
+            if engine.has_work() or picked:
+                os.set_blocking(fd, False)
+                loop.run_until_complete(engine.run_until_idle(fd, CONNECTION_LINGER_SECONDS))
+                os.set_blocking(fd, True)
+                _log_totals(log, engine)
+                continue
+            _wait_for_work(fd, engine.seconds_to_next_due(), state)
+    except _Ending:
+        pass
+    finally:
+        loop.close()
+        os.close(fd)
+        if lock is not None:
+            os.close(lock)
+    return 0
+
+
+def _wait_for_work(fd: int, seconds: float | None, state: dict) -> None:
+    """Block in read() on the FIFO (DEQW) until a byte comes; a retry falling due sends
+    its own byte from a timer thread."""
+    timer = None
+    if seconds is not None:
+        def wake():
+            try:
+                os.write(fd, b"t")
+            except OSError:
+                pass
+        timer = threading.Timer(max(seconds, 0.001), wake)
+        timer.daemon = True
+        timer.start()
+    state["waiting"] = True
+    try:
+        if state["ending"]:
+            raise _Ending()
+        os.read(fd, 65536)
+    finally:
+        state["waiting"] = False
+        if timer is not None:
+            timer.cancel()
+
+
+_last_totals = {"at": 0.0}
+
+
+def _log_totals(log: JobLog, engine: DeliveryEngine) -> None:
+    log.send("TCP5031", engine.delivered, engine.deferred_count, engine.bounced)
+    _last_totals["at"] = time.monotonic()

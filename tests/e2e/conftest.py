@@ -20,7 +20,10 @@ def server_root(tmp_path) -> Server:
                     ignore=shutil.ignore_patterns(".*"))
     server = Server(root)
     server.port = free_port()
-    server.run("chgsmtpa", f"PORT({server.port})")
+    # All mail is forwarded to a loopback port where nothing listens: the client job
+    # defers every delivery, so accepted mail stays in the queue for the tests to read,
+    # and no MX look-up ever leaves the machine.
+    server.run("chgsmtpa", f"PORT({server.port}) FWDHUBSVR('127.0.0.1:{free_port()}')")
     yield server
     if server.jobs():
         server.end()

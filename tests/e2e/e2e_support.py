@@ -109,6 +109,13 @@ class Server:
         logs = sorted((self.root / "QSYSWRK" / "joblog").glob("*.log"))
         return "".join(p.read_text() for p in logs if name is None or name in p.name)
 
+    def joblog_shows(self, text: str, name: str | None = None) -> str:
+        """Wait for ``text`` in the job logs. A server job writes its log lines in
+        batches (joblog.FLUSH_SECONDS), so a line may reach the file just after the
+        reply it explains reached the client."""
+        return eventually(lambda: text in (log := self.joblog_text(name)) and log,
+                          f"{text!r} in the job log of {name or 'any job'}")
+
     def start(self, *args: str) -> subprocess.CompletedProcess:
         result = self.run("strtcpsvr", "*SMTP", *args)
         self.jobs()
@@ -143,8 +150,22 @@ class Server:
         finally:
             client.quit()
 
+    def stored_messages(self) -> list[bytes]:
+        """The bytes of every message the server holds: queued, or delivered to a local
+        mailbox. The queue is read first: delivery writes the mailbox file before it
+        removes the queue file, so a message moving meanwhile is still seen once."""
+        out = []
+        for path in self.queued() + sorted((self.root / "mail").glob("*/*/*")):
+            try:
+                out.append(path.read_bytes())
+            except (FileNotFoundError, IsADirectoryError):
+                pass
+        return out
+
     def queued(self) -> list[Path]:
-        return sorted((self.root / "queue" / "incoming").glob("*"))
+        """Every queued message, whichever state the client job has moved it to."""
+        queue = self.root / "queue"
+        return sorted(p for state in ("incoming", "active", "deferred") for p in (queue / state).glob("*"))
 
 
 def process_running(pid: int) -> bool:

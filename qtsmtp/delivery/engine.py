@@ -1,0 +1,420 @@
+"""The delivery engine: takes messages from the queue, routes each recipient, delivers,
+and moves the message on (qtsmtp-queue(5)).
+
+One asyncio loop in the client job's main thread does everything, so what WRKACTJOB
+measures of the job is what the delivery does: RUN while it works, and DEQW when it is
+idle, because then the job leaves the loop and blocks reading the queue's FIFO
+(``qtsmtp.server.delivery``).
+
+Per message: claim it (rename into active/), read it, group the recipients not yet done
+by next hop, deliver every group at once, then record per recipient: sent (2xx), failed
+(5xx, or a 4xx once the retry schedule is spent) or deferred (4xx). Failures become one
+RFC 3464 notification to the sender, queued before the message's state records them. A
+message with deferred recipients goes to deferred/ with a state file; one without leaves
+the queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import os
+import time
+from pathlib import Path
+
+from qtsmtp.delivery import dsn, maildir, qfiles, schedule
+from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
+from qtsmtp.delivery.routing import HUB, LITERAL, LOCAL, MX, ROUTER, Routing, split_address, split_host_port
+from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
+
+PER_DESTINATION = int(os.environ.get("QTSMTP_DESTINATION_CONCURRENCY", "20"))
+TOTAL_DEFAULT = 100
+END_GRACE_SECONDS = 30.0          # in-flight deliveries may finish when the job ends
+RESCAN_SECONDS = 5.0            # a listing of incoming/ even without a notify byte
+
+
+class Result:
+    __slots__ = ("reply", "host")
+
+    def __init__(self, reply: Reply, host: str = ""):
+        self.reply, self.host = reply, host
+
+
+class DeliveryEngine:
+    def __init__(self, root: Path, log, resolver=None, job_number: str = "000000"):
+        self.root = Path(root)
+        self.log = log
+        self.queue = qfiles.prepare(self.root)
+        self.resolver = resolver or resolve_mx
+        self.job_number = job_number
+        self.in_progress: set[str] = set()
+        self.due: list[tuple[float, str]] = []          # heap of (when, id) in deferred/
+        self.routing: Routing | None = None
+        self._keys: tuple = ()
+        self.stopping = False
+        self.delivered = self.deferred_count = self.bounced = 0
+        self._notified = True
+        self._writer = None
+
+    # --- what is waiting --------------------------------------------------------------
+
+    def recover(self) -> None:
+        """At start: a message left in active/ by a crash is delivered again (its
+        recipients done before the crash are known from its state file, if it had one);
+        deferred/ is read into the timetable."""
+        for queue_id in qfiles.listing(self.queue, qfiles.ACTIVE):
+            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.INCOMING)
+        self.due = []
+        for queue_id in qfiles.listing(self.queue, qfiles.DEFERRED):
+            state = qfiles.read_state(self.queue, queue_id)
+            heapq.heappush(self.due, (state.next_attempt if state else 0.0, queue_id))
+        present = set(qfiles.listing(self.queue, qfiles.DEFERRED))
+        for queue_id in qfiles.listing(self.queue, qfiles.STATE):
+            if queue_id not in present and not (self.queue / qfiles.INCOMING / queue_id).exists():
+                (self.queue / qfiles.STATE / queue_id).unlink(missing_ok=True)
+
+    def take_retry_requests(self) -> int:
+        """WRKSMTPQ OPTION(*RETRY) leaves retry/ID or retry/*ALL: make those due now."""
+        names = qfiles.listing(self.queue, qfiles.RETRY)
+        if not names:
+            return 0
+        everything = "*ALL" in names
+        chosen = set(names)
+        self.due = [(0.0 if everything or qid in chosen else when, qid) for when, qid in self.due]
+        heapq.heapify(self.due)
+        for name in names:
+            (self.queue / qfiles.RETRY / name).unlink(missing_ok=True)
+        return len(names)
+
+    def ready(self, rescan: bool) -> list[tuple[str, str]]:
+        out = []
+        if rescan:
+            out += [(qid, qfiles.INCOMING) for qid in qfiles.listing(self.queue, qfiles.INCOMING)
+                    if qid not in self.in_progress]
+        now = time.time()
+        while self.due and self.due[0][0] <= now:
+            _, qid = heapq.heappop(self.due)
+            if qid not in self.in_progress:
+                out.append((qid, qfiles.DEFERRED))
+        return out
+
+    def has_work(self) -> bool:
+        if self.due and self.due[0][0] <= time.time():
+            return True
+        return bool(qfiles.listing(self.queue, qfiles.INCOMING))
+
+    def seconds_to_next_due(self) -> float | None:
+        if not self.due:
+            return None
+        return max(0.0, self.due[0][0] - time.time())
+
+    # --- a run ---------------------------------------------------------------------------
+
+    def _watched(self) -> tuple:
+        from qtsmtp.smtp import attributes
+        from qtsmtp.smtp import listtypes as lt
+        from qtsmtp.smtp.lists import member_file
+        members = [attributes.attributes_member(self.root)] + [
+            member_file(self.root, lt.LIST_TYPES[t])
+            for t in ("*DOMAIN", "*DOMAINIP6", "*NEAR", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH")]
+        return tuple(m.stat_key() for m in members)
+
+    def load_configuration(self) -> None:
+        """Read the attributes and lists the routing needs (again when they changed)."""
+        from qtsmtp.smtp import attributes
+        keys = self._watched()
+        if self.routing is not None and keys == self._keys:
+            return
+        values = attributes.load(self.root)
+        self.routing = Routing(self.root, values)
+        self._keys = keys
+        self.delays = schedule.retry_delays(values)
+        limit = values.get("MAXOUTEMM")
+        self.total = limit if isinstance(limit, int) else TOTAL_DEFAULT
+        previous = getattr(self, "pool", None)
+        if previous is not None and previous.idle:
+            asyncio.get_running_loop().create_task(previous.close_all())
+        self.pool = ConnectionPool(self.routing.system_name, PER_DESTINATION,
+                                   source_for=self._source_for,
+                                   credentials_for=self.routing.credentials_for)
+
+    def _source_for(self, host: str) -> str | None:
+        return self.routing.source_address(":" in host)
+
+    def notify(self) -> None:
+        """Something new is in incoming/ (the FIFO said so)."""
+        self._notified = True
+        wake = getattr(self, "_wake", None)
+        if wake is not None:
+            wake.set()
+
+    async def run_until_idle(self, fifo_fd: int | None = None, linger: float = 0.0) -> None:
+        """Deliver until nothing is ready and nothing is in flight (and, with ``linger``,
+        nothing came for that many seconds more)."""
+        self.linger = linger
+        self.load_configuration()
+        loop = asyncio.get_running_loop()
+        self._wake = asyncio.Event()
+        if fifo_fd is not None:
+            loop.add_reader(fifo_fd, self._fifo_readable, fifo_fd)
+        work: asyncio.Queue = asyncio.Queue()
+        self._busy = 0
+        workers = [asyncio.create_task(self._worker(work)) for _ in range(self.total)]
+        last_scan = 0.0
+        lingered = False
+        try:
+            while not self.stopping:
+                self.take_retry_requests()
+                rescan = self._notified or time.monotonic() - last_scan > RESCAN_SECONDS
+                if rescan:
+                    self.load_configuration()
+                    self._notified = False
+                    last_scan = time.monotonic()
+                for queue_id, source in self.ready(rescan):
+                    self.in_progress.add(queue_id)
+                    work.put_nowait((queue_id, source))
+                if work.empty() and self._busy == 0 and not self._notified:
+                    # Idle: keep the connections a moment for mail that follows (as
+                    # Postfix caches them), then leave the loop and close them.
+                    if self.linger <= 0 or lingered:
+                        break
+                    lingered = True
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self.linger)
+                    except asyncio.TimeoutError:
+                        pass
+                    continue
+                lingered = False
+                self._wake.clear()
+                wait = self.seconds_to_next_due()
+                wait = RESCAN_SECONDS if wait is None else min(wait, RESCAN_SECONDS)
+                try:
+                    await asyncio.wait_for(self._wake.wait(), wait)
+                except asyncio.TimeoutError:
+                    pass
+            while not work.empty():                 # ending: what no worker took stays
+                queue_id, _ = work.get_nowait()     # where it is, for the next start
+                self.in_progress.discard(queue_id)
+                work.task_done()
+            try:
+                await asyncio.wait_for(work.join(), END_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                pass                                # in active/: delivered again at start
+        finally:
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
+            if fifo_fd is not None:
+                loop.remove_reader(fifo_fd)
+            await self.pool.close_all()
+            self._wake = None
+
+    def _fifo_readable(self, fd: int) -> None:
+        try:
+            os.read(fd, 65536)
+        except BlockingIOError:
+            pass
+        self.notify()
+
+    async def _worker(self, work: asyncio.Queue) -> None:
+        while True:
+            queue_id, source = await work.get()
+            self._busy += 1
+            try:
+                await self.deliver_message(queue_id, source)
+            except Exception as bad:            # never lose the message: retry it later
+                import traceback
+                self.log.write("TCP9999 " + "".join(traceback.format_exception(bad)).replace("\n", " | "))
+                if qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.DEFERRED):
+                    heapq.heappush(self.due, (time.time() + max(self.delays[:1] or [60.0]), queue_id))
+            finally:
+                self._busy -= 1
+                self.in_progress.discard(queue_id)
+                work.task_done()
+                if self._wake is not None:
+                    self._wake.set()
+
+    # --- one message -----------------------------------------------------------------------
+
+    async def deliver_message(self, queue_id: str, source: str) -> None:
+        path = qfiles.move(self.queue, queue_id, source, qfiles.ACTIVE)
+        if path is None:
+            return                                   # taken meanwhile (queue runner), or gone
+        try:
+            envelope, content = qfiles.read_queue_file(path)
+        except (qfiles.NotAQueueFile, UnicodeDecodeError) as bad:
+            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.CORRUPT)
+            self.log.send("TCP5020", queue_id, str(bad))
+            return
+        state = qfiles.read_state(self.queue, queue_id) or qfiles.MessageState(first_attempt=time.time())
+        pending = [r for r in dict.fromkeys(envelope["recipients"])
+                   if state.status(r) not in (qfiles.SENT, qfiles.FAILED)]
+        sender = envelope.get("sender", "")
+        groups: dict[tuple, list[str]] = {}
+        for rcpt in pending:
+            route = self.routing.route(rcpt)
+            key = (route.kind, rcpt) if route.kind == LOCAL else route.key
+            groups.setdefault(key, []).append(rcpt)
+        outcomes = await asyncio.gather(*(self._deliver_group(key, rcpts, sender, content)
+                                          for key, rcpts in groups.items()))
+        failures: list[dsn.Failure] = []
+        deferred = []
+        for results in outcomes:
+            for rcpt, result in results.items():
+                code = result.reply.code
+                record = {"reply": result.reply.line.replace("\n", " "), "host": result.host,
+                          "when": time.time()}
+                if 200 <= code < 300:
+                    record["status"] = qfiles.SENT
+                    self.delivered += 1
+                    self.log.send("TCP5010", queue_id, rcpt, result.host or "local mailbox",
+                                  record["reply"])
+                elif code >= 500:
+                    record["status"] = qfiles.FAILED
+                    failures.append(dsn.Failure(rcpt, dsn.enhanced_status(code, result.reply.text),
+                                                record["reply"], result.host))
+                    self.log.send("TCP5012", queue_id, rcpt, record["reply"])
+                else:
+                    record["status"] = qfiles.WAITING
+                    deferred.append(rcpt)
+                state.recipients[rcpt] = record
+        next_at = None
+        if deferred:
+            state.attempts += 1
+            delay = schedule.next_delay(self.delays, state.attempts)
+            if delay is None:                        # the schedule is spent
+                for rcpt in deferred:
+                    record = state.recipients[rcpt]
+                    record["status"] = qfiles.FAILED
+                    reply = record["reply"]
+                    failures.append(dsn.Failure(rcpt, _expired_status(reply), reply,
+                                                record.get("host", "")))
+                    self.log.send("TCP5013", queue_id, rcpt, state.attempts, reply)
+                deferred = []
+            else:
+                next_at = time.time() + delay
+                state.next_attempt = next_at
+                for rcpt in deferred:
+                    self.log.send("TCP5011", queue_id, rcpt, state.recipients[rcpt]["reply"],
+                                  _when(next_at))
+                self.deferred_count += 1
+        if failures:
+            self._notify_sender(envelope, content, failures, state)
+        if deferred:
+            qfiles.write_state(self.queue, queue_id, state)
+            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.DEFERRED)
+            heapq.heappush(self.due, (next_at, queue_id))
+        else:
+            qfiles.remove(self.queue, queue_id)
+
+    def _notify_sender(self, envelope: dict, content: bytes, failures: list[dsn.Failure],
+                       state: qfiles.MessageState) -> None:
+        sender = envelope.get("sender", "")
+        new = [f for f in failures if f.recipient not in state.dsn_sent]
+        if not new:
+            return
+        self.bounced += len(new)
+        if not sender:
+            self.log.send("TCP5015", envelope.get("id", "?"), len(new))
+            return
+        notification = dsn.build(self.routing.system_name, envelope, content, new)
+        queue_id = self.queue_message("", [sender], notification)
+        state.dsn_sent += [f.recipient for f in new]
+        self.log.send("TCP5014", envelope.get("id", "?"), sender, queue_id, len(new))
+
+    def queue_message(self, sender: str, recipients: list[str], content: bytes,
+                      helo: str | None = None) -> str:
+        """Queue a message made here (a notification, a submission) in incoming/,
+        durably, in the server's own format."""
+        from datetime import datetime, timezone
+        from qtsmtp.server.queue import QueueWriter
+        if self._writer is None:
+            self._writer = QueueWriter(self.root)
+        queue_id = self._writer.new_id()
+        envelope = {"id": queue_id,
+                    "arrival": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "client": "", "client_port": 0,
+                    "helo": helo or (self.routing.system_name if self.routing else ""),
+                    "protocol": "LOCAL", "sender": sender, "recipients": recipients,
+                    "written": recipients, "size": len(content), "server_job": self.job_number}
+        self._writer.store(queue_id, envelope, content)
+        self.notify()
+        return queue_id
+
+    async def _deliver_group(self, key: tuple, recipients: list[str], sender: str,
+                             content: bytes) -> dict[str, Result]:
+        kind, destination = key
+        if kind == LOCAL:
+            return {destination: self._deliver_local(destination, sender, content)}
+        try:
+            hosts = await self._next_hops(kind, destination)
+        except _RouteFailure as failed:
+            return {r: Result(failed.reply) for r in recipients}
+        last = Reply(451, "4.4.1 no host to try")
+        for host, port in hosts:
+            try:
+                mail, rcpts, data = await self.pool.transaction(host, port, sender, recipients, content)
+            except SMTPFailure as failure:
+                last = failure.reply
+                if failure.reply.code >= 500:
+                    return {r: Result(failure.reply, host) for r in recipients}
+                continue                                   # the next MX, if any
+            out = {}
+            for rcpt, reply in zip(recipients, rcpts):
+                if reply.code in (250, 251):
+                    reply = data if data is not None else Reply(451, "4.3.0 DATA not sent")
+                out[rcpt] = Result(reply, host)
+            return out
+        return {r: Result(last, hosts[-1][0] if hosts else "") for r in recipients}
+
+    async def _next_hops(self, kind: str, destination: str) -> list[tuple[str, int]]:
+        if kind in (HUB, ROUTER):
+            return [split_host_port(destination)]
+        if kind == LITERAL:
+            address = destination.strip("[]")
+            if address.lower().startswith("ipv6:"):
+                address = address[5:]
+            return [(address, 25)]
+        router = self.routing.router
+        try:
+            hosts = await self.resolver(destination)
+        except NoSuchDomain as missing:
+            if router:
+                return [split_host_port(router)]
+            raise _RouteFailure(Reply(550, f"5.1.2 {missing}")) from None
+        except NameServerFailure as failure:
+            if self.routing.retry_name_server:
+                raise _RouteFailure(Reply(451, f"4.4.3 {failure}")) from None
+            if router:
+                return [split_host_port(router)]
+            raise _RouteFailure(Reply(550, f"5.4.3 {failure} (RTYRMTSVR(*NO))")) from None
+        return [(h, 25) for h in hosts]
+
+    def _deliver_local(self, address: str, sender: str, content: bytes) -> Result:
+        local, _ = split_address(address)
+        try:
+            maildir.deliver(self.root, local, address, sender, content)
+        except maildir.MailboxRefused as refused:
+            return Result(Reply(550, f"5.1.1 {refused}"))
+        except OSError as bad:
+            return Result(Reply(451, f"4.2.0 local mailbox not writable: {bad.strerror or bad}"))
+        return Result(Reply(250, "2.0.0 delivered to mailbox"))
+
+
+class _RouteFailure(Exception):
+    def __init__(self, reply: Reply):
+        super().__init__(reply.line)
+        self.reply = reply
+
+
+def _expired_status(reply: str) -> str:
+    code = reply.split(" ", 2)
+    if len(code) > 1 and code[1].count(".") == 2 and code[1][0] == "4":
+        return "4" + code[1][1:]
+    return "4.4.7"
+
+
+def _when(epoch: float) -> str:
+    from datetime import datetime
+    return datetime.fromtimestamp(epoch).isoformat(timespec="seconds")

@@ -1,0 +1,65 @@
+"""Local delivery: one Maildir per local mailbox under the data root's mail directory.
+
+    $QTSMTP_ROOT/mail/NAME/{tmp,new,cur}
+
+NAME is the recipient's local part in lower case. A message is written to tmp/, fsynced,
+renamed into new/ and new/ is fsynced (the Maildir protocol, made durable), with a
+Return-Path: and a Delivered-To: line in front, as a local delivery agent adds them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import socket
+import time
+from pathlib import Path
+
+MAIL_DIRECTORY = "mail"
+_SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
+_sequence = itertools.count(1)
+
+
+class MailboxRefused(Exception):
+    pass
+
+
+def mailbox_name(local_part: str) -> str:
+    name = local_part.strip('"').lower()
+    if not _SAFE.match(name) or ".." in name:
+        raise MailboxRefused(f"mailbox name {local_part!r} is not a local mailbox")
+    return name
+
+
+def mailbox_path(root: Path, local_part: str) -> Path:
+    return Path(root) / MAIL_DIRECTORY / mailbox_name(local_part)
+
+
+def deliver(root: Path, local_part: str, address: str, sender: str, content: bytes) -> Path:
+    """Deliver one message into a Maildir; returns the file in new/."""
+    box = mailbox_path(root, local_part)
+    for sub in ("tmp", "new", "cur"):
+        (box / sub).mkdir(parents=True, mode=0o700, exist_ok=True)
+    unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
+    tmp, final = box / "tmp" / unique, box / "new" / unique
+    head = f"Return-Path: <{sender}>\r\nDelivered-To: {address}\r\n".encode("utf-8", "replace")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    try:
+        for chunk in (head, content):
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.rename(tmp, final)
+    directory = os.open(box / "new", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return final

@@ -1,0 +1,148 @@
+"""Queue states as named directories, and the per-message state file (qtsmtp-queue(5)).
+
+The server job puts whole files in incoming/. From there the client job moves a message
+by rename only, so it is always in exactly one state directory:
+
+    incoming/ID   accepted, not yet looked at
+    active/ID     being delivered now (after a crash: delivered again, at once)
+    deferred/ID   some recipients wait for a retry; state/ID says which and when
+    corrupt/ID    not a queue file, or a submission that was refused; kept for a person
+    state/ID      per-recipient state: JSON, written to a temporary file, fsynced, renamed
+
+A message leaves the queue (its file and its state are unlinked) only when every
+recipient was accepted by the next hop (250) or failed and its sender was told.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAGIC = b"QTSMTPQ1 "
+TMP, INCOMING, ACTIVE, DEFERRED = "tmp", "incoming", "active", "deferred"
+STATE, CORRUPT, MAILDROP, RETRY = "state", "corrupt", "maildrop", "retry"
+NOTIFY = ".notify"
+LOCK = ".delivery.lock"
+SENT, FAILED, WAITING = "sent", "failed", "deferred"
+
+
+def queue_directory(root: Path) -> Path:
+    return Path(root) / "queue"
+
+
+def prepare(root: Path) -> Path:
+    """Create every state directory (idempotent); returns the queue directory."""
+    from qtsmtp.server import queue as serverqueue      # the server's own directories
+    queue = serverqueue.prepare(root)
+    for name in (ACTIVE, DEFERRED, STATE, CORRUPT, RETRY):
+        (queue / name).mkdir(mode=0o700, exist_ok=True)
+    return queue
+
+
+class NotAQueueFile(ValueError):
+    pass
+
+
+def read_queue_file(path: Path) -> tuple[dict, bytes]:
+    """(envelope, message) of a queue file; NotAQueueFile when it is not one."""
+    with open(path, "rb") as f:
+        first = f.readline()
+        if not first.startswith(MAGIC) or not first.endswith(b"\n"):
+            raise NotAQueueFile(f"{path.name}: no QTSMTPQ1 header line")
+        try:
+            envelope = json.loads(first[len(MAGIC):])
+        except ValueError as bad:
+            raise NotAQueueFile(f"{path.name}: envelope is not JSON: {bad}") from None
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("recipients"), list):
+            raise NotAQueueFile(f"{path.name}: envelope has no recipients list")
+        return envelope, f.read()
+
+
+def read_envelope(path: Path) -> dict:
+    with open(path, "rb") as f:
+        first = f.readline()
+    if not first.startswith(MAGIC):
+        raise NotAQueueFile(f"{path.name}: no QTSMTPQ1 header line")
+    return json.loads(first[len(MAGIC):])
+
+
+def move(queue: Path, queue_id: str, source: str, target: str) -> Path | None:
+    """Rename ID from one state directory to another; None when it is not in ``source``."""
+    try:
+        os.rename(queue / source / queue_id, queue / target / queue_id)
+    except FileNotFoundError:
+        return None
+    return queue / target / queue_id
+
+
+@dataclass
+class MessageState:
+    """What the client job knows about one message between attempts."""
+    recipients: dict[str, dict] = field(default_factory=dict)   # address -> status record
+    attempts: int = 0                 # attempts that left a recipient deferred
+    first_attempt: float = 0.0
+    next_attempt: float = 0.0
+    dsn_sent: list[str] = field(default_factory=list)
+
+    def status(self, address: str) -> str:
+        return self.recipients.get(address, {}).get("status", "")
+
+    def to_json(self) -> str:
+        return json.dumps({"recipients": self.recipients, "attempts": self.attempts,
+                           "first_attempt": self.first_attempt,
+                           "next_attempt": self.next_attempt, "dsn_sent": self.dsn_sent},
+                          separators=(",", ":"))
+
+
+def read_state(queue: Path, queue_id: str) -> MessageState | None:
+    try:
+        data = json.loads((queue / STATE / queue_id).read_text())
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        return None          # torn by hand: delivered again, like a crash in flight
+    return MessageState(data.get("recipients", {}), int(data.get("attempts", 0)),
+                        float(data.get("first_attempt", 0)), float(data.get("next_attempt", 0)),
+                        list(data.get("dsn_sent", [])))
+
+
+def write_state(queue: Path, queue_id: str, state: MessageState) -> None:
+    directory = queue / STATE
+    tmp = directory / f".{queue_id}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, state.to_json().encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, directory / queue_id)
+    fsync_directory(directory)
+
+
+def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
+    """The message is done: its file first, then its state (a state file without a
+    message is ignored and swept)."""
+    (queue / where / queue_id).unlink(missing_ok=True)
+    (queue / STATE / queue_id).unlink(missing_ok=True)
+
+
+def fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def listing(queue: Path, state: str) -> list[str]:
+    try:
+        return sorted(n for n in os.listdir(queue / state) if not n.startswith("."))
+    except FileNotFoundError:
+        return []
+
+
+def now() -> float:
+    return time.time()

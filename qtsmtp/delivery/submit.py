@@ -1,0 +1,152 @@
+"""The client submission queue (the MSP model of sendmail's submit.cf, Postfix's
+maildrop): how local programs hand mail to qtsmtp without root and without the server.
+
+    queue/maildrop/       mode 2770, group qtsmtp (when that group exists): a submitter
+                          needs only to be in the group; nothing is world-accessible
+    queue/maildrop/ID     one submission, mode 0660, the queue file format with the
+                          envelope keys sender, recipients, user
+
+A submission is written to maildrop/.ID.tmp, fsynced, then renamed to maildrop/ID, so
+the pickup never sees half a file. The pickup (the client job at once when it runs, else
+``qtsmtp runqueue``) checks it like any other mail: the sender must be local, and must
+be the address ADDUSRSMTP gave the Unix user who owns the file; recipients are
+canonicalised as the server does. A good one becomes a queue file in incoming/ (with a
+Received: line naming the user); a bad one is moved to corrupt/ and logged.
+"""
+
+from __future__ import annotations
+
+import errno
+import grp
+import json
+import os
+import time
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+
+from qtsmtp.delivery import qfiles
+
+SUBMIT_GROUP = os.environ.get("QTSMTP_SUBMIT_GROUP", "qtsmtp")
+DIR_MODE, FILE_MODE = 0o2770, 0o660
+
+
+def maildrop_directory(root: Path) -> Path:
+    return qfiles.queue_directory(root) / qfiles.MAILDROP
+
+
+def _group_id() -> int | None:
+    try:
+        return grp.getgrnam(SUBMIT_GROUP).gr_gid
+    except KeyError:
+        return None
+
+
+def prepare(root: Path) -> Path:
+    """Create maildrop/ (2770, the submit group) and let that group wake the client job."""
+    queue = qfiles.queue_directory(root)
+    queue.mkdir(parents=True, exist_ok=True)
+    directory = maildrop_directory(root)
+    directory.mkdir(mode=0o770, exist_ok=True)
+    gid = _group_id()
+    try:
+        if gid is not None:
+            os.chown(directory, -1, gid)
+        os.chmod(directory, DIR_MODE)
+        fifo = queue / qfiles.NOTIFY
+        if gid is not None and fifo.exists():
+            os.chown(fifo, -1, gid)
+            os.chmod(fifo, 0o620)
+    except PermissionError:
+        pass                        # not ours to change: a submitter, not the owner
+    return directory
+
+
+def submit(root: Path, sender: str, recipients: list[str], content: bytes, user: str) -> str:
+    """Write one submission durably; returns its ID. Any local user in the group may."""
+    directory = maildrop_directory(root)
+    if not directory.is_dir():
+        directory = prepare(root)
+    submission_id = f"{time.time_ns() // 1000:014X}{os.getpid():07X}S"
+    envelope = {"sender": sender, "recipients": recipients, "user": user,
+                "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    data = qfiles.MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n" + content
+    tmp = directory / f".{submission_id}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)               # whatever the umask says
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.rename(tmp, directory / submission_id)
+    qfiles.fsync_directory(directory)
+    wake(root)
+    return submission_id
+
+
+def wake(root: Path) -> bool:
+    """One byte in the notify FIFO: True when a client job was there to read it."""
+    try:
+        fd = os.open(qfiles.queue_directory(root) / qfiles.NOTIFY,
+                     os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return False               # ENXIO: nobody reads (no client job); EACCES; ENOENT
+    try:
+        os.write(fd, b"s")
+    except OSError as exc:
+        if exc.errno != errno.EAGAIN:
+            return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def pickup(root: Path, engine) -> int:
+    """Move every submission into incoming/; returns how many were queued."""
+    directory = maildrop_directory(root)
+    names = qfiles.listing(qfiles.queue_directory(root), qfiles.MAILDROP)
+    if not names:
+        return 0
+    if engine.routing is None:
+        engine.load_configuration()
+    from qtsmtp.delivery.users import address_of, profile_of_uid
+    from qtsmtp.smtp.address import AddressRefused, canonical_recipient
+    queued = 0
+    for name in names:
+        path = directory / name
+        try:
+            owner = os.stat(path).st_uid
+            envelope, content = qfiles.read_queue_file(path)
+            sender = str(envelope.get("sender", ""))
+            profile = profile_of_uid(owner)
+            _, _, domain = sender.rpartition("@")
+            if not sender or "@" not in sender or not engine.routing.is_local(domain.lower()):
+                raise qfiles.NotAQueueFile(f"sender <{sender}> is not a local address")
+            mapped = address_of(root, profile, engine.routing.system_name)
+            if owner != 0 and (mapped is None or mapped.lower() != sender.lower()):
+                raise qfiles.NotAQueueFile(f"sender <{sender}> is not the address of user {profile}")
+            recipients = []
+            for raw in envelope["recipients"][:100]:
+                recipients.append(canonical_recipient(str(raw)).address)
+            if not recipients:
+                raise qfiles.NotAQueueFile("no recipients")
+        except FileNotFoundError:
+            continue
+        except (qfiles.NotAQueueFile, AddressRefused, UnicodeDecodeError, ValueError) as bad:
+            os.replace(path, qfiles.queue_directory(root) / qfiles.CORRUPT / name)
+            engine.log.send("TCP5021", name, str(bad))
+            continue
+        received = (f"Received: from local user {profile} (uid {owner})\r\n"
+                    f"\tby {engine.routing.system_name} (qtsmtp) with LOCAL id {name};\r\n"
+                    f"\t{format_datetime(datetime.now(timezone.utc))}\r\n").encode()
+        engine.queue_message(sender, recipients, received + content,
+                             helo=f"user {profile}")
+        path.unlink(missing_ok=True)
+        queued += 1
+    return queued

@@ -1,0 +1,124 @@
+"""The SMTP user directory (CHGSMTPA DIRTYPE(*SMTP)): user profile -> e-mail address.
+
+Member QUSRSYS/QATMSMTPU(USERS), one record per user, tab-separated:
+
+    USRPRF<TAB>alias<TAB>domain
+
+USRPRF is the user profile: the Unix login name in upper case (IBM profiles are at most
+10 characters). The address is alias@domain; a domain of *DFT means the system name
+(CHGSMTPA SYSNAME), resolved when the address is used. ADDUSRSMTP, CHGUSRSMTP and
+RMVUSRSMTP keep it; SNDSMTPEMM and the submission pickup read it.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from pathlib import Path
+
+from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.messages import Message, escape
+from qtsmtp.store.member import MemberFile
+from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
+
+USERS_FILE, USERS_MEMBER = "QATMSMTPU", "USERS"
+
+
+def users_member(root: Path) -> MemberFile:
+    return MemberFile(root, SYSTEM_LIBRARY, USERS_FILE, USERS_MEMBER)
+
+
+def profile_of_uid(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name.upper()[:10]
+    except KeyError:
+        return str(uid)
+
+
+def current_profile() -> str:
+    return profile_of_uid(os.getuid())
+
+
+def read_users(root: Path) -> dict[str, tuple[str, str]]:
+    out = {}
+    for line in users_member(root).read_lines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        if len(fields) == 3:
+            out[fields[0].upper()] = (fields[1], fields[2])
+    return out
+
+
+def address_of(root: Path, profile: str, system_name: str | None = None) -> str | None:
+    entry = read_users(root).get(profile.upper())
+    if entry is None:
+        return None
+    alias, domain = entry
+    if domain.upper() == "*DFT":
+        if system_name is None:
+            from qtsmtp.delivery.routing import Routing
+            system_name = Routing(root).system_name
+        domain = system_name
+    return f"{alias}@{domain}"
+
+
+def _records(entries: dict[str, tuple[str, str]]) -> str:
+    return "".join(f"{p}\t{a}\t{d}\n" for p, (a, d) in sorted(entries.items()))
+
+
+def _alias(value: str, profile: str) -> str:
+    alias = profile.lower() if value.upper() == "*USRPRF" else value
+    if not alias or any(c in alias for c in " \t@<>\"\\") or not alias.isprintable():
+        raise escape("TCP5041", alias)
+    return alias
+
+
+def _domain(value: str) -> str:
+    if value.upper() == "*DFT":
+        return "*DFT"
+    from qtsmtp.smtp.entries import domain_name
+    return domain_name(value)
+
+
+def addusrsmtp(bound: Bound) -> list[Message]:
+    root = data_root()
+    profile = bound["USRPRF"].upper()
+    member = users_member(root)
+    with member.locked():
+        entries = read_users(root)
+        if profile in entries:
+            raise escape("TCP5042", profile)
+        entries[profile] = (_alias(bound["ALIAS"], profile), _domain(bound["DOMAIN"]))
+        member.replace(_records(entries))
+    return [Message("TCP5043", profile, address_of(root, profile))]
+
+
+def chgusrsmtp(bound: Bound) -> list[Message]:
+    root = data_root()
+    profile = bound["USRPRF"].upper()
+    member = users_member(root)
+    with member.locked():
+        entries = read_users(root)
+        if profile not in entries:
+            raise escape("TCP5044", profile)
+        alias, domain = entries[profile]
+        if bound["ALIAS"].upper() != "*SAME":
+            alias = _alias(bound["ALIAS"], profile)
+        if bound["DOMAIN"].upper() != "*SAME":
+            domain = _domain(bound["DOMAIN"])
+        entries[profile] = (alias, domain)
+        member.replace(_records(entries))
+    return [Message("TCP5045", profile, address_of(root, profile))]
+
+
+def rmvusrsmtp(bound: Bound) -> list[Message]:
+    root = data_root()
+    profile = bound["USRPRF"].upper()
+    member = users_member(root)
+    with member.locked():
+        entries = read_users(root)
+        if entries.pop(profile, None) is None:
+            raise escape("TCP5044", profile)
+        member.replace(_records(entries))
+    return [Message("TCP5046", profile)]

@@ -1,0 +1,115 @@
+"""WRKSMTPQ (list the queue, retry now) and the queue runner (``qtsmtp runqueue``).
+
+The queue runner is for a system where the server is not running, or from cron (as
+``sendmail -q``): it takes the queue's delivery lock, picks up submissions, delivers
+what is ready (with ``all_deferred``, every deferred message too) and ends. When the
+client job holds the lock, the runner only wakes it: the job delivers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.messages import Message, escape
+from qtsmtp.delivery import qfiles, submit
+from qtsmtp.store.root import data_root
+
+RUNNER_LOG = "QTSMTPQRUN"
+
+
+class _PlainLog:
+    """The runner's job log: QSYSWRK/joblog/QTSMTPQRUN.log, appended."""
+
+    def __init__(self, root: Path):
+        from qtsmtp.server.joblog import JobLog
+        self._log = JobLog(Path(root) / "QSYSWRK" / "joblog" / f"{RUNNER_LOG}.log")
+
+    def send(self, msgid, *data):
+        return self._log.send(msgid, *data)
+
+    def write(self, text):
+        self._log.write(text)
+
+
+def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -> Message:
+    """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it."""
+    from qtsmtp.server.delivery import take_delivery_lock
+    queue = qfiles.prepare(root)
+    submit.prepare(root)
+    lock = take_delivery_lock(queue, wait=False)
+    if lock is None:
+        _request_retry(queue, only if only else "*ALL") if all_deferred else None
+        submit.wake(root)
+        return Message("TCP5038")
+    try:
+        from qtsmtp.delivery.engine import DeliveryEngine
+        engine = DeliveryEngine(root, _PlainLog(root), job_number="000000")
+        engine.recover()
+        if all_deferred:
+            engine.due = [(0.0 if only in (None, qid) else when, qid) for when, qid in engine.due]
+        picked = submit.pickup(root, engine)
+        asyncio.run(engine.run_until_idle())
+        return Message("TCP5037", picked, engine.delivered, engine.deferred_count, engine.bounced)
+    finally:
+        os.close(lock)
+
+
+def _request_retry(queue: Path, name: str) -> None:
+    (queue / qfiles.RETRY).mkdir(exist_ok=True)
+    (queue / qfiles.RETRY / name).touch()
+
+
+def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
+    queue = qfiles.queue_directory(root)
+    rows = []
+    for state_name in (qfiles.MAILDROP, qfiles.INCOMING, qfiles.ACTIVE, qfiles.DEFERRED, qfiles.CORRUPT):
+        for queue_id in qfiles.listing(queue, state_name):
+            if only != "*ALL" and queue_id != only:
+                continue
+            try:
+                envelope = qfiles.read_envelope(queue / state_name / queue_id)
+            except (OSError, ValueError):
+                envelope = {}
+            state = qfiles.read_state(queue, queue_id)
+            recipients = envelope.get("recipients", [])
+            pending = [r for r in recipients if not state or
+                       state.status(r) not in (qfiles.SENT, qfiles.FAILED)]
+            reply = ""
+            next_try = ""
+            if state:
+                replies = [state.recipients[r].get("reply", "") for r in pending if r in state.recipients]
+                reply = replies[0] if replies else ""
+                if state_name == qfiles.DEFERRED:
+                    next_try = datetime.fromtimestamp(state.next_attempt).strftime("%Y-%m-%d %H:%M:%S")
+            rows.append([queue_id, state_name, envelope.get("sender", "") or "<>",
+                         f"{len(pending)}/{len(recipients)}", str(state.attempts if state else 0),
+                         next_try, " ".join(pending)[:60], reply[:60]])
+    return rows
+
+
+def wrksmtpq(bound: Bound) -> list[Message]:
+    root = data_root()
+    only = bound["MSGID"]
+    if bound["OPTION"] == "*RETRY":
+        if only != "*ALL" and not (qfiles.queue_directory(root) / qfiles.DEFERRED / only).exists() \
+                and not any(r[0] == only for r in queue_rows(root, only)):
+            raise escape("TCP5039", only)
+        return [run_queue(root, all_deferred=True, only=None if only == "*ALL" else only)]
+    from tabulate import tabulate
+    rows = queue_rows(root, only)
+    stamp = time.strftime("%m/%d/%y  %H:%M:%S")
+    out = [f"{'Work with SMTP Queue':^78}", f"{'':56}{stamp}", ""]
+    if rows:
+        out.append(tabulate(rows, headers=["Queue ID", "State", "Sender", "Pending", "Tries",
+                                           "Next try", "Recipients pending", "Last reply"],
+                            tablefmt="plain"))
+    else:
+        out.append("No messages in the queue.")
+    sys.stdout.write("\n".join(out) + "\n")
+    return [Message("TCP5040", len(rows))]
