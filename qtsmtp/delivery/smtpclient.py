@@ -2,7 +2,7 @@
 open and reused, at most ``per_destination`` connections to one host at a time.
 
 It speaks what a relay needs and no more: EHLO (HELO when refused), STARTTLS whenever the
-next hop offers it (a default SSL context: the certificate is verified), AUTH PLAIN or
+next hop offers it (opportunistic: see Connection.open), AUTH PLAIN or
 LOGIN when the next hop offers AUTH and *HOSTAUTH holds credentials for it, PIPELINING of
 MAIL and RCPT when offered, BODY=8BITMIME for 8-bit content, and dot-stuffing. Every reply
 is kept per recipient, so the engine can decide recipient by recipient.
@@ -54,6 +54,20 @@ class Connection:
     async def open(cls, host: str, port: int, helo: str, source: str | None = None,
                    credentials: tuple[str, str] | None = None,
                    tls_context: ssl.SSLContext | None = None) -> "Connection":
+        """A ready session. STARTTLS is opportunistic (RFC 7435): without credentials the
+        certificate is not checked, and a failed handshake is retried in clear text, as
+        Postfix's "may" level does. A host that gets a password gets a verified context
+        and is never downgraded."""
+        try:
+            return await cls._open(host, port, helo, source, credentials, tls_context, True)
+        except _HandshakeFailed as failed:
+            if credentials:
+                raise SMTPFailure(temporary(f"{host} port {port}: TLS failed ({failed}); "
+                                            "credentials are sent only over verified TLS")) from None
+            return await cls._open(host, port, helo, source, None, tls_context, False)
+
+    @classmethod
+    async def _open(cls, host, port, helo, source, credentials, tls_context, use_tls) -> "Connection":
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(
                 host, port, local_addr=(source, 0) if source else None, limit=1 << 20),
@@ -63,7 +77,11 @@ class Connection:
                                         f"{getattr(bad, 'strerror', None) or bad or 'timed out'}")) from None
         conn = cls(host, port, reader, writer)
         try:
-            await asyncio.wait_for(conn._start(helo, credentials, tls_context), CONNECT_TIMEOUT * 2)
+            await asyncio.wait_for(conn._start(helo, credentials, tls_context, use_tls),
+                                   CONNECT_TIMEOUT * 2)
+        except _HandshakeFailed:
+            conn.close()
+            raise
         except SMTPFailure:
             conn.close()
             raise
@@ -72,18 +90,25 @@ class Connection:
             raise SMTPFailure(temporary(f"{host} port {port}: session failed: {bad or 'timed out'}")) from None
         return conn
 
-    async def _start(self, helo, credentials, tls_context) -> None:
+    async def _start(self, helo, credentials, tls_context, use_tls) -> None:
         greeting = await self.reply()
         if greeting.code != 220:
             raise SMTPFailure(greeting)
         await self._hello(helo)
-        if "STARTTLS" in self.extensions:
+        if use_tls and "STARTTLS" in self.extensions:
             reply = await self.command("STARTTLS")
             if reply.code == 220:
-                await self.writer.start_tls(tls_context or ssl.create_default_context(),
-                                            server_hostname=self.host)
+                context = tls_context or (verified_context() if credentials else opportunistic_context())
+                try:
+                    await self.writer.start_tls(context, server_hostname=self.host)
+                except (ssl.SSLError, ConnectionError) as bad:
+                    raise _HandshakeFailed(getattr(bad, "reason", None) or bad) from None
                 await self._hello(helo)
         if credentials and "AUTH" in self.extensions:
+            if self.writer.get_extra_info("ssl_object") is None:
+                # A password in clear text can be read by anyone on the path: rather defer.
+                raise SMTPFailure(temporary(f"{self.host} offers AUTH without TLS; "
+                                            "credentials are sent only over TLS"))
             await self._authenticate(*credentials)
 
     async def _hello(self, helo: str) -> None:
@@ -203,6 +228,26 @@ def dot_stuffed(content: bytes) -> bytes:
     if content and not content.endswith(b"\r\n"):
         content += b"\r\n"
     return content + b".\r\n"
+
+
+class _HandshakeFailed(Exception):
+    """The TLS handshake after STARTTLS failed."""
+
+
+def opportunistic_context() -> ssl.SSLContext:
+    """Encrypt whatever the certificate: better than clear text, which is the alternative."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def verified_context() -> ssl.SSLContext:
+    """For hosts that get a password: the system's CAs (or SSL_CERT_FILE), name checked."""
+    context = ssl.create_default_context()
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
 
 
 class ConnectionPool:

@@ -57,7 +57,7 @@ LIST_TYPES: dict[str, ListType] = {t.type: t for t in (
        ["INTNETADR|HOSTNAME"]),
     _t("*DOMAIN", "DOMAIN", "Domains list", DOMAIN, "HOSTNAME INTNETADR", ["HOSTNAME"]),
     _t("*SVRBIND", "SVRBIND", "Server bind list", HOST4, "INTNETADR", ["INTNETADR"]),
-    _t("*CLTBIND", "CLTBIND", "Client bind list", HOST4, "INTNETADR", ["INTNETADR"], acted_on=False),
+    _t("*CLTBIND", "CLTBIND", "Client bind list", HOST4, "INTNETADR", ["INTNETADR"]),
     _t("*ETRNSVR", "ETRNSVR", "ETRN server list", HOST_OR_IP4, "INTNETADR SUBNETMASK HOSTNAME",
        ["INTNETADR|HOSTNAME"], acted_on=False),
     _t("*FTRSUBJECT", "FTRSUBJECT", "Subject filter list", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
@@ -66,13 +66,12 @@ LIST_TYPES: dict[str, ListType] = {t.type: t for t in (
        acted_on=False),
     _t("*FTRTYPE", "FTRTYPE", "Attachment type filter list", TEXT, "FTRDATA", ["FTRDATA"], acted_on=False),
     _t("*HOSTAUTH", "HOSTAUTH", "Host authentication list", CREDENTIAL,
-       "HOSTNAME USERNAME PASSWORD", ["HOSTNAME", "USERNAME", "PASSWORD"], secret=True, acted_on=False),
+       "HOSTNAME USERNAME PASSWORD", ["HOSTNAME", "USERNAME", "PASSWORD"], secret=True),
     _t("*ACCEPTIP6", "ACCEPTIP6", "Accept relay list (IPv6)", IP6, "IP6NETADR IP6PFX", ["IP6NETADR"]),
     _t("*REJECTIP6", "REJECTIP6", "Reject connection list (IPv6)", IP6, "IP6NETADR IP6PFX", ["IP6NETADR"]),
     _t("*DOMAINIP6", "DOMAINIP6", "Domains list (IPv6)", DOMAIN, "HOSTNAME IP6NETADR", ["HOSTNAME"]),
     _t("*SVRBNDIP6", "SVRBNDIP6", "Server bind list (IPv6)", HOST6, "IP6NETADR", ["IP6NETADR"]),
-    _t("*CLTBNDIP6", "CLTBNDIP6", "Client bind list (IPv6)", HOST6, "IP6NETADR", ["IP6NETADR"],
-       acted_on=False),
+    _t("*CLTBNDIP6", "CLTBNDIP6", "Client bind list (IPv6)", HOST6, "IP6NETADR", ["IP6NETADR"]),
 )}
 
 BY_MEMBER: dict[str, ListType] = {t.member: t for t in LIST_TYPES.values()}

@@ -7,7 +7,7 @@ import email
 import smtplib
 import time
 
-from conftest import queue_message
+from delivery_support import queue_message
 from qtsmtp.jobs import procstat
 from sinks import eventually
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from conftest import queue_message
+from delivery_support import queue_message
 from qtsmtp.delivery import qfiles
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain

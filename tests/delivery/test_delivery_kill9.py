@@ -9,7 +9,7 @@ import random
 import signal
 import time
 
-from conftest import queue_message
+from delivery_support import queue_message
 from sinks import eventually
 
 MESSAGES, KILLS = 2000, 6
