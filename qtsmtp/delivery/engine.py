@@ -24,7 +24,7 @@ from pathlib import Path
 
 from qtsmtp.delivery import dsn, maildir, qfiles, schedule
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
-from qtsmtp.delivery.routing import HUB, LITERAL, LOCAL, MX, ROUTER, Routing, split_address, split_host_port
+from qtsmtp.delivery.routing import HUB, LITERAL, LOCAL, ROUTER, Routing, split_address, split_host_port
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
 
 PER_DESTINATION = int(os.environ.get("QTSMTP_DESTINATION_CONCURRENCY", "20"))

@@ -86,11 +86,11 @@ def report(subsystems="*ALL", job_name: str = "*ALL") -> str:
     heading = [
         f"{'Work with Active Jobs':^66}{socket.gethostname().split('.')[0].upper():>12}",
         f"{now.strftime('%m/%d/%y  %H:%M:%S'):>78}",
-        f" Reset . . . . . . . . . :   *NO",
+        " Reset . . . . . . . . . :   *NO",
         f" Subsystems  . . . . . . :   {shown_sbs}",
-        f" CPU Percent Limit . . . :   *NONE",
-        f" Response Time Limit . . :   *NONE",
-        f" Sequence  . . . . . . . :   *SBS",
+        " CPU Percent Limit . . . :   *NONE",
+        " Response Time Limit . . :   *NONE",
+        " Sequence  . . . . . . . :   *SBS",
         f" Job name  . . . . . . . :   {job_name}",
         f" CPU %  . . . :  {total:5.1f}     Elapsed time:   {SAMPLE_SECONDS:.2f} s"
         f"     Active jobs:  {len(jobs)}",

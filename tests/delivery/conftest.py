@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -13,7 +11,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from e2e_support import CHECKOUT, Server, free_port, script  # noqa: E402
+from e2e_support import CHECKOUT, Server, free_port  # noqa: E402
 from sinks import Sink  # noqa: E402
 
 MINUTE = "0.05"        # QTSMTP_MINUTE_SECONDS: one schedule minute lasts 50 ms in tests

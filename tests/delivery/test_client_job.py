@@ -3,9 +3,10 @@ to a loopback hub or router, to local Maildirs, retried and bounced (RFC 3464)."
 
 from __future__ import annotations
 
+import os
+import signal
+
 import email
-import smtplib
-import time
 
 from delivery_support import queue_message
 from qtsmtp.jobs import procstat
@@ -129,16 +130,30 @@ def test_wrkactjob_measures_deqw_idle_and_run_delivering(droot, sinks):
     pid = droot.job_pids("QTSMTPCLTD")[0]
     eventually(lambda: procstat.status(pid) == "DEQW", "idle client job in DEQW")
     total = 1500
-    for n in range(total):
-        queue_message(droot.root, "joe@sys.test", [f"r{n}@remote.test"], b"Subject: load\r\n\r\nx\r\n")
-    seen = set()
+    # Hold the job (IBM's HLD) while the load is queued, so that it all moves after the
+    # release, while this test samples.
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        eventually(lambda: procstat.status(pid) == "HLD", "held client job in HLD")
+        for n in range(total):
+            queue_message(droot.root, "joe@sys.test", [f"r{n}@remote.test"], b"Subject: load\r\n\r\nx\r\n")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # Sample only while mail is demonstrably moving (some delivered, many still to go): the
+    # job must never look idle (DEQW) then. Which busy status a sample catches (RUN on the
+    # CPU or in I/O, SELW waiting on a socket) depends on the moment, so any busy one counts.
+    during = []
 
-    def busy_seen():
-        seen.add(procstat.status(pid))
-        return "RUN" in seen or len(hub.messages) >= total
-    eventually(busy_seen, "a status sample while delivering", limit=120, pause=0.001)
-    assert "RUN" in seen, seen
-    eventually(lambda: len(hub.messages) >= total, "all delivered", limit=300)
+    def sample():
+        delivered = len(hub.messages)
+        status = procstat.status(pid)
+        if 0 < delivered < total - 100 and len(hub.messages) == delivered:
+            during.append(status)
+        return delivered >= total
+    eventually(sample, "all delivered", limit=300, pause=0.001)
+    assert during, "no sample while delivering"
+    assert "DEQW" not in during, during
+    assert set(during) <= {"RUN", "SELW", "CNDW", "EVTW", "LCKW"}, set(during)
     eventually(lambda: procstat.status(pid) == "DEQW", "idle again")
     report = droot.run("wrkactjob", "*PRINT", "JOB(QTSMTPCLTD)").stdout
     assert report.rstrip().splitlines()[-1].split()[-1] == "DEQW" or "DEQW" in report

@@ -4,11 +4,10 @@ by the queue runner; MIME and attachments intact; the submission checks."""
 from __future__ import annotations
 
 import email
-import os
 import stat
 from email import policy
 
-from conftest import queue_message  # noqa: F401
+from delivery_support import queue_message  # noqa: F401
 from qtsmtp.delivery.users import current_profile
 from sinks import eventually
 
@@ -29,7 +28,7 @@ def test_sndsmtpemm_while_down_then_the_queue_runner(droot, sinks, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_bytes(b".leading dot\nline two\r\n")
     result = droot.run("sndsmtpemm",
-                       f"RCP(('pri@remote.test' *PRI) ('cc@remote.test' *CC) ('hidden@remote.test' *BCC))",
+                       "RCP(('pri@remote.test' *PRI) ('cc@remote.test' *CC) ('hidden@remote.test' *BCC))",
                        "SUBJECT('Quarterly r\u00e9sultats')", "NOTE('<b>Hello</b>')", "CONTENT(*HTML)",
                        f"ATTACH(('{pdf}' *DFT) ('{text}' 'text/plain'))")
     assert "TCP5032 E-mail queued" in result.stdout
