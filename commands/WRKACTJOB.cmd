@@ -9,8 +9,10 @@
                           is written whatever OUTPUT says.')
              PARM       KWD(OUTPUT) TYPE(*CHAR) LEN(6) RSTD(*YES) +
                           VALUES('*' *PRINT) DFT('*') PROMPT('Output') +
-                          HELP('*: show the list (for now, the report, on the +
-                          terminal). *PRINT: write the report to standard output.')
+                          HELP('*: on a terminal, the Work with Active Jobs display: +
+                          3=Hold, 4=End, 5=Work with, 6=Release; F5 refreshes, F10 +
+                          restarts the statistics, F11 shows elapsed data. *PRINT: +
+                          write the report to standard output.')
              PARM       KWD(SBS) TYPE(*NAME) LEN(10) SNGVAL((*ALL)) MAX(25) +
                           DFT(*ALL) PROMPT('Subsystem') +
                           HELP('Show only the jobs of these subsystems.')

@@ -40,6 +40,9 @@ def run_console(name: str, argv: list[str]) -> int:
         from qtsmtp.cl.helptext import help_text
         sys.stdout.write(help_text(cmd))
         return EXIT_OK
+    if "--prompt" in argv:      # the F4 prompter, in the terminal (qtsmtp.panels)
+        from qtsmtp.panels.prompter import prompt_console
+        return prompt_console(name, [a for a in argv if a != "--prompt"])
     from qtsmtp.cl.optionform import is_option_form, statement_from_options
     if not is_option_form(argv):
         return run_command_line(f"{name} " + " ".join(argv))
@@ -72,7 +75,8 @@ def _name_of(text: str) -> str | None:
 # --- the umbrella ------------------------------------------------------------------------
 
 USAGE = """\
-usage: qtsmtp "CL COMMAND ..."     run one CL command, e.g. qtsmtp "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')"
+usage: qtsmtp                      on a terminal: the command entry display (===>, F4, F9)
+       qtsmtp "CL COMMAND ..."     run one CL command, e.g. qtsmtp "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')"
        qtsmtp run FILE|-           run a CL script (continuation, comments, labels, MONMSG)
        qtsmtp commands             list the commands
        qtsmtp runqueue [--all]     deliver the queue now (cron; like sendmail -q)
@@ -82,6 +86,11 @@ usage: qtsmtp "CL COMMAND ..."     run one CL command, e.g. qtsmtp "ADDSMTPLE *A
 
 def qtsmtp() -> None:
     argv = sys.argv[1:]
+    if not argv or argv[0].lstrip().startswith("?"):
+        from qtsmtp.panels.screen import is_interactive
+        if is_interactive():     # the command entry display, or the prompt of ?CMD
+            from qtsmtp.panels import cmdline, prompter
+            sys.exit(prompter.prompt_command_line(" ".join(argv)) if argv else cmdline.command_entry())
     if not argv or argv[0] in ("-h", "--help", "help"):
         sys.stdout.write(USAGE)
         sys.exit(EXIT_OK if argv else EXIT_INVALID)
@@ -153,3 +162,4 @@ addusrsmtp = _entry("ADDUSRSMTP")
 chgusrsmtp = _entry("CHGUSRSMTP")
 rmvusrsmtp = _entry("RMVUSRSMTP")
 wrksmtpq = _entry("WRKSMTPQ")
+wrksmtple = _entry("WRKSMTPLE")

@@ -23,7 +23,8 @@ PROGRAMS = {
     "DSPSMTPA": "qtsmtp.smtp.attrcmds:dspsmtpa",
     "STRTCPSVR": "qtsmtp.server.tcpsvr:strtcpsvr",
     "ENDTCPSVR": "qtsmtp.server.tcpsvr:endtcpsvr",
-    "WRKACTJOB": "qtsmtp.jobs.wrkactjob:wrkactjob",
+    "WRKACTJOB": "qtsmtp.panels.wrkactjob:wrkactjob",   # the panel; *PRINT: qtsmtp.jobs.wrkactjob
+    "WRKSMTPLE": "qtsmtp.panels.wrksmtple:wrksmtple",
     "SNDSMTPEMM": "qtsmtp.delivery.sndsmtpemm:sndsmtpemm",
     "ADDUSRSMTP": "qtsmtp.delivery.users:addusrsmtp",
     "CHGUSRSMTP": "qtsmtp.delivery.users:chgusrsmtp",

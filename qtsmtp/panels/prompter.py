@@ -1,0 +1,376 @@
+"""The F4 prompter: one display per command, generated from its definition.
+
+Every parameter is a line with its prompt text, dot leaders, an input field and the
+choices (F11 shows keywords instead); an element list is a heading with one line per
+element, a qualified name one line per qualifier; a parameter that takes several values
+(MAX > 1) is one wide field written as in CL, e.g. ``(1 example.com) (2 example.net)``.
+A field starts with, in order: the value written on the command, the value now stored
+(CHGSMTPA: what DSPSMTPA shows), or the default. Values written on the command, and
+values typed here, are marked ``>``; only those go into the command Enter builds, so
+an unchanged CHGSMTPA field stays *SAME. Enter binds the command with the same binder the
+console commands use and runs it; an error stays on the display, on the message line,
+with the cursor on the parameter in error. F12 returns without running anything.
+
+Selective prompting (``?CMD ??KWD(value)``): when any keyword carries prompt characters
+only those parameters are shown. ``??`` shown, can be changed; ``?*`` shown, protected;
+``?<`` shown, can be changed, the default is passed unless it is; ``?-`` not shown,
+passed as written (the command must start with ``?``); ``?&`` and ``?%`` shown after F9
+(All parameters), like ``?<`` and protected respectively. ``?/`` (IBM: reserved) is
+refused.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from qtsmtp.cl import definition
+from qtsmtp.cl.definition import Command, Parm
+from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.cl.parser import Scalar, Statement, ValueList
+from qtsmtp.panels import execute
+from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
+from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank,
+                                 leader, more_or_bottom, put, wrap)
+
+FIRST_ROW, PAGE = 4, 16
+MARK_COL, CHOICE_COL = 34, 52
+SELECTIVE = {"??": "input", "?*": "protected", "?<": "input-default", "?-": "hidden",
+             "?&": "more-input", "?%": "more-protected"}
+
+# Commands whose prompt shows current values, as IBM's prompt override programs do:
+# command -> "module:function" returning {keyword: stored value}.
+CURRENT_VALUES = {"CHGSMTPA": "qtsmtp.panels.prompter:stored_attributes"}
+
+
+def stored_attributes() -> dict:
+    from qtsmtp.smtp import attributes
+    from qtsmtp.store.root import data_root
+    return attributes.load(data_root())
+
+
+# --- what a ?-command asks for ------------------------------------------------------------------
+
+def request(stmt: Statement) -> tuple[Command, dict, dict]:
+    """(definition, given values by keyword, selective modes by keyword) of a statement."""
+    from qtsmtp.cl.runner import resolve
+    cmd = resolve(stmt)
+    given, modes, bad = {}, {}, []
+    for index, node in enumerate(stmt.positional):
+        if index >= cmd.maxpos:
+            bad.append(Message("CPD0003", cmd.name, cmd.maxpos))
+            break
+        if not (isinstance(node, Scalar) and node.is_n):
+            given[cmd.parms[index].keyword] = node if isinstance(node, ValueList) else ValueList([node])
+    for keyword, value in stmt.keywords:
+        chars = keyword[:2] if keyword.startswith("?") else ""
+        name = keyword[len(chars):]
+        if chars and chars not in SELECTIVE:
+            bad.append(Message("QTS1006", chars, name))
+            continue
+        if name not in cmd.by_keyword:
+            bad.append(Message("CPD0043", name))
+            continue
+        if chars == "?-" and not stmt.prompt:
+            bad.append(Message("QTS1007", name))
+        if chars:
+            modes[name] = SELECTIVE[chars]
+        given[name] = value
+    if bad:
+        raise CLError(bad + [Message("CPF0001", cmd.name)])
+    return cmd, given, modes
+
+
+def wants_prompt(stmt: Statement) -> bool:
+    return stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords)
+
+
+# --- the display ------------------------------------------------------------------------------
+
+class PromptPanel(Panel):
+    def __init__(self, cmd: Command, given: dict | None = None, modes: dict | None = None):
+        super().__init__()
+        self.cmd = cmd
+        self.given, self.modes = given or {}, modes or {}
+        self.selective = bool(self.modes)
+        self.show_all = False
+        self.keywords = False
+        current = {}
+        if cmd.name in CURRENT_VALUES:
+            module, _, function = CURRENT_VALUES[cmd.name].partition(":")
+            try:
+                current = getattr(importlib.import_module(module), function)()
+            except CLError as error:
+                self.show(error.messages)
+        self.current = current
+        self.prompts = build(cmd, self.given, self.modes, current)
+        self.top = 0
+        self._arrange()
+        # The cursor starts on the first parameter the command did not give a value.
+        for prompt in self.visible():
+            if prompt.given is None and not prompt.protected and prompt.fields:
+                self._go_to(prompt.parm.keyword)
+                break
+
+    # --- which lines are on the display -----------------------------------------------
+
+    def visible(self) -> list[ParmPrompt]:
+        if not self.selective:
+            return self.prompts
+        shown_modes = {"input", "protected", "input-default"}
+        if self.show_all:
+            shown_modes |= {"more-input", "more-protected"}
+        return [p for p in self.prompts if self.modes.get(p.parm.keyword) in shown_modes]
+
+    def all_lines(self) -> list[tuple[ParmPrompt, Line]]:
+        return [(p, line) for p in self.visible() for line in p.lines]
+
+    def _arrange(self) -> None:
+        focus_key = self.field.key if self.field else None
+        fields = []
+        for number, (prompt, line) in enumerate(self.all_lines()):
+            if line.field is not None:
+                line.field.row = FIRST_ROW + number - self.top
+                if self.top <= number < self.top + PAGE and not prompt.protected:
+                    fields.append(line.field)
+        self.set_fields(fields)
+        if focus_key is not None:
+            self.focus_key(focus_key)
+
+    @property
+    def bold_rows(self):
+        rows = {0, 23}
+        for number, (prompt, line) in enumerate(self.all_lines()):
+            if prompt.parm.min and self.top <= number < self.top + PAGE:
+                rows.add(FIRST_ROW + number - self.top)
+        return rows
+
+    def lines(self) -> list[str]:
+        lines = blank()
+        title = f"{self.cmd.prompt} ({self.cmd.name})"
+        put(lines, 0, (80 - len(title)) // 2, title)
+        entries = self.all_lines()
+        if entries:
+            put(lines, 2, 1, "Type choices, press Enter.")
+        else:
+            put(lines, 2, 1, "This command has no parameters; press Enter to run it.")
+        for number, (prompt, line) in enumerate(entries[self.top: self.top + PAGE]):
+            row = FIRST_ROW + number
+            if line.field is None:
+                put(lines, row, 1, line.label)
+                continue
+            if self.keywords:       # F11: the keyword between the leaders and the field
+                first = line.field is prompt.fields[0]
+                put(lines, row, 1, leader(line.label, 21) + " " + (prompt.parm.keyword if first else ""))
+            else:
+                put(lines, row, 1, leader(line.label))
+                if FIELD_COL + line.field.width + 1 <= CHOICE_COL:
+                    note = self._choices(prompt, line)
+                    put(lines, row, CHOICE_COL, note if len(note) <= 27 else note[:24] + "...")
+            if prompt.specified():
+                put(lines, row, MARK_COL, ">")
+            if prompt.protected:
+                put(lines, row, FIELD_COL, line.field.text)
+        more_or_bottom(lines, 20, self.top + PAGE < len(entries))
+        put(lines, KEY_ROWS[0], 1, "F1=Help   F3=Exit   F4=Prompt   F5=Refresh   "
+            + ("F11=Choices" if self.keywords else "F11=Keywords") + "   F12=Cancel")
+        hidden = self.selective and not self.show_all and any(
+            m.startswith("more") for m in self.modes.values())
+        if hidden:
+            put(lines, KEY_ROWS[1], 1, "F9=All parameters")
+        return lines
+
+    @staticmethod
+    def _choices(prompt: ParmPrompt, line: Line) -> str:
+        text = line.spec.choices_text()
+        extra = [v for v in prompt.parm.sngval if v not in text.split(", ")]
+        if extra and line.field is prompt.fields[0]:
+            text = ", ".join([text] + extra)
+        return text
+
+    # --- keys --------------------------------------------------------------------------
+
+    def on_key(self, key: str):
+        if key == "ENTER":
+            return self.submit()
+        if key in ("PGDN", "PGUP"):
+            total = len(self.all_lines())
+            if key == "PGDN" and self.top + PAGE >= total:
+                self.show([Message("QTS1003")])
+            elif key == "PGUP" and self.top == 0:
+                self.show([Message("QTS1002")])
+            else:
+                self.top = max(0, self.top + (PAGE if key == "PGDN" else -PAGE))
+                self._arrange()
+            return None
+        if key == "F4":
+            return self.value_list()
+        if key == "F5":
+            for prompt in self.prompts:
+                for f, text in zip(prompt.fields, prompt.initial):
+                    f.set(text)
+            self.show([])
+            return None
+        if key == "F9" and self.selective:
+            self.show_all = True
+            self._arrange()
+            return None
+        if key == "F11":
+            self.keywords = not self.keywords
+            return None
+        if key in ("F3", "F12"):
+            return EXIT if key == "F3" else CANCEL
+        self.show([Message("QTS1004", key)])
+        return None
+
+    def command_text(self) -> str:
+        parts = [self.cmd.name]
+        for prompt in self.prompts:
+            text = prompt.cl()
+            if text:
+                parts.append(text)
+        return " ".join(parts)
+
+    def submit(self):
+        text = self.command_text()
+        try:
+            bound = execute.compile_statement(execute.statement(text))
+        except CLError as error:
+            self._point_at(error.messages)
+            self.show(error.messages)
+            return None
+        outcome = execute.run(bound, text)
+        if outcome.failed:
+            self._point_at(outcome.messages)
+            self.show(outcome.messages)
+            return None
+        return outcome
+
+    def _point_at(self, messages: list[Message]) -> None:
+        """Put the cursor on the parameter a message names."""
+        for message in messages:
+            for word in message.data:
+                if word in self.cmd.by_keyword:
+                    self._go_to(word)
+                    return
+
+    def _go_to(self, keyword: str) -> None:
+        for number, (prompt, line) in enumerate(self.all_lines()):
+            if prompt.parm.keyword == keyword and line.field is not None:
+                self.top = number // PAGE * PAGE
+                self._arrange()
+                self.focus_key(keyword)
+                return
+
+    def _current(self) -> tuple[ParmPrompt, Line] | None:
+        field_now = self.field
+        for prompt, line in self.all_lines():
+            if line.field is field_now:
+                return prompt, line
+        return None
+
+    def help_lines(self) -> list[str]:
+        found = self._current()
+        if found is None:
+            return wrap(self.cmd.help, 76, "  ")
+        prompt, line = found
+        parm = prompt.parm
+        lines = [f" {parm.prompt} ({parm.keyword})", ""]
+        lines += wrap(parm.help or parm.prompt + ".", 76, "  ") + [""]
+        from qtsmtp.cl.helptext import choices, notes
+        lines += ["  " + c for c in choices(parm)]
+        lines += ["", "  " + notes(self.cmd, parm)]
+        return lines
+
+    def value_list(self):
+        """F4 on a field: its choices, one per line, and the field to type the value in."""
+        found = self._current()
+        if found is None:
+            return None
+        prompt, line = found
+        result = ValuePanel(self.cmd, prompt.parm, line).run()
+        if result == EXIT:
+            return EXIT
+        return None
+
+
+class ValuePanel(Panel):
+    """F4 on a parameter: "Specify Value for Parameter", its choices and its help."""
+
+    def __init__(self, cmd: Command, parm: Parm, line: Line):
+        super().__init__()
+        self.cmd, self.parm, self.line = cmd, parm, line
+        width = min(line.field.width, 79 - 35)
+        self.entry = Field(5, 35, width, line.field.value, max_length=line.field.capacity)
+        self.set_fields([self.entry])
+
+    def lines(self) -> list[str]:
+        lines = blank()
+        title = f"Specify Value for Parameter {self.parm.keyword}"
+        put(lines, 0, (80 - len(title)) // 2, title)
+        put(lines, 2, 1, "Type choice, press Enter.")
+        put(lines, 5, 1, leader(self.line.label.strip(), 32))
+        from qtsmtp.cl.helptext import choices
+        rows = ["Choices:"] + [w for c in choices(self.parm) for w in wrap(c, 74, "  ")]
+        spec = self.line.spec
+        values = list(dict.fromkeys(spec.special_values() + [v for v in spec.values if not v.startswith("*")]))
+        if values and not spec.rstd:          # a restricted list is its choices already
+            rows += ["", "Special values:"] + wrap("   ".join(values), 74, "  ")
+        rows += [""] + wrap(self.parm.help or self.parm.prompt + ".", 76)
+        for number, text in enumerate(rows[:13]):
+            put(lines, 7 + number, 1, text)
+        put(lines, KEY_ROWS[0], 1, "F3=Exit   F12=Cancel")
+        return lines
+
+    def on_key(self, key: str):
+        if key == "ENTER":
+            self.line.field.value = self.entry.value
+            self.line.field.changed = True
+            return CANCEL
+        return super().on_key(key)
+
+
+# --- entry points -------------------------------------------------------------------------------
+
+def prompt_statement(stmt: Statement):
+    """Prompt for a parsed command: an Outcome once it ran, EXIT or CANCEL, or CLError."""
+    cmd, given, modes = request(stmt)
+    return PromptPanel(cmd, given, modes).run()
+
+
+def prompt_console(name: str, argv: list[str]) -> int:
+    """``COMMAND --prompt [values]``: prompt in the terminal, run, exit as the command would."""
+    from qtsmtp.cl.optionform import is_option_form, statement_from_options
+
+    def stmt():
+        if is_option_form(argv):
+            made = statement_from_options(definition.load(name), argv)
+            made.prompt = True
+            return made
+        return execute.statement(f"?{name} " + " ".join(argv))
+    return _prompt_and_report(name, stmt)
+
+
+def prompt_command_line(text: str) -> int:
+    """``qtsmtp "?CMD ..."`` on a terminal."""
+    return _prompt_and_report(execute.command_name(text) or "qtsmtp", lambda: execute.statement(text))
+
+
+def _prompt_and_report(name: str, make_statement) -> int:
+    from qtsmtp.cl.main import EXIT_INVALID, EXIT_OK, _failed
+    from qtsmtp.cl.runner import send, with_escape
+    from qtsmtp.panels import screen
+    if not screen.is_interactive():
+        send([Message("QTS1008", name)])
+        return EXIT_INVALID
+    try:
+        result = prompt_statement(make_statement())
+    except CLError as error:
+        return _failed(with_escape(error, name))
+    if result in (EXIT, CANCEL):
+        return _failed(CLError([Message("QTS1009", "F3" if result == EXIT else "F12")]))
+    for line in result.output:
+        print(line)
+    if result.failed:
+        return _failed(CLError(result.messages))
+    send(result.messages)
+    return EXIT_OK

@@ -1,0 +1,122 @@
+"""WRKSMTPLE F8: ask for a client address and a recipient, show the relay decision.
+
+The decision is the server's own: the policy is compiled by the server's policy loader
+(``qtsmtp.server.policyload.compile_policy``) from the stored attributes and lists, with
+the system name and own addresses the server would use (``qtsmtp.server.settings``), and
+asked ``check_connect`` and ``check_recipient`` for the recipient as
+``canonical_recipient`` reads it. Those two modules are plain readers: they import
+neither asyncio nor aiosmtpd, and they are imported only when the test is first used.
+The compiled policy is kept until a member it was compiled from changes.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.panels.panel import (KEY_ROWS, Field, Panel, blank, heading, leader, put,
+                                 wrap)
+from qtsmtp.store.root import data_root
+
+_cache: dict = {}
+
+
+def compiled_policy():
+    """The server's compiled policy for the data root (CLError TCP2670 on a bad member)."""
+    from qtsmtp.server import policyload
+    from qtsmtp.server.settings import load_settings
+    root = data_root().resolve()
+    keys = policyload.stat_keys(policyload.watched_members(root))
+    cached = _cache.get(root)
+    if cached is not None and cached[0] == keys:
+        return cached[1]
+    settings = load_settings(root)
+    compiled = policyload.compile_policy(root, settings.system_name, settings.local_addresses)
+    _cache[root] = (keys, compiled)
+    return compiled
+
+
+def decide(client: str, recipient: str) -> list[tuple[str, str, str]]:
+    """(what was asked, the reply, the explanation) for the connection and the recipient."""
+    from qtsmtp.smtp.address import AddressRefused, canonical_recipient
+    from qtsmtp.smtp.policy import Decision
+    compiled = compiled_policy()
+    policy = compiled.policy
+    connect = policy.check_connect(client)
+    out = [("Connection", connect.reply, connect.explain())]
+    if not connect.allowed:
+        out.append(("Recipient", "-", "not asked: the server closes the connection first"))
+        return out
+    try:
+        decision = policy.check_recipient(client, canonical_recipient(recipient))
+    except AddressRefused as refusal:
+        decision = Decision.address_refused(refusal, client, recipient)
+    out.append(("Recipient", decision.reply, decision.explain()))
+    return out
+
+
+class RelayTestPanel(Panel):
+    def __init__(self, alwrly: str):
+        super().__init__()
+        self.alwrly = alwrly
+        self.client = Field(6, 36, 39, key="client")
+        self.recipient = Field(7, 36, 43, max_length=512, key="recipient")
+        self.set_fields([self.client, self.recipient])
+        self.results: list[tuple[str, str, str]] = []
+
+    def lines(self) -> list[str]:
+        lines = blank()
+        heading(lines, "Test Relay Decision")
+        put(lines, 2, 1, leader("Allow relayed mail (ALWRLY)") + "   " + self.alwrly)
+        put(lines, 4, 1, "Type choices, press Enter.")
+        put(lines, 6, 1, leader("Client address"))
+        put(lines, 7, 1, leader("Recipient"))
+        row = 9
+        for asked, reply, explanation in self.results:
+            put(lines, row, 1, leader(asked) + "   " + reply)
+            row += 1
+            for text in wrap(explanation, 74, "     "):
+                if row < 20:
+                    put(lines, row, 0, text)
+                    row += 1
+            row += 1
+        if self.results:
+            put(lines, 20, 1, "The decision the server would make now, from the stored lists.")
+        put(lines, KEY_ROWS[0], 1, "F3=Exit   F5=Refresh   F12=Cancel")
+        return lines
+
+    def on_key(self, key: str):
+        if key == "ENTER":
+            client, recipient = self.client.text, self.recipient.text
+            for value, name, field in ((client, "Client address", "client"),
+                                       (recipient, "Recipient", "recipient")):
+                if not value:
+                    self.results = []
+                    self.show([Message("CPD0007", name)])
+                    self.focus_key(field)
+                    return None
+            try:
+                ipaddress.ip_address(client.strip("[]"))
+            except ValueError:
+                self.results = []
+                self.show([Message("TCP1901", client)])
+                self.focus_key("client")
+                return None
+            try:
+                self.results = decide(client.strip("[]"), recipient)
+            except CLError as error:
+                self.results = []
+                self.show(error.messages)
+                return None
+            self.show([])
+            return None
+        if key == "F5":
+            self.client.set("")
+            self.recipient.set("")
+            self.results = []
+            self.focus_on(0)
+            return None
+        if key in ("F3", "F12"):
+            return super().on_key(key)
+        self.show([Message("QTS1004", key)])
+        return None

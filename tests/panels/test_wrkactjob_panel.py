@@ -1,0 +1,175 @@
+"""WRKACTJOB on a terminal, with a real server started by STRTCPSVR: hold (SIGSTOP, HLD),
+release (SIGCONT), end (SIGTERM after a confirmation), work with a job. The server is
+always ended by the fixture (ENDTCPSVR, then by PID)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+from tmuxterm import console, expect_screen, masked
+
+ROW_NAMES = re.compile(r"^  .{2}  ( {0,2}\w+)")
+
+
+def process_state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0]
+    except OSError:
+        return "gone"
+
+
+def mask_jobs(lines: list[str]) -> list[str]:
+    """Masked screen: CPU % values and seconds, the elapsed time, process ids, the port,
+    the Unix user and the job log's times."""
+    out = []
+    detail = "Work with Job" in lines[0]
+    elapsed_view = "Process" in lines[8]
+    for number, line in enumerate(masked(lines)):
+        line = re.sub(r"CPU %:\s+\S+", "CPU %:      ##", line)
+        line = re.sub(r"Elapsed time:   \d\d:\d\d:\d\d", "Elapsed time:   HH:MM:SS", line)
+        if 9 <= number <= 17 and not elapsed_view and line[33:37].strip() in ("BCH", "PJ"):
+            line = line[:37] + "     ##" + line[44:]
+        if 9 <= number <= 17 and elapsed_view and line[6:].strip().startswith("QTSMTP"):
+            line = line[:29] + "PID".ljust(11) + "N.NN".rjust(10) + line[50:]
+        if detail:
+            line = re.sub(r"^( Process ID[ .]+)\d+", r"\1PID", line)
+            line = re.sub(r"^( Port[ .]+)\d+", r"\1PORT", line)
+            line = re.sub(r"^( CPU time used[ .]+)[\d.]+", r"\1N.NN", line)
+            line = re.sub(r"^( Run by Unix user[ .]+)\S+", r"\1USER", line)
+            line = re.sub(r"^   \d\d:\d\d:\d\d ", "   HH:MM:SS ", line)
+            line = re.sub(r"process \d+", "process PID", line)
+            line = re.sub(r"port \d+", "port PORT", line)
+        if "Confirm End of Jobs" in lines[0] and number >= 6:
+            line = re.sub(r"\d+$", "PID", line)
+        out.append(line)
+    return out
+
+
+def open_jobs(term):
+    terminal = term("wrkactjob")
+    terminal.wait_for("QTSMTPSRVP")
+    return terminal
+
+
+def refresh_until(terminal, check, presses: int = 40):
+    """Press F5 until ``check`` holds for the screen (bounded)."""
+    for _ in range(presses):
+        lines = terminal.screen()
+        if check(lines):
+            return lines
+        terminal.keys("F5")
+        terminal.wait_for(lambda now: now != lines or check(now))
+    return terminal.wait_for(check)
+
+
+def row_of(lines: list[str], name: str) -> int:
+    return next(n for n, line in enumerate(lines) if line[6:].strip().startswith(name))
+
+
+def type_option(terminal, row: int, option: str) -> None:
+    """Put ``option`` in the Opt field of screen row ``row`` (rows start at 9)."""
+    for _ in range(row - 9):
+        terminal.keys("Down")
+    terminal.type(option)
+
+
+def status_of(lines: list[str], name: str) -> str:
+    return lines[row_of(lines, name)].rstrip().rpartition(" ")[2]
+
+
+def settled(lines: list[str], worker: str = "SELW") -> bool:
+    """The idle statuses: the supervisor and a server job in select, the client job on
+    its queue (a job may show RUN for a moment, e.g. the supervisor told of a child that
+    stopped)."""
+    text = "\n".join(lines)
+    return ("QTSMTPSRVP" in text and status_of(lines, "QTSMTPSRVD") == "SELW"
+            and status_of(lines, "QTSMTPCLTD") == "DEQW" and status_of(lines, "QTSMTPSRVP") == worker)
+
+
+def test_jobs_are_listed_under_their_subsystem(term, smtp_server):
+    terminal = open_jobs(term)
+    refresh_until(terminal, settled)
+    expect_screen(terminal, "wrkactjob_list", mask=mask_jobs)
+    terminal.press("F11", "CPU time")
+    expect_screen(terminal, "wrkactjob_elapsed_view", mask=mask_jobs)
+    terminal.press("F11", "Function")
+    terminal.keys("F10")
+    terminal.wait_for("Elapsed time:   00:00:00")
+
+
+def test_hold_release_and_end_a_server_job(term, smtp_server):
+    job = smtp_server.job("QTSMTPSRVP")
+    terminal = open_jobs(term)
+    lines = refresh_until(terminal, settled)
+    type_option(terminal, row_of(lines, "QTSMTPSRVP"), "3")
+    terminal.press("Enter", f"Job {job['number']}/QTCP/QTSMTPSRVP held.")
+    assert process_state(job["pid"]) == "T"
+    lines = refresh_until(terminal, lambda now: settled(now, worker="HLD"))
+    # Without the message line: F5, pressed until the status shows, clears it.
+    expect_screen(terminal, "wrkactjob_held", mask=lambda now: mask_jobs(now)[:23])
+    # Holding it again says so and changes nothing.
+    type_option(terminal, row_of(lines, "QTSMTPSRVP"), "3")
+    terminal.press("Enter", f"Job {job['number']}/QTCP/QTSMTPSRVP already held.")
+
+    type_option(terminal, row_of(terminal.screen(), "QTSMTPSRVP"), "6")
+    terminal.press("Enter", f"Job {job['number']}/QTCP/QTSMTPSRVP released.")
+    assert process_state(job["pid"]) != "T"
+    lines = refresh_until(terminal, settled)
+
+    type_option(terminal, row_of(lines, "QTSMTPSRVP"), "4")
+    terminal.press("Enter", "Confirm End of Jobs")
+    expect_screen(terminal, "wrkactjob_confirm_end", mask=mask_jobs)
+    terminal.press("F12", "Work with Active Jobs")
+    assert smtp_server.alive(job)
+    type_option(terminal, row_of(terminal.screen(), "QTSMTPSRVP"), "4")
+    terminal.press("Enter", "Confirm End of Jobs")
+    terminal.press("Enter", f"Job {job['number']}/QTCP/QTSMTPSRVP ended.")
+    assert not smtp_server.alive(job)
+
+
+def test_end_a_held_job(term, smtp_server):
+    job = smtp_server.job("QTSMTPSRVP")
+    terminal = open_jobs(term)
+    lines = refresh_until(terminal, settled)
+    type_option(terminal, row_of(lines, "QTSMTPSRVP"), "3")
+    terminal.press("Enter", "held.")
+    type_option(terminal, row_of(terminal.screen(), "QTSMTPSRVP"), "4")
+    terminal.press("Enter", "Confirm End of Jobs")
+    terminal.press("Enter", f"Job {job['number']}/QTCP/QTSMTPSRVP ended.")
+    assert not smtp_server.alive(job)
+
+
+def test_work_with_job_shows_the_process(term, smtp_server):
+    job = smtp_server.job("QTSMTPSRVP")
+    terminal = open_jobs(term)
+    lines = refresh_until(terminal, settled)
+    type_option(terminal, row_of(lines, "QTSMTPSRVP"), "5")
+    terminal.press("Enter", "Work with Job")
+    terminal.wait_for(f"Process ID . . . . . . . . . .   {job['pid']}")
+    terminal.wait_for(f"Port . . . . . . . . . . . . .   {smtp_server.port} (127.0.0.1 ::1)")
+    terminal.wait_for("TCP3030 Listening on 127.0.0.1 port")
+    expect_screen(terminal, "wrkactjob_work_with_job", mask=mask_jobs)
+    terminal.press("F12", "Work with Active Jobs")
+
+
+def test_options_that_are_not_valid(term, smtp_server):
+    terminal = open_jobs(term)
+    lines = refresh_until(terminal, settled)
+    type_option(terminal, row_of(lines, "QSYSWRK"), "3")
+    terminal.press("Enter", "Option 3 not valid here; the options are none on a subsystem line.")
+    terminal.keys("C-u")
+    type_option(terminal, 10, "8")
+    terminal.press("Enter", "Option 8 not valid here; the options are 3, 4, 5, 6.")
+    assert all(smtp_server.alive(j) for j in smtp_server.jobs())
+
+
+def test_report_when_output_is_not_a_terminal(smtp_server):
+    result = subprocess.run([console("wrkactjob")], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "QTSMTP_ROOT": str(smtp_server.root)})
+    assert result.returncode == 0, result.stderr
+    assert "Work with Active Jobs" in result.stdout.splitlines()[0]
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  QTSMTP")]
+    assert sorted(names) == ["QTSMTPCLTD", "QTSMTPSRVD", "QTSMTPSRVP"]

@@ -1,0 +1,201 @@
+"""A real terminal for panel tests: a private tmux server, one 80 x 24 window.
+
+Each Terminal runs its own tmux server (``-S`` a socket in the test's directory, no user
+configuration, no status line, remain-on-exit so the last screen and the exit status can
+still be read) and ``close()`` kills that server and with it every process it started.
+Screens are read with ``capture-pane``; waiting is bounded polling on the screen's
+content, never a sleep of a guessed length.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+WAIT_SECONDS = 30          # a bound on polling, not a performance expectation
+DATE_TIME = re.compile(r"\d\d/\d\d/\d\d  \d\d:\d\d:\d\d")
+GOLDEN = Path(__file__).parent / "golden"
+
+_CONFIG = """\
+set -g status off
+set -g remain-on-exit on
+set -g escape-time 0
+set -g default-terminal "tmux-256color"
+set -g history-limit 100
+"""
+
+
+def console(name: str) -> str:
+    """The installed console script: next to this Python first (a venv), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        pytest.fail(f"console script {name} is not installed: pip install -e .")
+    return found
+
+
+def free_port() -> int:
+    """A port free on 127.0.0.1 and on ::1 (the embedded default library binds both)."""
+    for _ in range(50):
+        with socket.socket() as s4:
+            s4.bind(("127.0.0.1", 0))
+            port = s4.getsockname()[1]
+            try:
+                with socket.socket(socket.AF_INET6) as s6:
+                    s6.bind(("::1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port on loopback")
+
+
+def tmux_path() -> str:
+    found = shutil.which("tmux")
+    if not found:
+        pytest.fail("tmux is not installed, so the panels cannot be driven: install it "
+                    "(Debian/Ubuntu: apt-get install tmux; .ci/run does this)")
+    return found
+
+
+class Terminal:
+    def __init__(self, tmp_path: Path):
+        name = f"tmux-{uuid.uuid4().hex[:8]}"
+        self.socket = tmp_path / name            # -S: the socket lives in the test's directory
+        self.config = tmp_path / f"{name}.conf"
+        self.config.write_text(_CONFIG)
+        self.status_file = tmp_path / f"{name}.status"
+        self.tmux = tmux_path()
+        self.started = False
+
+    def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run([self.tmux, "-S", str(self.socket), "-f", str(self.config), *args],
+                              capture_output=True, text=True, timeout=WAIT_SECONDS, check=check)
+
+    def start(self, argv: list[str], env: dict[str, str]) -> "Terminal":
+        """Run ``argv`` in the terminal with ``env`` (added to the environment)."""
+        setting = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        command = f"env {setting} {' '.join(shlex.quote(a) for a in argv)}"
+        # The exit status goes to a file: tmux 3.3 does not report it for a dead pane.
+        command = f"{command}; echo $? > {shlex.quote(str(self.status_file))}"
+        self._tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "t",
+                   "sh -c " + shlex.quote(command))
+        self.started = True
+        return self
+
+    def close(self) -> None:
+        if self.started:
+            self._tmux("kill-server", check=False)
+            self.socket.unlink(missing_ok=True)
+            self.started = False
+
+    # --- reading ----------------------------------------------------------------------
+
+    def screen(self) -> list[str]:
+        out = self._tmux("capture-pane", "-p", "-t", "t").stdout.split("\n")
+        lines = [line.rstrip() for line in out[:24]]
+        return lines + [""] * (24 - len(lines))
+
+    def text(self) -> str:
+        return "\n".join(self.screen())
+
+    def scrollback(self) -> str:
+        """The screen and the lines scrolled off it (what a program printed as it ended)."""
+        return self._tmux("capture-pane", "-p", "-S", "-", "-t", "t").stdout
+
+    def exit_status(self) -> int | None:
+        """The program's exit status once it has ended, else None."""
+        try:
+            text = self.status_file.read_text().strip()
+        except FileNotFoundError:
+            return None
+        return int(text) if text.lstrip("-").isdigit() else None
+
+    def wait_for(self, what, timeout: float = WAIT_SECONDS) -> list[str]:
+        """Poll until ``what`` (text, or a predicate on the screen lines) holds."""
+        check = what if callable(what) else (lambda lines: what in "\n".join(lines))
+        deadline = time.monotonic() + timeout
+        lines = self.screen()
+        while not check(lines):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never showed {what!r}; last screen:\n" + "\n".join(lines))
+            time.sleep(0.05)
+            lines = self.screen()
+        return lines
+
+    def wait_exit(self, timeout: float = WAIT_SECONDS) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.exit_status()
+            if status is not None:
+                return status
+            if time.monotonic() > deadline:
+                raise AssertionError("the program did not end; last screen:\n" + self.text())
+            time.sleep(0.05)
+
+    # --- typing -------------------------------------------------------------------------
+
+    def keys(self, *keys: str) -> None:
+        """tmux key names: Enter, F3, Tab, BTab, NPage, PPage, C-k, Escape ..."""
+        for key in keys:
+            self._tmux("send-keys", "-t", "t", key)
+
+    def type(self, text: str) -> None:
+        self._tmux("send-keys", "-t", "t", "-l", text)
+
+    def press(self, key: str, then) -> list[str]:
+        """Press a key and wait for the screen ``then`` describes (text or predicate)."""
+        self.keys(key)
+        return self.wait_for(then)
+
+
+def masked(lines: list[str]) -> list[str]:
+    """A screen with the parts that change from run to run replaced: date, time and the
+    system name (top right, as the panels show it)."""
+    from qtsmtp.panels.panel import system_name
+    out = [DATE_TIME.sub("MM/DD/YY  HH:MM:SS", line) for line in lines]
+    name = system_name()
+    if out and out[0].endswith(" " + name):
+        out[0] = out[0][: len(out[0]) - len(name)].rstrip().ljust(79 - len("SYSNAME")) + "SYSNAME"
+    return out
+
+
+def _text(lines: list[str], mask) -> str:
+    return "\n".join(mask(lines)).rstrip("\n") + "\n"
+
+
+def expect_screen(terminal: Terminal, name: str, mask=masked) -> list[str]:
+    """Wait (bounded) until the screen, masked, is tests/panels/golden/NAME.txt, and fail
+    with both screens when it never is. QTSMTP_UPDATE_GOLDEN=1 writes the golden file
+    from the screen instead, once it has settled (review the diff before committing)."""
+    path = GOLDEN / f"{name}.txt"
+    if os.environ.get("QTSMTP_UPDATE_GOLDEN"):
+        lines = terminal.screen()
+        while True:          # settled: the same screen twice, 0.3 s apart
+            time.sleep(0.3)
+            again = terminal.screen()
+            if again == lines:
+                break
+            lines = again
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_text(lines, mask))
+        return lines
+    assert path.exists(), f"golden screen {path} missing; run with QTSMTP_UPDATE_GOLDEN=1"
+    expected = path.read_text()
+    try:
+        return terminal.wait_for(lambda lines: _text(lines, mask) == expected)
+    except AssertionError:
+        got = _text(terminal.screen(), mask)
+        raise AssertionError(f"screen differs from golden/{path.name}:\n--- expected\n"
+                             f"{expected}--- got\n{got}") from None
