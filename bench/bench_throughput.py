@@ -1,27 +1,84 @@
-"""Throughput: Postfix's smtp-source against qtsmtp and a bare aiosmtpd, in one run.
+"""Throughput: Postfix's smtp-source against qtsmtp, a bare aiosmtpd and a real Postfix, in one run.
 
-    python bench/bench_throughput.py [--messages 2000]
+    python bench/bench_throughput.py [--messages 2000] [--rounds 3] [--baseline TREE]
 
-qtsmtp runs as STRTCPSVR starts it (relay gating, Received: line, queue file fsynced
-with its directory before each 250) on a temporary data root; the peer is aiosmtpd with
-a handler that accepts and discards (no policy, no disk). Both on 127.0.0.1, same
-machine, same client. Printed: messages per second of each, and qtsmtp / peer.
-Needs smtp-source (Debian package postfix). Real Postfix as a peer is not wired up yet.
+The client is smtp-source (Debian package postfix): 1 KB messages, one recipient, 10 and
+50 parallel sessions, a new connection per message and, with -d, many messages per
+connection. Every server listens on 127.0.0.1 and keeps its files on the same file
+system (the system's temporary directory; its type is printed, since tmpfs would make
+every fsync free). Each cell is the median of --rounds runs; the servers take turns
+within a round so that they share the machine's moods alike.
+
+The servers, and what each has made durable before it says 250 after DATA:
+
+- qtsmtp, started by STRTCPSVR on a temporary root as an operator would (relay gating
+  with the full decision path: the recipient is local to SYSNAME bench.test; Received:
+  line; job log lines per decision and per message): the queue file is written in
+  queue/tmp, fsynced, renamed into queue/incoming, and incoming/ itself is fsynced
+  (qtsmtp-queue(5)). fsync of file and directory is what POSIX asks for a rename to be
+  durable. The bench holds the queue's delivery lock (as a queue runner would), so the
+  client job delivers nothing while it runs: the number is the receive path alone, and
+  incoming/ keeps every message until the end.
+- postfix: Postfix 3.x, a private instance (its own config_directory, queue_directory
+  and data_directory in a temporary directory, started with ``postfix -c DIR start``;
+  no system file is read or changed): smtpd -> cleanup -> queue file in incoming/, then
+  qmgr hands it to the discard transport, which drops it, and the file is removed.
+  Before 250, cleanup does fflush + fchmod(0700) + fsync() of the queue file
+  (global/mail_stream.c, mail_stream_finish_file); it does NOT fsync the directory. The
+  file was created and renamed inside incoming/ before that fsync: on ext4 with a
+  journal the fsync commits the transaction that holds those directory changes, and on
+  ext4 without one the kernel also writes the parent directory of a newly created file
+  (ext4_sync_parent); a file system with neither behaviour could lose a message Postfix
+  acknowledged. So Postfix gives at most qtsmtp's durability, never more. Its run also
+  pays for delivering (discarding) and removing each message, in other processes on the
+  same CPUs: work qtsmtp's queue does not do yet.
+- postfix-hold: the same instance, on a second port whose smtpd puts every message on
+  hold (check_client_access static:HOLD): the same receive path and fsync, then the file
+  stays in hold/ and nothing else runs. Postfix's receive path alone, as measured for
+  qtsmtp.
+- aiosmtpd 1.4 bare: one process, a handler that answers 250 and keeps nothing. No
+  policy, no disk: the ceiling of the SMTP state machine qtsmtp is built on.
+
+Postfix settings that differ from its defaults, and why: smtpd_peername_lookup = no
+(qtsmtp does no reverse DNS either; on a loopback-only machine a lookup could only time
+out), maillog_file in the temporary directory (no syslog here; qtsmtp writes its job logs
+too), chroot off (the private instance has no chroot tree).
+
+Printed: messages per second of each, and the ratios qtsmtp/postfix (the target: >= 1.2),
+qtsmtp/postfix-hold and qtsmtp/aiosmtpd. With --baseline TREE (another qtsmtp, e.g. a
+``git archive`` of the last commit), that version runs as one more server in the same
+rounds: a before/after that shares the machine's load, which a second run would not.
+The machine's load average is printed before and after: the runs share the CPUs with
+whatever else runs. Every run is bounded in messages and in time; every server started
+here is stopped in a ``finally``, Postfix by ``postfix stop`` and then by PID. Postfix
+needs root (its daemons run as user postfix); without root it is reported as not run.
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import shutil
+import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
+START_TIMEOUT_SECONDS = 30
+WARM_UP_MESSAGES = 100             # per server before timing: processes forked, caches warm
+SCENARIOS = ((10, False), (10, True), (50, False), (50, True))
+DELIVERY_LOCK = ".delivery.lock"   # qtsmtp-queue(5): one deliverer at a time
+BASELINE = "qtsmtp-base"           # the --baseline tree's qtsmtp
+
 BARE_AIOSMTPD = textwrap.dedent("""
     import asyncio, sys
     from aiosmtpd.smtp import SMTP
@@ -31,7 +88,8 @@ BARE_AIOSMTPD = textwrap.dedent("""
     async def main():
         loop = asyncio.get_running_loop()
         server = await loop.create_server(
-            lambda: SMTP(Discard(), hostname="bench.test"), "127.0.0.1", int(sys.argv[1]))
+            lambda: SMTP(Discard(), hostname="bench.test"), "127.0.0.1", int(sys.argv[1]),
+            backlog=1024)
         print("ready", flush=True)
         await server.serve_forever()
     asyncio.run(main())
@@ -49,6 +107,20 @@ def script(name: str) -> str:
     return str(beside) if beside.exists() else shutil.which(name)
 
 
+def wait_for_port(port: int, what: str) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(512).startswith(b"220"):
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} does not answer on 127.0.0.1:{port}")
+        time.sleep(0.1)
+
+
 def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
     """Messages per second for one smtp-source run (1 KB messages)."""
     args = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "1024",
@@ -56,52 +128,399 @@ def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> flo
     if keep_open:
         args.append("-d")
     start = time.perf_counter()
-    subprocess.run(args + [f"127.0.0.1:{port}"], check=True, timeout=600,
+    subprocess.run(args + [f"127.0.0.1:{port}"], check=True, timeout=RUN_TIMEOUT_SECONDS,
                    stdout=subprocess.DEVNULL)
     return messages / (time.perf_counter() - start)
 
 
-def start_qtsmtp(root: Path, port: int) -> dict:
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
-    env = {**os.environ, "QTSMTP_ROOT": str(root)}
-    # bench.test is this system: the recipient is local, so every RCPT passes the full
-    # decision path (canonicalise, reject list, local check) and every message is queued.
-    subprocess.run([script("chgsmtpa"), f"PORT({port})", "SYSNAME('bench.test')"], env=env,
-                   check=True, stdout=subprocess.DEVNULL)
-    subprocess.run([script("strtcpsvr"), "*SMTP"], env=env, check=True, stdout=subprocess.DEVNULL)
-    return env
+def file_system_type(path: Path) -> str:
+    out = subprocess.run(["df", "--output=fstype", str(path)], capture_output=True, text=True)
+    return out.stdout.split()[-1] if out.returncode == 0 else "unknown"
+
+
+# --- qtsmtp -------------------------------------------------------------------------------
+
+class Qtsmtp:
+    """``code``: another tree of qtsmtp to run instead of the installed one (--baseline)."""
+
+    def __init__(self, root: Path, name: str = "qtsmtp", code: Path | None = None):
+        self.name = name
+        self.root = root
+        self.port = free_port()
+        self.env = {**os.environ, "QTSMTP_ROOT": str(root)}
+        if code is not None:
+            # Found before the installed package; and every command runs in the root, so
+            # that "python -m" (the supervisor) does not find a qtsmtp in the current
+            # directory first.
+            self.env["PYTHONPATH"] = str(code)
+        self.library = (code or CHECKOUT) / "data" / "QUSRSYS"     # as that version ships it
+        self.incoming = root / "queue" / "incoming"
+
+    @contextmanager
+    def running(self):
+        shutil.copytree(self.library, self.root / "QUSRSYS", ignore=shutil.ignore_patterns(".*"))
+        # bench.test is this system: the recipient is local, so every RCPT passes the full
+        # decision path (canonicalise, reject list, local check) and every message is queued.
+        subprocess.run([script("chgsmtpa"), f"PORT({self.port})", "SYSNAME('bench.test')"],
+                       env=self.env, check=True, stdout=subprocess.DEVNULL, cwd=self.root)
+        # Delivery is held off, as while a queue runner has the queue: the client job
+        # waits for the queue's delivery lock, which this process holds until the end.
+        # What is measured is the receive path, up to the durable queue file.
+        queue = self.root / "queue"
+        queue.mkdir()
+        lock = os.open(queue / DELIVERY_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            subprocess.run([script("strtcpsvr"), "*SMTP"], env=self.env, check=True,
+                           stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS * 2,
+                           cwd=self.root)
+            wait_for_port(self.port, "qtsmtp")
+            yield self
+        finally:
+            os.close(lock)          # the client job must get it to see that it should end
+            subprocess.run([script("endtcpsvr"), "*SMTP"], env=self.env,
+                           stdout=subprocess.DEVNULL, timeout=120, cwd=self.root)
+
+    def settle(self) -> None:
+        pass
+
+    def kept(self) -> int:
+        """Messages in incoming/ (nothing takes them away during the bench)."""
+        return sum(1 for _ in self.incoming.iterdir())
+
+
+# --- bare aiosmtpd ------------------------------------------------------------------------
+
+class BareAiosmtpd:
+    name = "aiosmtpd"
+
+    def __init__(self):
+        self.port = free_port()
+
+    @contextmanager
+    def running(self):
+        process = subprocess.Popen([sys.executable, "-c", BARE_AIOSMTPD, str(self.port)],
+                                   stdout=subprocess.PIPE, text=True)
+        try:
+            process.stdout.readline()
+            wait_for_port(self.port, "aiosmtpd")
+            yield self
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=30)
+
+    def settle(self) -> None:
+        pass
+
+    def kept(self) -> int | None:
+        return None
+
+
+# --- a private Postfix instance ---------------------------------------------------------
+
+POSTFIX_MASTER_CF = """\
+127.0.0.1:{port} inet n - n - - smtpd
+127.0.0.1:{hold_port} inet n - n - - smtpd
+  -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_mynetworks,reject
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+"""
+
+POSTFIX_MAIN_CF = """\
+compatibility_level = 3.6
+queue_directory = {queue}
+data_directory = {data}
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = postfix.bench.test
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+# Nothing is local and nothing leaves: every recipient goes to the discard transport
+# after cleanup queued it (the normal receive path, fsync included).
+mydestination =
+relay_domains =
+local_recipient_maps =
+alias_maps =
+alias_database =
+default_transport = discard:
+relay_transport = discard:
+local_transport = discard:
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_peername_lookup = no
+biff = no
+maillog_file = {log}
+maillog_file_prefixes = {top}
+"""
+
+
+class PrivatePostfix:
+    """A Postfix instance that lives in one temporary directory and nowhere else."""
+
+    name = "postfix"
+
+    def __init__(self, top: Path):
+        self.top = top
+        self.port = free_port()
+        self.config = top / "conf"
+        self.queue = top / "queue"
+        self.data = top / "data"
+        self.log = top / "maillog"
+        self.master_pid = 0
+        self.hold = PostfixHold(self)
+
+    @staticmethod
+    def available() -> str | None:
+        """None if a private Postfix can run here, else why not."""
+        if shutil.which("postfix") is None:
+            return "postfix not installed"
+        if os.geteuid() != 0:
+            return "Postfix's daemons need root to start"
+        return None
+
+    def _postfix(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(["postfix", "-c", str(self.config), *args], check=check,
+                              capture_output=True, text=True, timeout=120)
+
+    @contextmanager
+    def running(self):
+        import pwd
+        owner = pwd.getpwnam("postfix")
+        self.top.chmod(0o755)            # the postfix user must reach its directories
+        for directory in (self.config, self.queue, self.data):
+            directory.mkdir()
+        os.chown(self.data, owner.pw_uid, owner.pw_gid)
+        (self.config / "main.cf").write_text(POSTFIX_MAIN_CF.format(
+            queue=self.queue, data=self.data, log=self.log, top=self.top))
+        (self.config / "master.cf").write_text(POSTFIX_MASTER_CF.format(
+            port=self.port, hold_port=self.hold.port))
+        try:
+            for command in ("check", "start"):
+                done = self._postfix(command, check=False)
+                if done.returncode != 0:
+                    log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+                    raise RuntimeError(f"postfix {command} failed:\n{done.stderr}{log}")
+            self.master_pid = int((self.queue / "pid" / "master.pid").read_text().split()[0])
+            wait_for_port(self.port, "postfix")
+            wait_for_port(self.hold.port, "postfix (hold)")
+            yield self
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if not self.master_pid:
+            self._postfix("stop", check=False)
+            return
+        children = _children_of(self.master_pid)
+        self._postfix("stop", check=False)
+        deadline = time.monotonic() + 30
+        while _alive(self.master_pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in [self.master_pid, *children]:   # stop did not do it: by PID, one by one
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+
+    def settle(self) -> None:
+        # qmgr and discard work through the queue after the 250s: let them finish, so
+        # that no run shares the CPUs with the tail of Postfix's previous one.
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and any(
+                any(True for _ in (self.queue / d).rglob("*") if _.is_file())
+                for d in ("incoming", "active", "deferred")):
+            time.sleep(0.1)
+
+    def kept(self) -> int | None:
+        return None          # discarded: counted once, at the end (discarded())
+
+    def discarded(self) -> int:
+        """Messages the discard agent disposed of (each one was queued first); counted
+        once the log shows them, which may lag the 250 a little."""
+        return self.log.read_text(errors="replace").count(" status=sent ")
+
+
+class PostfixHold:
+    """The private instance's second smtpd: every message goes to the hold queue."""
+
+    name = "postfix-hold"
+
+    def __init__(self, postfix: PrivatePostfix):
+        self.postfix = postfix
+        self.port = free_port()
+
+    @contextmanager
+    def running(self):
+        yield self                  # started and stopped with its instance
+
+    def settle(self) -> None:
+        pass
+
+    def kept(self) -> int:
+        return sum(1 for path in (self.postfix.queue / "hold").rglob("*") if path.is_file())
+
+
+def _children_of(parent: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
+                found.append(int(entry))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+
+
+# --- the run ------------------------------------------------------------------------------
+
+def measure(servers: list, messages: int, rounds: int) -> dict:
+    """{(sessions, keep_open): {server name: [msg/s, one per round]}}. Every run of a
+    server that counts what it kept is checked: exactly ``messages`` more."""
+    results: dict = {s: {server.name: [] for server in servers} for s in SCENARIOS}
+    for round_number in range(rounds):
+        for sessions, keep_open in SCENARIOS:
+            # Take turns: a different server goes first in each round.
+            turn = round_number % len(servers)
+            for server in servers[turn:] + servers[:turn]:
+                for each in servers:         # settle every server, not only this one
+                    each.settle()
+                os.sync()                    # no run pays for the previous one's writes
+                before = server.kept()
+                rate = smtp_source(server.port, sessions, messages, keep_open)
+                results[sessions, keep_open][server.name].append(rate)
+                after = server.kept()
+                if before is not None and after - before != messages:
+                    raise RuntimeError(f"{server.name} kept {after - before} of {messages} "
+                                       f"messages it accepted")
+    return results
+
+
+def check_postfix_discarded(postfix: PrivatePostfix, expected: int) -> int:
+    deadline = time.monotonic() + 60
+    while (seen := postfix.discarded()) < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
+    return seen
+
+
+def checkout_version() -> str:
+    """The commit of the checkout the console scripts run, and whether it has changes."""
+    try:
+        head = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(CHECKOUT), "status", "--porcelain",
+                                "--untracked-files=no", "--", "qtsmtp"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}{' + changes' if dirty else ''}" if head else "not a git checkout"
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def print_table(results: dict, names: list[str]) -> None:
+    def rate(row, name) -> float | None:
+        values = row.get(name)
+        return statistics.median(values) if values else None
+
+    def ratio(a, b) -> str:
+        return f"{a / b:.2f}" if a and b else "-"
+
+    columns = ["qtsmtp", "aiosmtpd", "postfix", "postfix-hold"]
+    ratios = [("qt/postfix", "postfix"), ("qt/pf-hold", "postfix-hold"), ("qt/aiosmtpd", "aiosmtpd")]
+    if BASELINE in names:
+        columns.insert(1, BASELINE)
+        ratios.append(("qt/baseline", BASELINE))
+    print(f"{'run':<22}" + "".join(f"{c:>13}" for c in columns)
+          + "".join(f"{title:>13}" for title, _ in ratios))
+    for sessions, keep_open in SCENARIOS:
+        row = results[sessions, keep_open]
+        rates = {c: rate(row, c) for c in columns}
+        label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
+        cells = "".join(f"{rates[c]:>13.0f}" if rates[c] else f"{'not run':>13}" for c in columns)
+        qt = rates["qtsmtp"]
+        print(f"{label:<22}{cells}" + "".join(f"{ratio(qt, rates[c]):>13}" for _, c in ratios))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="a tree of another qtsmtp version (git archive of a commit) to "
+                             "run too, in the same rounds: before/after on the same machine load")
     args = parser.parse_args()
     if shutil.which("smtp-source") is None:
         print("smtp-source not found (Debian package postfix)")
         return 1
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        qt_port, bare_port = free_port(), free_port()
-        env = start_qtsmtp(root, qt_port)
-        bare = subprocess.Popen([sys.executable, "-c", BARE_AIOSMTPD, str(bare_port)],
-                                stdout=subprocess.PIPE, text=True)
-        try:
-            bare.stdout.readline()
-            print(f"{'run':<28}{'qtsmtp msg/s':>14}{'aiosmtpd msg/s':>16}{'ratio':>8}")
-            for sessions in (10, 50):
-                for keep_open in (False, True):
-                    name = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
-                    qt = smtp_source(qt_port, sessions, args.messages, keep_open)
-                    peer = smtp_source(bare_port, sessions, args.messages, keep_open)
-                    print(f"{name:<28}{qt:>14.0f}{peer:>16.0f}{qt / peer:>8.2f}")
-            queued = len(list((root / "queue" / "incoming").iterdir()))
-            print(f"qtsmtp queued {queued} messages (each fsynced with its directory before 250)")
-        finally:
-            bare.terminate()
-            bare.wait(timeout=30)
-            subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL)
+    why_not = PrivatePostfix.available()
+    import aiosmtpd
+    with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-") as tmp, ExitStack() as stack:
+        top = Path(tmp)
+        (top / "qtsmtp").mkdir()
+        qt = Qtsmtp(top / "qtsmtp")
+        servers = [qt, BareAiosmtpd()]
+        if args.baseline is not None:
+            (top / "baseline").mkdir()
+            servers.append(Qtsmtp(top / "baseline", BASELINE, args.baseline.resolve()))
+        postfix = None
+        if why_not is None:
+            top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
+            (top / "postfix").mkdir()
+            postfix = PrivatePostfix(top / "postfix")
+            servers += [postfix, postfix.hold]
+        for server in servers:
+            stack.enter_context(server.running())
+        for server in servers:
+            server.settle()
+            smtp_source(server.port, 10, WARM_UP_MESSAGES, True)
+        version = ""
+        if postfix is not None:
+            version = subprocess.run(["postconf", "-c", str(postfix.config), "-h", "mail_version"],
+                                     capture_output=True, text=True).stdout.strip()
+        print(f"smtp-source, 1 KB messages, {args.messages} messages per run, median of "
+              f"{args.rounds} rounds; {os.cpu_count()} CPUs; queues on {file_system_type(top)}; "
+              f"Python {sys.version.split()[0]}, aiosmtpd {aiosmtpd.__version__}, "
+              f"Postfix {version or 'not run: ' + str(why_not)}; qtsmtp {checkout_version()}; "
+              f"load average {load_average()}")
+        results = measure(servers, args.messages, args.rounds)
+        print_table(results, [s.name for s in servers])
+        print(f"msg/s. Before each 250: qtsmtp fsyncs the file and incoming/; Postfix fsyncs "
+              f"the file (not the directory); aiosmtpd keeps nothing. Load average after: "
+              f"{load_average()}")
+        if postfix is not None:
+            expected = len(SCENARIOS) * args.rounds * args.messages + WARM_UP_MESSAGES
+            seen = check_postfix_discarded(postfix, expected)
+            print(f"postfix queued and discarded {seen} of {expected} messages; postfix-hold "
+                  f"and qtsmtp kept every message they acknowledged (checked after each run)")
     return 0
 
 

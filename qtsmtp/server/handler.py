@@ -7,14 +7,13 @@ client. Nothing here decides who may relay; everything here says why.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from email.utils import format_datetime
 
 from qtsmtp.server.joblog import JobLog
 from qtsmtp.server.policyload import PolicySource
-from qtsmtp.server.queue import QueueWriter
+from qtsmtp.server.queue import GroupCommit
 from qtsmtp.smtp.address import AddressRefused, canonical_recipient
 from qtsmtp.smtp.policy import Decision
 
@@ -33,7 +32,7 @@ def address_literal(ip: str) -> str:
 
 
 class RelayHandler:
-    def __init__(self, source: PolicySource, queue: QueueWriter, log: JobLog, job_number: str):
+    def __init__(self, source: PolicySource, queue: GroupCommit, log: JobLog, job_number: str):
         self.source = source
         self.queue = queue
         self.log = log
@@ -86,29 +85,29 @@ class RelayHandler:
 
     async def handle_DATA(self, server, session, envelope):
         queue_id = self.queue.new_id()
-        received = self._received(session, envelope, queue_id)
+        arrival = datetime.now().astimezone()
+        received = self._received(session, envelope, queue_id, arrival)
         content = received + envelope.original_content
         sender = "" if envelope.mail_from == "<>" else envelope.mail_from
         record = {
-            "id": queue_id, "arrival": datetime.now().astimezone().isoformat(),
+            "id": queue_id, "arrival": arrival.isoformat(),
             "client": session.peer[0], "client_port": session.peer[1],
             "helo": session.host_name, "protocol": "ESMTP" if session.extended_smtp else "SMTP",
             "sender": sender, "recipients": envelope.rcpt_tos, "written": envelope.originals,
             "size": len(content), "server_job": self.job_number,
         }
-        loop = asyncio.get_running_loop()
         try:
-            # fsync of file and directory: seconds on a slow disk, so not on the event loop.
-            await loop.run_in_executor(None, self.queue.store, queue_id, record, content)
+            # Returns once file and directory are fsynced (the disk work is done off the
+            # event loop, together with the other sessions' messages: queue.GroupCommit).
+            await self.queue.store(queue_id, record, content)
         except OSError as failure:
             self.log.send("TCP3053", peer_text(session), failure.strerror or failure)
             return "451 4.3.0 Message not queued; try again later"
-        self.queue.notify()
         self.log.send("TCP3052", peer_text(session), queue_id, sender,
                       len(envelope.rcpt_tos), len(content))
         return f"250 2.0.0 Ok: queued as {queue_id}"
 
-    def _received(self, session, envelope, queue_id: str) -> bytes:
+    def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:
         """RFC 2505 item 2: trace the real client address and what it called itself."""
         helo = _UNSAFE_HELO.sub("?", (session.host_name or "unknown")[:255])
         literal = address_literal(session.peer[0])
@@ -117,7 +116,7 @@ class RelayHandler:
         line = f"Received: from {helo} ({literal})\r\n\tby {by} (qtsmtp) with {protocol} id {queue_id}"
         if len(envelope.rcpt_tos) == 1:
             line += f"\r\n\tfor <{envelope.rcpt_tos[0]}>"
-        line += f"; {format_datetime(datetime.now().astimezone())}\r\n"
+        line += f"; {format_datetime(when)}\r\n"
         return line.encode("utf-8", "surrogateescape")
 
     def _log_decision(self, session, decision: Decision) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from qtsmtp.cl.messages import CLError, escape
 from qtsmtp.smtp import attributes
 from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, parse_record
+from qtsmtp.smtp.entries import Entry, parse_record_fast
 from qtsmtp.smtp.lists import member_file
 from qtsmtp.smtp.policy import RelayPolicy
 from qtsmtp.store.member import MemberFile
@@ -48,7 +48,9 @@ def stat_keys(members: list[MemberFile]) -> tuple:
 
 def stream_entries(member: MemberFile, list_type: lt.ListType) -> Iterator[Entry]:
     """A member's entries one at a time (a million-entry list never sits in memory as
-    Entry objects); raises TCP2670 naming the member and record of the first bad line."""
+    Entry objects); raises TCP2670 naming the member and record of the first bad line.
+    parse_record_fast: the same entries and errors as parse_record, sooner for the
+    plain IPv4 records a big list is made of."""
     try:
         f = open(member.path, encoding="utf-8", errors="surrogateescape", newline="")
     except FileNotFoundError:
@@ -56,7 +58,7 @@ def stream_entries(member: MemberFile, list_type: lt.ListType) -> Iterator[Entry
     with f:
         for number, line in enumerate(f, 1):
             try:
-                entry = parse_record(list_type, line.rstrip("\r\n"))
+                entry = parse_record_fast(list_type, line.rstrip("\r\n"))
             except CLError as bad:
                 raise escape("TCP2670", member.member, member.file, member.library, number,
                              bad.escape.text.rstrip(".")) from None

@@ -15,7 +15,7 @@ from qtsmtp.server.handler import RelayHandler
 from qtsmtp.server.joblog import JobLog
 from qtsmtp.server.policyload import PolicySource
 from qtsmtp.server.protocol import RelaySMTP, SessionRegistry
-from qtsmtp.server.queue import QueueWriter
+from qtsmtp.server.queue import GroupCommit, QueueWriter
 from qtsmtp.server.settings import NOMAX_MESSAGE_KB, ServerSettings
 
 RELOAD_CHECK_SECONDS = 0.3       # a change is in use within this (plus compile time)
@@ -25,7 +25,7 @@ SESSION_TIMEOUT_SECONDS = 300    # RFC 5321 4.5.3.2.7: the server waits 5 minute
 
 class ServerJob:
     def __init__(self, settings: ServerSettings, source: PolicySource, log: JobLog,
-                 job_number: str, queue: QueueWriter):
+                 job_number: str, queue: GroupCommit):
         self.settings = settings
         self.source = source
         self.log = log
@@ -65,6 +65,9 @@ class ServerJob:
             self.log.send("TCP3030", address, self.settings.port)
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._stop.set)
+        # Several log lines per message: written in batches from here on, the rest when
+        # the job ends (run_server_job).
+        self.log.buffer_in(loop)
         reloader = asyncio.create_task(self._watch_policy())
         report("READY")
         await self._stop.wait()
@@ -104,5 +107,12 @@ def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
     # A job forked a while after start may carry an old policy: catch up before serving.
     if source.needs_reload() and source.reload() is not None:
         log.send("TCP3021", "a member does not parse")
-    job = ServerJob(settings, source, log, job_number, QueueWriter(root))
-    return asyncio.run(job.serve(report))
+    queue = GroupCommit(QueueWriter(root))
+    job = ServerJob(settings, source, log, job_number, queue)
+    try:
+        return asyncio.run(job.serve(report))
+    finally:
+        # Every session has ended (or the loop failed): commit what a session may still
+        # have handed over, then write the buffered log lines before the job's last one.
+        queue.close()
+        log.unbuffer()

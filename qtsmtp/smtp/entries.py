@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from dataclasses import dataclass
 
 from qtsmtp.cl.messages import escape
@@ -201,6 +202,45 @@ def parse_record(list_type: lt.ListType, line: str) -> Entry | None:
     if _looks_like_address(fields[0]):
         return ip4_entry(list_type, *_fields(fields, 1, 2))
     return domain_entry(list_type, *_fields(fields, 1, 1))
+
+
+def parse_record_fast(list_type: lt.ListType, line: str) -> Entry | None:
+    """parse_record, in a third of the time for what a big IPv4 list is made of.
+
+    A member of a million entries takes a million parse_record calls to load, each
+    several ipaddress objects. The records ADDSMTPLE writes to an IPv4 address list are
+    "a.b.c.d m.m.m.m" in canonical form; for those this builds the same Entry from two
+    inet_aton calls. Anything else, and any record that is not valid, goes to
+    parse_record, so what is accepted and every error message stay exactly its own.
+    """
+    if list_type.kind == lt.IP4:
+        fields = line.split()
+        if 1 <= len(fields) <= 2:
+            entry = _canonical_ip4_entry(list_type, fields[0],
+                                         fields[1] if len(fields) == 2 else DEFAULT_MASK)
+            if entry is not None:
+                return entry
+    return parse_record(list_type, line)
+
+
+def _canonical_ip4_entry(list_type: lt.ListType, address: str, mask: str) -> Entry | None:
+    """ip4_entry's Entry for a canonical dotted address and a contiguous dotted mask;
+    None for anything else (the caller then takes the full path)."""
+    try:
+        packed_address, packed_mask = socket.inet_aton(address), socket.inet_aton(mask)
+    except (OSError, UnicodeError, ValueError):
+        return None
+    # inet_aton also takes "10.1", "010.1.1.1" (octal) and "0x0a.1.1.1": only the form
+    # that reads back unchanged is canonical, and it is what IPv4Address accepts.
+    if socket.inet_ntoa(packed_address) != address or socket.inet_ntoa(packed_mask) != mask:
+        return None
+    mask_bits = int.from_bytes(packed_mask, "big")
+    inverted = ~mask_bits & 0xFFFFFFFF
+    if inverted & (inverted + 1):
+        return None                            # not contiguous: parse_record says so
+    prefix = 32 - inverted.bit_length()
+    network = ipaddress.IPv4Network((int.from_bytes(packed_address, "big") & mask_bits, prefix))
+    return Entry(list_type, f"{address} {mask}", ("ip", network), network, address)
 
 
 def _fields(fields: list[str], least: int, most: int) -> list[str]:

@@ -162,6 +162,21 @@ class Server:
                 pass
         return out
 
+    def queue_file(self, queue_id: str) -> bytes:
+        """The bytes of a queued message, in whichever state directory the client job
+        has moved it to by now (it may move while we look: look again)."""
+        queue = self.root / "queue"
+
+        def read() -> bytes | None:
+            for state in ("incoming", "active", "deferred"):
+                try:
+                    return (queue / state / queue_id).read_bytes()
+                except FileNotFoundError:
+                    continue
+            return None
+
+        return eventually(read, f"queue file {queue_id}")
+
     def queued(self) -> list[Path]:
         """Every queued message, whichever state the client job has moved it to."""
         queue = self.root / "queue"

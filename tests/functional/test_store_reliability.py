@@ -2,6 +2,7 @@
 
 import os
 import random
+import select
 import signal
 import subprocess
 import time
@@ -71,9 +72,14 @@ def test_writer_killed_at_random_moments_never_tears_or_loses_a_reported_entry(q
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
         proc.stdin.write(source.encode())
         proc.stdin.close()
-        time.sleep(rng.uniform(0.02, 0.15))   # start-up takes some of it
+        # Kill at a random moment after the writer is under way, however long its start-up
+        # takes on a loaded machine: wait (bounded) for its first report, then a little more.
+        first = b""
+        if select.select([proc.stdout], [], [], 30)[0]:
+            first = os.read(proc.stdout.fileno(), 65536)
+        time.sleep(rng.uniform(0.0, 0.03))
         proc.send_signal(signal.SIGKILL)    # each round is bounded: the writer dies here
-        out = proc.stdout.read().decode()
+        out = (first + proc.stdout.read()).decode()
         proc.wait(timeout=30)
         proc.stdout.close()
         proc.stderr.close()

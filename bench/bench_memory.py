@@ -1,0 +1,198 @@
+"""Server memory and load time with 1,000,000 *ACCEPT entries.
+
+    python bench/bench_memory.py [--entries 1000000]
+
+Writes N distinct *ACCEPT entries (mixed prefix lengths: 40 % /32, 40 % /24../31, 20 %
+/16../23, host bits kept as a person types them) into the ACCEPTRLY member of a temporary
+root, in the form ADDSMTPLE writes ("a.b.c.d m.m.m.m"), then:
+
+- times, in this process, reading a sample of those records with entries.parse_record
+  (the full parser) and with entries.parse_record_fast (what the server's loader uses),
+  and compiling the whole policy as the server does (policyload.compile_policy);
+- starts the server with STRTCPSVR on that root and a free port, as an operator would
+  (the command returns once every job is up, so its time is the server's start time,
+  the policy compile included), waits until it answers 220, and reads from /proc the
+  memory of every job of the server: VmRSS (resident, shared pages counted in every
+  process that maps them) and Pss (each shared page divided among the processes that
+  share it: the sum is what the server really holds);
+- ends the server with ENDTCPSVR, and checks that no process of it is left.
+
+Target (issue 3): at most 300 MB. Printed: per job, VmRSS and Pss; the largest VmRSS and
+the total Pss. Nothing listens beyond 127.0.0.1; every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(CHECKOUT))
+
+from qtsmtp.server import policyload                      # noqa: E402
+from qtsmtp.smtp import entries, listtypes as lt          # noqa: E402
+
+TARGET_MB = 300
+SAMPLE = 100_000                 # records timed per parser
+START_TIMEOUT_SECONDS = 600      # STRTCPSVR with a million entries on a slow machine
+END_TIMEOUT_SECONDS = 120
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def script(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+def dotted(n: int) -> str:
+    return f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
+
+
+def accept_records(count: int, seed: int = 1) -> list[str]:
+    rnd = random.Random(seed)
+    seen: set[tuple[int, int]] = set()
+    records = []
+    while len(records) < count:
+        pick = rnd.random()
+        prefix = 32 if pick < 0.4 else rnd.randint(24, 31) if pick < 0.8 else rnd.randint(16, 23)
+        address = rnd.getrandbits(32)
+        mask = 0xFFFFFFFF << (32 - prefix) & 0xFFFFFFFF
+        if (address & mask, prefix) in seen:
+            continue
+        seen.add((address & mask, prefix))
+        records.append(f"{dotted(address)} {dotted(mask)}")
+    return records
+
+
+def per_record_us(parse, list_type, lines: list[str]) -> float:
+    start = time.perf_counter()
+    for line in lines:
+        parse(list_type, line)
+    return (time.perf_counter() - start) * 1e6 / len(lines)
+
+
+def memory_kb(pid: int) -> tuple[int, int]:
+    """(VmRSS, Pss) of a process, in kB."""
+    rss = pss = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1])
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            pss = int(line.split()[1])
+    return rss, pss
+
+
+def jobs(root: Path) -> list[dict]:
+    directory = root / "QSYSWRK" / "jobs"
+    out = []
+    for path in sorted(directory.glob("[0-9]*")):
+        try:
+            out.append(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def wait_for_greeting(port: int, limit: float) -> None:
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                if s.recv(512).startswith(b"220"):
+                    return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"the server does not answer on 127.0.0.1:{port}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    args = parser.parse_args()
+    accept = lt.LIST_TYPES["*ACCEPT"]
+    with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-memory-") as tmp:
+        root = Path(tmp)
+        shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
+                        ignore=shutil.ignore_patterns(".*"))
+        env = {**os.environ, "QTSMTP_ROOT": str(root)}
+        port = free_port()
+        subprocess.run([script("chgsmtpa"), f"PORT({port})"], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+        records = accept_records(args.entries)
+        member = root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+        member.write_text("".join(r + "\n" for r in records))
+        print(f"{args.entries:,} *ACCEPT entries in {member.name} "
+              f"({member.stat().st_size / 1e6:.1f} MB); Python {sys.version.split()[0]}")
+
+        sample = records[:SAMPLE]
+        slow = per_record_us(entries.parse_record, accept, sample)
+        fast_parse = getattr(entries, "parse_record_fast", None)
+        if fast_parse is not None:
+            fast = per_record_us(fast_parse, accept, sample)
+            print(f"per record: parse_record {slow:.1f} us, parse_record_fast {fast:.1f} us "
+                  f"({slow / fast:.1f}x)")
+        else:
+            print(f"per record: parse_record {slow:.1f} us (no parse_record_fast here)")
+        records = sample = None
+        start = time.perf_counter()
+        compiled = policyload.compile_policy(root, "bench.test", ("127.0.0.1",))
+        print(f"compile_policy in this process: {time.perf_counter() - start:.1f} s "
+              f"({compiled.summary()})")
+        compiled = None
+
+        started = time.perf_counter()
+        seen: set[int] = set()
+        try:
+            subprocess.run([script("strtcpsvr"), "*SMTP"], env=env, check=True,
+                           stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS)
+            wait_for_greeting(port, START_TIMEOUT_SECONDS)
+            print(f"STRTCPSVR until the first 220: {time.perf_counter() - started:.1f} s")
+            time.sleep(1.0)          # let the jobs settle (the client job's first scan)
+            print(f"{'job':<12}{'pid':>8}{'VmRSS MB':>10}{'Pss MB':>9}")
+            largest = total_pss = 0
+            for job in jobs(root):
+                seen.add(job["pid"])
+                rss, pss = memory_kb(job["pid"])
+                largest, total_pss = max(largest, rss), total_pss + pss
+                print(f"{job['name']:<12}{job['pid']:>8}{rss / 1024:>10.1f}{pss / 1024:>9.1f}")
+            print(f"largest VmRSS {largest / 1024:.1f} MB, total Pss {total_pss / 1024:.1f} MB "
+                  f"(target: at most {TARGET_MB} MB)")
+        finally:
+            seen.update(job["pid"] for job in jobs(root))
+            subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
+                           timeout=END_TIMEOUT_SECONDS)
+            deadline = time.monotonic() + END_TIMEOUT_SECONDS
+            while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            for pid in seen:                        # ENDTCPSVR did not: by PID, one by one
+                if alive(pid):
+                    os.kill(pid, signal.SIGKILL)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
