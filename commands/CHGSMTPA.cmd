@@ -140,8 +140,11 @@
              PARM       KWD(ALWAUTH) TYPE(*CHAR) LEN(6) RSTD(*YES) +
                           VALUES(*LOCAL *RELAY) SNGVAL((*SAME) (*NONE)) MAX(2) +
                           DFT(*SAME) PROMPT('Allow authentication') +
-                          HELP('Where SMTP AUTH is accepted: *LOCAL for local mail, +
-                          *RELAY to let an authenticated client relay.')
+                          HELP('Whether SMTP AUTH (PLAIN and LOGIN, offered only +
+                          after STARTTLS, users kept with ADDSMTPAUT) is offered: +
+                          *NONE, never. *LOCAL: a client may log on; the logon +
+                          changes nothing for local mail. *RELAY: a logged-on +
+                          client may also relay whatever ALWRLY says.')
              PARM       KWD(ALWBARELF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow bare line feed') +
@@ -149,7 +152,9 @@
              PARM       KWD(ALWIMPSSL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow implicit SSL') +
-                          HELP('*YES: also listen for implicit TLS (RFC 8314). Stored.')
+                          HELP('*YES: also listen for implicit TLS (RFC 8314) on +
+                          IMPSSLPORT, with the TLSCERT certificate. Applies at the +
+                          next start.')
              PARM       KWD(ALWRLY) TYPE(*CHAR) LEN(5) RSTD(*YES) +
                           VALUES(*SAME *NONE *ALL *LIST *NEAR *BOTH) DFT(*SAME) +
                           PROMPT('Allow relayed mail') +
@@ -201,11 +206,15 @@
              PARM       KWD(MAXEMMSIZE) TYPE(*INT4) RANGE(1 2097151) +
                           SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum e-mail size (KB)') +
-                          HELP('The largest message accepted, in kilobytes.')
+                          HELP('The largest message accepted, in kilobytes; +
+                          announced with the SIZE extension (RFC 1870), and a +
+                          larger message is refused with 552.')
              PARM       KWD(MAXINEMM) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum inbound e-mails') +
-                          HELP('Most sessions the server serves at the same time.')
+                          HELP('Most sessions the server serves at the same time; +
+                          a client beyond it gets 421. MAXCLTEMM limits the +
+                          sessions of one client address.')
              PARM       KWD(MAXOUTEMM) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum outbound e-mails') +
@@ -224,7 +233,9 @@
                           SNGVAL((*SAME) (*NONE)) MAX(32) DFT(*SAME) +
                           PROMPT('Realtime blackhole list servers') +
                           HELP('DNS blocklist zones asked about each connecting +
-                          client; a listed client is refused. Stored.')
+                          client; a listed client is refused with 554. A zone that +
+                          does not answer within 2 seconds counts as not listing +
+                          the client. QTSMTP_DNS=off turns the look-ups off.')
              PARM       KWD(SBSD) TYPE(SBSQUAL) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Subsystem description') +
                           HELP('Subsystem the SMTP jobs are shown in.')
@@ -245,6 +256,67 @@
                           PROMPT('Verify MSF message') +
                           HELP('*YES: check messages handed over by the mail server +
                           framework before they are sent. Stored.')
+             PARM       KWD(TLSCERT) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('TLS certificate (qtsmtp extension)') +
+                          HELP('Path of the PEM certificate chain the server offers +
+                          with STARTTLS and on the implicit TLS port. *NONE: no +
+                          TLS, so no STARTTLS and no AUTH. Applies at the next start.')
+             PARM       KWD(TLSKEY) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('TLS private key (qtsmtp extension)') +
+                          HELP('Path of the PEM private key of TLSCERT. The server +
+                          does not start when its group or other users can read +
+                          or write it. Applies at the next start.')
+             PARM       KWD(IMPSSLPORT) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*DFT 465)) DFT(*SAME) +
+                          PROMPT('Implicit TLS port (qtsmtp extension)') +
+                          HELP('The port of the implicit TLS listener that +
+                          ALWIMPSSL(*YES) opens; *DFT is 465. Applies at the next start.')
+             PARM       KWD(PROXYPORT) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
+                          PROMPT('PROXY protocol port (qtsmtp extension)') +
+                          HELP('A second port where every connection must begin with +
+                          a PROXY protocol header (version 1 or 2) from a load +
+                          balancer; the client address it gives is the one relay +
+                          decisions use. Anyone who reaches this port can claim +
+                          any address: let only the balancer reach it. Applies at +
+                          the next start.')
+             PARM       KWD(MAXRCPT) TYPE(*INT4) RANGE(1 100000) +
+                          SPCVAL((*SAME) (*DFT 1000)) DFT(*SAME) +
+                          PROMPT('Maximum recipients (qtsmtp extension)') +
+                          HELP('Most recipients of one message; one more gets 452. +
+                          *DFT is 1000.')
+             PARM       KWD(MAXCLTEMM) TYPE(*INT4) RANGE(1 65535) +
+                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Maximum sessions per client (qtsmtp extension)') +
+                          HELP('Most sessions one client address may have with a +
+                          server job at the same time; one more gets 421.')
+             PARM       KWD(CMDTIMEOUT) TYPE(*INT4) RANGE(1 3600) +
+                          SPCVAL((*SAME) (*DFT 300)) DFT(*SAME) +
+                          PROMPT('Command timeout (s, qtsmtp extension)') +
+                          HELP('Seconds the server waits for the next command before +
+                          it closes the session; *DFT is 300 (RFC 5321 4.5.3.2.7).')
+             PARM       KWD(DTATIMEOUT) TYPE(*INT4) RANGE(1 3600) +
+                          SPCVAL((*SAME) (*DFT 180)) DFT(*SAME) +
+                          PROMPT('Data timeout (s, qtsmtp extension)') +
+                          HELP('Seconds the server waits for more message data during +
+                          DATA; *DFT is 180. The clock starts again with every +
+                          piece of data, so a slow upload is not cut off while +
+                          data flows.')
+             PARM       KWD(MAXBADCMD) TYPE(*INT4) RANGE(1 1000) +
+                          SPCVAL((*SAME) (*DFT 20)) DFT(*SAME) +
+                          PROMPT('Maximum bad commands (qtsmtp extension)') +
+                          HELP('Commands that are not valid (unknown, bad syntax, out +
+                          of sequence, too long) a session may send before it is +
+                          closed with 421; *DFT is 20.')
+             PARM       KWD(MAXAUTHFAIL) TYPE(*INT4) RANGE(1 100) +
+                          SPCVAL((*SAME) (*DFT 3)) DFT(*SAME) +
+                          PROMPT('Maximum AUTH failures (qtsmtp extension)') +
+                          HELP('Failed AUTH attempts after which a session is closed +
+                          with 421; each failure from the same client address is +
+                          also answered more slowly, one second more per failure +
+                          within ten minutes, up to ten seconds. *DFT is 3.')
              PARM       KWD(PORT) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*DFT 25)) DFT(*SAME) +
                           PROMPT('Port (qtsmtp extension)') +

@@ -30,6 +30,15 @@ PROGRAMS = {
     "CHGUSRSMTP": "qtsmtp.delivery.users:chgusrsmtp",
     "RMVUSRSMTP": "qtsmtp.delivery.users:rmvusrsmtp",
     "WRKSMTPQ": "qtsmtp.delivery.wrksmtpq:wrksmtpq",
+    "ADDSMTPAUT": "qtsmtp.smtp.credentials:addsmtpaut",
+    "CHGSMTPAUT": "qtsmtp.smtp.credentials:chgsmtpaut",
+    "RMVSMTPAUT": "qtsmtp.smtp.credentials:rmvsmtpaut",
+    "ADDEXITPGM": "qtsmtp.smtp.exitreg:addexitpgm",
+    "RMVEXITPGM": "qtsmtp.smtp.exitreg:rmvexitpgm",
+    "WRKEXITPGM": "qtsmtp.smtp.exitreg:wrkexitpgm",
+    "ADDSMTPSBM": "qtsmtp.delivery.subctl:addsmtpsbm",
+    "RMVSMTPSBM": "qtsmtp.delivery.subctl:rmvsmtpsbm",
+    "WRKSMTPSBM": "qtsmtp.delivery.subctl:wrksmtpsbm",
 }
 # Commands that only mean something inside a CL script; the script runner handles them.
 SCRIPT_ONLY = {"MONMSG"}

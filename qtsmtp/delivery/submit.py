@@ -116,6 +116,7 @@ def pickup(root: Path, engine) -> int:
     if engine.routing is None:
         engine.load_configuration()
     from qtsmtp.delivery.users import address_of, profile_of_uid
+    from qtsmtp.delivery.subctl import check_submission
     from qtsmtp.smtp.address import AddressRefused, canonical_recipient
     queued = 0
     for name in names:
@@ -136,11 +137,18 @@ def pickup(root: Path, engine) -> int:
                 recipients.append(canonical_recipient(str(raw)).address)
             if not recipients:
                 raise qfiles.NotAQueueFile("no recipients")
+            # Submission control (qtsmtp.delivery.subctl): the most specific profile decides.
+            permitted, resource, deciding = check_submission(root, owner)
         except FileNotFoundError:
             continue
         except (qfiles.NotAQueueFile, AddressRefused, UnicodeDecodeError, ValueError) as bad:
             os.replace(path, qfiles.queue_directory(root) / qfiles.CORRUPT / name)
             engine.log.send("TCP5021", name, str(bad))
+            continue
+        if not permitted:
+            _refuse_submission(root, engine, name, profile, sender, recipients, content,
+                               resource, deciding.name)
+            path.unlink(missing_ok=True)
             continue
         received = (f"Received: from local user {profile} (uid {owner})\r\n"
                     f"\tby {engine.routing.system_name} (qtsmtp) with LOCAL id {name};\r\n"
@@ -150,3 +158,17 @@ def pickup(root: Path, engine) -> int:
         path.unlink(missing_ok=True)
         queued += 1
     return queued
+
+
+def _refuse_submission(root: Path, engine, name: str, profile: str, sender: str,
+                       recipients: list[str], content: bytes, resource: str,
+                       deciding: str) -> None:
+    """Log the refusal and tell the submitter, by a delivery status notification to the
+    sender (a local address of the submitting user: checked above)."""
+    from qtsmtp.delivery import dsn
+    engine.log.send("TCP6048", name, profile, resource, deciding)
+    reason = f"submission refused: resource {resource} denied by profile {deciding}"
+    failures = [dsn.Failure(r, "5.7.1", reason) for r in recipients]
+    envelope = {"id": name, "sender": sender, "recipients": recipients}
+    notification = dsn.build(engine.routing.system_name, envelope, content, failures)
+    engine.queue_message("", [sender], notification)

@@ -55,6 +55,10 @@ class RelayHandler:
         if session is not None and getattr(session, "compiled", None) is not None:
             self.log.send("TCP3054", peer_text(session))
 
+    def may_relay_authenticated(self, session) -> bool:
+        """Does an AUTH logon let this session relay? (qtsmtp.server.secure: ALWAUTH)"""
+        return False
+
     # --- envelope --------------------------------------------------------------------
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
@@ -65,7 +69,8 @@ class RelayHandler:
         return "250 2.1.0 Sender ok"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+        limit = session.compiled.attributes.get("MAXRCPT", MAX_RECIPIENTS)
+        if len(envelope.rcpt_tos) >= (limit if isinstance(limit, int) else MAX_RECIPIENTS):
             return "452 4.5.3 Too many recipients"
         client = session.peer[0]
         try:
@@ -73,7 +78,8 @@ class RelayHandler:
         except AddressRefused as refused:
             decision = Decision.address_refused(refused, client, address)
         else:
-            decision = session.compiled.policy.check_recipient(client, recipient)
+            decision = session.compiled.policy.check_recipient(
+                client, recipient, self.may_relay_authenticated(session))
         self._log_decision(session, decision)
         if decision.allowed:
             envelope.rcpt_tos.append(recipient.address)

@@ -8,13 +8,15 @@ reports to the supervisor on a pipe: "READY" once it listens, or "FAIL <message>
 from __future__ import annotations
 
 import asyncio
+import functools
 import math
 import signal
 
 from qtsmtp.server.handler import RelayHandler
 from qtsmtp.server.joblog import JobLog
 from qtsmtp.server.policyload import PolicySource
-from qtsmtp.server.protocol import RelaySMTP, SessionRegistry
+from qtsmtp.server.protocol import SessionRegistry
+from qtsmtp.server.secure import SecureHandler, SecureSMTP, Security, session_limits
 from qtsmtp.server.queue import GroupCommit, QueueWriter
 from qtsmtp.server.settings import NOMAX_MESSAGE_KB, ServerSettings
 
@@ -30,10 +32,12 @@ class ServerJob:
         self.source = source
         self.log = log
         self.registry = SessionRegistry()
-        self.handler = RelayHandler(source, queue, log, job_number)
+        # STARTTLS, AUTH, exits, limits, PROXY listener (qtsmtp.server.secure).
+        self.security = Security(source.root, log, job_number)
+        self.handler = SecureHandler(source, queue, log, job_number, self.security)
         self._stop = asyncio.Event()
 
-    def _session_factory(self):
+    def _session_factory(self, **listener):
         compiled = self.source.current
         values = compiled.attributes
         size_kb = values.get("MAXEMMSIZE")
@@ -41,10 +45,14 @@ class ServerJob:
         max_in = values.get("MAXINEMM")
         per_job = (math.ceil(max_in / self.settings.server_jobs) if isinstance(max_in, int)
                    else 1_000_000)
-        return RelaySMTP(self.handler, self.registry, per_job,
-                         hostname=compiled.system_name, ident="ESMTP qtsmtp",
-                         data_size_limit=size_kb * 1024, timeout=SESSION_TIMEOUT_SECONDS,
-                         loop=asyncio.get_running_loop())
+        timeout = values.get("CMDTIMEOUT")
+        return SecureSMTP(self.handler, self.registry, per_job,
+                          security=self.security,
+                          limits=session_limits(values, self.security.tls is not None),
+                          hostname=compiled.system_name, ident="ESMTP qtsmtp",
+                          data_size_limit=size_kb * 1024,
+                          timeout=timeout if isinstance(timeout, int) else SESSION_TIMEOUT_SECONDS,
+                          loop=asyncio.get_running_loop(), **listener)
 
     async def serve(self, report) -> int:
         loop = asyncio.get_running_loop()
@@ -61,6 +69,20 @@ class ServerJob:
                                         failure.strerror or failure)
                 report(f"FAIL {message}")
                 return 1
+        for what, port, options in self.security.extra_listeners():
+            for address in self.settings.bind_addresses:
+                try:
+                    servers.append(await loop.create_server(
+                        functools.partial(self._session_factory, **options), address, port,
+                        reuse_port=True, reuse_address=True, backlog=1024,
+                        ssl=self.security.tls if options.get("implicit_tls") else None))
+                except OSError as failure:
+                    for server in servers:
+                        server.close()
+                    message = self.log.send("TCP3006", address, port, failure.strerror or failure)
+                    report(f"FAIL {message}")
+                    return 1
+                self.log.send("TCP6052", what, address, port)
         for address in self.settings.bind_addresses:
             self.log.send("TCP3030", address, self.settings.port)
         for signum in (signal.SIGTERM, signal.SIGINT):
@@ -69,11 +91,13 @@ class ServerJob:
         # the job ends (run_server_job).
         self.log.buffer_in(loop)
         reloader = asyncio.create_task(self._watch_policy())
+        exit_watcher = asyncio.create_task(self.security.watch(RELOAD_CHECK_SECONDS))
         report("READY")
         await self._stop.wait()
 
         # ENDTCPSVR: stop taking connections, then end the sessions gracefully.
         reloader.cancel()
+        exit_watcher.cancel()
         for server in servers:
             server.close()
         in_data = self.registry.ask_to_end()
@@ -83,6 +107,7 @@ class ServerJob:
         except asyncio.TimeoutError:
             self.log.send("TCP3015", self.registry.force_end(), DATA_GRACE_SECONDS)
             await asyncio.sleep(0.1)   # let the transports flush the 421s
+        await self.security.close()      # external exit programs, policy connections
         return 0
 
     async def _watch_policy(self) -> None:

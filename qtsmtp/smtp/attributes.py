@@ -31,6 +31,10 @@ SHIPPED = {
     "MAXEMMSIZE": "*NOMAX", "MAXINEMM": "*NOMAX", "MAXOUTEMM": "*NOMAX", "OVRRJTCNNL": "*NO",
     "POPWDW": "*NONE", "RBLSVR": "*NONE", "SBSD": "*LIBL/QSYSWRK", "VFYFROMUSR": "*NO",
     "VFYID": "*NO", "VFYMSFMSG": "*NO", "PORT": 25,
+    # qtsmtp extensions of issue 6 (security and control): chgsmtpa(1), qatmsmtp(5).
+    "TLSCERT": "*NONE", "TLSKEY": "*NONE", "IMPSSLPORT": 465, "PROXYPORT": "*NONE",
+    "MAXRCPT": 1000, "MAXCLTEMM": "*NOMAX", "CMDTIMEOUT": 300, "DTATIMEOUT": 180,
+    "MAXBADCMD": 20, "MAXAUTHFAIL": 3,
 }
 # *DFT of parameters whose default is not a number the definition can map.
 DFT_VALUES = {"USRIDDELIM": "?"}

@@ -1,0 +1,199 @@
+"""What security costs: qtsmtp throughput with STARTTLS on every connection, and with a
+no-op in-process exit program, as ratios to the plain server measured in the same run.
+
+    python bench/bench_security.py [--messages N] [--rounds R] [--clients C]
+
+smtp-source cannot do TLS, so the load comes from a bounded pool of Python asyncio
+clients (C at once, default 16), one 1 KB message per connection (so every message pays
+a TLS handshake in the STARTTLS case), all on loopback. Four servers, each on its own
+temporary root, started with STRTCPSVR and ended with ENDTCPSVR:
+
+    plain        the shipped configuration
+    starttls     TLSCERT/TLSKEY set (RSA 2048, self-signed); every client says STARTTLS
+    exit-sync    one exit program, a plain Python function that returns None (thread pool)
+    exit-async   one exit program, an async def that returns None (on the event loop)
+
+Delivery is held off (the client job waits for the queue lock this process holds), so
+what is measured is the receive path up to the durable queue file. Rounds alternate the
+servers; the median of the rounds is reported, with the ratio to plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import os
+import platform
+import shutil
+import socket
+import ssl
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parents[1]
+START_TIMEOUT_SECONDS = 60
+RUN_TIMEOUT_SECONDS = 600
+DELIVERY_LOCK = ".delivery.lock"
+BODY = b"Subject: bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 12
+
+
+# --- the exit programs (imported by the server jobs: PYTHONPATH has bench/) ----------------
+
+def noop(event):
+    return None
+
+
+async def noop_async(event):
+    return None
+
+
+# --- servers -------------------------------------------------------------------------------
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def script(name: str) -> str:
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else shutil.which(name)
+
+
+@contextmanager
+def qtsmtp(root: Path, config: list[str], exit_program: str | None):
+    port = free_port()
+    env = {**os.environ, "QTSMTP_ROOT": str(root), "QTSMTP_DNS": "off",
+           "PYTHONPATH": os.pathsep.join([str(CHECKOUT / "bench"), str(CHECKOUT)])}
+    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
+                    ignore=shutil.ignore_patterns(".*"))
+    run = lambda *a: subprocess.run([script(a[0]), *a[1:]], env=env, check=True,
+                                    stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS * 2)
+    run("chgsmtpa", f"PORT({port}) SYSNAME('bench.test') {' '.join(config)}")
+    if exit_program:
+        run("addexitpgm", "QIBM_QTMS_SMTP_EXIT", "SMTP0100", "1", f"PGM('{exit_program}')")
+    queue = root / "queue"
+    queue.mkdir()
+    lock = os.open(queue / DELIVERY_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        run("strtcpsvr", "*SMTP")
+        yield port
+    finally:
+        os.close(lock)
+        subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
+                       timeout=120)
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=bench.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+# --- the client pool -----------------------------------------------------------------------
+
+async def _reply(reader: asyncio.StreamReader) -> int:
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("server closed the connection")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
+async def one_message(port: int, tls: ssl.SSLContext | None) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        async def command(text: bytes, want: int) -> None:
+            writer.write(text + b"\r\n")
+            code = await _reply(reader)
+            if code != want:
+                raise RuntimeError(f"{text!r} -> {code}")
+        if await _reply(reader) != 220:
+            raise RuntimeError("no greeting")
+        await command(b"EHLO client.test", 250)
+        if tls is not None:
+            await command(b"STARTTLS", 220)
+            await writer.start_tls(tls)
+            await command(b"EHLO client.test", 250)
+        await command(b"MAIL FROM:<bench@client.test>", 250)
+        await command(b"RCPT TO:<user@bench.test>", 250)
+        await command(b"DATA", 354)
+        await command(BODY + b".", 250)
+        writer.write(b"QUIT\r\n")
+        await _reply(reader)
+    finally:
+        writer.close()
+
+
+async def load(port: int, messages: int, clients: int, tls: ssl.SSLContext | None) -> float:
+    todo = iter(range(messages))
+
+    async def worker():
+        for _ in todo:
+            await asyncio.wait_for(one_message(port, tls), 60)
+    start = time.perf_counter()
+    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(clients))), RUN_TIMEOUT_SECONDS)
+    return messages / (time.perf_counter() - start)
+
+
+def client_context() -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--messages", type=int, default=1500)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-security-") as tmp, ExitStack() as stack:
+        tmp = Path(tmp)
+        tls_dir = tmp / "tls"
+        tls_dir.mkdir(mode=0o700)
+        cert, key = make_certificate(tls_dir)
+        setups = {
+            "plain": ([], None, None),
+            "starttls": ([f"TLSCERT('{cert}')", f"TLSKEY('{key}')"], None, client_context()),
+            "exit-sync": ([], "bench_security:noop", None),
+            "exit-async": ([], "bench_security:noop_async", None),
+        }
+        ports = {}
+        for name, (config, program, _) in setups.items():
+            (tmp / name).mkdir()
+            ports[name] = stack.enter_context(qtsmtp(tmp / name, config, program))
+        rates: dict[str, list[float]] = {name: [] for name in setups}
+        for name, port in ports.items():       # warm-up: imports, first handshakes
+            asyncio.run(load(port, 100, args.clients, setups[name][2]))
+        for _ in range(args.rounds):
+            for name, port in ports.items():
+                rates[name].append(asyncio.run(load(port, args.messages, args.clients,
+                                                    setups[name][2])))
+    print(f"qtsmtp security benchmark: {args.messages} messages x {args.rounds} rounds, "
+          f"{args.clients} clients, 1 KB, one message per connection; "
+          f"{platform.python_implementation()} {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs")
+    plain = statistics.median(rates["plain"])
+    print(f"{'server':<12} {'msg/s (median)':>15} {'ratio to plain':>15}   rounds")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        shown = " ".join(f"{v:.0f}" for v in values)
+        print(f"{name:<12} {median:>15.0f} {median / plain:>15.2f}   {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""SMTP AUTH users: names and scrypt-hashed passwords in a member only its owner can read.
+
+Member QUSRSYS/QATMSMTPC(AUTH), mode 0600 (MemberFile secret=True), one record per user:
+
+    user<TAB>scrypt$N$r$p$salt$hash
+
+salt and hash in unpadded base64. The password itself is never stored, never logged and
+never shown. ADDSMTPAUT, CHGSMTPAUT and RMVSMTPAUT keep the member; the server reads it
+(``CredentialStore``) and re-reads it when it changes, so a new or removed user counts
+from the next AUTH command. Verification costs one scrypt (about 16 MB and some tens of
+milliseconds): the server runs it off its event loop, and an unknown user costs the same
+as a known one, so a client cannot tell which names exist by timing.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import sys
+from pathlib import Path
+
+from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.messages import Message, escape
+from qtsmtp.store.member import MemberFile
+from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
+
+CREDENTIALS_FILE, CREDENTIALS_MEMBER = "QATMSMTPC", "AUTH"
+# RFC 7914's interactive parameters: N=2**14, r=8, p=1 (16 MB of memory per check).
+SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_LENGTH = 2 ** 14, 8, 1, 32
+MAX_USER, MAX_PASSWORD = 64, 256
+_DUMMY = None      # a hash checked for unknown users, so they cost a real scrypt too
+
+
+def credentials_member(root: Path) -> MemberFile:
+    return MemberFile(root, SYSTEM_LIBRARY, CREDENTIALS_FILE, CREDENTIALS_MEMBER, secret=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text + "=" * (-len(text) % 4))
+
+
+def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P,
+                  salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else os.urandom(16)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                            maxmem=128 * r * (n + p + 2) + 1024 * 1024, dklen=KEY_LENGTH)
+    return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
+
+
+def check_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches the stored hash; False for any malformed hash."""
+    try:
+        scheme, n, r, p, salt, digest = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        n, r, p = int(n), int(r), int(p)
+        if not (2 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):
+            return False
+        expected = _unb64(digest)
+        got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=_unb64(salt),
+                             n=n, r=r, p=p, maxmem=128 * r * (n + p + 2) + 1024 * 1024,
+                             dklen=len(expected))
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+def parse_records(text: str) -> dict[str, str]:
+    """user (as written) -> hash. Names compare case-sensitively, as passwords do."""
+    out = {}
+    for line in text.splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        user, _, hashed = line.partition("\t")
+        if user and hashed:
+            out[user] = hashed
+    return out
+
+
+def _records(users: dict[str, str]) -> str:
+    return "".join(f"{u}\t{h}\n" for u, h in sorted(users.items()))
+
+
+class CredentialStore:
+    """The server's view of the member: re-read when its stat key changes."""
+
+    def __init__(self, root: Path):
+        self.member = credentials_member(Path(root))
+        self._key: tuple | None = ()
+        self._users: dict[str, str] = {}
+
+    def users(self) -> dict[str, str]:
+        key = self.member.stat_key()
+        if key != self._key:
+            self._users = parse_records(self.member.read_text()) if key else {}
+            self._key = key
+        return self._users
+
+    def has_users(self) -> bool:
+        return bool(self.users())
+
+    def verify(self, user: str, password: str) -> bool:
+        """Blocking (one scrypt): call it in a thread."""
+        global _DUMMY
+        stored = self.users().get(user)
+        if stored is None:
+            if _DUMMY is None:
+                _DUMMY = hash_password("unknown user", salt=b"\0" * 16)
+            check_password(password, _DUMMY)
+            return False
+        return check_password(password, stored)
+
+
+# --- the commands ------------------------------------------------------------------------
+
+def _user(value: str) -> str:
+    if (not value or len(value) > MAX_USER or not value.isprintable()
+            or any(c in value for c in " \t\\\"")):
+        raise escape("TCP6001", value[:MAX_USER])
+    return value
+
+
+def _password(value: str) -> str:
+    """PASSWORD(*STDIN) reads the first line of standard input: a password given in the
+    command line would be visible to every user in ps(1)."""
+    if value.upper() == "*STDIN":
+        value = sys.stdin.readline().rstrip("\r\n")
+    if not value or len(value) > MAX_PASSWORD or "\0" in value:
+        raise escape("TCP6002", MAX_PASSWORD)
+    return value
+
+
+def addsmtpaut(bound: Bound) -> list[Message]:
+    user = _user(bound["USER"])
+    hashed = hash_password(_password(bound["PASSWORD"]))
+    member = credentials_member(data_root())
+    with member.locked():
+        users = parse_records(member.read_text())
+        if user in users:
+            raise escape("TCP6003", user)
+        users[user] = hashed
+        member.replace(_records(users))
+    return [Message("TCP6004", user)]
+
+
+def chgsmtpaut(bound: Bound) -> list[Message]:
+    user = _user(bound["USER"])
+    hashed = hash_password(_password(bound["PASSWORD"]))
+    member = credentials_member(data_root())
+    with member.locked():
+        users = parse_records(member.read_text())
+        if user not in users:
+            raise escape("TCP6005", user)
+        users[user] = hashed
+        member.replace(_records(users))
+    return [Message("TCP6006", user)]
+
+
+def rmvsmtpaut(bound: Bound) -> list[Message]:
+    user = _user(bound["USER"])
+    member = credentials_member(data_root())
+    with member.locked():
+        users = parse_records(member.read_text())
+        if users.pop(user, None) is None:
+            raise escape("TCP6005", user)
+        member.replace(_records(users))
+    return [Message("TCP6007", user)]

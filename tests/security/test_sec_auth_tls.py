@@ -1,0 +1,185 @@
+"""STARTTLS and AUTH against a real server: swaks with -tls -a LOGIN/PLAIN, AUTH refused
+before STARTTLS, a wrong password gets 535, an authenticated session may relay and an
+unauthenticated one may not; TLS 1.2 or later; refusal to start on open permissions."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+
+import pytest
+
+from e2e_support import free_port
+from security_support import add_user
+
+
+def swaks(server, *args: str) -> subprocess.CompletedProcess:
+    found = shutil.which("swaks")
+    if not found:
+        pytest.fail("swaks is not installed (.ci/run installs it)")
+    return subprocess.run([found, "--server", "127.0.0.1", "--port", str(server.port),
+                           "--local-interface", "127.0.0.2", "--helo", "client.test",
+                           "--timeout", "30", *args], capture_output=True, text=True, timeout=120)
+
+
+def tls_client(server) -> smtplib.SMTP:
+    client = smtplib.SMTP("127.0.0.1", server.port, source_address=("127.0.0.2", 0), timeout=30)
+    client.ehlo("client.test")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    client.starttls(context=context)
+    client.ehlo("client.test")
+    return client
+
+
+@pytest.mark.parametrize("mechanism", ["LOGIN", "PLAIN"])
+def test_swaks_tls_auth_relays(tls_server, mechanism):
+    result = swaks(tls_server, "-tls", "-a", mechanism, "-au", "alice", "-ap", "wonderland",
+                   "--from", "alice@client.test", "--to", "someone@far.example")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "235 2.7.0 Authentication successful" in result.stdout
+    assert "250 2.0.0 Ok: queued as" in result.stdout
+    tls_server.joblog_shows(f"TCP6034")
+    assert any(b"someone@far.example" in m for m in tls_server.stored_messages())
+
+
+def test_swaks_wrong_password_gets_535(tls_server):
+    result = swaks(tls_server, "-tls", "-a", "PLAIN", "-au", "alice", "-ap", "guess",
+                   "--from", "alice@client.test", "--to", "someone@far.example")
+    assert result.returncode != 0
+    assert "535 5.7.8" in result.stdout
+    tls_server.joblog_shows("TCP6035")
+
+
+def test_auth_is_not_offered_or_accepted_before_starttls(tls_server):
+    client = tls_server.smtp()
+    try:
+        assert client.has_extn("starttls")
+        assert not client.has_extn("auth")
+        code, reply = client.docmd("AUTH", "PLAIN " + base64.b64encode(b"\0alice\0wonderland").decode())
+        assert code == 538, reply
+        # Still not authenticated: a relay is refused.
+        assert client.mail("alice@client.test")[0] == 250
+        assert client.rcpt("someone@far.example")[0] == 550
+    finally:
+        client.quit()
+
+
+def test_unauthenticated_tls_session_may_not_relay(tls_server):
+    client = tls_client(tls_server)
+    try:
+        assert "PLAIN" in client.esmtp_features["auth"] and "LOGIN" in client.esmtp_features["auth"]
+        assert not client.has_extn("starttls")
+        assert client.sock.version() in ("TLSv1.2", "TLSv1.3")
+        assert client.mail("x@client.test")[0] == 250
+        code, reply = client.rcpt("someone@far.example")
+        assert code == 550 and b"5.7.1" in reply
+    finally:
+        client.quit()
+
+
+def test_tls_below_1_2_is_refused(tls_server):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    import warnings
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            context.maximum_version = ssl.TLSVersion.TLSv1_1
+            context.minimum_version = ssl.TLSVersion.TLSv1
+    except (ValueError, ssl.SSLError):
+        pytest.skip("this OpenSSL cannot even offer TLS 1.1")
+    client = smtplib.SMTP("127.0.0.1", tls_server.port, timeout=30)
+    try:
+        client.ehlo("client.test")
+        with pytest.raises((ssl.SSLError, smtplib.SMTPServerDisconnected, ConnectionError)):
+            client.starttls(context=context)
+    finally:
+        client.close()
+
+
+def test_too_many_failures_end_the_session(tls_server):
+    client = tls_client(tls_server)
+    codes = []
+    try:
+        for attempt in range(5):
+            try:
+                codes.append(client.docmd("AUTH", "PLAIN " + base64.b64encode(
+                    f"\0alice\0wrong{attempt}".encode()).decode())[0])
+            except smtplib.SMTPServerDisconnected:
+                break
+    finally:
+        client.close()
+    assert codes[:2] == [535, 535] and 421 in codes
+    tls_server.joblog_shows("TCP6036")
+
+
+def test_alwauth_local_does_not_let_a_logon_relay(tls_server):
+    tls_server.run("chgsmtpa", "ALWAUTH(*LOCAL)")
+    client = tls_client(tls_server)
+    try:
+        client.login("alice", "wonderland")
+        assert client.mail("alice@client.test")[0] == 250
+        assert client.rcpt("someone@far.example")[0] == 550
+    finally:
+        client.quit()
+
+
+def test_implicit_tls_port(new_server, certificate):
+    server = new_server()
+    cert, key = certificate
+    port = free_port()
+    server.run("chgsmtpa", f"TLSCERT('{cert}') TLSKEY('{key}') ALWAUTH(*RELAY) "
+                           f"ALWIMPSSL(*YES) IMPSSLPORT({port})")
+    add_user(server, "bob", "builder")
+    server.start("SVRJOBS(1)")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    client = smtplib.SMTP_SSL("127.0.0.1", port, context=context, timeout=30)
+    try:
+        client.ehlo("client.test")
+        assert not client.has_extn("starttls")
+        client.login("bob", "builder")
+        assert client.mail("bob@client.test")[0] == 250
+        assert client.rcpt("far@far.example")[0] == 250
+    finally:
+        client.quit()
+
+
+def test_refuses_to_start_with_an_open_key(new_server, certificate):
+    server = new_server()
+    cert, key = certificate
+    server.run("chgsmtpa", f"TLSCERT('{cert}') TLSKEY('{key}')")
+    os.chmod(key, 0o644)
+    result = server.run("strtcpsvr", "*SMTP", check=False)
+    assert result.returncode != 0
+    assert "TCP6031" in result.stdout + result.stderr and str(key) in result.stdout + result.stderr
+    assert not server.job_pids("QTSMTPSRVP")
+
+
+def test_refuses_to_start_with_a_world_writable_library(new_server):
+    server = new_server()
+    target = server.root / "QUSRSYS" / "QATMADRLST"
+    os.chmod(target, 0o777)
+    result = server.run("strtcpsvr", "*SMTP", check=False)
+    assert result.returncode != 0
+    out = result.stdout + result.stderr
+    assert "TCP6032" in out and str(target) in out
+
+
+def test_refuses_to_start_with_a_readable_credentials_member(new_server):
+    server = new_server()
+    add_user(server, "carol", "pw")
+    member = server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
+    assert (member.stat().st_mode & 0o777) == 0o600
+    os.chmod(member, 0o640)
+    result = server.run("strtcpsvr", "*SMTP", check=False)
+    assert result.returncode != 0 and "TCP6031" in result.stdout + result.stderr

@@ -1,0 +1,336 @@
+"""Unit tests of the security modules: credentials, PROXY headers, submission profiles,
+exit verdicts and programs, TLS and permission checks, DNSBL look-ups (against a
+loopback name server written here)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import ssl
+import struct
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from qtsmtp.cl.messages import CLError
+from qtsmtp.server import proxyproto
+from qtsmtp.server.dnsbl import Blocklists, query_name
+from qtsmtp.server.exits import (ACCEPT, CONTINUE, REJECT, ExitEvent, ExternalProgram,
+                                 PolicyServer, SessionExits, Verdict, compile_chain,
+                                 postfix_request, postfix_verdict, verdict_of)
+from qtsmtp.server.tls import check_permissions, server_context
+from qtsmtp.smtp import credentials
+from qtsmtp.smtp.exitreg import ExitRegistration, RegistryError, parse_registry, program_kind
+from qtsmtp.delivery import subctl
+
+HERE = Path(__file__).resolve().parent
+
+
+# --- credentials ---------------------------------------------------------------------------
+
+def test_scrypt_hash_round_trip_and_no_plain_text():
+    stored = credentials.hash_password("correct horse", n=2 ** 10)
+    assert "correct" not in stored and stored.startswith("scrypt$1024$8$1$")
+    assert credentials.check_password("correct horse", stored)
+    assert not credentials.check_password("correct hors", stored)
+    assert not credentials.check_password("x", "md5$abc")
+    assert not credentials.check_password("x", "scrypt$99999999$8$1$AA$AA")
+
+
+def test_store_rereads_a_changed_member(tmp_path):
+    store = credentials.CredentialStore(tmp_path)
+    assert not store.has_users()
+    member = credentials.credentials_member(tmp_path)
+    with member.locked():
+        member.replace("alice\t" + credentials.hash_password("pw", n=2 ** 10) + "\n")
+    assert store.verify("alice", "pw") and not store.verify("alice", "no")
+    assert not store.verify("bob", "pw")
+    assert oct(os.stat(member.path).st_mode & 0o777) == "0o600"
+
+
+# --- PROXY protocol ------------------------------------------------------------------------
+
+def _read(data: bytes):
+    async def go():
+        reader = asyncio.StreamReader()
+        reader.feed_data(data)
+        reader.feed_eof()
+        source = await proxyproto.read_header(reader, 1)
+        return source, await reader.read()
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("make", [proxyproto.v1_header, proxyproto.v2_header])
+@pytest.mark.parametrize("client", ["203.0.113.9", "2001:db8::5"])
+def test_proxy_header_gives_the_real_client_and_leaves_smtp_alone(make, client):
+    server = "127.0.0.1" if ":" not in client else "::1"
+    source, rest = _read(make(client, 40000, server, 25) + b"EHLO x\r\n")
+    assert (source.client_address, source.client_port) == (client, 40000)
+    assert rest == b"EHLO x\r\n"
+
+
+def test_proxy_local_and_unknown_mean_the_socket_address():
+    assert _read(proxyproto.v2_header("", 0, "", 0, local=True))[0] is None
+    assert _read(b"PROXY UNKNOWN\r\n")[0] is None
+
+
+@pytest.mark.parametrize("bad", [
+    b"EHLO x\r\n", b"PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n", b"PROXY TCP4 ::1 ::1 1 2\r\n",
+    b"PROXY TCP4 1.2.3.4 5.6.7.8 99999 2\r\n", b"PROXY " + b"A" * 200 + b"\r\n",
+    proxyproto.V2_SIGNATURE + bytes([0x21, 0x11]) + struct.pack("!H", 4) + b"\0" * 4,
+    proxyproto.V2_SIGNATURE + bytes([0x31, 0x11]) + struct.pack("!H", 12) + b"\0" * 12,
+    proxyproto.V2_SIGNATURE + bytes([0x21, 0x11]) + struct.pack("!H", 60000),
+    b"PROXY TCP4 1.2.3.4",
+])
+def test_bad_proxy_headers_are_refused(bad):
+    with pytest.raises(proxyproto.ProxyHeaderError):
+        _read(bad)
+
+
+# --- submission control ------------------------------------------------------------------
+
+P = subctl.Profile
+
+
+def test_most_specific_profile_decides():
+    profiles = [P("QTSMTP.SUBMIT.**", "*DENY"), P("QTSMTP.SUBMIT.*.*", "*ALLOW"),
+                P("QTSMTP.SUBMIT.STAFF.*", "*DENY"), P("QTSMTP.SUBMIT.STAFF.OPS", "*ALLOW"),
+                P("QTSMTP.SUBMIT.STAFF.APP*", "*ALLOW"), P("QTSMTP.SUBMIT.STAFF.APPX*", "*DENY")]
+    decide = lambda user, group: subctl.decide(profiles, subctl.resource_of(user, group)).name
+    assert decide("OPS", "STAFF") == "QTSMTP.SUBMIT.STAFF.OPS"
+    assert decide("BOB", "STAFF") == "QTSMTP.SUBMIT.STAFF.*"
+    assert decide("APP1", "STAFF") == "QTSMTP.SUBMIT.STAFF.APP*"
+    assert decide("APPX1", "STAFF") == "QTSMTP.SUBMIT.STAFF.APPX*"
+    assert decide("BOB", "USERS") == "QTSMTP.SUBMIT.*.*"
+    assert subctl.decide([], "QTSMTP.SUBMIT.A.B") is None
+    assert subctl.decide([P("QTSMTP.SUBMIT.**", "*DENY")], "QTSMTP.SUBMIT.A.B").access == "*DENY"
+
+
+@pytest.mark.parametrize("bad", ["", "A..B", "A.**.B", "A.B C", "A.*X"])
+def test_bad_profile_names(bad):
+    with pytest.raises(CLError):
+        subctl.profile_name(bad)
+
+
+# --- exits: verdicts, registry -------------------------------------------------------------
+
+def test_verdict_forms():
+    assert verdict_of(None).action == CONTINUE
+    assert verdict_of("accept").action == ACCEPT
+    assert verdict_of("REJECT 554 5.7.1 no").reply() == "554 5.7.1 no"
+    assert verdict_of("REJECT").reply().startswith("550 5.7.1")
+    assert verdict_of(("REJECT", 451, "4.7.1 later")).reply() == "451 4.7.1 later"
+    assert verdict_of("550 bad\r\nhi").reply() == "550 bad hi"
+    for bad in ["REJECT 250 ok", "MAYBE", 42, ("REJECT", 700, "x")]:
+        with pytest.raises((ValueError, TypeError)):
+            verdict_of(bad)
+
+
+def test_postfix_actions():
+    assert postfix_verdict("OK").action == ACCEPT
+    assert postfix_verdict("DUNNO").action == CONTINUE
+    assert postfix_verdict("PREPEND X-Foo: bar").action == CONTINUE
+    assert postfix_verdict("REJECT spam").reply() == "554 spam"
+    assert postfix_verdict("DEFER_IF_PERMIT busy").reply() == "450 busy"
+    assert postfix_verdict("521 5.7.1 go away").reply() == "521 5.7.1 go away"
+    request = postfix_request(ExitEvent("RCPT", "TO:<a@b>", "192.0.2.1", 1, "s1",
+                                        recipient="a@b\r\ninjected=1"))
+    assert request.endswith(b"\n\n") and b"protocol_state=RCPT\n" in request
+    assert b"\ninjected=1" not in request
+
+
+def test_registry_kinds_and_faults():
+    assert program_kind("pkg.mod:fn") == "python"
+    assert program_kind("/usr/bin/x -a") == "external"
+    assert program_kind("policy:inet:127.0.0.1:10023") == "policy"
+    assert program_kind("policy:unix:/run/p.sock") == "policy"
+    assert program_kind("policy:inet:host:99999") == "" and program_kind("x") == ""
+    with pytest.raises(RegistryError):
+        parse_registry("QIBM_QTMS_SMTP_EXIT\tSMTP0100\t1\tnot valid\t2000\t*CONTINUE\t\n")
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def send(self, msgid, *data):
+        self.lines.append((msgid,) + data)
+
+
+def _chain(*programs, timeout_ms=300, action="*CONTINUE"):
+    from concurrent.futures import ThreadPoolExecutor
+    regs = [ExitRegistration("QIBM_QTMS_SMTP_EXIT", "SMTP0100", n + 1, p, timeout_ms, action, "")
+            for n, p in enumerate(programs)]
+    return compile_chain(regs, ThreadPoolExecutor(4))
+
+
+def _event(command="MAIL", argument="FROM:<a@spam.example>", sender="a@spam.example"):
+    return ExitEvent(command, argument, "192.0.2.7", 5000, "s1", helo="h", sender=sender)
+
+
+def test_python_exits_reject_accept_time_out_and_fail():
+    sys.path.insert(0, str(HERE))
+    try:
+        log = _Log()
+        exits = SessionExits(_chain("exitsamples:reject_spam_senders", "exitsamples:accept_then_count"),
+                             log, "peer")
+        verdict = asyncio.run(exits.check(_event()))
+        assert verdict.reply().startswith("550 5.7.1")
+        ok = asyncio.run(exits.check(_event(sender="a@good.example", argument="FROM:<a@good.example>")))
+        assert ok.action == CONTINUE and 1 in exits.accepted
+        slow = SessionExits(_chain("exitsamples:slow_async", action="*REJECT"), log, "peer")
+        assert asyncio.run(slow.check(_event())).reply().startswith("451 4.7.1")
+        broken = SessionExits(_chain("exitsamples:raises", "nosuchmodule_q:fn"), log, "peer")
+        assert asyncio.run(broken.check(_event())).action == CONTINUE
+        assert [line[0] for line in log.lines].count("TCP6020") == 3
+    finally:
+        sys.path.remove(str(HERE))
+
+
+def test_external_program_line_protocol(tmp_path):
+    async def go():
+        program = ExternalProgram(f"{sys.executable} {HERE / 'exitsamples.py'} --serve")
+        try:
+            rejected = verdict_of(await program.call(_event(), 5))
+            passed = verdict_of(await program.call(_event(sender="x@ok.example"), 5))
+            data = _event("DATA", "", "x@ok.example")
+            data.content = b"Subject: hi\r\n\r\nbody\r\n"
+            seen = verdict_of(await program.call(data, 5))
+        finally:
+            await program.close()
+        return rejected, passed, seen
+    rejected, passed, seen = asyncio.run(go())
+    assert rejected.reply().startswith("550 5.7.1")
+    assert passed.action == CONTINUE and seen.action == ACCEPT
+
+
+def test_policy_server_client():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    requests = []
+
+    def serve():
+        conn, _ = server.accept()
+        with conn:
+            buffer = b""
+            for _ in range(2):
+                while b"\n\n" not in buffer:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        return
+                    buffer += chunk
+                request, buffer = buffer.split(b"\n\n", 1)
+                requests.append(request)
+                action = b"REJECT no spam" if b"spam" in request else b"DUNNO"
+                conn.sendall(b"action=" + action + b"\n\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+
+    async def go():
+        client = PolicyServer(f"policy:inet:127.0.0.1:{port}")
+        try:
+            return (verdict_of(await client.call(_event(), 5)),
+                    verdict_of(await client.call(_event(sender="a@ok.example"), 5)))
+        finally:
+            await client.close()
+    try:
+        first, second = asyncio.run(go())
+    finally:
+        thread.join(5)
+        server.close()
+    assert first.reply() == "554 no spam" and second.action == CONTINUE
+    assert len(requests) == 2 and b"request=smtpd_access_policy" in requests[0]
+
+
+# --- TLS and permissions -------------------------------------------------------------------
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    import subprocess
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    return cert, key
+
+
+def test_tls_context_is_tls12_plus_and_key_permissions_are_checked(tmp_path):
+    cert, key = make_certificate(tmp_path)
+    context = server_context(str(cert), str(key))
+    assert context.minimum_version == ssl.TLSVersion.TLSv1_2
+    os.chmod(key, 0o640)
+    with pytest.raises(CLError) as info:
+        server_context(str(cert), str(key))
+    assert info.value.escape.id == "TCP6031" and str(key) in str(info.value)
+
+
+def test_world_writable_paths_are_named(tmp_path):
+    (tmp_path / "QUSRSYS" / "QATMSMTP").mkdir(parents=True)
+    check_permissions(tmp_path, [])
+    os.chmod(tmp_path / "QUSRSYS" / "QATMSMTP", 0o777)
+    with pytest.raises(CLError) as info:
+        check_permissions(tmp_path, [])
+    assert info.value.escape.id == "TCP6032" and "QATMSMTP" in str(info.value)
+    os.chmod(tmp_path / "QUSRSYS" / "QATMSMTP", 0o755)
+    secret = tmp_path / "secret"
+    secret.write_text("x")
+    os.chmod(secret, 0o644)
+    with pytest.raises(CLError) as info:
+        check_permissions(tmp_path, [secret])
+    assert info.value.escape.id == "TCP6031"
+
+
+# --- DNSBL against a loopback name server --------------------------------------------------
+
+def test_dnsbl_query_names():
+    assert query_name("192.0.2.5", "bl.example") == "5.2.0.192.bl.example."
+    assert query_name("2001:db8::1", "bl.example").startswith("1.0.0.0.")
+
+
+def test_dnsbl_listed_not_listed_and_silent(monkeypatch):
+    import dns.message
+    import dns.rrset
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    port = sock.getsockname()[1]
+    stop = threading.Event()
+
+    def serve():
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except (socket.timeout, OSError):
+                continue
+            query = dns.message.from_wire(data)
+            name = str(query.question[0].name)
+            if name.endswith("silent.example."):
+                continue
+            response = dns.message.make_response(query)
+            if name.startswith("5.2.0.192.bl.example"):
+                response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", "127.0.0.2"))
+            else:
+                response.set_rcode(3)      # NXDOMAIN
+            sock.sendto(response.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    monkeypatch.setenv("QTSMTP_DNS", "on")
+    try:
+        lists = Blocklists(["silent.example", "bl.example"], timeout=0.5,
+                           nameserver=f"127.0.0.1:{port}")
+        assert asyncio.run(lists.check("192.0.2.5")) == ("bl.example", ["silent.example"])
+        assert asyncio.run(lists.check("192.0.2.6")) == (None, ["silent.example"])
+        monkeypatch.setenv("QTSMTP_DNS", "off")
+        assert not lists.active
+        assert asyncio.run(lists.check("192.0.2.5")) == (None, [])
+    finally:
+        stop.set()
+        thread.join(5)
+        sock.close()
