@@ -16,6 +16,8 @@ import socket
 import time
 from pathlib import Path
 
+from qtsmtp.delivery import qfiles
+
 MAIL_DIRECTORY = "mail"
 _SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
 _sequence = itertools.count(1)
@@ -44,22 +46,5 @@ def deliver(root: Path, local_part: str, address: str, sender: str, content: byt
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
     head = f"Return-Path: <{sender}>\r\nDelivered-To: {address}\r\n".encode("utf-8", "replace")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-    try:
-        for chunk in (head, content):
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.rename(tmp, final)
-    directory = os.open(box / "new", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    qfiles.write_durably(tmp, final, (head, content), 0o600)
     return final

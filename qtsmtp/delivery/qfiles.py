@@ -129,6 +129,26 @@ def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
     (queue / STATE / queue_id).unlink(missing_ok=True)
 
 
+def write_durably(tmp: Path, final: Path, chunks, mode: int) -> None:
+    """Write ``chunks`` to ``tmp``, fsync, rename to ``final`` and fsync its directory: after a
+    crash ``final`` is whole or absent. ``mode`` is set whatever the umask says."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
+    try:
+        os.fchmod(fd, mode)
+        for chunk in chunks:
+            view = memoryview(chunk)
+            while view:
+                view = view[os.write(fd, view):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    os.rename(tmp, final)
+    fsync_directory(final.parent)
+
+
 def fsync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:

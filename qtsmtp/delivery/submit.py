@@ -72,20 +72,7 @@ def submit(root: Path, sender: str, recipients: list[str], content: bytes, user:
                 "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     data = qfiles.MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n" + content
     tmp = directory / f".{submission_id}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)               # whatever the umask says
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.rename(tmp, directory / submission_id)
-    qfiles.fsync_directory(directory)
+    qfiles.write_durably(tmp, directory / submission_id, (data,), FILE_MODE)
     wake(root)
     return submission_id
 

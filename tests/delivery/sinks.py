@@ -8,7 +8,6 @@ free port, and is stopped by the fixture that made it.
 from __future__ import annotations
 
 import threading
-import time
 
 from aiosmtpd.controller import Controller
 
@@ -69,11 +68,6 @@ class Sink:
 
 
 def eventually(check, what: str, limit: float = 30.0, pause: float = 0.05):
-    deadline = time.monotonic() + limit
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(pause)
+    """e2e_support.eventually, with the longer limit delivery runs need."""
+    from e2e_support import eventually as poll
+    return poll(check, what, limit, pause)
