@@ -400,12 +400,12 @@ def _alive(pid: int) -> bool:
 
 # --- the run ------------------------------------------------------------------------------
 
-def measure(servers: list, messages: int, rounds: int) -> dict:
+def measure(servers: list, messages: int, rounds: int, scenarios) -> dict:
     """{(sessions, keep_open): {server name: [msg/s, one per round]}}. Every run of a
     server that counts what it kept is checked: exactly ``messages`` more."""
-    results: dict = {s: {server.name: [] for server in servers} for s in SCENARIOS}
+    results: dict = {s: {server.name: [] for server in servers} for s in scenarios}
     for round_number in range(rounds):
-        for sessions, keep_open in SCENARIOS:
+        for sessions, keep_open in scenarios:
             # Take turns: a different server goes first in each round.
             turn = round_number % len(servers)
             for server in servers[turn:] + servers[:turn]:
@@ -446,7 +446,7 @@ def load_average() -> str:
     return " ".join(Path("/proc/loadavg").read_text().split()[:3])
 
 
-def print_table(results: dict, names: list[str]) -> None:
+def print_table(results: dict, names: list[str], scenarios) -> None:
     def rate(row, name) -> float | None:
         values = row.get(name)
         return statistics.median(values) if values else None
@@ -461,7 +461,7 @@ def print_table(results: dict, names: list[str]) -> None:
         ratios.append(("qt/baseline", BASELINE))
     print(f"{'run':<22}" + "".join(f"{c:>13}" for c in columns)
           + "".join(f"{title:>13}" for title, _ in ratios))
-    for sessions, keep_open in SCENARIOS:
+    for sessions, keep_open in scenarios:
         row = results[sessions, keep_open]
         rates = {c: rate(row, c) for c in columns}
         label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
@@ -477,7 +477,10 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="a tree of another qtsmtp version (git archive of a commit) to "
                              "run too, in the same rounds: before/after on the same machine load")
+    parser.add_argument("--sessions", type=int, choices=sorted({s for s, _ in SCENARIOS}),
+                        help="only the scenarios with this many parallel sessions")
     args = parser.parse_args()
+    scenarios = [s for s in SCENARIOS if args.sessions in (None, s[0])]
     if shutil.which("smtp-source") is None:
         print("smtp-source not found (Debian package postfix)")
         return 1
@@ -511,13 +514,13 @@ def main() -> int:
               f"Python {sys.version.split()[0]}, aiosmtpd {aiosmtpd.__version__}, "
               f"Postfix {version or 'not run: ' + str(why_not)}; qtsmtp {checkout_version()}; "
               f"load average {load_average()}")
-        results = measure(servers, args.messages, args.rounds)
-        print_table(results, [s.name for s in servers])
+        results = measure(servers, args.messages, args.rounds, scenarios)
+        print_table(results, [s.name for s in servers], scenarios)
         print(f"msg/s. Before each 250: qtsmtp fsyncs the file and incoming/; Postfix fsyncs "
               f"the file (not the directory); aiosmtpd keeps nothing. Load average after: "
               f"{load_average()}")
         if postfix is not None:
-            expected = len(SCENARIOS) * args.rounds * args.messages + WARM_UP_MESSAGES
+            expected = len(scenarios) * args.rounds * args.messages + WARM_UP_MESSAGES
             seen = check_postfix_discarded(postfix, expected)
             print(f"postfix queued and discarded {seen} of {expected} messages; postfix-hold "
                   f"and qtsmtp kept every message they acknowledged (checked after each run)")
