@@ -90,6 +90,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3022": (0, "Relay policy reloaded: ALWRLY(&1), entries &2."),
     "TCP3030": (0, "Listening on &1 port &2."),
     "TCP3040": (0, "Queue: &1 messages waiting in &2."),
+    "TCP3041": (40, "Queue commit process cannot start: &1."),
+    "TCP3042": (20, "Queue commit process ended (&1); a new one was started."),
     "TCP3050": (0, "&1 &2"),
     "TCP3051": (0, "&1 session started, HELO name not yet given."),
     "TCP3052": (0, "&1 message &2 queued: from <&3>, &4 recipients, &5 bytes."),

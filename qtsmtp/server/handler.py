@@ -13,7 +13,7 @@ from email.utils import format_datetime
 
 from qtsmtp.server.joblog import JobLog
 from qtsmtp.server.policyload import PolicySource
-from qtsmtp.server.queue import GroupCommit
+from qtsmtp.server.committer import CommitProcess
 from qtsmtp.smtp.address import AddressRefused, canonical_recipient
 from qtsmtp.smtp.policy import Decision
 
@@ -32,7 +32,7 @@ def address_literal(ip: str) -> str:
 
 
 class RelayHandler:
-    def __init__(self, source: PolicySource, queue: GroupCommit, log: JobLog, job_number: str):
+    def __init__(self, source: PolicySource, queue: CommitProcess, log: JobLog, job_number: str):
         self.source = source
         self.queue = queue
         self.log = log
@@ -103,8 +103,8 @@ class RelayHandler:
             "size": len(content), "server_job": self.job_number,
         }
         try:
-            # Returns once file and directory are fsynced (the disk work is done off the
-            # event loop, together with the other sessions' messages: queue.GroupCommit).
+            # Returns once file and directory are fsynced (the disk work is done by the
+            # job's commit process, with the other sessions' messages: server.committer).
             await self.queue.store(queue_id, record, content)
         except OSError as failure:
             self.log.send("TCP3053", peer_text(session), failure.strerror or failure)

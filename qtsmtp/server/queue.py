@@ -12,18 +12,17 @@ line ends). A message is written to tmp/, fsynced, renamed into incoming/ and th
 directory fsynced: after a crash a file in incoming/ is whole, and one in tmp/ was never
 acknowledged.
 
-``QueueWriter.store`` does that for one message. A server job uses ``GroupCommit``: the
-same steps for every message, but one directory fsync for all the renames of a batch.
+``QueueWriter.store`` does that for one message. A server job's commit process
+(qtsmtp.server.committer) uses ``commit_batch``: the same steps for every message, but
+one directory fsync for all the renames of a batch.
 """
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import itertools
 import json
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -63,7 +62,7 @@ class QueueWriter:
 
     def store(self, queue_id: str, envelope: dict, content: bytes) -> Path:
         """Write one message durably. Blocking (fsync): run it in a thread."""
-        fd = self.write_tmp(queue_id, envelope, content)
+        fd = self.write_tmp(queue_id, (self.header(envelope), content))
         try:
             os.fsync(fd)
         except BaseException:
@@ -76,18 +75,22 @@ class QueueWriter:
         _fsync_directory(final.parent)
         return final
 
-    def write_tmp(self, queue_id: str, envelope: dict, content: bytes,
+    @staticmethod
+    def header(envelope: dict) -> bytes:
+        """The queue file's first line: the envelope the message is followed by."""
+        return MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
+
+    def write_tmp(self, queue_id: str, parts: tuple[bytes, ...],
                   tmp_fd: int | None = None) -> int:
-        """Create tmp/ID and write the whole queue file into it (not yet fsynced);
-        returns the open descriptor. ``tmp_fd``: an open tmp/ directory to create in."""
-        header = MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
+        """Create tmp/ID and write the queue file (``parts``, in order) into it, not yet
+        fsynced; returns the open descriptor. ``tmp_fd``: an open tmp/ to create in."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         if tmp_fd is None:
             fd = os.open(self.queue / TMP / queue_id, flags, 0o600)
         else:
             fd = os.open(queue_id, flags, 0o600, dir_fd=tmp_fd)
         try:
-            _write_all(fd, header, content)
+            _write_all(fd, *parts)
         except BaseException:
             os.close(fd)
             self.discard_tmp(queue_id)
@@ -117,153 +120,65 @@ class QueueWriter:
                 self._notify_fd = None
 
 
-class _Message:
-    __slots__ = ("queue_id", "envelope", "content", "future", "error", "fd")
+class Commit:
+    """One message on its way into incoming/: the whole queue file, and how it fared."""
 
-    def __init__(self, queue_id: str, envelope: dict, content: bytes, future: asyncio.Future):
-        self.queue_id, self.envelope, self.content, self.future = queue_id, envelope, content, future
+    __slots__ = ("queue_id", "data", "error", "fd")
+
+    def __init__(self, queue_id: str, data: bytes):
+        self.queue_id, self.data = queue_id, data
         self.error: BaseException | None = None
         self.fd = -1
 
 
-class GroupCommit:
-    """The durable queue of one server job: every message's file fsynced, and ONE
-    directory fsync for all the messages renamed into incoming/ meanwhile.
+def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming_fd: int,
+                 fsync=os.fsync) -> None:
+    """Make every message of ``batch`` durable in incoming/, with ONE directory fsync
+    for them all; sets ``error`` on each message that is not.
 
     Every fsync waits for the disk (a journal commit, on a journalling file system), and
-    with one file fsync and one directory fsync per message they are most of its cost.
-    So one thread does the disk work in batches, off the event loop: while it commits
-    one batch, the messages whose DATA ends in the other sessions gather for the next.
-    For a batch it writes each file into tmp/, fsyncs each, renames each into incoming/
-    only after its own fsync, then fsyncs incoming/ once for them all. ``store`` returns
-    only after that directory fsync: a session says 250 for a message only once the
-    fsync that covers its directory entry has returned, as with ``QueueWriter.store``.
-    One thread rather than a pool: the file work is a handful of system calls a message,
-    and each extra thread would only contend for the GIL with the event loop.
-
-    ``fsync`` is injectable so a test can record the order of the steps.
-    """
-
-    def __init__(self, writer: QueueWriter, fsync=os.fsync):
-        self.writer = writer
-        self._fsync = fsync
-        self._lock = threading.Lock()
-        self._wake = threading.Condition(self._lock)
-        self._pending: list[_Message] = []
-        self._closing = False
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._tmp_fd = self._incoming_fd = -1
-
-    def new_id(self) -> str:
-        return self.writer.new_id()
-
-    async def store(self, queue_id: str, envelope: dict, content: bytes) -> None:
-        """Return once the message is durable in incoming/; raise OSError if it is not."""
-        if self._thread is None:
-            self._start(asyncio.get_running_loop())
-        message = _Message(queue_id, envelope, content, self._loop.create_future())
-        with self._lock:
-            if self._closing:
-                raise OSError(errno.ESHUTDOWN, "the queue writer has ended")
-            self._pending.append(message)
-            self._wake.notify()
-        # A session that goes away meanwhile cancels only its wait: the thread never
-        # touches the future, and the commit of the file goes on (at worst a duplicate,
-        # never a loss, as with QueueWriter.store).
-        await message.future
-
-    def close(self) -> None:
-        """Commit what is pending, then end the thread. Called after the last session."""
-        with self._lock:
-            self._closing = True
-            self._wake.notify()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
-        for fd in (self._tmp_fd, self._incoming_fd):
-            if fd >= 0:
-                os.close(fd)
-        self._tmp_fd = self._incoming_fd = -1
-
-    # --- the commit thread -----------------------------------------------------------
-
-    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
-        self._tmp_fd = os.open(self.writer.queue / TMP, flags)
-        self._incoming_fd = os.open(self.writer.queue / INCOMING, flags)
-        self._thread = threading.Thread(target=self._run, name="queue-commit", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            with self._lock:
-                while not self._pending and not self._closing:
-                    self._wake.wait()
-                batch, self._pending = self._pending, []
-                if not batch and self._closing:
-                    return
-            try:
-                self._commit(batch)
-            except BaseException as failure:          # a bug must not hang the sessions
-                for message in batch:
-                    message.error = message.error or failure
-            try:
-                self._loop.call_soon_threadsafe(_settle, batch)
-            except RuntimeError:
-                pass            # the loop has ended: nobody waits for these any more
-
-    def _commit(self, batch: list[_Message]) -> None:
-        writer = self.writer
-        for message in batch:
-            try:
-                message.fd = writer.write_tmp(message.queue_id, message.envelope,
-                                              message.content, self._tmp_fd)
-            except Exception as failure:        # OSError; or an envelope JSON refuses
-                message.error = failure
-        renamed = []
-        for message in batch:
-            if message.fd < 0:
-                continue
-            try:
-                self._fsync(message.fd)
-            except OSError as failure:
-                message.error = failure
-            finally:
-                os.close(message.fd)
-                message.fd = -1
-            try:
-                if message.error is None:
-                    os.rename(message.queue_id, message.queue_id, src_dir_fd=self._tmp_fd,
-                              dst_dir_fd=self._incoming_fd)
-                    renamed.append(message)
-            except OSError as failure:
-                message.error = failure
-            if message.error is not None:
-                writer.discard_tmp(message.queue_id)
-        if not renamed:
-            return
-        try:
-            self._fsync(self._incoming_fd)
-        except OSError as failure:
-            # As QueueWriter.store: the client hears 451 and may send the message again;
-            # the file stays (a duplicate is better than a loss).
-            for message in renamed:
-                message.error = failure
-            return
-        writer.notify(len(renamed))
-
-
-def _settle(batch: list[_Message]) -> None:
-    """In the event loop: tell each waiting session how its message fared."""
+    with one file fsync and one directory fsync per message they are most of a message's
+    cost; the messages that arrive while one batch is on the disk make the next batch.
+    Each file is written into tmp/, fsynced, renamed into incoming/ only after its own
+    fsync, and incoming/ is fsynced once after the renames: a message is acknowledged
+    only once the fsync that covers its directory entry has returned, as with
+    ``QueueWriter.store``. ``fsync`` is injectable so a test can record the steps."""
     for message in batch:
-        if message.future.done():
+        try:
+            message.fd = writer.write_tmp(message.queue_id, (message.data,), tmp_fd)
+        except OSError as failure:
+            message.error = failure
+    renamed = []
+    for message in batch:
+        if message.fd < 0:
             continue
-        if message.error is None:
-            message.future.set_result(None)
-        else:
-            message.future.set_exception(message.error)
+        try:
+            fsync(message.fd)
+        except OSError as failure:
+            message.error = failure
+        finally:
+            os.close(message.fd)
+            message.fd = -1
+        try:
+            if message.error is None:
+                os.rename(message.queue_id, message.queue_id, src_dir_fd=tmp_fd,
+                          dst_dir_fd=incoming_fd)
+                renamed.append(message)
+        except OSError as failure:
+            message.error = failure
+        if message.error is not None:
+            writer.discard_tmp(message.queue_id)
+    if not renamed:
+        return
+    try:
+        fsync(incoming_fd)
+    except OSError as failure:
+        # As QueueWriter.store: the client hears 451 and may send the message again;
+        # the file stays (a duplicate is better than a loss).
+        for message in renamed:
+            message.error = failure
+        return
+    writer.notify(len(renamed))
 
 
 def read_envelope(path: Path) -> dict:

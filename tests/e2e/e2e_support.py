@@ -193,6 +193,23 @@ def process_running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def children_named(parent: int, name: str) -> list[int]:
+    """The live child processes of ``parent`` whose name (ps, /proc/PID/comm) is ``name``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+        if int(rest[1]) == parent and comm == name and rest[0] not in ("Z", "X"):
+            found.append(int(entry))
+    return found
+
+
 def eventually(check, what: str, limit: float = 15.0, pause: float = 0.05):
     """Poll ``check`` until it returns a true value; the limit only bounds the loop."""
     deadline = time.monotonic() + limit

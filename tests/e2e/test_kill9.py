@@ -9,7 +9,7 @@ import smtplib
 import threading
 import time
 
-from e2e_support import eventually, process_running
+from e2e_support import children_named, eventually, process_running
 
 
 
@@ -32,6 +32,8 @@ def test_kill_the_job_serving_a_session_in_data(server) -> None:
     client.send(b"Subject: doomed\r\nMessage-ID: <doomed@test>\r\n\r\nhalf a message\r\n")
     port = client.sock.getsockname()[1]
     pid = eventually(lambda: _worker_serving(server, port), "the session in a job log")
+    committer = eventually(lambda: children_named(pid, "QTSMTPQCOMMIT"), "its commit process")
+    assert len(committer) == 1
     os.kill(pid, signal.SIGKILL)
     try:
         client.send(b"the rest\r\n.\r\n")
@@ -43,6 +45,8 @@ def test_kill_the_job_serving_a_session_in_data(server) -> None:
     # The server goes on with a replacement job. (Until the killed process is gone, the
     # kernel may still queue a connection on its socket, and reset it when it closes.)
     eventually(lambda: not process_running(pid), "killed job gone")
+    # Its commit process saw its input end and ended too: nothing is left behind.
+    eventually(lambda: not process_running(committer[0]), "the killed job's commit process gone")
     eventually(lambda: len(server.job_pids("QTSMTPSRVP")) == 2, "replacement job")
     assert server.rcpt_code("127.0.0.2", "postmaster") == 250
 

@@ -6,7 +6,7 @@ import signal
 import socket
 import subprocess
 
-from e2e_support import eventually, process_running, script
+from e2e_support import children_named, eventually, process_running, script
 
 
 def test_start_twice_and_end_twice_give_clear_messages(server_root) -> None:
@@ -21,9 +21,16 @@ def test_start_twice_and_end_twice_give_clear_messages(server_root) -> None:
     assert again.returncode == 1 and "TCP3002 SMTP server already active" in again.stderr
 
     pids = [j["pid"] for j in server.jobs()]
+    # Each server job has its queue commit process (qtsmtp.server.committer).
+    def commit_processes() -> list[int] | None:
+        found = [c for job in server.job_pids("QTSMTPSRVP")
+                 for c in children_named(job, "QTSMTPQCOMMIT")]
+        return found if len(found) == 2 else None
+
+    committers = eventually(commit_processes, "a commit process, named in ps, per server job")
     ended = server.end()
     assert ended.returncode == 0 and "TCP3003 SMTP server ended" in ended.stdout
-    assert not [p for p in pids if process_running(p)]
+    assert not [p for p in pids + committers if process_running(p)]
     assert server.jobs() == []
     not_active = server.end()
     assert not_active.returncode == 1 and "TCP3004 SMTP server not active." in not_active.stderr

@@ -1,0 +1,325 @@
+"""The server job's durable queue: never a 250 before the fsync that covers the message.
+
+``queue.commit_batch`` does the disk work of a batch; a fake fsync records every step
+in order, with what incoming/ held at that moment. For every message the record must
+show: its file fsynced while it was still in tmp/, then a directory fsync of incoming/
+that saw it there, and only then the answer. One directory fsync serves a whole batch,
+and a failed fsync must fail exactly its messages.
+
+``committer.CommitProcess`` is the server job's side: the real commit process, started
+and fed through its pipes as a server job does; ``store()`` returning is the moment
+the session would send 250.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import signal
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+from qtsmtp.server import queue as mailqueue
+from qtsmtp.server.committer import CommitProcess, ProtocolError, serve, take_frames
+from qtsmtp.server.joblog import JobLog
+from qtsmtp.server.queue import Commit, QueueWriter, commit_batch, read_message
+
+class Recorder:
+    """An fsync that records ("file", id, in_incoming) or ("dir", ids in incoming)."""
+
+    def __init__(self, incoming: Path, fail_file: str = "", fail_dir: bool = False):
+        self.incoming = incoming
+        self.events: list[tuple] = []
+        self.lock = threading.Lock()
+        self.fail_file = fail_file
+        self.fail_dir = fail_dir
+
+    def __call__(self, fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            with self.lock:
+                self.events.append(("dir", frozenset(os.listdir(self.incoming))))
+            if self.fail_dir:
+                raise OSError(5, "Input/output error")
+        else:
+            name = os.path.basename(os.readlink(f"/proc/self/fd/{fd}"))
+            with self.lock:
+                self.events.append(("file", name, name in os.listdir(self.incoming)))
+            if name == self.fail_file:
+                raise OSError(28, "No space left on device")
+        os.fsync(fd)
+
+    def mark(self, what: str, queue_id: str) -> None:
+        with self.lock:
+            self.events.append((what, queue_id))
+
+
+@pytest.fixture
+def queue_root(tmp_path) -> Path:
+    mailqueue.prepare(tmp_path)
+    return tmp_path
+
+
+def envelope(queue_id: str) -> dict:
+    return {"id": queue_id, "arrival": "2026-11-22T00:00:00+00:00", "client": "127.0.0.2",
+            "client_port": 1025, "helo": "client.test", "protocol": "ESMTP", "sender": "",
+            "recipients": ["postmaster"], "written": ["postmaster"], "size": 10,
+            "server_job": "000003"}
+
+
+def queue_file(queue_id: str, content: bytes | None = None) -> bytes:
+    body = content if content is not None else f"Subject: {queue_id}\r\n\r\nbody\r\n".encode()
+    return QueueWriter.header(envelope(queue_id)) + body
+
+
+class Batches:
+    """commit_batch on a queue, with the directories open as the commit process has them."""
+
+    def __init__(self, root: Path, recorder: Recorder):
+        self.writer = QueueWriter(root)
+        self.recorder = recorder
+        flags = os.O_RDONLY | os.O_DIRECTORY
+        self.tmp_fd = os.open(root / "queue" / "tmp", flags)
+        self.incoming_fd = os.open(root / "queue" / "incoming", flags)
+
+    def commit(self, ids: list[str]) -> list[Commit]:
+        batch = [Commit(i, queue_file(i)) for i in ids]
+        commit_batch(self.writer, batch, self.tmp_fd, self.incoming_fd, self.recorder)
+        for message in batch:                 # what the job would now answer
+            if message.error is None:
+                self.recorder.mark("250", message.queue_id)
+        return batch
+
+    def close(self) -> None:
+        os.close(self.tmp_fd)
+        os.close(self.incoming_fd)
+
+
+def assert_every_250_follows_its_fsyncs(events: list[tuple], ids: list[str]) -> None:
+    for queue_id in ids:
+        said = events.index(("250", queue_id))
+        file_syncs = [i for i, e in enumerate(events) if e[0] == "file" and e[1] == queue_id]
+        assert len(file_syncs) == 1, f"{queue_id}: fsynced {len(file_syncs)} times"
+        assert events[file_syncs[0]][2] is False, f"{queue_id} renamed before its fsync"
+        covering = [i for i, e in enumerate(events[:said])
+                    if e[0] == "dir" and queue_id in e[1] and i > file_syncs[0]]
+        assert covering, f"250 for {queue_id} before a directory fsync that covers it"
+
+
+def test_each_250_comes_after_the_fsyncs_that_cover_its_message(queue_root) -> None:
+    recorder = Recorder(queue_root / "queue" / "incoming")
+    batches = Batches(queue_root, recorder)
+    ids = [batches.writer.new_id() for _ in range(40)]
+    for start in range(0, 40, 7):                      # batches of 7, the last of 5
+        batches.commit(ids[start:start + 7])
+    batches.close()
+    assert_every_250_follows_its_fsyncs(recorder.events, ids)
+    assert len([e for e in recorder.events if e[0] == "dir"]) == 6     # one per batch
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(ids)
+    assert os.listdir(queue_root / "queue" / "tmp") == []
+
+
+def test_a_failed_file_fsync_fails_only_that_message(queue_root) -> None:
+    writer = QueueWriter(queue_root)
+    ids = [writer.new_id() for _ in range(5)]
+    recorder = Recorder(queue_root / "queue" / "incoming", fail_file=ids[2])
+    batches = Batches(queue_root, recorder)
+    batch = batches.commit(ids)
+    batches.close()
+    assert isinstance(batch[2].error, OSError) and batch[2].error.errno == 28
+    assert ("250", ids[2]) not in recorder.events
+    good = ids[:2] + ids[3:]
+    assert_every_250_follows_its_fsyncs(recorder.events, good)
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(good)
+    assert os.listdir(queue_root / "queue" / "tmp") == []
+
+
+def test_a_failed_directory_fsync_fails_the_whole_batch(queue_root) -> None:
+    recorder = Recorder(queue_root / "queue" / "incoming", fail_dir=True)
+    batches = Batches(queue_root, recorder)
+    batch = batches.commit([batches.writer.new_id() for _ in range(4)])
+    batches.close()
+    assert all(isinstance(m.error, OSError) for m in batch)
+    assert not any(e[0] == "250" for e in recorder.events)
+
+
+def test_messages_that_arrive_together_share_one_directory_fsync(queue_root) -> None:
+    """The commit process's loop: what waits in its pipe is one batch."""
+    recorder = Recorder(queue_root / "queue" / "incoming")
+    ids = [f"0C{n}" for n in range(6)]
+    frames_r, frames_w = os.pipe()
+    answers_r, answers_w = os.pipe()
+    os.write(frames_w, b"".join(b"%s %d\n" % (i.encode(), len(queue_file(i))) + queue_file(i)
+                                for i in ids))
+    os.close(frames_w)                                 # then the job ends
+    serve(queue_root, frames_r, answers_w, fsync=recorder)
+    os.close(answers_w)
+    answers = os.read(answers_r, 10_000).decode().splitlines()
+    os.close(frames_r)
+    os.close(answers_r)
+    assert answers == [f"{i} 0" for i in ids]
+    directory_syncs = [e for e in recorder.events if e[0] == "dir"]
+    assert len(directory_syncs) == 1 and directory_syncs[0][1] == set(ids)
+
+
+def test_queue_files_are_those_queuewriter_store_writes(queue_root, tmp_path) -> None:
+    other = tmp_path / "other"
+    mailqueue.prepare(other)
+    content = b"Received: from x\r\n\tby y; date\r\nSubject: s\r\n\r\n" + b"x" * 5000 + b"\r\n"
+    commit = CommitProcess(QueueWriter(queue_root))
+    queue_id = commit.new_id()
+
+    async def run():
+        await commit.start()
+        await commit.store(queue_id, envelope(queue_id), content)
+        await commit.close()
+
+    asyncio.run(run())
+    QueueWriter(other).store(queue_id, envelope(queue_id), content)
+    grouped = queue_root / "queue" / "incoming" / queue_id
+    single = other / "queue" / "incoming" / queue_id
+    assert grouped.read_bytes() == single.read_bytes()
+    assert read_message(grouped) == (envelope(queue_id), content)
+    assert stat.S_IMODE(grouped.stat().st_mode) == stat.S_IMODE(single.stat().st_mode) == 0o600
+
+
+def test_the_commit_process_answers_for_every_message(queue_root) -> None:
+    """Many sessions at once, large and small messages: each store returns once its
+    message is whole in incoming/, and every message is there exactly once."""
+    commit = CommitProcess(QueueWriter(queue_root))
+    sizes = [10, 70_000, 3, 2_000_000, 1000] * 12
+    ids = [commit.new_id() for _ in sizes]
+    incoming = queue_root / "queue" / "incoming"
+
+    async def one(queue_id: str, size: int) -> None:
+        content = (b"x" * size)[:size]
+        await commit.store(queue_id, envelope(queue_id), content)
+        assert read_message(incoming / queue_id) == (envelope(queue_id), content)
+
+    async def run():
+        await commit.start()
+        await asyncio.gather(*(one(i, n) for i, n in zip(ids, sizes)))
+        await commit.close()
+
+    asyncio.run(run())
+    assert sorted(os.listdir(incoming)) == sorted(ids)
+    assert os.listdir(queue_root / "queue" / "tmp") == []
+
+
+def test_one_notify_byte_per_message(queue_root) -> None:
+    reader = os.open(queue_root / "queue" / ".notify", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        commit = CommitProcess(QueueWriter(queue_root))
+
+        async def run():
+            await commit.start()
+            await asyncio.gather(*(commit.store(i, envelope(i), b"x\r\n")
+                                   for i in [commit.new_id() for _ in range(7)]))
+            await commit.close()
+
+        asyncio.run(run())
+        assert os.read(reader, 100) == b"m" * 7
+    finally:
+        os.close(reader)
+
+
+def test_after_close_nothing_is_accepted_and_the_process_is_gone(queue_root) -> None:
+    commit = CommitProcess(QueueWriter(queue_root))
+
+    async def run():
+        await commit.start()
+        pid = commit._process.pid
+        await commit.store("A1", envelope("A1"), b"x\r\n")
+        await commit.close()
+        with pytest.raises(OSError):
+            await commit.store("A2", envelope("A2"), b"x\r\n")
+        return pid
+
+    pid = asyncio.run(run())
+    assert os.listdir(queue_root / "queue" / "incoming") == ["A1"]
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)                    # ended and reaped
+
+
+def test_a_dead_commit_process_fails_its_messages_and_is_replaced(queue_root, tmp_path) -> None:
+    """kill -9 of the commit process while a message waits: that store fails (the
+    session says 451, never 250), the job log says so, the next message is queued."""
+    log = JobLog(tmp_path / "000003.QTSMTPSRVP.log")
+    commit = CommitProcess(QueueWriter(queue_root), log)
+
+    async def run():
+        await commit.start()
+        first = commit._process.pid
+        os.kill(first, signal.SIGSTOP)     # hold it, so the message is surely waiting
+        waiting = asyncio.create_task(commit.store("B1", envelope("B1"), b"x\r\n"))
+        await asyncio.sleep(0.2)
+        assert not waiting.done()
+        os.kill(first, signal.SIGKILL)
+        with pytest.raises(OSError) as failed:
+            await waiting
+        await commit.store("B2", envelope("B2"), b"x\r\n")
+        second = commit._process.pid
+        await commit.close()
+        return failed.value, first, second
+
+    failure, first, second = asyncio.run(run())
+    log.close()
+    assert failure.errno == errno.EPIPE and first != second
+    assert os.listdir(queue_root / "queue" / "incoming") == ["B2"]
+    assert "TCP3042" in (tmp_path / "000003.QTSMTPSRVP.log").read_text()
+
+
+def test_frames_are_taken_whole_and_a_partial_one_waits() -> None:
+    one, two = queue_file("0A"), queue_file("0B", b"y" * 300)
+    stream = b"0A %d\n" % len(one) + one + b"0B %d\n" % len(two) + two
+    for cut in (0, 1, 5, len(one) + 3, len(stream) - 1, len(stream)):
+        buffer = bytearray(stream[:cut])
+        taken = take_frames(buffer)
+        buffer += stream[cut:]
+        taken += take_frames(buffer)
+        assert [(c.queue_id, c.data) for c in taken] == [("0A", one), ("0B", two)]
+        assert buffer == b""
+
+
+@pytest.mark.parametrize("bad", [b"../x 3\nabc", b"0A -3\n", b"0A\n", b"x" * 100])
+def test_what_is_not_a_frame_is_refused(bad: bytes) -> None:
+    with pytest.raises(ProtocolError):
+        take_frames(bytearray(bad))
+
+
+def test_buffered_job_log_loses_nothing_when_unbuffered(tmp_path) -> None:
+    log = JobLog(tmp_path / "000003.QTSMTPSRVP.log")
+
+    async def run():
+        log.buffer_in(asyncio.get_running_loop())
+        for n in range(50):
+            log.send("TCP3054", f"127.0.0.2:{1000 + n}")
+
+    asyncio.run(run())          # the loop ends before the flush timer fires
+    log.unbuffer()
+    log.send("TCP3054", "127.0.0.2:2000")      # written at once again
+    lines = (tmp_path / "000003.QTSMTPSRVP.log").read_text().splitlines()
+    assert len(lines) == 51 and lines[-1].endswith("127.0.0.2:2000 session ended.")
+    log.close()
+
+
+def test_buffered_job_log_takes_other_threads_lines_at_once(tmp_path) -> None:
+    path = tmp_path / "000003.QTSMTPSRVP.log"
+    log = JobLog(path)
+
+    async def run():
+        log.buffer_in(asyncio.get_running_loop())
+        log.send("TCP3054", "127.0.0.2:1000")                      # buffered
+        worker = threading.Thread(target=log.send, args=("TCP3054", "127.0.0.2:2000"))
+        worker.start()
+        worker.join()
+        return path.read_text()
+
+    seen_while_buffered = asyncio.run(run())
+    log.unbuffer()
+    assert "127.0.0.2:2000" in seen_while_buffered and "127.0.0.2:1000" not in seen_while_buffered
+    assert len(path.read_text().splitlines()) == 2
+    log.close()
