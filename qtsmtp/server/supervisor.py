@@ -17,6 +17,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -31,6 +32,26 @@ START_TIMEOUT_SECONDS = 60
 END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
 RESTARTS_ALLOWED, RESTART_WINDOW_SECONDS = 10, 60
 SERVER_JOB_PROGRAM, CLIENT_JOB_PROGRAM, DAEMON_PROGRAM = "QTMSSRCP", "QTMSCLTD", "QTMSSRCD"
+
+
+def refuse_busy_port(addresses: tuple[str, ...], port: int) -> None:
+    """TCP3006 if anything listens on the port already.
+
+    The server jobs bind with SO_REUSEPORT, and the kernel lets every socket of the same
+    user that asks for it share the port: a second qtsmtp of the same user (another data
+    root, the same PORT) would start without a word and take half the connections of the
+    first. A probe socket without SO_REUSEPORT cannot bind beside a listener, shared or
+    not; with SO_REUSEADDR it can bind beside connections in TIME_WAIT."""
+    for address in addresses:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:        # as the server jobs bind (asyncio's way)
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            try:
+                probe.bind((address, port))
+            except OSError as failure:
+                raise escape("TCP3006", address, port, failure.strerror or failure) from None
 
 
 def server_lock_path(root: Path) -> Path:
@@ -74,6 +95,7 @@ class Supervisor:
             if current.policy.alwrly == "*ALL":
                 self.log.send("TCP2663")
             mailqueue.prepare(self.root)
+            refuse_busy_port(self.settings.bind_addresses, self.settings.port)
             self._install_signals()
             os.close(self._spawn(table.CLIENT_DAEMON)[0])
             reports = [self._spawn(table.SERVER_JOB)[0] for _ in range(self.settings.server_jobs)]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import socket
 import subprocess
 
-from e2e_support import children_named, eventually, process_running, script
+from e2e_support import Server, children_named, eventually, process_running, script
 
 
 def test_start_twice_and_end_twice_give_clear_messages(server_root) -> None:
@@ -47,6 +48,26 @@ def test_a_member_that_does_not_parse_stops_the_start(server_root) -> None:
     assert server.jobs() == []
     with socket.socket() as probe:
         assert probe.connect_ex(("127.0.0.1", server.port)) != 0     # nothing listens
+
+
+def test_a_port_another_server_listens_on_stops_the_start(server, tmp_path) -> None:
+    """The server jobs share their port with SO_REUSEPORT; a second qtsmtp of the same
+    user, on another data root and the same PORT, must not quietly take half the
+    connections of the first."""
+    other_root = tmp_path / "other"
+    shutil.copytree(server.root / "QUSRSYS", other_root / "QUSRSYS")
+    other = Server(other_root)
+    try:
+        result = other.run("strtcpsvr", "*SMTP", check=False)
+    finally:
+        if other.jobs():                # started after all: end it, whatever the asserts
+            other.end()
+        assert not other.kill_leftovers()
+    assert result.returncode == 1
+    assert (f"TCP3006 SMTP server cannot listen on 127.0.0.1 port {server.port}: "
+            "Address already in use." in result.stderr)
+    assert other.jobs() == []
+    assert server.rcpt_code("127.0.0.2", "postmaster") == 250       # the first goes on
 
 
 def test_a_bad_member_on_reload_keeps_the_last_good_policy(server) -> None:
