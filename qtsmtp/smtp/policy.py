@@ -114,6 +114,15 @@ class PrefixTable:
         self._short = tuple((self.bits - p, self._by_prefix[p], p)
                             for p in order if not (summarised and p > 16))
 
+    def copy(self) -> PrefixTable:
+        """An independent table with the same entries (for RelayPolicy.with_entries)."""
+        twin = PrefixTable(self.bits, self.list_name)
+        twin._by_prefix = {prefix: set(keys) for prefix, keys in self._by_prefix.items()}
+        if self._block_lengths is not None:
+            twin._block_lengths = array("H", self._block_lengths)
+        twin._arrange()
+        return twin
+
     def match(self, address: int) -> int:
         """The prefix length of the most specific entry holding ``address``, or -1."""
         if self._block_lengths is not None:
@@ -154,6 +163,11 @@ class DomainTable:
         else:
             self._exact.setdefault(domain, list_name)
 
+    def copy(self) -> DomainTable:
+        twin = DomainTable()
+        twin._exact, twin._suffix = dict(self._exact), dict(self._suffix)
+        return twin
+
     def match(self, domain: str) -> tuple[str, str] | None:
         """(list name, record) of the most specific entry matching ``domain``, or None."""
         list_name = self._exact.get(domain)
@@ -174,6 +188,13 @@ class DomainTable:
 
     def __len__(self) -> int:
         return len(self._exact) + len(self._suffix)
+
+
+# The tables (RelayPolicy attributes) the entries of each list type go into.
+_TABLES_OF = {"*ACCEPT": ("_accept4", "_accept6"), "*ACCEPTIP6": ("_accept4", "_accept6"),
+              "*REJECT": ("_reject4", "_reject6"), "*REJECTIP6": ("_reject4", "_reject6"),
+              "*NEAR": ("_near4", "_near_domains"), "*DOMAIN": ("_local_domains",),
+              "*DOMAINIP6": ("_local_domains",)}
 
 
 class RelayPolicy:
@@ -209,13 +230,34 @@ class RelayPolicy:
         (filters, bind lists...) are ignored. The iterables may be generators, so a loader
         can stream a large member without holding every Entry at once."""
         policy = cls(alwrly, local_domains, local_addresses)
-        ip_lists = {"*ACCEPT": (policy._accept4, policy._accept6),
-                    "*ACCEPTIP6": (policy._accept4, policy._accept6),
-                    "*REJECT": (policy._reject4, policy._reject6),
-                    "*REJECTIP6": (policy._reject4, policy._reject6),
-                    "*NEAR": (policy._near4, None)}
-        domain_lists = {"*NEAR": policy._near_domains, "*DOMAIN": policy._local_domains,
-                        "*DOMAINIP6": policy._local_domains}
+        policy._add(entries)
+        return policy
+
+    def with_entries(self, entries: Mapping[str, Iterable[Entry]]) -> RelayPolicy:
+        """A new policy: this one and ``entries`` (keyed by TYPE, as from_entries). This
+        one is not changed, so the sessions that use it go on seeing it as it was; the
+        new one shares every table that gets no entry. For a server that reloads after
+        ADDSMTPLE appended a few records to a list of a million: a copy of one table,
+        not a million records parsed again."""
+        twin = object.__new__(RelayPolicy)
+        for name in RelayPolicy.__slots__:
+            setattr(twin, name, getattr(self, name))
+        touched = {attribute for list_type, items in entries.items() if items
+                   for attribute in _TABLES_OF.get(list_type.upper(), ())}
+        for attribute in touched:
+            setattr(twin, attribute, getattr(self, attribute).copy())
+        twin._add(entries)
+        return twin
+
+    def _add(self, entries: Mapping[str, Iterable[Entry]]) -> None:
+        """Put the entries in the tables: only while the policy is being built."""
+        ip_lists = {"*ACCEPT": (self._accept4, self._accept6),
+                    "*ACCEPTIP6": (self._accept4, self._accept6),
+                    "*REJECT": (self._reject4, self._reject6),
+                    "*REJECTIP6": (self._reject4, self._reject6),
+                    "*NEAR": (self._near4, None)}
+        domain_lists = {"*NEAR": self._near_domains, "*DOMAIN": self._local_domains,
+                        "*DOMAINIP6": self._local_domains}
         for list_type, items in entries.items():
             list_type = list_type.upper()
             tables, domains = ip_lists.get(list_type), domain_lists.get(list_type)
@@ -232,7 +274,6 @@ class RelayPolicy:
                 if table is None:
                     raise ValueError(f"{list_type} cannot hold the entry {entry.record!r}")
                 table.add(int(net.network_address), net.prefixlen)
-        return policy
 
     def sizes(self) -> dict[str, int]:
         """Entry counts per list, for the server's start and reload messages."""
