@@ -119,6 +119,12 @@ class QueueWriter:
                 os.close(self._notify_fd)
                 self._notify_fd = None
 
+    def close(self) -> None:
+        """Let go of the delivery job's FIFO (a job's writer lives as long as the job)."""
+        if self._notify_fd is not None:
+            os.close(self._notify_fd)
+            self._notify_fd = None
+
 
 class Commit:
     """One message on its way into incoming/: the whole queue file, and how it fared."""

@@ -19,8 +19,11 @@ def queue_message(root: Path, sender: str, recipients: list[str], body: bytes) -
                 "client": "127.0.0.2", "client_port": 1, "helo": "client.test",
                 "protocol": "ESMTP", "sender": sender, "recipients": recipients,
                 "written": recipients, "size": len(body), "server_job": "000001"}
-    writer.store(queue_id, envelope, body)
-    writer.notify()
+    try:
+        writer.store(queue_id, envelope, body)
+        writer.notify()
+    finally:
+        writer.close()
     return queue_id
 
 
