@@ -223,9 +223,31 @@ def parse_record_fast(list_type: lt.ListType, line: str) -> Entry | None:
     return parse_record(list_type, line)
 
 
+def canonical_ip4_network(list_type: lt.ListType, line: str) -> tuple[int, int] | None:
+    """(network, prefix length) of an IPv4 list record that parse_record_fast takes its
+    fast path for, without building the Entry: the same network its Entry holds. None for
+    any other record (blank, comment, not canonical, not valid): parse it then."""
+    if list_type.kind != lt.IP4:
+        return None
+    fields = line.split()
+    if 1 <= len(fields) <= 2:
+        return _canonical_ip4(fields[0], fields[1] if len(fields) == 2 else DEFAULT_MASK)
+    return None
+
+
 def _canonical_ip4_entry(list_type: lt.ListType, address: str, mask: str) -> Entry | None:
     """ip4_entry's Entry for a canonical dotted address and a contiguous dotted mask;
     None for anything else (the caller then takes the full path)."""
+    found = _canonical_ip4(address, mask)
+    if found is None:
+        return None
+    network = ipaddress.IPv4Network(found)
+    return Entry(list_type, f"{address} {mask}", ("ip", network), network, address)
+
+
+def _canonical_ip4(address: str, mask: str) -> tuple[int, int] | None:
+    """(network, prefix length) for a canonical dotted address and a contiguous dotted
+    mask; None for anything else."""
     try:
         packed_address, packed_mask = socket.inet_aton(address), socket.inet_aton(mask)
     except (OSError, UnicodeError, ValueError):
@@ -238,9 +260,7 @@ def _canonical_ip4_entry(list_type: lt.ListType, address: str, mask: str) -> Ent
     inverted = ~mask_bits & 0xFFFFFFFF
     if inverted & (inverted + 1):
         return None                            # not contiguous: parse_record says so
-    prefix = 32 - inverted.bit_length()
-    network = ipaddress.IPv4Network((int.from_bytes(packed_address, "big") & mask_bits, prefix))
-    return Entry(list_type, f"{address} {mask}", ("ip", network), network, address)
+    return int.from_bytes(packed_address, "big") & mask_bits, 32 - inverted.bit_length()
 
 
 def _fields(fields: list[str], least: int, most: int) -> list[str]:

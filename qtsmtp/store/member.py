@@ -98,6 +98,23 @@ class MemberFile:
     def read_lines(self) -> list[str]:
         return self.read_text().splitlines()
 
+    def read_bytes(self) -> bytes:
+        """The member as stored (b"" when there is none); read_text is this, decoded."""
+        with self._denied_as_message():
+            try:
+                with open(self.path, "rb") as f:
+                    return f.read()
+            except FileNotFoundError:
+                return b""
+
+    def stat(self) -> os.stat_result | None:
+        """The member's stat result; None when there is no member."""
+        with self._denied_as_message():
+            try:
+                return os.stat(self.path)
+            except FileNotFoundError:
+                return None
+
     def stat_key(self) -> tuple | None:
         """What changes whenever the member does (for readers that cache)."""
         try:

@@ -1,0 +1,389 @@
+"""The index of a list member: the identity of every record, kept on disk beside it.
+
+ADDSMTPLE refuses an entry whose identity (network, domain, data) the list holds already,
+and every console command is a new process: with an index that lived only in the process,
+each ADDSMTPLE parsed the whole member again, 25 s for a million entries. The index is an
+SQLite database beside the member (``.ACCEPTRLY.idx`` next to ``ACCEPTRLY``), read and
+changed only by ListMember, under the member's lock.
+
+It is a cache of the member, never a second truth:
+
+- It says which member it describes: the stat key (inode, size, mtime, ctime), the
+  CRC-32 and the line count of the content it was made from.
+- It is used only while the member is still that: the same stat key; and when the member
+  had changed so shortly before the index last looked at it that a later write may have
+  left the stat key as it was (a timestamp tick, a coarse file system), the same CRC-32
+  too. So a hand edit is always seen, whatever the clock did.
+- Records appended since (ours, a hand ``>>``, a writer killed between its append and
+  its index update) are parsed and added; after any other change the index is made again
+  from the member (about 6 s for a million records, once).
+- ADDSMTPLE and RMVSMTPLE bring it up to date with their own change right after making
+  it. A crash in between leaves an index that no longer matches the member: see above.
+- A damaged, foreign or unwritable index is made again, or else kept in memory for this
+  process only. Credentials (*HOSTAUTH) are indexed in memory only: the file would hold a
+  copy of the passwords. What the commands decide never depends on the file being there.
+
+Rows are (bucket, line): the bucket is a CRC-32 of the identity; the line is parsed again
+(parse_record_fast, the same Entry as parse_record) when its bucket is asked for, and the
+identities compared, so a collision costs one parse and decides nothing. Rows are in
+member order (rowid), as the messages need: the entry a duplicate is reported against is
+the last record of that identity, the one RMVSMTPLE returns is the first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import os
+import time
+import zlib
+from dataclasses import dataclass
+from typing import Iterable, Iterator
+
+from qtsmtp.cl.messages import CLError, escape
+from qtsmtp.smtp import listtypes as lt
+from qtsmtp.smtp.entries import Entry, canonical_ip4_network, parse_record_fast
+from qtsmtp.store.member import MemberFile
+
+INDEX_VERSION = 1
+
+# A write within this long after the index looked at the member might have kept the
+# member's stat key (one timestamp tick: jiffies on Linux, up to 2 s on FAT): the content
+# checksum decides then.
+RACY_NS = 2_000_000_000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS state (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    version INTEGER NOT NULL, list_type TEXT NOT NULL,
+    stat_key TEXT, size INTEGER NOT NULL, crc INTEGER NOT NULL, lines INTEGER NOT NULL,
+    whole INTEGER NOT NULL, changed_ns INTEGER NOT NULL, checked_ns INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS records (bucket INTEGER NOT NULL, line BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS records_bucket ON records (bucket);
+"""
+
+# index path (or ":memory: " and the member's) -> (connection, inode of the index file)
+_connections: dict[str, tuple] = {}
+
+
+@dataclass(frozen=True)
+class Match:
+    rowid: int
+    line: str            # the member line, as splitlines gives it
+    entry: Entry
+
+
+@dataclass(frozen=True)
+class _State:
+    stat_key: str | None     # None: there was no member
+    size: int                # bytes the index was made from
+    crc: int                 # their CRC-32
+    lines: int               # their line count (str.splitlines), for record numbers
+    whole: bool              # they end with "\n" (or are empty): an append starts a line
+    changed_ns: int          # the member's latest mtime/ctime then
+    checked_ns: int          # when the index last found the member to be that
+
+    def trusted_by_stat(self) -> bool:
+        return self.changed_ns + RACY_NS <= self.checked_ns
+
+
+def not_valid_at(member: MemberFile, number: int, bad: CLError) -> CLError:
+    """TCP2670: the member and the record number of a line that does not parse."""
+    return escape("TCP2670", member.member, member.file, member.library, number,
+                  bad.escape.text.rstrip("."))
+
+
+def bucket(identity: tuple) -> int:
+    tag, value = identity
+    network = getattr(value, "network_address", None)
+    if network is None:
+        return zlib.crc32(repr(identity).encode("utf-8", "backslashreplace"))
+    return zlib.crc32(b"%s %d %d " % (tag.encode(), value.version, value.prefixlen) + network.packed)
+
+
+def _ip4_bucket(network: int, prefix: int) -> int:
+    # bucket(("ip", IPv4Network((network, prefix)))) without building the network
+    return zlib.crc32(b"ip 4 %d " % prefix + network.to_bytes(4, "big"))
+
+
+def _stat_key(st: os.stat_result | None) -> tuple[str | None, int]:
+    if st is None:
+        return None, 0
+    return (f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}",
+            max(st.st_mtime_ns, st.st_ctime_ns))
+
+
+class ListIndex:
+    """The index of one member. Use under the member's lock, as ListMember does."""
+
+    def __init__(self, member: MemberFile, list_type: lt.ListType):
+        self.member, self.list_type = member, list_type
+        self.path = member.directory / f".{member.member}.idx"
+        self.db = None
+        self._name: str | None = None
+        self.state: _State | None = None
+
+    # --- bringing the index up to date -----------------------------------------------
+
+    def sync(self, read: bool = False) -> bytes | None:
+        """Make the index describe the member as it is; raises TCP2670 for a bad record.
+        With ``read``, returns the member's bytes, which the index then describes."""
+        in_memory, fresh = self.list_type.secret, False
+        while True:
+            try:
+                self._connect(in_memory)
+                return self._sync(read)
+            except (OSError, _sqlite().Error) as error:
+                # (The member's own errors are CLErrors, for the user.) A damaged index
+                # file is made again; one we cannot use is left alone, for memory.
+                if in_memory:
+                    raise
+                damaged = _damaged(error) and not fresh
+                self._forget(remove_file=damaged)
+                in_memory, fresh = not damaged, True
+
+    def _sync(self, read: bool) -> bytes | None:
+        checked_ns = time.time_ns()           # before the stat: see _State.trusted_by_stat
+        key, changed_ns = _stat_key(self.member.stat())
+        state = self.state = self._load_state()
+        data = None
+        if state is not None and key == state.stat_key:
+            if state.trusted_by_stat() and not read:
+                return None
+            data = self.member.read_bytes()
+            if len(data) == state.size and zlib.crc32(data) == state.crc:
+                if not state.trusted_by_stat():
+                    self._write_state(dataclasses.replace(state, checked_ns=checked_ns))
+                return data
+        if data is None:
+            data = self.member.read_bytes()
+        if (state is not None and state.whole and key is not None
+                and _same_inode(key, state.stat_key)
+                and len(data) > state.size and zlib.crc32(data[:state.size]) == state.crc):
+            self._add_lines(state, data[state.size:], key, changed_ns, checked_ns)
+        else:
+            self._rebuild(data, key, changed_ns, checked_ns)
+        return data
+
+    def _rebuild(self, data: bytes, key: str | None, changed_ns: int, checked_ns: int) -> None:
+        lines = data.decode("utf-8", "surrogateescape").splitlines()
+        with _transaction(self.db) as db:
+            # Rows in bulk, then the bucket index: far faster than keeping it as we go.
+            db.execute("DROP INDEX IF EXISTS records_bucket")
+            db.execute("DELETE FROM records")
+            db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)",
+                           self._rows(lines, 1))
+            db.execute("CREATE INDEX records_bucket ON records (bucket)")
+            self._write_state(_State(key, len(data), zlib.crc32(data), len(lines),
+                                     _ends_whole(data), changed_ns, checked_ns))
+
+    def _add_lines(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
+                   checked_ns: int) -> None:
+        """Add the records of ``tail``, appended to what ``state`` describes (whole lines)."""
+        lines = tail.decode("utf-8", "surrogateescape").splitlines()
+        with _transaction(self.db) as db:
+            db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)",
+                           self._rows(lines, state.lines + 1))
+            self._write_state(_State(key, state.size + len(tail), zlib.crc32(tail, state.crc),
+                                     state.lines + len(lines), _ends_whole(tail),
+                                     changed_ns, checked_ns))
+
+    def _rows(self, lines: list[str], first: int) -> Iterator[tuple[int, bytes]]:
+        """(bucket, line) of every record; TCP2670 for the first that does not parse."""
+        list_type, member = self.list_type, self.member
+        for number, line in enumerate(lines, first):
+            fast = canonical_ip4_network(list_type, line)
+            if fast is not None:
+                yield _ip4_bucket(*fast), line.encode("utf-8", "surrogateescape")
+                continue
+            try:
+                entry = parse_record_fast(list_type, line)
+            except CLError as bad:
+                raise not_valid_at(member, number, bad) from None
+            if entry is not None:
+                yield bucket(entry.identity), line.encode("utf-8", "surrogateescape")
+
+    # --- questions ---------------------------------------------------------------------
+
+    def find(self, entry: Entry) -> list[Match]:
+        """The records whose identity is the entry's, in member order (after sync)."""
+        query = "SELECT rowid, line FROM records WHERE bucket = ? ORDER BY rowid"
+        try:
+            rows = self.db.execute(query, (bucket(entry.identity),)).fetchall()
+        except _sqlite().Error as error:
+            # The file failed us between sync and now: ask an index in memory instead.
+            self._forget(remove_file=_damaged(error))
+            self._connect(in_memory=True)
+            self._sync(read=False)
+            rows = self.db.execute(query, (bucket(entry.identity),)).fetchall()
+        found = []
+        for rowid, raw in rows:
+            line = raw.decode("utf-8", "surrogateescape")
+            other = parse_record_fast(self.list_type, line)   # it parsed when it was added
+            if other is not None and other.identity == entry.identity:
+                found.append(Match(rowid, line, other))
+        return found
+
+    # --- our own changes ---------------------------------------------------------------
+
+    def appended(self) -> None:
+        """After an append to the member (under the lock), add what was appended.
+
+        Never fails the command, whose change is made: on any trouble the index is left
+        describing the member before the append, and the next sync sees the difference."""
+        state = self.state
+        try:
+            if state is None or not state.whole:
+                return                      # the next sync reads the member
+            checked_ns = time.time_ns()
+            with open(self.member.path, "rb") as f:
+                st = os.fstat(f.fileno())
+                if not _same_inode(_stat_key(st)[0], state.stat_key):
+                    return
+                f.seek(state.size)
+                tail = f.read()
+            # Not checking the bytes before: if a hand edit raced with us, the stat key is
+            # within RACY_NS of checked_ns, and the next sync compares the CRC-32.
+            key, changed_ns = _stat_key(st)
+            self._add_lines(state, tail, key, changed_ns, checked_ns)
+        except (CLError, OSError, _sqlite().Error):
+            self._forget_state()
+
+    def replaced(self, removed: Iterable[Match], data: bytes, lines: int) -> None:
+        """After the member was replaced by ``data`` (``lines`` lines): the records of
+        ``removed`` are gone, every other line is as it was."""
+        try:
+            checked_ns = time.time_ns()
+            key, changed_ns = _stat_key(self.member.stat())
+            with _transaction(self.db) as db:
+                db.executemany("DELETE FROM records WHERE rowid = ?", [(m.rowid,) for m in removed])
+                self._write_state(_State(key, len(data), zlib.crc32(data), lines,
+                                         _ends_whole(data), changed_ns, checked_ns))
+        except (CLError, OSError, _sqlite().Error):
+            self._forget_state()
+
+    # --- the database ------------------------------------------------------------------
+
+    def _connect(self, in_memory: bool) -> None:
+        sqlite3 = _sqlite()
+        name = self._name = f":memory: {self.member.path}" if in_memory else str(self.path)
+        cached = _connections.get(name)
+        if cached is not None and not in_memory and _inode(self.path) != cached[1]:
+            _close(name)                    # removed or replaced since: open what is there
+            cached = None
+        if cached is None:
+            # check_same_thread: every use is under the member's lock, whichever thread.
+            if in_memory:
+                db = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+                _connections[name] = (db, None)
+            else:
+                # Made with the member's mode (0600 for a secret one): SQLite gives its
+                # -wal and -shm files the mode of the database.
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, self.member.mode)
+                try:
+                    inode = os.fstat(fd).st_ino
+                finally:
+                    os.close(fd)
+                db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+                _connections[name] = (db, inode)
+                # Commits are atomic whatever happens to the process or the machine, with
+                # no fsync each: after a crash the index may be older than the member,
+                # which it then notices (stat key, CRC-32), but it is never torn.
+                db.execute("PRAGMA journal_mode = WAL")
+                db.execute("PRAGMA synchronous = NORMAL")
+                db.execute("PRAGMA journal_size_limit = 4194304")
+            db.executescript(_SCHEMA)
+        self.db = _connections[name][0]
+
+    def _forget(self, remove_file: bool) -> None:
+        """Drop the connection; with ``remove_file``, the index file too (damaged?)."""
+        if self._name is not None:
+            _close(self._name)
+        self.db, self._name, self.state = None, None, None
+        if remove_file:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                try:
+                    os.unlink(f"{self.path}{suffix}")
+                except OSError:
+                    pass
+
+    def _forget_state(self) -> None:
+        """Make sure the index claims to describe no member (after a failed update)."""
+        try:
+            self.db.execute("DELETE FROM state")
+        except Exception:
+            self._forget(remove_file=True)
+        self.state = None
+
+    def _load_state(self) -> _State | None:
+        row = self.db.execute(
+            "SELECT version, list_type, stat_key, size, crc, lines, whole, changed_ns,"
+            " checked_ns FROM state").fetchone()
+        if row is None or row[0] != INDEX_VERSION or row[1] != self.list_type.type:
+            return None
+        return _State(row[2], row[3], row[4], row[5], bool(row[6]), row[7], row[8])
+
+    def _write_state(self, state: _State) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO state (one, version, list_type, stat_key, size, crc,"
+            " lines, whole, changed_ns, checked_ns) VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (INDEX_VERSION, self.list_type.type, state.stat_key, state.size, state.crc,
+             state.lines, int(state.whole), state.changed_ns, state.checked_ns))
+        self.state = state
+
+
+def _same_inode(key: str, before: str | None) -> bool:
+    """The member of ``key`` is the file of ``before`` (or before there was none)."""
+    return before is None or key.split(":")[0] == before.split(":")[0]
+
+
+def _damaged(error: Exception) -> bool:
+    """Not a database, or a malformed one (not: locked, read-only, cannot open)."""
+    return type(error) is _sqlite().DatabaseError
+
+
+@contextlib.contextmanager
+def _transaction(db):
+    """One write transaction: committed when the block ends, rolled back if it raises.
+    IMMEDIATE: the write lock at once (we hold the member's lock anyway)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.in_transaction:       # SQLite may have rolled back already (a full disk)
+            db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _ends_whole(data: bytes) -> bool:
+    return not data or data.endswith(b"\n")
+
+
+def _sqlite():
+    import sqlite3        # only ADDSMTPLE and RMVSMTPLE need it: the others start sooner
+    return sqlite3
+
+
+def _inode(path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _close(name: str) -> None:
+    cached = _connections.pop(name, None)
+    if cached is not None:
+        try:
+            cached[0].close()
+        except Exception:
+            pass
+
+
+@atexit.register
+def _close_all() -> None:
+    # Closing checkpoints the write-ahead log into the index and removes it.
+    for name in list(_connections):
+        _close(name)

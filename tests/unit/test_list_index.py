@@ -1,0 +1,284 @@
+"""The on-disk index of a list member (listindex) decides exactly what parsing the whole
+member would: ADDSMTPLE/RMVSMTPLE through ListMember are compared, operation by
+operation, with the member-parsing implementation the index replaced, through adds,
+removes and every kind of hand edit between them; messages, details and member bytes
+must be the same. And the index does what it is for: an add to a member that did not
+change under it parses nothing."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from qtsmtp.cl.messages import CLError, escape
+from qtsmtp.smtp import entries, listindex
+from qtsmtp.smtp import listtypes as lt
+from qtsmtp.smtp.lists import ListMember, member_file, parse_member, without_lines
+
+ACCEPT = lt.LIST_TYPES["*ACCEPT"]
+NEAR = lt.LIST_TYPES["*NEAR"]
+
+
+class ParsingListMember:
+    """ListMember as it was before the index: the whole member parsed for every change."""
+
+    def __init__(self, root: Path, list_type: lt.ListType):
+        self.list_type = list_type
+        self.member = member_file(root, list_type)
+
+    def add(self, entry):
+        records = parse_member(self.member, self.list_type, self.member.read_text())
+        index = {e.identity: e for _, e in records}
+        if entry.identity in index:
+            raise escape("TCP2650", self.list_type.name_in_text,
+                         detail=f"The entry is {index[entry.identity].record.split(chr(9))[0]}.")
+        self.member.append(entry.record)
+
+    def remove(self, entry):
+        text = self.member.read_text()
+        records = parse_member(self.member, self.list_type, text)
+        found = [number for number, e in records if e.identity == entry.identity]
+        if not found:
+            raise escape("TCP2651", self.list_type.name_in_text)
+        drop = set(found)
+        lines = text.splitlines(keepends=True)
+        kept = [line for number, line in enumerate(lines, 1) if number not in drop]
+        if kept and not kept[-1].endswith("\n"):
+            kept[-1] += "\n"
+        self.member.replace("".join(kept))
+        return dict(records)[found[0]]
+
+
+def outcome(call):
+    try:
+        result = call()
+    except CLError as error:
+        return ("error", [(str(m), m.detail) for m in error.messages])
+    return ("done", result)
+
+
+def indexed(root: Path, list_type: lt.ListType, op: str, entry):
+    with ListMember(root, list_type) as member:
+        return outcome(lambda: getattr(member, op)(entry))
+
+
+# --- operations and hand edits --------------------------------------------------------
+
+NEAR_VALUES = [
+    {"INTNETADR": "10.1.1.0", "SUBNETMASK": "255.255.255.0"},
+    {"INTNETADR": "10.1.1.77", "SUBNETMASK": "255.255.255.0"},     # the same network
+    {"INTNETADR": "10.1.1.5"},
+    {"INTNETADR": "10.2.0.0", "SUBNETMASK": "255.255.0.0"},
+    {"HOSTNAME": "example.com"},
+    {"HOSTNAME": "Example.COM."},                                  # the same domain
+    {"HOSTNAME": ".example.com"},
+    {"HOSTNAME": "mx.example.org"},
+]
+
+HAND_LINES = [
+    "10.1.1.0 255.255.255.0", "10.1.1.9   255.255.255.0", "10.1.1.5", "\t10.2.3.4 255.255.0.0",
+    "example.com", "EXAMPLE.com.", ".example.com", "mx.example.org", "# a comment", "", "  ",
+    "10.1.1.999", "bad..example", "10.1.1.5 255.255.255.255 extra",
+    "10.1.2.0 255.255.255.0", "10.1.1.6", "example.org", "10.1.1.5 255.255.255.254",
+]
+BREAKS = ["\n", "\r\n", "\r", "\x0c", "\u2028"]
+
+operation = st.one_of(
+    st.tuples(st.sampled_from(["add", "remove"]), st.sampled_from(range(len(NEAR_VALUES)))),
+    st.tuples(st.just("append"), st.sampled_from(HAND_LINES), st.sampled_from(BREAKS)),
+    st.tuples(st.just("rewrite"), st.integers(0, 30), st.sampled_from(HAND_LINES)),
+    st.tuples(st.just("delete"), st.integers(0, 30)),
+    st.tuples(st.just("same size"), st.integers(0, 30), st.integers(0, len(HAND_LINES))),
+    st.tuples(st.just("open end"),),
+    st.tuples(st.just("drop index"),),
+)
+
+
+def hand_edit(path: Path, op: tuple) -> None:
+    """The same edit, in place (same inode), as a person's script would make it."""
+    text = path.read_bytes().decode("utf-8") if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    if op[0] == "append":
+        text += op[1] + op[2]
+    elif op[0] == "rewrite" and lines:
+        i = op[1] % len(lines)
+        lines[i] = op[2] + "\n"
+        text = "".join(lines)
+    elif op[0] == "same size" and lines:
+        # Another line of the same length where there is one: the member keeps its size.
+        i = op[1] % len(lines)
+        bare = lines[i].rstrip("\r\n")
+        same = [line for line in HAND_LINES if len(line) == len(bare) and line != bare]
+        if same:
+            lines[i] = same[op[2] % len(same)] + lines[i][len(bare):]
+            text = "".join(lines)
+    elif op[0] == "delete" and lines:
+        del lines[op[1] % len(lines)]
+        text = "".join(lines)
+    elif op[0] == "open end":
+        text = text.rstrip("\n")
+    with open(path, "r+" if path.exists() else "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+        f.truncate()
+
+
+def stored(root: Path) -> bytes | None:
+    path = member_file(root, NEAR).path
+    return path.read_bytes() if path.exists() else None
+
+
+def run_both(ops, stat_is_coarse: bool, monkeypatch) -> None:
+    if stat_is_coarse:
+        # A file system whose stat key may not change on a write (same size, same tick):
+        # only the content checksum can tell, and it must.
+        real = listindex._stat_key
+
+        def coarse(st):
+            key, _ = real(st)
+            return (None if key is None else ":".join(key.split(":")[:2])), time.time_ns()
+        monkeypatch.setattr(listindex, "_stat_key", coarse)
+    with tempfile.TemporaryDirectory() as tmp:
+        new_root, old_root = Path(tmp) / "new", Path(tmp) / "old"
+        path = member_file(new_root, NEAR).path
+        try:
+            for op in ops:
+                if op[0] in ("add", "remove"):
+                    entry = entries.entry_from_parms(NEAR, NEAR_VALUES[op[1]])
+                    new = indexed(new_root, NEAR, op[0], entry)
+                    member_file(old_root, NEAR).directory.mkdir(parents=True, exist_ok=True)
+                    old = outcome(lambda: getattr(ParsingListMember(old_root, NEAR), op[0])(entry))
+                    assert new == old, (op, stored(new_root))
+                elif op[0] == "drop index":
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{path.parent}/.{path.name}.idx{suffix}").unlink(missing_ok=True)
+                else:
+                    for root in (new_root, old_root):
+                        p = member_file(root, NEAR).path
+                        p.parent.mkdir(parents=True, exist_ok=True)
+                        hand_edit(p, op)
+                assert stored(new_root) == stored(old_root), op
+        finally:
+            listindex._close_all()
+
+
+# A line rewritten in place to another of the same length, between two commands.
+SAME_SIZE_EDITS = [[("add", 0), ("same size", 0, 0), ("add", 0)],
+                   [("add", 4), ("add", 2), ("same size", 0, 0), ("remove", 4), ("add", 4)]]
+# Two records of one network, made by hand: a duplicate is reported against the last,
+# RMVSMTPLE removes both and returns the first.
+TWO_OF_ONE = [("append", "10.1.1.9   255.255.255.0", "\n"), ("append", "10.1.1.0 255.255.255.0", "\r\n"),
+              ("append", "# office", "\n"), ("add", 1), ("remove", 0), ("add", 1)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(operation, max_size=25))
+@example(SAME_SIZE_EDITS[0])
+@example(SAME_SIZE_EDITS[1])
+@example(TWO_OF_ONE)
+def test_index_decides_as_parsing_the_member_would(ops):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_both(ops, stat_is_coarse=False, monkeypatch=monkeypatch)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(operation, max_size=25))
+@example(SAME_SIZE_EDITS[0])
+@example(SAME_SIZE_EDITS[1])
+def test_index_sees_hand_edits_that_leave_the_stat_key_as_it_was(ops):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_both(ops, stat_is_coarse=True, monkeypatch=monkeypatch)
+
+
+# --- the point of it ------------------------------------------------------------------
+
+def add(root, text_values, list_type=ACCEPT):
+    return indexed(root, list_type, "add", entries.entry_from_parms(list_type, text_values))
+
+
+def test_an_add_to_an_unchanged_member_parses_nothing_of_it(tmp_path, monkeypatch):
+    path = member_file(tmp_path, ACCEPT).path
+    path.parent.mkdir(parents=True)
+    path.write_text("".join(f"10.{i // 250}.{i % 250}.0 255.255.255.0\n" for i in range(5000)))
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"}) == ("done", None)        # builds the index
+    listindex._close_all()                                   # as a new process would find it
+    monkeypatch.setattr(listindex.ListIndex, "_rebuild",
+                        lambda *a: pytest.fail("the whole member was parsed again"))
+    monkeypatch.setattr(entries, "parse_record", lambda *a: pytest.fail("parse_record"))
+    assert add(tmp_path, {"INTNETADR": "192.0.2.2"}) == ("done", None)
+    assert add(tmp_path, {"INTNETADR": "192.0.2.3"}) == ("done", None)
+    result = add(tmp_path, {"INTNETADR": "10.3.7.99", "SUBNETMASK": "255.255.255.0"})
+    assert result[0] == "error" and result[1][0][1] == "The entry is 10.3.7.0 255.255.255.0."
+    assert path.read_text().splitlines()[-3:] == [
+        "192.0.2.1 255.255.255.255", "192.0.2.2 255.255.255.255", "192.0.2.3 255.255.255.255"]
+    # Changed longer ago than a timestamp tick (none here), the member is not even read.
+    monkeypatch.setattr(listindex, "RACY_NS", 0)
+    monkeypatch.setattr(listindex.MemberFile, "read_bytes", lambda *a: pytest.fail("read"))
+    assert add(tmp_path, {"INTNETADR": "192.0.2.4"}) == ("done", None)
+    assert add(tmp_path, {"INTNETADR": "192.0.2.4"})[1][0][0].startswith("TCP2650 ")
+
+
+def test_records_appended_by_hand_are_added_not_the_member_parsed_again(tmp_path, monkeypatch):
+    path = member_file(tmp_path, ACCEPT).path
+    path.parent.mkdir(parents=True)
+    path.write_text("10.0.0.0 255.0.0.0\n")
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"}) == ("done", None)
+    with open(path, "a") as f:
+        f.write("# added by hand\n172.16.0.0 255.240.0.0\n")
+    monkeypatch.setattr(listindex.ListIndex, "_rebuild",
+                        lambda *a: pytest.fail("the whole member was parsed again"))
+    result = add(tmp_path, {"INTNETADR": "172.16.5.5", "SUBNETMASK": "255.240.0.0"})
+    assert result[0] == "error" and result[1][0][0].startswith("TCP2650 ")
+    with open(path, "a") as f:
+        f.write("10.1.1.999\n")
+    result = add(tmp_path, {"INTNETADR": "192.0.2.2"})
+    assert result[1][0][0].startswith(
+        "TCP2670 Member ACCEPTRLY file QATMADRLST in library QUSRSYS not valid at record 5")
+
+
+def test_a_damaged_index_is_made_again(tmp_path):
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"}) == ("done", None)
+    listindex._close_all()
+    index = member_file(tmp_path, ACCEPT).directory / ".ACCEPTRLY.idx"
+    index.write_bytes(b"not a database, a hand edit gone wrong" * 100)
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"})[1][0][0].startswith("TCP2650 ")
+    assert add(tmp_path, {"INTNETADR": "192.0.2.2"}) == ("done", None)
+    assert index.read_bytes().startswith(b"SQLite format 3")
+
+
+def test_an_index_that_cannot_be_a_file_is_kept_in_memory(tmp_path):
+    index = member_file(tmp_path, ACCEPT).directory / ".ACCEPTRLY.idx"
+    index.mkdir(parents=True)                   # in the way, and not ours to remove
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"}) == ("done", None)
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"})[1][0][0].startswith("TCP2650 ")
+    assert member_file(tmp_path, ACCEPT).path.read_text() == "192.0.2.1 255.255.255.255\n"
+    assert index.is_dir()
+
+
+def test_credentials_are_not_copied_into_an_index_file(tmp_path):
+    auth = lt.LIST_TYPES["*HOSTAUTH"]
+    values = {"HOSTNAME": "mx.example", "USERNAME": "joe", "PASSWORD": "Se cret"}
+    assert add(tmp_path, values, auth) == ("done", None)
+    assert add(tmp_path, values, auth)[1][0][0].startswith("TCP2650 ")
+    listindex._close_all()
+    directory = member_file(tmp_path, auth).directory
+    assert not any("idx" in p.name for p in directory.iterdir())
+
+
+# --- removing lines without splitting the member --------------------------------------
+
+_TEXT = st.lists(st.sampled_from(["a", "b", "ab", "#", " ", "\n", "\r", "\r\n", "\x0c", "\x1c",
+                                  "\x85", "\u2028", "é"]), max_size=30).map("".join)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_TEXT, st.sets(st.sampled_from(["a", "b", "ab", "#", " ", "é", "a b"]), max_size=3))
+def test_without_lines_is_the_lines_not_dropped(text, drop):
+    kept = [line for bare, line in zip(text.splitlines(), text.splitlines(keepends=True))
+            if bare not in drop]
+    removed = len(text.splitlines()) - len(kept)
+    assert without_lines(text, drop) == ("".join(kept), removed)
