@@ -7,12 +7,17 @@
 2. ``qtsmtp run`` on CL scripts of 1,000, 5,000 and 10,000 ADDSMTPLE lines, every command
    durable (group-committed fsync) before its completion message: target 10,000 lines in
    <= 3 s, and linear growth (the cost of each extra line stays the same).
+3. ``addsmtple`` and ``rmvsmtple`` on a list of 1,000,000 entries against the same commands
+   on a list of 10: the member's index (listindex) spares each command reading the whole
+   member. Target ratio about 1. The first command after the member was written by hand
+   makes the index; its time is printed apart.
 
 Runs in a temporary data root; every loop is bounded.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import statistics
@@ -40,7 +45,41 @@ def median_wall(argv: list[str], runs: int, env: dict, before=None) -> float:
     return statistics.median(times)
 
 
+def host_address(n: int) -> str:
+    """The n-th host address of 10.0.0.0/8."""
+    return f"10.{n // 65536}.{n // 256 % 256}.{n % 256}"
+
+
+def large_list(root: Path, env: dict, entries: int) -> None:
+    """Part 3: a change to a list of ``entries`` against the same change to a list of 10."""
+    addsmtple, rmvsmtple = console("addsmtple"), console("rmvsmtple")
+    members = root / "QUSRSYS" / "QATMADRLST"
+    runs = 10
+    medians = {}
+    for size in (10, entries):
+        shutil.rmtree(root / "QUSRSYS")
+        members.mkdir(parents=True)
+        (members / "ACCEPTRLY").write_text(                             # "by hand"
+            "".join(f"{host_address(n)} 255.255.255.255\n" for n in range(size)))
+        first = median_wall([addsmtple, "*ACCEPT INTNETADR('10.250.0.0')"], 1, env)
+        # New entries are added; entries from the middle of the list are removed.
+        add = median_wall(lambda n: [addsmtple, f"*ACCEPT INTNETADR('10.251.0.{n}')"], runs, env)
+        rmv = median_wall(lambda n: [rmvsmtple, "*ACCEPT INTNETADR('%s')"
+                                     % host_address((size // 2 + n) % size)], runs, env)
+        medians[size] = add, rmv
+        print(f"list of {size:9,d}: first addsmtple (makes the index) {first * 1000:8.1f} ms, "
+              f"addsmtple median {add * 1000:6.1f} ms, rmvsmtple median {rmv * 1000:6.1f} ms "
+              f"({runs} runs)")
+    small, large = medians[10], medians[entries]
+    print(f"ratio {entries:,} / 10 entries: addsmtple {large[0] / small[0]:.2f}, "
+          f"rmvsmtple {large[1] / small[1]:.2f}   (target about 1)")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000,
+                        help="size of the large list in part 3")
+    entries = parser.parse_args().entries
     root = Path(tempfile.mkdtemp(prefix="qtsmtp-bench-"))
     (root / "QUSRSYS").mkdir()
     env = {**os.environ, "QTSMTP_ROOT": str(root)}
@@ -79,6 +118,8 @@ def main() -> None:
         print(f"marginal cost per line: 1k->5k {early:.1f} us, 5k->10k {late:.1f} us, "
               f"ratio {late / early:.2f}   (linear: about 1)")
         print(f"10,000 lines in {results[10000]:.2f} s   (target <= 3 s)")
+        print()
+        large_list(root, env, entries)
     finally:
         shutil.rmtree(root, ignore_errors=True)
 

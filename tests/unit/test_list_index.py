@@ -157,6 +157,9 @@ def run_both(ops, stat_is_coarse: bool, monkeypatch) -> None:
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{path.parent}/.{path.name}.idx{suffix}").unlink(missing_ok=True)
                 else:
+                    # Someone else's edit, after the commands so far ended: their process is
+                    # gone (a process trusts the stat key of its own last change).
+                    listindex._close_all()
                     for root in (new_root, old_root):
                         p = member_file(root, NEAR).path
                         p.parent.mkdir(parents=True, exist_ok=True)
