@@ -199,16 +199,22 @@ def main() -> int:
             print(f"largest VmRSS {largest / 1024:.1f} MB, total Pss {total_pss / 1024:.1f} MB "
                   f"(target: at most {TARGET_MB} MB)")
         finally:
-            seen.update(job["pid"] for job in jobs(root))
-            subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
-                           timeout=END_TIMEOUT_SECONDS)
-            deadline = time.monotonic() + END_TIMEOUT_SECONDS
-            while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
-                time.sleep(0.2)
-            for pid in seen:                        # ENDTCPSVR did not: by PID, one by one
-                if alive(pid):
-                    os.kill(pid, signal.SIGKILL)
+            end_server(root, env, seen, END_TIMEOUT_SECONDS)
     return 0
+
+
+def end_server(root: Path, env: dict, seen: set[int], limit: float) -> None:
+    """ENDTCPSVR; then every job seen (``seen``, and those still recorded) that is still
+    alive after ``limit`` seconds is killed by its PID."""
+    seen.update(job["pid"] for job in jobs(root))
+    subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
+                   timeout=limit)
+    deadline = time.monotonic() + limit
+    while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for pid in seen:                        # ENDTCPSVR did not: by PID, one by one
+        if alive(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from pathlib import Path
 from qtsmtp.cl.messages import CLError, escape
 from qtsmtp.smtp import attributes
 from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, parse_record_fast
+from qtsmtp.smtp.entries import Entry, canonical_ip4_network, parse_record_fast
 from qtsmtp.smtp.lists import member_file
 from qtsmtp.smtp.policy import RelayPolicy
 from qtsmtp.store.member import MemberFile
@@ -76,6 +76,9 @@ class MemberReader:
     Entry objects); raises TCP2670 naming the member and record of the first bad line.
     Once iterated, ``read`` says what was read. parse_record_fast: the same entries and
     errors as parse_record, sooner for the plain IPv4 records a big list is made of.
+    Those, in an IPv4 address list, come as (network, prefix length) pairs, all the
+    policy needs of them (RelayPolicy.from_entries): building an Entry and its
+    IPv4Network was three quarters of the time a million-entry list took to compile.
 
     With ``since`` (an earlier read), only what was appended since: the bytes read then
     must be there unchanged, in the same file, else NotAnAppend."""
@@ -85,7 +88,7 @@ class MemberReader:
         self.member, self.list_type, self.since = member, list_type, since
         self.read: MemberRead | None = None
 
-    def __iter__(self) -> Iterator[Entry]:
+    def __iter__(self) -> Iterator[Entry | tuple[int, int]]:
         member, since = self.member, self.since
         try:
             f = open(member.path, "rb")
@@ -93,6 +96,8 @@ class MemberReader:
             if since is not None:
                 raise NotAnAppend() from None
             return
+        list_type = self.list_type
+        as_pairs = list_type.kind == lt.IP4
         with f:
             inode = os.fstat(f.fileno()).st_ino
             digest, size, number, whole = hashlib.blake2b(), 0, 0, True
@@ -105,8 +110,13 @@ class MemberReader:
                 number += 1
                 whole = line.endswith(b"\n")
                 text = line.decode("utf-8", "surrogateescape").rstrip("\r\n")
+                if as_pairs:
+                    pair = canonical_ip4_network(list_type, text)
+                    if pair is not None:
+                        yield pair
+                        continue
                 try:
-                    entry = parse_record_fast(self.list_type, text)
+                    entry = parse_record_fast(list_type, text)
                 except CLError as bad:
                     raise escape("TCP2670", member.member, member.file, member.library, number,
                                  bad.escape.text.rstrip(".")) from None

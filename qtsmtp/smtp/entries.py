@@ -245,22 +245,28 @@ def _canonical_ip4_entry(list_type: lt.ListType, address: str, mask: str) -> Ent
     return Entry(list_type, f"{address} {mask}", ("ip", network), network, address)
 
 
+# The 33 contiguous masks, in the one dotted form that reads back unchanged ->
+# (mask bits, prefix length). Any other mask text takes parse_record's path.
+_CANONICAL_MASKS = {
+    socket.inet_ntoa(bits.to_bytes(4, "big")): (bits, prefix)
+    for prefix in range(33) for bits in [(0xFFFFFFFF << (32 - prefix)) & 0xFFFFFFFF]}
+
+
 def _canonical_ip4(address: str, mask: str) -> tuple[int, int] | None:
     """(network, prefix length) for a canonical dotted address and a contiguous dotted
     mask; None for anything else."""
+    known = _CANONICAL_MASKS.get(mask)
+    if known is None:
+        return None                  # not canonical, or not contiguous: parse_record says
     try:
-        packed_address, packed_mask = socket.inet_aton(address), socket.inet_aton(mask)
+        packed = socket.inet_aton(address)
     except (OSError, UnicodeError, ValueError):
         return None
     # inet_aton also takes "10.1", "010.1.1.1" (octal) and "0x0a.1.1.1": only the form
     # that reads back unchanged is canonical, and it is what IPv4Address accepts.
-    if socket.inet_ntoa(packed_address) != address or socket.inet_ntoa(packed_mask) != mask:
+    if socket.inet_ntoa(packed) != address:
         return None
-    mask_bits = int.from_bytes(packed_mask, "big")
-    inverted = ~mask_bits & 0xFFFFFFFF
-    if inverted & (inverted + 1):
-        return None                            # not contiguous: parse_record says so
-    return int.from_bytes(packed_address, "big") & mask_bits, 32 - inverted.bit_length()
+    return int.from_bytes(packed, "big") & known[0], known[1]
 
 
 def _fields(fields: list[str], least: int, most: int) -> list[str]:

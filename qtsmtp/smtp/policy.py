@@ -228,7 +228,9 @@ class RelayPolicy:
                      local_addresses: Iterable[str] = ()) -> RelayPolicy:
         """A policy from list entries keyed by TYPE. Types the relay decision does not use
         (filters, bind lists...) are ignored. The iterables may be generators, so a loader
-        can stream a large member without holding every Entry at once."""
+        can stream a large member without holding every Entry at once. An IPv4 address
+        list may give (network, prefix length) pairs instead of Entry objects: a loader
+        need not build an IPv4Network for each of a million records."""
         policy = cls(alwrly, local_domains, local_addresses)
         policy._add(entries)
         return policy
@@ -264,6 +266,11 @@ class RelayPolicy:
             if tables is None and domains is None:
                 continue
             for entry in items:
+                if entry.__class__ is tuple:        # (IPv4 network, prefix length)
+                    if tables is None:
+                        raise ValueError(f"{list_type} cannot hold the network {entry!r}")
+                    tables[0].add(*entry)
+                    continue
                 net = entry.network
                 if net is None and domains is not None:
                     domains.add(entry.domain, list_type)

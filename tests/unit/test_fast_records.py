@@ -1,4 +1,4 @@
-"""entries.parse_record_fast must be parse_record, only sooner.
+"""entries.parse_record_fast (and canonical_ip4_network) must be parse_record, only sooner.
 
 For every record, in every list type: the same Entry (dataclass equality: record text,
 identity, network, address), or None for both, or the same CL error (message ID and
@@ -29,6 +29,12 @@ def assert_same(list_type: lt.ListType, line: str) -> None:
     fast = outcome(entries.parse_record_fast, list_type, line)
     slow = outcome(entries.parse_record, list_type, line)
     assert fast == slow, (list_type.type, line)
+    # The server's loader takes a (network, prefix) pair instead of the Entry, when
+    # there is one: it must be the Entry's network.
+    pair = entries.canonical_ip4_network(list_type, line)
+    if pair is not None:
+        assert slow[0] == "entry" and slow[1] is not None, (list_type.type, line)
+        assert ipaddress.IPv4Network(pair) == slow[1].network, (list_type.type, line)
 
 
 RECORDS = [

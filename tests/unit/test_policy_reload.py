@@ -17,7 +17,10 @@ import pytest
 
 from qtsmtp.server import policyload
 from qtsmtp.server.policyload import PolicySource, compile_policy
+from qtsmtp.smtp import listtypes as lt
 from qtsmtp.smtp.address import canonical_recipient
+from qtsmtp.smtp.entries import parse_record
+from qtsmtp.smtp.policy import RelayPolicy
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 CLIENTS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.1.2.3", "192.0.2.7", "192.0.2.8",
@@ -159,3 +162,26 @@ def test_a_member_appended_while_it_is_read_is_caught_up_next_time(root, monkeyp
     assert caught_up.keys != real_stat_keys(policyload.watched_members(root))
     again = policyload.add_appended(root, caught_up)      # nothing new after what it read
     assert again is not None and again.summary() == caught_up.summary() == "*ACCEPT=3"
+
+
+def test_a_list_of_plain_and_hand_written_records_compiles_as_its_entries(root) -> None:
+    """The loader takes canonical IPv4 records as (network, prefix) pairs and parses the
+    rest: the policy must be the one built from every record's Entry."""
+    records = ["10.0.0.1 255.255.255.255", "  10.0.0.2\t255.255.255.255 ", "# office",
+               "10.1.2.7 255.255.255.0", "10.1.2.3", "", "192.0.2.0 255.255.255.128"]
+    member(root, "ACCEPTRLY").write_text("\n".join(records) + "\n")
+    member(root, "REJECTCNN").write_text("198.51.100.1\n198.51.100.0 255.255.255.254\n")
+    compiled = compile_policy(root, "sys.test", ("127.0.0.1",))
+    accept, reject = lt.LIST_TYPES["*ACCEPT"], lt.LIST_TYPES["*REJECT"]
+    from_entries = RelayPolicy.from_entries(
+        "*LIST", {"*ACCEPT": [e for r in records if (e := parse_record(accept, r))],
+                  "*REJECT": [parse_record(reject, "198.51.100.1"),
+                              parse_record(reject, "198.51.100.0 255.255.255.254")]},
+        local_domains=["sys.test"], local_addresses=["127.0.0.1"])
+    assert compiled.policy.sizes() == from_entries.sizes() == {
+        "*ACCEPT": 5, "*ACCEPTIP6": 0, "*REJECT": 2, "*REJECTIP6": 0, "*NEAR": 0, "*DOMAIN": 0}
+    for client in CLIENTS:
+        assert (compiled.policy.check_connect(client).explain()
+                == from_entries.check_connect(client).explain()), client
+        assert (compiled.policy.check_recipient(client, FAR).explain()
+                == from_entries.check_recipient(client, FAR).explain()), client
