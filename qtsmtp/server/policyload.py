@@ -11,8 +11,14 @@ remembers how many bytes it read and a digest of them; when the only changes are
 appends (same file, longer, the bytes read before unchanged: checked by digest), only
 the new records are parsed and added to a copy of the policy
 (``RelayPolicy.with_entries``). With a million entries that is a fraction of a second
-instead of several, and the sessions of the job are not held up meanwhile. Anything
-else (RMVSMTPLE, a hand edit, CHGSMTPA) compiles everything again.
+instead of several, and the sessions of the job are not held up meanwhile.
+
+What RMVSMTPLE does is a new member without the records of one entry. The policy keeps
+the members it read open, so it still has what it was compiled from; when the new
+member of an IPv4 address list is that less some whole lines (memberdiff), the networks
+of those lines are taken out of a copy of the policy, unless the member holds another
+record of the same network (RelayPolicy.without_networks). Anything else (a hand edit,
+a removal from a domain or IPv6 list, CHGSMTPA) compiles everything again.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from qtsmtp.cl.messages import CLError, escape
+from qtsmtp.server.memberdiff import has_network, removed_lines
 from qtsmtp.smtp import attributes
 from qtsmtp.smtp import listtypes as lt
 from qtsmtp.smtp.entries import Entry, canonical_ip4_network, parse_record_fast
@@ -43,6 +51,19 @@ class MemberRead:
     records: int           # lines read: the next record's number is records + 1
     digest: "hashlib._Hash"   # blake2b of those bytes
     whole_lines: bool      # they end with a line end: an append starts a new record
+    # The file they were read from, kept open: after RMVSMTPLE renamed a new member over
+    # it, it still holds what the policy was compiled from (see drop_removed).
+    file: BinaryIO | None = field(default=None, compare=False, repr=False)
+
+    def content(self) -> bytes | None:
+        """The bytes read, read again from that file; None unless they are all there,
+        and nothing else."""
+        if self.file is None:
+            return None
+        data = os.pread(self.file.fileno(), self.size + 1, 0)
+        if len(data) != self.size or hashlib.blake2b(data).digest() != self.digest.digest():
+            return None
+        return data
 
 
 class NotAnAppend(Exception):
@@ -98,7 +119,7 @@ class MemberReader:
             return
         list_type = self.list_type
         as_pairs = list_type.kind == lt.IP4
-        with f:
+        try:
             inode = os.fstat(f.fileno()).st_ino
             digest, size, number, whole = hashlib.blake2b(), 0, 0, True
             if since is not None:
@@ -122,7 +143,10 @@ class MemberReader:
                                  bad.escape.text.rstrip(".")) from None
                 if entry is not None:
                     yield entry
-            self.read = MemberRead(inode, size, number, digest, whole)
+        except BaseException:           # a bad record, or the reading given up
+            f.close()
+            raise
+        self.read = MemberRead(inode, size, number, digest, whole, f)
 
     def _check_unchanged(self, f, inode: int, digest) -> None:
         """Read (into ``digest``) the bytes ``since`` read; NotAnAppend unless they are
@@ -161,17 +185,29 @@ def compile_policy(root: Path, default_system_name: str,
                           tuple(readers[t].read for t in POLICY_LISTS))
 
 
-def add_appended(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
-    """``compiled`` with the records appended to its lists since; None when anything
-    else changed (then only a full compile will do). Raises TCP2670 on a bad record."""
+def _changed_lists(root: Path, compiled: CompiledPolicy
+                   ) -> tuple[tuple, list[tuple[int, str, MemberFile]]] | None:
+    """The stat keys now, and (index in POLICY_LISTS, list type, member) of each list
+    changed since ``compiled``; None when the attributes changed (then only a full
+    compile will do)."""
     members = watched_members(root)
     keys = stat_keys(members)
     if keys[0] != compiled.keys[0]:
-        return None                                   # the attributes changed
+        return None
+    return keys, [(index, list_type, member)
+                  for index, (list_type, member) in enumerate(zip(POLICY_LISTS, members[1:]))
+                  if keys[index + 1] != compiled.keys[index + 1]]
+
+
+def add_appended(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
+    """``compiled`` with the records appended to its lists since; None when anything
+    else changed (then only a full compile will do). Raises TCP2670 on a bad record."""
+    changed = _changed_lists(root, compiled)
+    if changed is None:
+        return None
+    keys, lists = changed
     readers, reads = {}, list(compiled.reads)
-    for index, (list_type, member) in enumerate(zip(POLICY_LISTS, members[1:])):
-        if keys[index + 1] == compiled.keys[index + 1]:
-            continue
+    for index, list_type, member in lists:
         before = compiled.reads[index]
         if before is None:
             return None                               # a new member: read it all
@@ -188,6 +224,72 @@ def add_appended(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
         reads[POLICY_LISTS.index(list_type)] = reader.read
     return CompiledPolicy(policy, compiled.attributes, compiled.system_name,
                           keys, tuple(reads))
+
+
+def drop_removed(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
+    """``compiled`` without the networks whose records were taken out of its IPv4 address
+    lists since (what RMVSMTPLE does); None when anything else changed (then only a full
+    compile will do)."""
+    changed = _changed_lists(root, compiled)
+    if changed is None:
+        return None
+    keys, lists = changed
+    removals, reads = {}, list(compiled.reads)
+    for index, list_type, member in lists:
+        found = _removed_networks(member, lt.LIST_TYPES[list_type], compiled.reads[index])
+        if found is None:
+            return None
+        removals[list_type], reads[index] = found
+    return CompiledPolicy(compiled.policy.without_networks(removals), compiled.attributes,
+                          compiled.system_name, keys, tuple(reads))
+
+
+def _removed_networks(member: MemberFile, list_type: lt.ListType, before: MemberRead | None
+                      ) -> tuple[list[tuple[int, int]], MemberRead] | None:
+    """The networks no record of the member holds any more, if the member is what
+    ``before`` read less some whole lines, and what was read of it; else None."""
+    if before is None or list_type.kind != lt.IP4:
+        return None
+    old = before.content()
+    if old is None:
+        return None
+    try:
+        f = open(member.path, "rb")
+    except FileNotFoundError:
+        return None
+    try:
+        new = f.read()
+        gone = removed_lines(old, new)
+        networks = None if gone is None else _networks_gone(list_type, gone, new)
+        if networks is None:
+            f.close()
+            return None
+        return networks, MemberRead(os.fstat(f.fileno()).st_ino, len(new), new.count(b"\n"),
+                                    hashlib.blake2b(new), True, f)
+    except BaseException:
+        f.close()
+        raise
+
+
+def _networks_gone(list_type: lt.ListType, gone: list[bytes], new: bytes
+                   ) -> list[tuple[int, int]] | None:
+    """The networks of the lines ``gone`` that no record of ``new`` holds; None when a
+    line is a record in another form than ADDSMTPLE writes, or the check would cost more
+    than a full compile."""
+    networks = []
+    for line in gone:
+        text = line.decode("utf-8", "surrogateescape").rstrip("\r")
+        pair = canonical_ip4_network(list_type, text)
+        if pair is None:
+            if text.strip() and not text.lstrip().startswith("#"):
+                return None
+            continue                                  # a comment or a blank line
+        still = has_network(list_type, new, *pair)    # a duplicate made by hand?
+        if still is None:
+            return None
+        if not still:
+            networks.append(pair)
+    return networks
 
 
 def _not_valid(root: Path, bad: ValueError) -> CLError:
@@ -227,7 +329,8 @@ class PolicySource:
         the error (the caller logs it)."""
         keys = stat_keys(self._members)
         try:
-            self.current = add_appended(self.root, self.current) or self.compile()
+            self.current = (add_appended(self.root, self.current)
+                            or drop_removed(self.root, self.current) or self.compile())
         except CLError as error:
             self._failed_keys = keys
             return error

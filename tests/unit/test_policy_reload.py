@@ -185,3 +185,67 @@ def test_a_list_of_plain_and_hand_written_records_compiles_as_its_entries(root) 
                 == from_entries.check_connect(client).explain()), client
         assert (compiled.policy.check_recipient(client, FAR).explain()
                 == from_entries.check_recipient(client, FAR).explain()), client
+
+
+def rewrite(path: Path, text: str) -> None:
+    replacement = path.with_suffix(".new")
+    replacement.write_text(text)
+    os.replace(replacement, path)                    # what RMVSMTPLE does
+
+
+def test_records_taken_out_are_dropped_without_a_full_compile(root, monkeypatch) -> None:
+    accept, reject = member(root, "ACCEPTRLY"), member(root, "REJECTCNN")
+    accept.write_text("10.0.0.1 255.255.255.255\n# office\n192.0.2.7 255.255.255.255\n"
+                      "10.1.0.0 255.255.0.0\n10.0.0.2 255.255.255.255\n")
+    reject.write_text("198.51.100.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    monkeypatch.setattr(PolicySource, "compile", lambda self: pytest.fail("a full compile"))
+    rewrite(accept, "10.0.0.1 255.255.255.255\n# office\n10.1.0.0 255.255.0.0\n"
+                    "10.0.0.2 255.255.255.255\n")
+    _, found = reloaded(source)
+    assert allowed_clients(found) == {"10.0.0.1", "10.0.0.2", "10.1.2.3"}
+    rewrite(accept, "10.0.0.2 255.255.255.255\n")    # two records and a comment at once
+    _, found = reloaded(source)
+    assert allowed_clients(found) == {"10.0.0.2"}
+    rewrite(reject, "")
+    _, found = reloaded(source)
+    assert [allowed for client, allowed, _ in found if client == "198.51.100.1"] == [True]
+    append(accept, "192.0.2.8 255.255.255.255\n")    # and an append after it all
+    _, found = reloaded(source)
+    assert allowed_clients(found) == {"10.0.0.2", "192.0.2.8"}
+
+
+def test_a_network_with_another_record_stays(root, monkeypatch) -> None:
+    """Two records of one network, written by hand; one taken out: the network stays."""
+    accept = member(root, "ACCEPTRLY")
+    accept.write_text("10.1.2.0 255.255.255.0\n10.0.0.1 255.255.255.255\n"
+                      "  10.1.2.77\t255.255.255.0\n110.1.2.0 255.255.255.0\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    monkeypatch.setattr(PolicySource, "compile", lambda self: pytest.fail("a full compile"))
+    rewrite(accept, "10.0.0.1 255.255.255.255\n  10.1.2.77\t255.255.255.0\n"
+                    "110.1.2.0 255.255.255.0\n")
+    _, found = reloaded(source)
+    assert allowed_clients(found) == {"10.0.0.1", "10.1.2.3"}
+    rewrite(accept, "10.0.0.1 255.255.255.255\n110.1.2.0 255.255.255.0\n")
+    _, found = reloaded(source)
+    assert allowed_clients(found) == {"10.0.0.1"}
+
+
+TWO = "10.0.0.1 255.255.255.255\n192.0.2.7 255.255.255.255\n"
+
+
+@pytest.mark.parametrize("before, after", [
+    (TWO, "10.0.0.1 255.255.255.255\n10.0.0.3 255.255.255.255\n"),    # one out, another in
+    (TWO, "10.0.0.2 255.255.255.255\n"),                              # one out, one changed
+    (TWO, "10.0.0.1 255.255.255.255"),                                 # no last line end
+    (TWO, "192.0.2.7 255.255.255.255\n10.0.0.1 255.255.255.255\n"),    # the order changed
+    (TWO + "10.0.0.0 255.0.0.0\n", TWO),                               # a /8: many candidates
+    ("10.0.0.1 255.255.255.255", ""),                                  # no last line end before
+])
+def test_anything_but_lines_taken_out_compiles_everything(root, before, after) -> None:
+    accept = member(root, "ACCEPTRLY")
+    accept.write_text(before)
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    rewrite(accept, after)
+    way, _ = reloaded(source)              # its decisions are a fresh compile's
+    assert way == "compiled"
