@@ -149,12 +149,7 @@ def main() -> int:
     accept = lt.LIST_TYPES["*ACCEPT"]
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-memory-") as tmp:
         root = Path(tmp)
-        shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                        ignore=shutil.ignore_patterns(".*"))
-        env = {**os.environ, "QTSMTP_ROOT": str(root)}
-        port = free_port()
-        subprocess.run([script("chgsmtpa"), f"PORT({port})"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
+        env, port = new_root(root)
         records = accept_records(args.entries)
         member = root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
         member.write_text("".join(r + "\n" for r in records))
@@ -201,6 +196,19 @@ def main() -> int:
         finally:
             end_server(root, env, seen, END_TIMEOUT_SECONDS)
     return 0
+
+
+def new_root(root: Path, attributes: str = "") -> tuple[dict, int]:
+    """A copy of the embedded default library in ``root``, the server's port set to a
+    free one (and any other CHGSMTPA ``attributes``): the environment for commands on
+    it, and the port."""
+    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
+                    ignore=shutil.ignore_patterns(".*"))
+    env = {**os.environ, "QTSMTP_ROOT": str(root)}
+    port = free_port()
+    subprocess.run([script("chgsmtpa"), f"PORT({port}) {attributes}"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    return env, port
 
 
 def end_server(root: Path, env: dict, seen: set[int], limit: float) -> None:

@@ -23,8 +23,6 @@ Every wait is bounded; the server is ended by ENDTCPSVR, and then by PID.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import smtplib
 import statistics
 import subprocess
@@ -34,9 +32,8 @@ import threading
 import time
 from pathlib import Path
 
-from bench_memory import end_server, free_port, jobs, script, wait_for_greeting
+from bench_memory import end_server, jobs, new_root, script, wait_for_greeting
 
-CHECKOUT = Path(__file__).resolve().parents[1]
 PROBE = "127.1.0.5"
 SESSION = "127.0.0.9"
 IN_A_ROW = 10
@@ -104,12 +101,7 @@ def timed(argv: list[str], env: dict) -> float:
 def measure(size: int) -> None:
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-reload-") as tmp:
         root = Path(tmp)
-        shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                        ignore=shutil.ignore_patterns(".*"))
-        env = {**os.environ, "QTSMTP_ROOT": str(root)}
-        port = free_port()
-        subprocess.run([script("chgsmtpa"), f"PORT({port}) ALWRLY(*LIST)"], env=env,
-                       check=True, stdout=subprocess.DEVNULL)
+        env, port = new_root(root, "ALWRLY(*LIST)")
         records = [f"10.{n // 65536}.{n // 256 % 256}.{n % 256} 255.255.255.255\n"
                    for n in range(size)]
         records.insert(size // 2, f"{PROBE} 255.255.255.255\n")
