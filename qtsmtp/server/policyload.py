@@ -34,7 +34,7 @@ from qtsmtp.cl.messages import CLError, escape
 from qtsmtp.server.memberdiff import has_network, removed_lines
 from qtsmtp.smtp import attributes
 from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, canonical_ip4_network, parse_record_fast
+from qtsmtp.smtp.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
 from qtsmtp.smtp.lists import member_file
 from qtsmtp.smtp.policy import RelayPolicy
 from qtsmtp.store.member import MemberFile
@@ -139,8 +139,7 @@ class MemberReader:
                 try:
                     entry = parse_record_fast(list_type, text)
                 except CLError as bad:
-                    raise escape("TCP2670", member.member, member.file, member.library, number,
-                                 bad.escape.text.rstrip(".")) from None
+                    raise not_valid_at(member, number, bad) from None
                 if entry is not None:
                     yield entry
         except BaseException:           # a bad record, or the reading given up
@@ -281,9 +280,11 @@ def _networks_gone(list_type: lt.ListType, gone: list[bytes], new: bytes
         text = line.decode("utf-8", "surrogateescape").rstrip("\r")
         pair = canonical_ip4_network(list_type, text)
         if pair is None:
-            if text.strip() and not text.lstrip().startswith("#"):
+            # A comment or a blank line (the parser says None: nothing to drop), or a
+            # record in another form. It parsed when the policy was compiled.
+            if parse_record_fast(list_type, text) is not None:
                 return None
-            continue                                  # a comment or a blank line
+            continue
         still = has_network(list_type, new, *pair)    # a duplicate made by hand?
         if still is None:
             return None

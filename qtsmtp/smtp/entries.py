@@ -14,7 +14,7 @@ import re
 import socket
 from dataclasses import dataclass
 
-from qtsmtp.cl.messages import escape
+from qtsmtp.cl.messages import CLError, escape
 from qtsmtp.smtp import listtypes as lt
 
 DEFAULT_MASK = "255.255.255.255"
@@ -267,6 +267,13 @@ def _canonical_ip4(address: str, mask: str) -> tuple[int, int] | None:
     if socket.inet_ntoa(packed) != address:
         return None
     return int.from_bytes(packed, "big") & known[0], known[1]
+
+
+def not_valid_at(member, number: int | str, bad: CLError) -> CLError:
+    """TCP2670: the member (a MemberFile) and the record number of a line that does not
+    parse, with parse_record's reason."""
+    return escape("TCP2670", member.member, member.file, member.library, number,
+                  bad.escape.text.rstrip("."))
 
 
 def _fields(fields: list[str], least: int, most: int) -> list[str]:

@@ -48,9 +48,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from qtsmtp.cl.messages import CLError, escape
+from qtsmtp.cl.messages import CLError
 from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, canonical_ip4_network, parse_record_fast
+from qtsmtp.smtp.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
 from qtsmtp.store.member import MemberFile
 
 INDEX_VERSION = 1
@@ -93,12 +93,6 @@ class _State:
 
     def trusted_by_stat(self) -> bool:
         return self.changed_ns + RACY_NS <= self.checked_ns
-
-
-def not_valid_at(member: MemberFile, number: int, bad: CLError) -> CLError:
-    """TCP2670: the member and the record number of a line that does not parse."""
-    return escape("TCP2670", member.member, member.file, member.library, number,
-                  bad.escape.text.rstrip("."))
 
 
 def bucket(identity: tuple) -> int:
@@ -226,18 +220,18 @@ class ListIndex:
     def find(self, entry: Entry) -> list[Match]:
         """The records whose identity is the entry's, in member order (after sync)."""
         query = "SELECT rowid, line FROM records WHERE bucket = ? ORDER BY rowid"
+        wanted = bucket(entry.identity)
         try:
-            rows = self.db.execute(query, (bucket(entry.identity),)).fetchall()
+            rows = self.db.execute(query, (wanted,)).fetchall()
         except _sqlite().Error as error:
             # The file failed us between sync and now: ask an index in memory instead.
             self._forget(remove_file=_damaged(error))
             self._connect(in_memory=True)
             self._sync(read=False)
-            rows = self.db.execute(query, (bucket(entry.identity),)).fetchall()
+            rows = self.db.execute(query, (wanted,)).fetchall()
         unwritten = _unwritten.get(self._name)
         if unwritten is not None:          # after every row of the file, in member order
-            rows += [(None, line.encode("utf-8", "surrogateescape"))
-                     for line in unwritten.by_bucket.get(bucket(entry.identity), ())]
+            rows += [(None, raw) for raw in unwritten.by_bucket.get(wanted, ())]
         found = []
         for rowid, raw in rows:
             line = raw.decode("utf-8", "surrogateescape")
@@ -272,8 +266,7 @@ class ListIndex:
             unwritten = _unwritten.setdefault(self._name, _Unwritten(self.list_type, state, state, [], {}))
             unwritten.rows += rows
             for found_bucket, line in rows:
-                unwritten.by_bucket.setdefault(found_bucket, []).append(
-                    line.decode("utf-8", "surrogateescape"))
+                unwritten.by_bucket.setdefault(found_bucket, []).append(line)
             unwritten.state = self.state = new_state
             _own_keys[self._name] = key
             if len(unwritten.rows) >= UNWRITTEN_MOST:
@@ -387,7 +380,7 @@ class _Unwritten:
     base: _State                      # what the index file described then
     state: _State                     # the member with them
     rows: list[tuple[int, bytes]]     # (bucket, line), in member order
-    by_bucket: dict[int, list[str]]   # bucket -> their lines
+    by_bucket: dict[int, list[bytes]]  # bucket -> their lines
 
 
 # index name (as _connections) -> this process's appends not yet in the file

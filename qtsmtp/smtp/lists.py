@@ -13,8 +13,8 @@ from pathlib import Path
 
 from qtsmtp.cl.messages import CLError, escape
 from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, parse_record
-from qtsmtp.smtp.listindex import ListIndex, not_valid_at
+from qtsmtp.smtp.entries import Entry, not_valid_at, parse_record
+from qtsmtp.smtp.listindex import ListIndex
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
