@@ -100,7 +100,7 @@ def run_qtsmtp(top: Path, sink_port: int, count: int) -> float:
     env = {**os.environ, "QTSMTP_ROOT": str(root)}
     subprocess.run([shutil.which("chgsmtpa") or "chgsmtpa", f"FWDHUBSVR('127.0.0.1:{sink_port}')",
                     "SYSNAME('sys.bench.test')"], env=env, check=True, capture_output=True)
-    from qtsmtp.server.queue import QueueWriter, prepare
+    from qtsmtp.queue.writer import QueueWriter, prepare
     prepare(root)
     writer = QueueWriter(root)
     for n in range(count):

@@ -39,8 +39,8 @@ from pathlib import Path
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT))
 
-from qtsmtp.server import policyload                      # noqa: E402
-from qtsmtp.smtp import entries, listtypes as lt          # noqa: E402
+from qtsmtp.config import policyload                      # noqa: E402
+from qtsmtp.config import entries, listtypes as lt          # noqa: E402
 
 TARGET_MB = 300
 SAMPLE = 100_000                 # records timed per parser

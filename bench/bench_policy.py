@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from qtsmtp.smtp import entries, listtypes as lt                    # noqa: E402
-from qtsmtp.smtp.address import canonical_recipient                # noqa: E402
-from qtsmtp.smtp.policy import RelayPolicy, client_address         # noqa: E402
+from qtsmtp.config import entries, listtypes as lt                    # noqa: E402
+from qtsmtp.config.address import canonical_recipient                # noqa: E402
+from qtsmtp.config.policy import RelayPolicy, client_address         # noqa: E402
 
 SIZES = (10, 10_000, 1_000_000)
 DECISIONS = 20_000          # per timed run: half hits, half misses

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, ValueSpec
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
 
 _NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z")

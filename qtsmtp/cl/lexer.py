@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 
 MAX_COMMAND_LENGTH = 32702
 

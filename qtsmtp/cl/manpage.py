@@ -15,9 +15,9 @@ blank lines are dropped (write ``.PP`` for a paragraph break), except inside ``.
 Three directives:
 
 * ``@messages ID ...`` expands to one tagged paragraph per message, with its severity and
-  first-level text taken from ``qtsmtp.cl.messages.CATALOGUE`` (an unknown ID is an error);
+  first-level text taken from ``qtsmtp.messages.CATALOGUE`` (an unknown ID is an error);
 * ``@listtypes ADDSMTPLE|RMVSMTPLE`` expands to one tagged paragraph per list type, from
-  ``qtsmtp.smtp.listtypes``: its list, member, and the parameters the command takes for it;
+  ``qtsmtp.config.listtypes``: its list, member, and the parameters the command takes for it;
 * ``@include NAME`` inserts man/src/NAME.inc, a piece shared by several pages.
 
 Output is reproducible: the date in ``.TH`` is the constant ``DATE``, not today. Change it
@@ -37,7 +37,7 @@ from pathlib import Path
 from qtsmtp.cl import definition
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm
 from qtsmtp.cl.helptext import choices, default_text, notes
-from qtsmtp.cl.messages import CATALOGUE
+from qtsmtp.messages import CATALOGUE
 
 DATE = "2026-11-22"
 SOURCE = "qtsmtp"
@@ -182,7 +182,7 @@ def message_paragraphs(ids: list[str], where: str = "") -> list[str]:
     out = []
     for msgid in ids:
         if msgid not in CATALOGUE:
-            raise ManPageError(f"{where}: message {msgid} is not in qtsmtp.cl.messages.CATALOGUE")
+            raise ManPageError(f"{where}: message {msgid} is not in qtsmtp.messages.CATALOGUE")
         severity, text = CATALOGUE[msgid]
         out += [".TP", f".BR {msgid} \" (severity {severity})\"", *wrap(message_text(text))]
     return out
@@ -191,7 +191,7 @@ def message_paragraphs(ids: list[str], where: str = "") -> list[str]:
 def list_type_paragraphs(args: list[str], where: str = "") -> list[str]:
     """``@listtypes ADDSMTPLE|RMVSMTPLE``: one tagged paragraph per TYPE value, from the
     list-type table: its list, its member, the parameters it takes and which are required."""
-    from qtsmtp.smtp.listtypes import HOST_OR_IP4, IP4_OR_DOMAIN, LIST_TYPES
+    from qtsmtp.config.listtypes import HOST_OR_IP4, IP4_OR_DOMAIN, LIST_TYPES
     if args not in (["ADDSMTPLE"], ["RMVSMTPLE"]):
         raise ManPageError(f"{where}: write @listtypes ADDSMTPLE or @listtypes RMVSMTPLE")
     command = definition.load(args[0])
@@ -452,7 +452,7 @@ def _meanings(spec) -> list[str]:
 # Extra facts some commands add to each parameter: command name -> functions(parm) -> text.
 
 def _shipped_value(parm: Parm) -> str:
-    from qtsmtp.smtp.attributes import SHIPPED
+    from qtsmtp.config.attributes import SHIPPED
     if parm.keyword not in SHIPPED:
         return ""
     return f"Shipped value: \\fB{code(_attribute_text(SHIPPED[parm.keyword]))}\\fP."
@@ -466,7 +466,7 @@ def _attribute_text(value) -> str:
 
 def _dft_value(parm: Parm) -> str:
     """*DFT of a CHGSMTPA parameter whose definition cannot map it (USRIDDELIM)."""
-    from qtsmtp.smtp.attributes import DFT_VALUES
+    from qtsmtp.config.attributes import DFT_VALUES
     if parm.keyword not in DFT_VALUES:
         return ""
     return f"\\fB*DFT\\fP stands for \\fB{code(str(DFT_VALUES[parm.keyword]))}\\fP."

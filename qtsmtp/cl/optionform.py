@@ -17,7 +17,7 @@ forms are validated, defaulted and documented by one set of rules. Conventions:
 from __future__ import annotations
 
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Scalar, Statement, ValueList, parse
 
 

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from qtsmtp.cl.lexer import LPAREN, QNAME, RPAREN, STRING, WORD, Token, tokenize
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 
 MAX_LIST_DEPTH = 3
 _COMMAND_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")

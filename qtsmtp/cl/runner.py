@@ -13,32 +13,32 @@ import sys
 
 from qtsmtp.cl import definition
 from qtsmtp.cl.binder import Bound, bind
-from qtsmtp.cl.messages import COMPLETION, ESCAPE, CLError, Message
+from qtsmtp.messages import COMPLETION, ESCAPE, CLError, Message
 from qtsmtp.cl.parser import Statement
 
 PROGRAMS = {
-    "ADDSMTPLE": "qtsmtp.smtp.listcmds:addsmtple",
-    "RMVSMTPLE": "qtsmtp.smtp.listcmds:rmvsmtple",
-    "CHGSMTPA": "qtsmtp.smtp.attrcmds:chgsmtpa",
-    "DSPSMTPA": "qtsmtp.smtp.attrcmds:dspsmtpa",
-    "STRTCPSVR": "qtsmtp.server.tcpsvr:strtcpsvr",
-    "ENDTCPSVR": "qtsmtp.server.tcpsvr:endtcpsvr",
-    "WRKACTJOB": "qtsmtp.panels.wrkactjob:wrkactjob",   # the panel; *PRINT: qtsmtp.jobs.wrkactjob
+    "ADDSMTPLE": "qtsmtp.programs.lists:addsmtple",
+    "RMVSMTPLE": "qtsmtp.programs.lists:rmvsmtple",
+    "CHGSMTPA": "qtsmtp.programs.attributes:chgsmtpa",
+    "DSPSMTPA": "qtsmtp.programs.attributes:dspsmtpa",
+    "STRTCPSVR": "qtsmtp.programs.tcpsvr:strtcpsvr",
+    "ENDTCPSVR": "qtsmtp.programs.tcpsvr:endtcpsvr",
+    "WRKACTJOB": "qtsmtp.panels.wrkactjob:wrkactjob",   # the panel; *PRINT: qtsmtp.programs.wrkactjob
     "WRKSMTPLE": "qtsmtp.panels.wrksmtple:wrksmtple",
-    "SNDSMTPEMM": "qtsmtp.delivery.sndsmtpemm:sndsmtpemm",
-    "ADDUSRSMTP": "qtsmtp.delivery.users:addusrsmtp",
-    "CHGUSRSMTP": "qtsmtp.delivery.users:chgusrsmtp",
-    "RMVUSRSMTP": "qtsmtp.delivery.users:rmvusrsmtp",
-    "WRKSMTPQ": "qtsmtp.delivery.wrksmtpq:wrksmtpq",
-    "ADDSMTPAUT": "qtsmtp.smtp.credentials:addsmtpaut",
-    "CHGSMTPAUT": "qtsmtp.smtp.credentials:chgsmtpaut",
-    "RMVSMTPAUT": "qtsmtp.smtp.credentials:rmvsmtpaut",
-    "ADDEXITPGM": "qtsmtp.smtp.exitreg:addexitpgm",
-    "RMVEXITPGM": "qtsmtp.smtp.exitreg:rmvexitpgm",
-    "WRKEXITPGM": "qtsmtp.smtp.exitreg:wrkexitpgm",
-    "ADDSMTPSBM": "qtsmtp.delivery.subctl:addsmtpsbm",
-    "RMVSMTPSBM": "qtsmtp.delivery.subctl:rmvsmtpsbm",
-    "WRKSMTPSBM": "qtsmtp.delivery.subctl:wrksmtpsbm",
+    "SNDSMTPEMM": "qtsmtp.programs.sndsmtpemm:sndsmtpemm",
+    "ADDUSRSMTP": "qtsmtp.config.users:addusrsmtp",
+    "CHGUSRSMTP": "qtsmtp.config.users:chgusrsmtp",
+    "RMVUSRSMTP": "qtsmtp.config.users:rmvusrsmtp",
+    "WRKSMTPQ": "qtsmtp.programs.wrksmtpq:wrksmtpq",
+    "ADDSMTPAUT": "qtsmtp.config.credentials:addsmtpaut",
+    "CHGSMTPAUT": "qtsmtp.config.credentials:chgsmtpaut",
+    "RMVSMTPAUT": "qtsmtp.config.credentials:rmvsmtpaut",
+    "ADDEXITPGM": "qtsmtp.config.exitreg:addexitpgm",
+    "RMVEXITPGM": "qtsmtp.config.exitreg:rmvexitpgm",
+    "WRKEXITPGM": "qtsmtp.config.exitreg:wrkexitpgm",
+    "ADDSMTPSBM": "qtsmtp.config.submission:addsmtpsbm",
+    "RMVSMTPSBM": "qtsmtp.config.submission:rmvsmtpsbm",
+    "WRKSMTPSBM": "qtsmtp.config.submission:wrksmtpsbm",
 }
 # Commands that only mean something inside a CL script; the script runner handles them.
 SCRIPT_ONLY = {"MONMSG"}

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.lexer import logical_lines
-from qtsmtp.cl.messages import CLError, Message, monitors
+from qtsmtp.messages import CLError, Message, monitors
 from qtsmtp.cl.parser import parse
 from qtsmtp.cl.runner import compile_statement, run_bound, send, with_escape
 from qtsmtp.store.member import group_commit

@@ -4,7 +4,7 @@ and moves the message on (qtsmtp-queue(5)).
 One asyncio loop in the client job's main thread does everything, so what WRKACTJOB
 measures of the job is what the delivery does: RUN while it works, and DEQW when it is
 idle, because then the job leaves the loop and blocks reading the queue's FIFO
-(``qtsmtp.server.delivery``).
+(``qtsmtp.delivery.job``).
 
 Per message: claim it (rename into active/), read it, group the recipients not yet done
 by next hop, deliver every group at once, then record per recipient: sent (2xx), failed
@@ -22,7 +22,8 @@ import os
 import time
 from pathlib import Path
 
-from qtsmtp.delivery import dsn, maildir, qfiles, schedule
+from qtsmtp.delivery import dsn, maildir, schedule
+from qtsmtp.queue import states as qfiles
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
 from qtsmtp.delivery.routing import HUB, LITERAL, LOCAL, ROUTER, Routing, split_address, split_host_port
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
@@ -111,9 +112,9 @@ class DeliveryEngine:
     # --- a run ---------------------------------------------------------------------------
 
     def _watched(self) -> tuple:
-        from qtsmtp.smtp import attributes
-        from qtsmtp.smtp import listtypes as lt
-        from qtsmtp.smtp.lists import member_file
+        from qtsmtp.config import attributes
+        from qtsmtp.config import listtypes as lt
+        from qtsmtp.config.lists import member_file
         members = [attributes.attributes_member(self.root)] + [
             member_file(self.root, lt.LIST_TYPES[t])
             for t in ("*DOMAIN", "*DOMAINIP6", "*NEAR", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH")]
@@ -121,7 +122,7 @@ class DeliveryEngine:
 
     def load_configuration(self) -> None:
         """Read the attributes and lists the routing needs (again when they changed)."""
-        from qtsmtp.smtp import attributes
+        from qtsmtp.config import attributes
         keys = self._watched()
         if self.routing is not None and keys == self._keys:
             return
@@ -328,7 +329,7 @@ class DeliveryEngine:
         """Queue a message made here (a notification, a submission) in incoming/,
         durably, in the server's own format."""
         from datetime import datetime, timezone
-        from qtsmtp.server.queue import QueueWriter
+        from qtsmtp.queue.writer import QueueWriter
         if self._writer is None:
             self._writer = QueueWriter(self.root)
         queue_id = self._writer.new_id()

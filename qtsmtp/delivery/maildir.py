@@ -16,7 +16,7 @@ import socket
 import time
 from pathlib import Path
 
-from qtsmtp.delivery import qfiles
+from qtsmtp.queue import states as qfiles
 
 MAIL_DIRECTORY = "mail"
 _SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qtsmtp.smtp import attributes
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.lists import read_entries
-from qtsmtp.smtp.policy import DomainTable
+from qtsmtp.config import attributes
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.lists import read_entries
+from qtsmtp.config.policy import DomainTable
 
 LOCAL, HUB, ROUTER, MX, LITERAL = "local", "hub", "router", "mx", "literal"
 SMTP_PORT = 25
@@ -62,7 +62,7 @@ class Routing:
 
     def __init__(self, root: Path, values: dict | None = None, system_name: str | None = None,
                  local_addresses: tuple[str, ...] | None = None):
-        from qtsmtp.server.settings import default_system_name, own_addresses
+        from qtsmtp.config.settings import default_system_name, own_addresses
         self.values = values if values is not None else attributes.load(root)
         name = str(self.values.get("SYSNAME", "*DFT"))
         if system_name is None:
@@ -70,7 +70,7 @@ class Routing:
         self.system_name = system_name.lower().rstrip(".")
         if local_addresses is None:
             local_addresses = own_addresses(("0.0.0.0",), self.system_name)
-        from qtsmtp.smtp.address import address_literal
+        from qtsmtp.config.address import address_literal
         self.local_literals = frozenset(address_literal(a) for a in local_addresses)
         self.local = DomainTable()
         self.local.add(self.system_name, "SYSNAME")

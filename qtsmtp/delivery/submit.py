@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
-from qtsmtp.delivery import qfiles
+from qtsmtp.queue import states as qfiles
 
 SUBMIT_GROUP = os.environ.get("QTSMTP_SUBMIT_GROUP", "qtsmtp")
 DIR_MODE, FILE_MODE = 0o2770, 0o660
@@ -102,9 +102,9 @@ def pickup(root: Path, engine) -> int:
         return 0
     if engine.routing is None:
         engine.load_configuration()
-    from qtsmtp.delivery.users import address_of, profile_of_uid
-    from qtsmtp.delivery.subctl import check_submission
-    from qtsmtp.smtp.address import AddressRefused, canonical_recipient
+    from qtsmtp.config.users import address_of, profile_of_uid
+    from qtsmtp.config.submission import check_submission
+    from qtsmtp.config.address import AddressRefused, canonical_recipient
     queued = 0
     for name in names:
         path = directory / name
@@ -124,7 +124,7 @@ def pickup(root: Path, engine) -> int:
                 recipients.append(canonical_recipient(str(raw)).address)
             if not recipients:
                 raise qfiles.NotAQueueFile("no recipients")
-            # Submission control (qtsmtp.delivery.subctl): the most specific profile decides.
+            # Submission control (qtsmtp.config.submission): the most specific profile decides.
             permitted, resource, deciding = check_submission(root, owner)
         except FileNotFoundError:
             continue

@@ -14,7 +14,7 @@ identifiers and second-level text in the log. F3 or F12 ends the session.
 from __future__ import annotations
 
 from qtsmtp.cl import definition
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.runner import PROGRAMS, SCRIPT_ONLY
 from qtsmtp.panels import execute, prompter
 from qtsmtp.panels.history import History

@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from qtsmtp.cl.messages import CLError, Message
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, parse_record
-from qtsmtp.smtp.lists import member_file
+from qtsmtp.messages import CLError, Message
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import Entry, parse_record
+from qtsmtp.config.lists import member_file
 
 ACCEPT, REJECT = {"*ACCEPT", "*ACCEPTIP6"}, {"*REJECT", "*REJECTIP6"}
 LOCAL = {"*DOMAIN", "*DOMAINIP6"}

@@ -16,7 +16,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Statement, parse
 from qtsmtp.cl.runner import compile_statement, run_bound, with_escape
 

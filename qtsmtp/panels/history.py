@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from qtsmtp.cl.messages import Message
+from qtsmtp.messages import Message
 from qtsmtp.store.root import ENV
 
 KEEP = 500

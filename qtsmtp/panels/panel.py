@@ -21,7 +21,7 @@ import textwrap
 from dataclasses import dataclass
 from datetime import datetime
 
-from qtsmtp.cl.messages import Message
+from qtsmtp.messages import Message
 from qtsmtp.panels import screen
 
 ROWS, COLS = screen.ROWS, screen.COLS

@@ -25,7 +25,7 @@ import importlib
 
 from qtsmtp.cl import definition
 from qtsmtp.cl.definition import Command, Parm
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Scalar, Statement, ValueList
 from qtsmtp.panels import execute
 from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
@@ -43,7 +43,7 @@ CURRENT_VALUES = {"CHGSMTPA": "qtsmtp.panels.prompter:stored_attributes"}
 
 
 def stored_attributes() -> dict:
-    from qtsmtp.smtp import attributes
+    from qtsmtp.config import attributes
     from qtsmtp.store.root import data_root
     return attributes.load(data_root())
 
@@ -356,7 +356,7 @@ def prompt_command_line(text: str) -> int:
 
 
 def _prompt_and_report(name: str, make_statement) -> int:
-    from qtsmtp.cl.main import EXIT_INVALID, EXIT_OK, _failed
+    from qtsmtp.console import EXIT_INVALID, EXIT_OK, _failed
     from qtsmtp.cl.runner import send, with_escape
     from qtsmtp.panels import screen
     if not screen.is_interactive():

@@ -1,8 +1,8 @@
 """WRKSMTPLE F8: ask for a client address and a recipient, show the relay decision.
 
 The decision is the server's own: the policy is compiled by the server's policy loader
-(``qtsmtp.server.policyload.compile_policy``) from the stored attributes and lists, with
-the system name and own addresses the server would use (``qtsmtp.server.settings``), and
+(``qtsmtp.config.policyload.compile_policy``) from the stored attributes and lists, with
+the system name and own addresses the server would use (``qtsmtp.config.settings``), and
 asked ``check_connect`` and ``check_recipient`` for the recipient as
 ``canonical_recipient`` reads it. Those two modules are plain readers: they import
 neither asyncio nor aiosmtpd, and they are imported only when the test is first used.
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.panels.panel import (KEY_ROWS, Field, Panel, blank, heading, leader, put,
                                  wrap)
 from qtsmtp.store.root import data_root
@@ -23,8 +23,8 @@ _cache: dict = {}
 
 def compiled_policy():
     """The server's compiled policy for the data root (CLError TCP2670 on a bad member)."""
-    from qtsmtp.server import policyload
-    from qtsmtp.server.settings import load_settings
+    from qtsmtp.config import policyload
+    from qtsmtp.config.settings import load_settings
     root = data_root().resolve()
     keys = policyload.stat_keys(policyload.watched_members(root))
     cached = _cache.get(root)
@@ -38,8 +38,8 @@ def compiled_policy():
 
 def decide(client: str, recipient: str) -> list[tuple[str, str, str]]:
     """(what was asked, the reply, the explanation) for the connection and the recipient."""
-    from qtsmtp.smtp.address import AddressRefused, canonical_recipient
-    from qtsmtp.smtp.policy import Decision
+    from qtsmtp.config.address import AddressRefused, canonical_recipient
+    from qtsmtp.config.policy import Decision
     compiled = compiled_policy()
     policy = compiled.policy
     connect = policy.check_connect(client)

@@ -1,7 +1,7 @@
 """WRKACTJOB on a terminal: the Work with Active Jobs panel.
 
 The jobs come from the job table (``qtsmtp.jobs.table.active_jobs``) and are shown as the
-printed report shows them (``qtsmtp.jobs.wrkactjob.select_jobs`` and ``rows``): the
+printed report shows them (``qtsmtp.programs.wrkactjob.select_jobs`` and ``rows``): the
 subsystem line, its jobs indented under it. CPU % is measured as IBM i measures it, over
 the elapsed interval: the CPU time each process used (``procstat.cpu_ticks``) since the
 panel started or since F10 restarted the statistics, as a share of the whole system's
@@ -14,7 +14,7 @@ named by its pid *and* the start time of that pid, so a signal never reaches a p
 that merely reused the number.
 
 OUTPUT(*PRINT), or an output that is not a terminal: the printed report of
-``qtsmtp.jobs.wrkactjob``.
+``qtsmtp.programs.wrkactjob``.
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import time
 from datetime import datetime
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message
+from qtsmtp.messages import Message
 from qtsmtp.jobs import procstat, table
-from qtsmtp.jobs import wrkactjob as report
+from qtsmtp.programs import wrkactjob as report
 from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, TextPanel, blank,
                                  heading, leader, more_or_bottom, put, wrap)
 from qtsmtp.store.root import data_root

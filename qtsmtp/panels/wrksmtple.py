@@ -17,12 +17,12 @@ import sys
 from datetime import datetime
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import entrylist, execute
 from qtsmtp.panels.entrylist import Row
 from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, TextPanel, blank,
                                  heading, leader, more_or_bottom, put, system_name, wrap)
-from qtsmtp.smtp import listtypes as lt
+from qtsmtp.config import listtypes as lt
 from qtsmtp.store.root import data_root
 
 TITLE = "Work with SMTP List Entries"
@@ -52,7 +52,7 @@ def row_text(row: Row) -> str:
 
 def settings(root) -> tuple[str, list[Message]]:
     """ALWRLY now stored, and the message when the attributes cannot be read."""
-    from qtsmtp.smtp import attributes
+    from qtsmtp.config import attributes
     try:
         return str(attributes.load(root)["ALWRLY"]), []
     except CLError as error:

@@ -35,8 +35,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qtsmtp.server.process import set_process_name
-from qtsmtp.server.queue import INCOMING, TMP, Commit, QueueWriter, commit_batch, queue_directory
+from qtsmtp.jobs.process import set_process_name
+from qtsmtp.queue.writer import INCOMING, TMP, Commit, QueueWriter, commit_batch, queue_directory
 
 PROCESS_NAME = "QTSMTPQCOMMIT"       # in ps and top, beside its job's QTSMTPSRVP
 READ_SIZE = 1 << 20                  # whatever arrived while the last batch was on disk

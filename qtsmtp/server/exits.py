@@ -1,6 +1,6 @@
 """Exit point QIBM_QTMS_SMTP_EXIT at run time: calling the registered exit programs.
 
-The registration (qtsmtp.smtp.exitreg) is compiled into an ``ExitChain``: the programs,
+The registration (qtsmtp.config.exitreg) is compiled into an ``ExitChain``: the programs,
 in PGMNBR order, each ready to call. A session takes the chain that is current when it
 connects (``ExitSource.current``) and keeps it to its end, so adding, removing or
 replacing a program affects new connections only, and no session ever sees a mix of old
@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qtsmtp.smtp.exitreg import (SMTP_EXIT_POINT, ExitRegistration, RegistryError,
+from qtsmtp.config.exitreg import (SMTP_EXIT_POINT, ExitRegistration, RegistryError,
                                  exit_member, parse_registry)
 
 CONTINUE, REJECT, ACCEPT = "CONTINUE", "REJECT", "ACCEPT"

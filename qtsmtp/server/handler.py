@@ -11,11 +11,11 @@ import re
 from datetime import datetime
 from email.utils import format_datetime
 
-from qtsmtp.server.joblog import JobLog
-from qtsmtp.server.policyload import PolicySource
+from qtsmtp.jobs.joblog import JobLog
+from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.committer import CommitProcess
-from qtsmtp.smtp.address import AddressRefused, canonical_recipient
-from qtsmtp.smtp.policy import Decision
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.policy import Decision
 
 # RFC 5321 4.5.3.1.8 asks for at least 100 recipients per message; more is a bulk tool.
 MAX_RECIPIENTS = 1000

@@ -28,8 +28,8 @@ from qtsmtp.server.handler import RelayHandler, peer_text
 from qtsmtp.server.protocol import RelaySMTP
 from qtsmtp.server.proxyproto import ProxyHeaderError, read_header
 from qtsmtp.server.tls import server_context, tls_paths
-from qtsmtp.smtp import attributes
-from qtsmtp.smtp.credentials import CredentialStore
+from qtsmtp.config import attributes
+from qtsmtp.config.credentials import CredentialStore
 
 PROXY_HEADER_SECONDS = 10
 AUTH_FAILURE_WINDOW, AUTH_MAX_DELAY = 600.0, 10.0

@@ -22,11 +22,11 @@ import sys
 import time
 from pathlib import Path
 
-from qtsmtp.cl.messages import CLError, Message, escape
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.jobs import table
-from qtsmtp.server import queue as mailqueue
-from qtsmtp.server.joblog import JobLog
-from qtsmtp.server.process import describe_status, end_with_parent, set_process_name
+from qtsmtp.queue import writer as mailqueue
+from qtsmtp.jobs.joblog import JobLog
+from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
 
 START_TIMEOUT_SECONDS = 60
 END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
@@ -74,8 +74,8 @@ class Supervisor:
     def start(self) -> Message:
         """Read the configuration, start every job; the TCP3001 message, or CLError
         (nothing left running) when the server cannot start."""
-        from qtsmtp.server.policyload import PolicySource
-        from qtsmtp.server.settings import load_settings
+        from qtsmtp.config.policyload import PolicySource
+        from qtsmtp.config.settings import load_settings
 
         self._take_server_lock()
         self.record = table.new_record(self.root, table.next_job_number(self.root),
@@ -196,7 +196,7 @@ class Supervisor:
         try:
             if name == table.CLIENT_DAEMON:
                 os.close(report_w)
-                from qtsmtp.server.delivery import run_delivery_job
+                from qtsmtp.delivery.job import run_delivery_job
                 code = run_delivery_job(self.root, log)
             else:
                 from qtsmtp.server.worker import run_server_job

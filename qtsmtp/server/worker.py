@@ -19,12 +19,12 @@ import signal
 import uvloop
 
 from qtsmtp.server.committer import CommitProcess
-from qtsmtp.server.joblog import JobLog
-from qtsmtp.server.policyload import PolicySource
+from qtsmtp.jobs.joblog import JobLog
+from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.protocol import SessionRegistry
-from qtsmtp.server.queue import QueueWriter
+from qtsmtp.queue.writer import QueueWriter
 from qtsmtp.server.secure import SecureHandler, SecureSMTP, Security, session_limits
-from qtsmtp.server.settings import NOMAX_MESSAGE_KB, ServerSettings
+from qtsmtp.config.settings import NOMAX_MESSAGE_KB, ServerSettings
 
 RELOAD_CHECK_SECONDS = 0.3       # a change is in use within this (plus compile time)
 DATA_GRACE_SECONDS = 30          # ENDTCPSVR: how long a session in DATA may take to finish

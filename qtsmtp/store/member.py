@@ -22,7 +22,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from qtsmtp.cl.messages import escape
+from qtsmtp.messages import escape
 
 _group: "SyncGroup | None" = None
 

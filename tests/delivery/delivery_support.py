@@ -11,7 +11,7 @@ from e2e_support import Server
 def queue_message(root: Path, sender: str, recipients: list[str], body: bytes) -> str:
     """Put a message in incoming/ as a server job would (its writer, its format)."""
     from datetime import datetime, timezone
-    from qtsmtp.server.queue import QueueWriter, prepare
+    from qtsmtp.queue.writer import QueueWriter, prepare
     prepare(root)
     writer = QueueWriter(root)
     queue_id = writer.new_id()

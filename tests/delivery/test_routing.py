@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from delivery_support import queue_message
-from qtsmtp.delivery import qfiles
+from qtsmtp.queue import states as qfiles
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain
 from qtsmtp.delivery.routing import HUB, LOCAL, MX, ROUTER, Routing, split_host_port

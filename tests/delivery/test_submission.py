@@ -8,7 +8,7 @@ import stat
 from email import policy
 
 from delivery_support import queue_message  # noqa: F401
-from qtsmtp.delivery.users import current_profile
+from qtsmtp.config.users import current_profile
 from sinks import eventually
 
 

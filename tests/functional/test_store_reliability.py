@@ -7,8 +7,8 @@ import signal
 import subprocess
 import time
 
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.lists import read_entries
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.lists import read_entries
 from tests.conftest import script
 
 ACCEPT = lt.LIST_TYPES["*ACCEPT"]

@@ -9,12 +9,12 @@ import sys
 import pytest
 
 from qtsmtp.cl.definition import load
-from qtsmtp.cl.messages import CLError
+from qtsmtp.messages import CLError
 from qtsmtp.cl.parser import parse
 from qtsmtp.panels import entrylist, execute, promptfields, prompter
 from qtsmtp.panels.history import KEEP, History
 from qtsmtp.panels.panel import Field, Panel, leader
-from qtsmtp.smtp import listtypes as lt
+from qtsmtp.config import listtypes as lt
 
 
 def fields_of(panel: prompter.PromptPanel, keyword: str) -> list[Field]:
@@ -260,7 +260,7 @@ def test_panels_never_load_the_server_asyncio_or_aiosmtpd(qroot):
         "relaytest.decide('10.1.1.1', 'a@far.example')\n"
         "bad = [m for m in sys.modules if m in ('asyncio', 'aiosmtpd') or m.startswith('aiosmtpd.')\n"
         "       or m in ('qtsmtp.server.worker', 'qtsmtp.server.handler', 'qtsmtp.server.supervisor',\n"
-        "                'qtsmtp.server.protocol', 'qtsmtp.server.queue', 'qtsmtp.server.delivery')]\n"
+        "                'qtsmtp.server.protocol', 'qtsmtp.queue.writer', 'qtsmtp.delivery.job')]\n"
         "print(bad)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, env={"QTSMTP_ROOT": str(qroot), "PATH": "/usr/bin:/bin"})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import stat
 
-from qtsmtp.smtp.credentials import check_password, parse_records
+from qtsmtp.config.credentials import check_password, parse_records
 
 
 def test_auth_users_are_hashed_in_a_0600_member(cl, qroot):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 from e2e_support import free_port, script
-from qtsmtp.delivery.users import current_profile
+from qtsmtp.config.users import current_profile
 
 
 def test_denied_submission_is_refused_logged_and_reported(new_server):

@@ -15,16 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.cl.messages import CLError
+from qtsmtp.messages import CLError
 from qtsmtp.server import proxyproto
 from qtsmtp.server.dnsbl import Blocklists, query_name
 from qtsmtp.server.exits import (ACCEPT, CONTINUE, REJECT, ExitEvent, ExternalProgram,
                                  PolicyServer, SessionExits, Verdict, compile_chain,
                                  postfix_request, postfix_verdict, verdict_of)
 from qtsmtp.server.tls import check_permissions, server_context
-from qtsmtp.smtp import credentials
-from qtsmtp.smtp.exitreg import ExitRegistration, RegistryError, parse_registry, program_kind
-from qtsmtp.delivery import subctl
+from qtsmtp.config import credentials
+from qtsmtp.config.exitreg import ExitRegistration, RegistryError, parse_registry, program_kind
+from qtsmtp.config import submission as subctl
 
 HERE = Path(__file__).resolve().parent
 

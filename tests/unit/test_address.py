@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qtsmtp.smtp.address import (BANG_PATH, PERCENT_HACK, SOURCE_ROUTE, AddressRefused,
+from qtsmtp.config.address import (BANG_PATH, PERCENT_HACK, SOURCE_ROUTE, AddressRefused,
                                  Recipient, address_literal, canonical_recipient)
 
 # raw -> (local_part, domain, routing_chars, via, resolved)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.definition import command_names, load
 from qtsmtp.cl.lexer import logical_lines
-from qtsmtp.cl.messages import CLError
+from qtsmtp.messages import CLError
 from qtsmtp.cl.optionform import statement_from_options
 from qtsmtp.cl.parser import parse
 from qtsmtp.cl.runner import compile_statement

@@ -8,7 +8,7 @@ import pytest
 
 from qtsmtp.cl.definition import load
 from qtsmtp.cl.lexer import logical_lines
-from qtsmtp.cl.messages import CLError
+from qtsmtp.messages import CLError
 from qtsmtp.cl.parser import parse
 from qtsmtp.cl.runner import compile_statement
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qtsmtp.cl.messages import CLError
-from qtsmtp.smtp import entries
-from qtsmtp.smtp import listtypes as lt
+from qtsmtp.messages import CLError
+from qtsmtp.config import entries
+from qtsmtp.config import listtypes as lt
 
 
 def outcome(parse, list_type: lt.ListType, line: str):

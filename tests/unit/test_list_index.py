@@ -15,10 +15,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from qtsmtp.cl.messages import CLError, escape
-from qtsmtp.smtp import entries, listindex
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.lists import ListMember, member_file, parse_member, without_lines
+from qtsmtp.messages import CLError, escape
+from qtsmtp.config import entries, listindex
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.lists import ListMember, member_file, parse_member, without_lines
 
 ACCEPT = lt.LIST_TYPES["*ACCEPT"]
 NEAR = lt.LIST_TYPES["*NEAR"]

@@ -20,10 +20,11 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.cl import manpage, messages
+from qtsmtp.cl import manpage
+from qtsmtp import messages
 from qtsmtp.cl.definition import compile_definition, definitions_dir, load
-from qtsmtp.smtp.attributes import SHIPPED
-from qtsmtp.smtp.listtypes import LIST_TYPES
+from qtsmtp.config.attributes import SHIPPED
+from qtsmtp.config.listtypes import LIST_TYPES
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 MAN = CHECKOUT / "man"
@@ -158,7 +159,7 @@ def test_fragment_sections_and_directives():
     ("@@ OPTIONS\nx\n", "is not one of"),
     ("@@ FILES\nx\n@@ FILES\ny\n", "given twice"),
     ("text first\n@@ FILES\n", "before the first"),
-    ("@@ DIAGNOSTICS\n@messages XYZ9999\n", "not in qtsmtp.cl.messages.CATALOGUE"),
+    ("@@ DIAGNOSTICS\n@messages XYZ9999\n", "not in qtsmtp.messages.CATALOGUE"),
     ("@@ FILES\n@frobnicate\n", "unknown directive"),
     ("@@ FILES\n@include nothere\n", "not found"),
 ])

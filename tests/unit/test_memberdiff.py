@@ -8,10 +8,10 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qtsmtp.server import memberdiff
-from qtsmtp.server.memberdiff import has_network, removed_lines
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import canonical_ip4_network
+from qtsmtp.config import memberdiff
+from qtsmtp.config.memberdiff import has_network, removed_lines
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import canonical_ip4_network
 
 ACCEPT = lt.LIST_TYPES["*ACCEPT"]
 LINES = [b"10.1.1.1 255.255.255.255", b"10.1.1.12 255.255.255.255", b"10.1.1.0 255.255.255.0",

@@ -6,10 +6,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qtsmtp.smtp import entries
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.address import AddressRefused, canonical_recipient
-from qtsmtp.smtp.policy import (ALWRLY_VALUES, Decision, DomainTable, PrefixTable, RelayPolicy,
+from qtsmtp.config import entries
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.policy import (ALWRLY_VALUES, Decision, DomainTable, PrefixTable, RelayPolicy,
                                 client_address)
 
 T = lt.LIST_TYPES

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.server import policyload
-from qtsmtp.server.policyload import PolicySource, compile_policy
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.address import canonical_recipient
-from qtsmtp.smtp.entries import parse_record
-from qtsmtp.smtp.policy import RelayPolicy
+from qtsmtp.config import policyload
+from qtsmtp.config.policyload import PolicySource, compile_policy
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import canonical_recipient
+from qtsmtp.config.entries import parse_record
+from qtsmtp.config.policy import RelayPolicy
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 CLIENTS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.1.2.3", "192.0.2.7", "192.0.2.8",

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from qtsmtp.smtp import entries
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.address import canonical_recipient
-from qtsmtp.smtp.policy import RelayPolicy
+from qtsmtp.config import entries
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import canonical_recipient
+from qtsmtp.config.policy import RelayPolicy
 
 T = lt.LIST_TYPES
 FAR = canonical_recipient("user@far.example")

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.smtp import entries
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.address import AddressRefused, canonical_recipient
-from qtsmtp.smtp.policy import Decision, RelayPolicy
+from qtsmtp.config import entries
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.policy import Decision, RelayPolicy
 
 TABLE = Path(__file__).with_name("policy_table.txt")
 

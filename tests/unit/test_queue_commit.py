@@ -23,10 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.server import queue as mailqueue
+from qtsmtp.queue import writer as mailqueue
 from qtsmtp.server.committer import CommitProcess, ProtocolError, serve, take_frames
-from qtsmtp.server.joblog import JobLog
-from qtsmtp.server.queue import Commit, QueueWriter, commit_batch, read_message
+from qtsmtp.jobs.joblog import JobLog
+from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch, read_message
 
 class Recorder:
     """An fsync that records ("file", id, in_incoming) or ("dir", ids in incoming)."""

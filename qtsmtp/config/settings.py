@@ -11,10 +11,10 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from qtsmtp.cl.messages import escape
-from qtsmtp.smtp import attributes
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.lists import read_entries
+from qtsmtp.messages import escape
+from qtsmtp.config import attributes
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.lists import read_entries
 
 # CHGSMTPA MAXEMMSIZE(*NOMAX): the largest value the parameter itself allows (2 GB - 1 KB),
 # so that "no maximum" still announces a SIZE a client can test against.

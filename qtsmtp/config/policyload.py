@@ -30,13 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
-from qtsmtp.cl.messages import CLError, escape
-from qtsmtp.server.memberdiff import has_network, removed_lines
-from qtsmtp.smtp import attributes
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
-from qtsmtp.smtp.lists import member_file
-from qtsmtp.smtp.policy import RelayPolicy
+from qtsmtp.messages import CLError, escape
+from qtsmtp.config.memberdiff import has_network, removed_lines
+from qtsmtp.config import attributes
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
+from qtsmtp.config.lists import member_file
+from qtsmtp.config.policy import RelayPolicy
 from qtsmtp.store.member import MemberFile
 
 # The lists the relay decision reads. *SVRBIND and *SVRBNDIP6 are read once, at start.

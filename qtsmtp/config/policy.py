@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 
-from qtsmtp.smtp.address import AddressRefused, Recipient, address_literal
-from qtsmtp.smtp.entries import Entry
+from qtsmtp.config.address import AddressRefused, Recipient, address_literal
+from qtsmtp.config.entries import Entry
 
 ALWRLY_VALUES = ("*NONE", "*ALL", "*LIST", "*NEAR", "*BOTH")
 

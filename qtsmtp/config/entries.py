@@ -14,8 +14,8 @@ import re
 import socket
 from dataclasses import dataclass
 
-from qtsmtp.cl.messages import CLError, escape
-from qtsmtp.smtp import listtypes as lt
+from qtsmtp.messages import CLError, escape
+from qtsmtp.config import listtypes as lt
 
 DEFAULT_MASK = "255.255.255.255"
 

@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
+from qtsmtp.messages import Message, escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
 

@@ -20,9 +20,10 @@ import threading
 import time
 from pathlib import Path
 
-from qtsmtp.delivery import qfiles, submit
+from qtsmtp.queue import states as qfiles
+from qtsmtp.delivery import submit
 from qtsmtp.delivery.engine import DeliveryEngine
-from qtsmtp.server.joblog import JobLog
+from qtsmtp.jobs.joblog import JobLog
 
 
 CONNECTION_LINGER_SECONDS = 1.0   # open connections kept this long after the queue empties

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
+from qtsmtp.messages import Message, escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
 

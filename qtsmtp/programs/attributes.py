@@ -6,9 +6,9 @@ import ipaddress
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.definition import Parm, load as load_definition
-from qtsmtp.cl.messages import Message, escape
-from qtsmtp.smtp import attributes
-from qtsmtp.smtp.entries import domain_name
+from qtsmtp.messages import Message, escape
+from qtsmtp.config import attributes
+from qtsmtp.config.entries import domain_name
 from qtsmtp.store.root import data_root
 
 SAME = "*SAME"

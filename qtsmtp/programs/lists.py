@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import entry_from_parms
-from qtsmtp.smtp.lists import ListMember
+from qtsmtp.messages import Message, escape
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import entry_from_parms
+from qtsmtp.config.lists import ListMember
 from qtsmtp.store.root import data_root
 
 

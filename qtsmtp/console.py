@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 
 from qtsmtp.cl import definition
-from qtsmtp.cl.messages import CLError, Message
+from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.runner import run_bound, send, with_escape
 
 EXIT_OK, EXIT_ESCAPE, EXIT_INVALID = 0, 1, 2
@@ -114,7 +114,7 @@ def _run_queue(args: list[str]) -> int:
     if any(a not in ("--all",) for a in args):
         sys.stderr.write("usage: qtsmtp runqueue [--all]\n")
         return EXIT_INVALID
-    from qtsmtp.delivery.wrksmtpq import run_queue
+    from qtsmtp.programs.wrksmtpq import run_queue
     from qtsmtp.store.root import data_root
     try:
         send([run_queue(data_root(), all_deferred="--all" in args)])

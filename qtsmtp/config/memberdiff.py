@@ -13,8 +13,8 @@ network's leading octets.
 
 from __future__ import annotations
 
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import canonical_ip4_network
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import canonical_ip4_network
 
 BLOCK = 1 << 16
 # Beyond these, a full compile is as quick, and surely right.

@@ -48,9 +48,9 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from qtsmtp.cl.messages import CLError
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
+from qtsmtp.messages import CLError
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
 from qtsmtp.store.member import MemberFile
 
 INDEX_VERSION = 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtsmtp.cl.messages import escape
+from qtsmtp.messages import escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
@@ -70,7 +70,7 @@ def _problem(keyword: str, value) -> str:
     """
     from qtsmtp.cl.binder import bind_value
     from qtsmtp.cl.definition import load
-    from qtsmtp.cl.messages import CLError
+    from qtsmtp.messages import CLError
     from qtsmtp.cl.parser import parse as parse_cl
 
     parm = load("CHGSMTPA").by_keyword.get(keyword)

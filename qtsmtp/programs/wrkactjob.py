@@ -14,7 +14,7 @@ import time
 from datetime import datetime
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message
+from qtsmtp.messages import Message
 from qtsmtp.jobs import procstat, table
 from qtsmtp.store.root import data_root
 

@@ -16,8 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
-from qtsmtp.delivery import qfiles, submit
+from qtsmtp.messages import Message, escape
+from qtsmtp.queue import states as qfiles
+from qtsmtp.delivery import submit
 from qtsmtp.store.root import data_root
 
 RUNNER_LOG = "QTSMTPQRUN"
@@ -27,7 +28,7 @@ class _PlainLog:
     """The runner's job log: QSYSWRK/joblog/QTSMTPQRUN.log, appended."""
 
     def __init__(self, root: Path):
-        from qtsmtp.server.joblog import JobLog
+        from qtsmtp.jobs.joblog import JobLog
         self._log = JobLog(Path(root) / "QSYSWRK" / "joblog" / f"{RUNNER_LOG}.log")
 
     def send(self, msgid, *data):
@@ -39,7 +40,7 @@ class _PlainLog:
 
 def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -> Message:
     """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it."""
-    from qtsmtp.server.delivery import take_delivery_lock
+    from qtsmtp.delivery.job import take_delivery_lock
     queue = qfiles.prepare(root)
     submit.prepare(root)
     lock = take_delivery_lock(queue, wait=False)

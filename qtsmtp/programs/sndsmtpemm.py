@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
+from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
 
@@ -52,8 +52,8 @@ def build_message(sender: str, recipients: list[tuple[str, str]], subject: str, 
 def sndsmtpemm(bound: Bound) -> list[Message]:
     from qtsmtp.delivery import submit
     from qtsmtp.delivery.routing import Routing
-    from qtsmtp.delivery.users import address_of, current_profile
-    from qtsmtp.smtp.address import AddressRefused, canonical_recipient
+    from qtsmtp.config.users import address_of, current_profile
+    from qtsmtp.config.address import AddressRefused, canonical_recipient
 
     root = data_root()
     profile = current_profile()

@@ -15,7 +15,7 @@ import sys
 import time
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import CLError, Message, escape
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.jobs import procstat, table
 from qtsmtp.store.root import data_root
 
@@ -25,7 +25,7 @@ END_TIMEOUT_SECONDS = 60
 
 def _wants_smtp(server, root) -> bool:
     if server == "*AUTOSTART":
-        from qtsmtp.smtp import attributes
+        from qtsmtp.config import attributes
         return attributes.load(root)["AUTOSTART"] == "*YES"
     return True        # *ALL, or a list holding *SMTP (the only value it may hold)
 

@@ -17,7 +17,7 @@ import pwd
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.messages import Message, escape
+from qtsmtp.messages import Message, escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
 
@@ -77,7 +77,7 @@ def _alias(value: str, profile: str) -> str:
 def _domain(value: str) -> str:
     if value.upper() == "*DFT":
         return "*DFT"
-    from qtsmtp.smtp.entries import domain_name
+    from qtsmtp.config.entries import domain_name
     return domain_name(value)
 
 

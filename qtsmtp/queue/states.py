@@ -35,7 +35,7 @@ def queue_directory(root: Path) -> Path:
 
 def prepare(root: Path) -> Path:
     """Create every state directory (idempotent); returns the queue directory."""
-    from qtsmtp.server import queue as serverqueue      # the server's own directories
+    from qtsmtp.queue import writer as serverqueue      # the server's own directories
     queue = serverqueue.prepare(root)
     for name in (ACTIVE, DEFERRED, STATE, CORRUPT, RETRY):
         (queue / name).mkdir(mode=0o700, exist_ok=True)

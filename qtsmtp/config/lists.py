@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtsmtp.cl.messages import CLError, escape
-from qtsmtp.smtp import listtypes as lt
-from qtsmtp.smtp.entries import Entry, not_valid_at, parse_record
-from qtsmtp.smtp.listindex import ListIndex
+from qtsmtp.messages import CLError, escape
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.entries import Entry, not_valid_at, parse_record
+from qtsmtp.config.listindex import ListIndex
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 

@@ -23,7 +23,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from qtsmtp.cl.messages import Message
+from qtsmtp.messages import Message
 
 FLUSH_SECONDS = 0.2
 
