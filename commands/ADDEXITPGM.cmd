@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* ADDEXITPGM - Add Exit Program                                      */
 /*********************************************************************/
-             CMD        PROMPT('Add Exit Program') MAXPOS(4) +
+             CMD        PROMPT('Add Exit Program') PGM('qtsmtp.programs.exits:addexitpgm') +
+                          MAXPOS(4) +
                           HELP('Registers an exit program at exit point +
                           QIBM_QTMS_SMTP_EXIT, format SMTP0100: the SMTP server +
                           calls it for HELO or EHLO, MAIL, RCPT and the end of DATA +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* ADDSMTPAUT - Add SMTP Authentication User (a qtsmtp command)      */
 /*********************************************************************/
-             CMD        PROMPT('Add SMTP Authentication User') MAXPOS(2) +
+             CMD        PROMPT('Add SMTP Authentication User') PGM('qtsmtp.programs.credentials:addsmtpaut') +
+                          MAXPOS(2) +
                           HELP('Adds a user who may log on to the SMTP server with +
                           AUTH PLAIN or AUTH LOGIN, after STARTTLS. The password is +
                           kept only as an scrypt hash, in member +

@@ -2,7 +2,8 @@
 /* ADDSMTPLE - Add SMTP List Entry                                   */
 /* IBM i command definition source; read by qtsmtp.cl.definition.   */
 /*********************************************************************/
-             CMD        PROMPT('Add SMTP List Entry') MAXPOS(1) +
+             CMD        PROMPT('Add SMTP List Entry') PGM('qtsmtp.programs.lists:addsmtple') +
+                          MAXPOS(1) +
                           HELP('Adds an entry to one of the SMTP lists kept in +
                           QUSRSYS/QATMADRLST. Which parameters an entry takes +
                           depends on TYPE: address lists take INTNETADR and +

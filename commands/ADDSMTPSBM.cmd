@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* ADDSMTPSBM - Add SMTP Submission Profile (a qtsmtp command)       */
 /*********************************************************************/
-             CMD        PROMPT('Add SMTP Submission Profile') MAXPOS(2) +
+             CMD        PROMPT('Add SMTP Submission Profile') PGM('qtsmtp.programs.submission:addsmtpsbm') +
+                          MAXPOS(2) +
                           HELP('Adds a profile that says whether local users may +
                           submit mail through the client queue (SNDSMTPEMM and the +
                           maildrop). A submission by user U of primary group G is +

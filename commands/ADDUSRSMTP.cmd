@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* ADDUSRSMTP - Add User to SMTP                                     */
 /*********************************************************************/
-             CMD        PROMPT('Add User to SMTP') MAXPOS(1) +
+             CMD        PROMPT('Add User to SMTP') PGM('qtsmtp.programs.users:addusrsmtp') +
+                          MAXPOS(1) +
                           HELP('Gives a user profile an SMTP e-mail address in the +
                           SMTP user directory, member QUSRSYS/QATMSMTPU(USERS). +
                           SNDSMTPEMM sends as that address, and the submission +

@@ -4,7 +4,8 @@
 /* Values marked "stored" in HELP are kept and shown but not yet     */
 /* acted on by the qtsmtp server (see chgsmtpa(1)).                  */
 /*********************************************************************/
-             CMD        PROMPT('Change SMTP Attributes') MAXPOS(1) +
+             CMD        PROMPT('Change SMTP Attributes') PGM('qtsmtp.programs.attributes:chgsmtpa') +
+                          MAXPOS(1) +
                           HELP('Changes the SMTP attributes kept in member +
                           QUSRSYS/QATMSMTP(CONFIG). Every parameter defaults to +
                           *SAME, so only the parameters named change. The relay, +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* CHGSMTPAUT - Change SMTP Authentication User (a qtsmtp command)   */
 /*********************************************************************/
-             CMD        PROMPT('Change SMTP Authentication User') MAXPOS(2) +
+             CMD        PROMPT('Change SMTP Authentication User') PGM('qtsmtp.programs.credentials:chgsmtpaut') +
+                          MAXPOS(2) +
                           HELP('Changes the password of a user who may log on to the SMTP server with +
                           AUTH PLAIN or AUTH LOGIN, after STARTTLS. The password is +
                           kept only as an scrypt hash, in member +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* CHGUSRSMTP - Change User SMTP                                     */
 /*********************************************************************/
-             CMD        PROMPT('Change User SMTP') MAXPOS(1) +
+             CMD        PROMPT('Change User SMTP') PGM('qtsmtp.programs.users:chgusrsmtp') +
+                          MAXPOS(1) +
                           HELP('Changes the SMTP e-mail address of a user profile in +
                           the SMTP user directory.')
              PARM       KWD(USRPRF) TYPE(*NAME) LEN(10) MIN(1) PROMPT('User profile') +

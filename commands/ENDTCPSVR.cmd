@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* ENDTCPSVR - End TCP/IP Server                                     */
 /*********************************************************************/
-             CMD        PROMPT('End TCP/IP Server') MAXPOS(1) +
+             CMD        PROMPT('End TCP/IP Server') PGM('qtsmtp.programs.tcpsvr:endtcpsvr') +
+                          MAXPOS(1) +
                           HELP('Ends the SMTP server jobs gracefully: they stop +
                           accepting connections, a session waiting for a command +
                           gets 421 at once, and a session in DATA may finish its +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* RMVEXITPGM - Remove Exit Program                                   */
 /*********************************************************************/
-             CMD        PROMPT('Remove Exit Program') MAXPOS(3) +
+             CMD        PROMPT('Remove Exit Program') PGM('qtsmtp.programs.exits:rmvexitpgm') +
+                          MAXPOS(3) +
                           HELP('Removes an exit program from exit point +
                           QIBM_QTMS_SMTP_EXIT. Sessions already connected keep +
                           calling it until they end; new connections do not.')

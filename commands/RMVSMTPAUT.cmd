@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* RMVSMTPAUT - Remove SMTP Authentication User (a qtsmtp command)   */
 /*********************************************************************/
-             CMD        PROMPT('Remove SMTP Authentication User') MAXPOS(1) +
+             CMD        PROMPT('Remove SMTP Authentication User') PGM('qtsmtp.programs.credentials:rmvsmtpaut') +
+                          MAXPOS(1) +
                           HELP('Removes a user from the SMTP AUTH users in member +
                           QUSRSYS/QATMSMTPC(AUTH). The running server refuses the +
                           user from the next AUTH command; a session already +

@@ -2,7 +2,8 @@
 /* RMVSMTPLE - Remove SMTP List Entry                                */
 /* IBM i command definition source; read by qtsmtp.cl.definition.   */
 /*********************************************************************/
-             CMD        PROMPT('Remove SMTP List Entry') MAXPOS(1) +
+             CMD        PROMPT('Remove SMTP List Entry') PGM('qtsmtp.programs.lists:rmvsmtple') +
+                          MAXPOS(1) +
                           HELP('Removes an entry from one of the SMTP lists kept in +
                           QUSRSYS/QATMADRLST. Which parameters an entry takes +
                           depends on TYPE: address lists take INTNETADR and +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* RMVSMTPSBM - Remove SMTP Submission Profile (a qtsmtp command)    */
 /*********************************************************************/
-             CMD        PROMPT('Remove SMTP Submission Profile') MAXPOS(1) +
+             CMD        PROMPT('Remove SMTP Submission Profile') PGM('qtsmtp.programs.submission:rmvsmtpsbm') +
+                          MAXPOS(1) +
                           HELP('Removes a submission control profile from member +
                           QUSRSYS/QATMSBMCTL(PROFILES). The client queue uses the +
                           change for the next submission it picks up.')

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* RMVUSRSMTP - Remove User from SMTP                                */
 /*********************************************************************/
-             CMD        PROMPT('Remove User from SMTP') MAXPOS(1) +
+             CMD        PROMPT('Remove User from SMTP') PGM('qtsmtp.programs.users:rmvusrsmtp') +
+                          MAXPOS(1) +
                           HELP('Removes a user profile from the SMTP user directory. +
                           The user can no longer send with SNDSMTPEMM. Unlike IBM i, +
                           the mail in the user''s mailbox is kept.')

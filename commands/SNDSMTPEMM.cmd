@@ -2,7 +2,8 @@
 /* SNDSMTPEMM - Send SMTP E-mail Message                             */
 /* IBM i command definition source; read by qtsmtp.cl.definition.   */
 /*********************************************************************/
-             CMD        PROMPT('Send SMTP E-mail Message') MAXPOS(2) +
+             CMD        PROMPT('Send SMTP E-mail Message') PGM('qtsmtp.programs.sndsmtpemm:sndsmtpemm') +
+                          MAXPOS(2) +
                           HELP('Builds a MIME message and puts it in the client +
                           submission queue. The sender is the address of the user +
                           running the command, as ADDUSRSMTP recorded it; it +

@@ -3,7 +3,8 @@
 /* qtsmtp serves *SMTP; *ALL and *AUTOSTART mean the SMTP server.    */
 /* MODE and SVRJOBS are qtsmtp extensions (see strtcpsvr(1)).        */
 /*********************************************************************/
-             CMD        PROMPT('Start TCP/IP Server') MAXPOS(1) +
+             CMD        PROMPT('Start TCP/IP Server') PGM('qtsmtp.programs.tcpsvr:strtcpsvr') +
+                          MAXPOS(1) +
                           HELP('Starts the SMTP server: job QTSMTPSRVD (the +
                           supervisor), the server jobs QTSMTPSRVP that accept +
                           sessions, and the client job QTSMTPCLTD, all in subsystem +

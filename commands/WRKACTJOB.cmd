@@ -2,7 +2,8 @@
 /* WRKACTJOB - Work with Active Jobs                                 */
 /* Shows the jobs of the qtsmtp servers (subsystem QSYSWRK).         */
 /*********************************************************************/
-             CMD        PROMPT('Work with Active Jobs') MAXPOS(1) +
+             CMD        PROMPT('Work with Active Jobs') PGM('qtsmtp.panels.wrkactjob:wrkactjob') +
+                          MAXPOS(1) +
                           HELP('Lists the active jobs with the CPU percent and status +
                           measured from their processes over a quarter of a second. +
                           When standard output is not a terminal the printed report +

@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* WRKEXITPGM - Work with Exit Programs (printed list)                */
 /*********************************************************************/
-             CMD        PROMPT('Work with Exit Programs') MAXPOS(1) +
+             CMD        PROMPT('Work with Exit Programs') PGM('qtsmtp.programs.exits:wrkexitpgm') +
+                          MAXPOS(1) +
                           HELP('Lists the exit programs registered with ADDEXITPGM: +
                           exit point, format, program number, kind, time budget, +
                           default action and program. IBM i shows them through +

@@ -3,7 +3,8 @@
 /* qtsmtp's own: IBM i has no such command (its administrators have  */
 /* wished for one). The panel and the report: qtsmtp.panels.         */
 /*********************************************************************/
-             CMD        PROMPT('Work with SMTP List Entries') MAXPOS(1) +
+             CMD        PROMPT('Work with SMTP List Entries') PGM('qtsmtp.panels.wrksmtple:wrksmtple') +
+                          MAXPOS(1) +
                           HELP('Shows the entries of the SMTP lists kept in +
                           QUSRSYS/QATMADRLST, with the ALWRLY value now stored +
                           and the lists it reads. On a terminal it is a Work +

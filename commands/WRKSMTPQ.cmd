@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* WRKSMTPQ - Work with SMTP Queue (a qtsmtp command)                */
 /*********************************************************************/
-             CMD        PROMPT('Work with SMTP Queue') MAXPOS(2) +
+             CMD        PROMPT('Work with SMTP Queue') PGM('qtsmtp.programs.wrksmtpq:wrksmtpq') +
+                          MAXPOS(2) +
                           HELP('Lists the messages in the SMTP queue with the state of +
                           each recipient, or asks for them to be delivered now. +
                           IBM i has no such command; the name follows WRKSMTPLE.')

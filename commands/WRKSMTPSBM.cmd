@@ -1,7 +1,8 @@
 /*********************************************************************/
 /* WRKSMTPSBM - Work with SMTP Submission Profiles (printed list)    */
 /*********************************************************************/
-             CMD        PROMPT('Work with SMTP Submission Profiles') MAXPOS(1) +
+             CMD        PROMPT('Work with SMTP Submission Profiles') PGM('qtsmtp.programs.submission:wrksmtpsbm') +
+                          MAXPOS(1) +
                           HELP('Lists the submission control profiles and, for a +
                           user profile, which profile decides its submissions.')
              PARM       KWD(USRPRF) TYPE(*NAME) LEN(10) SPCVAL((*NONE)) DFT(*NONE) +

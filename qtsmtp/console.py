@@ -11,65 +11,47 @@ from __future__ import annotations
 import sys
 
 from qtsmtp.cl import definition
-from qtsmtp.messages import CLError, Message
-from qtsmtp.cl.runner import run_bound, send, with_escape
-
-EXIT_OK, EXIT_ESCAPE, EXIT_INVALID = 0, 1, 2
-_SYNTAX_ESCAPES = {"CPF0001", "QTS0005", "QTS0011"}
+from qtsmtp.cl.binder import bind
+from qtsmtp.cl.command import with_escape
+from qtsmtp.cl.optionform import is_option_form, statement_from_options
+from qtsmtp.messages import CLError, Message, send
+from qtsmtp.store.root import data_root
+from qtsmtp.cl.script import run_script
+from qtsmtp.programs import runner
+from qtsmtp.programs.runner import EXIT_INVALID, EXIT_OK, exit_status_of
 
 
 def run_command_line(text: str) -> int:
     """Run one command written in CL (the umbrella's and the CL form's path)."""
-    from qtsmtp.cl.lexer import logical_lines
-    from qtsmtp.cl.parser import parse
-    from qtsmtp.cl.runner import compile_statement
-
-    text = " ".join(t for _, t in logical_lines(text)) if "\n" in text else text
-    try:
-        stmt = parse(text)
-        if stmt is None or stmt.command is None:
-            raise CLError([Message("CPD0031")])
-        return _run(compile_statement(stmt))
-    except CLError as error:
-        return _failed(with_escape(error, _name_of(text)))
+    return _reported(runner.run_text(text))
 
 
 def run_console(name: str, argv: list[str]) -> int:
     cmd = definition.load(name)
     if "--help" in argv or "-h" in argv:
-        from qtsmtp.cl.helptext import help_text
+        from qtsmtp.cl.helptext import help_text      # only for --help
         sys.stdout.write(help_text(cmd))
         return EXIT_OK
-    if "--prompt" in argv:      # the F4 prompter, in the terminal (qtsmtp.panels)
-        from qtsmtp.panels.prompter import prompt_console
+    if "--prompt" in argv:      # the F4 prompter, in the terminal
+        from qtsmtp.panels.prompter import prompt_console   # curses: only when prompting
         return prompt_console(name, [a for a in argv if a != "--prompt"])
-    from qtsmtp.cl.optionform import is_option_form, statement_from_options
     if not is_option_form(argv):
         return run_command_line(f"{name} " + " ".join(argv))
     try:
-        from qtsmtp.cl.binder import bind
-        return _run(bind(statement_from_options(cmd, argv), cmd))
+        bound = bind(statement_from_options(cmd, argv), cmd)
     except CLError as error:
         return _failed(with_escape(error, name))
+    return _reported(runner.run(bound, name))
 
 
-def _run(bound) -> int:
-    try:
-        send(run_bound(bound))
-    except CLError as error:
-        return _failed(error)
-    return EXIT_OK
+def _reported(outcome: runner.Outcome) -> int:
+    send(outcome.messages)
+    return outcome.exit_status
 
 
 def _failed(error: CLError) -> int:
     send(error.messages)
-    invalid = error.escape.id in _SYNTAX_ESCAPES or error.escape.id.startswith("CPD")
-    return EXIT_INVALID if invalid else EXIT_ESCAPE
-
-
-def _name_of(text: str) -> str | None:
-    from qtsmtp.cl.script import _first_word
-    return _first_word(text)
+    return exit_status_of(error.escape)
 
 
 # --- the umbrella ------------------------------------------------------------------------
@@ -87,7 +69,7 @@ usage: qtsmtp                      on a terminal: the command entry display (===
 def qtsmtp() -> None:
     argv = sys.argv[1:]
     if not argv or argv[0].lstrip().startswith("?"):
-        from qtsmtp.panels.screen import is_interactive
+        from qtsmtp.panels.screen import is_interactive    # the panels load curses: only here
         if is_interactive():     # the command entry display, or the prompt of ?CMD
             from qtsmtp.panels import cmdline, prompter
             sys.exit(prompter.prompt_command_line(" ".join(argv)) if argv else cmdline.command_entry())
@@ -114,8 +96,7 @@ def _run_queue(args: list[str]) -> int:
     if any(a not in ("--all",) for a in args):
         sys.stderr.write("usage: qtsmtp runqueue [--all]\n")
         return EXIT_INVALID
-    from qtsmtp.programs.wrksmtpq import run_queue
-    from qtsmtp.store.root import data_root
+    from qtsmtp.programs.wrksmtpq import run_queue      # the delivery engine: only here
     try:
         send([run_queue(data_root(), all_deferred="--all" in args)])
     except CLError as error:
@@ -124,7 +105,6 @@ def _run_queue(args: list[str]) -> int:
 
 
 def _run_script_file(args: list[str]) -> int:
-    from qtsmtp.cl.script import run_script
     if len(args) != 1:
         sys.stderr.write("usage: qtsmtp run FILE|-\n")
         return EXIT_INVALID
@@ -138,37 +118,20 @@ def _run_script_file(args: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         send([Message("QTS0003", path, getattr(exc, "strerror", None) or exc)])
         return EXIT_INVALID
-    return run_script(source, name)
+    return run_script(source, name, runner.run_bound)
 
 
 # --- one entry point per command -----------------------------------------------------------
+# [project.scripts] maps each command's lower-case name to ``qtsmtp.console:<name>``; the
+# entry is made here from the definition, so a new command needs no code in this module
+# (tests/unit/test_registry.py checks that the scripts, definitions and man pages agree).
 
-def _entry(name: str):
+def __getattr__(attribute: str):
+    name = attribute.upper()
+    if attribute != attribute.lower() or definition.load(name) is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {attribute!r}")
+
     def main() -> None:
         sys.exit(run_console(name, sys.argv[1:]))
-    main.__name__ = name.lower()
+    main.__name__ = attribute
     return main
-
-
-addsmtple = _entry("ADDSMTPLE")
-rmvsmtple = _entry("RMVSMTPLE")
-chgsmtpa = _entry("CHGSMTPA")
-dspsmtpa = _entry("DSPSMTPA")
-strtcpsvr = _entry("STRTCPSVR")
-endtcpsvr = _entry("ENDTCPSVR")
-wrkactjob = _entry("WRKACTJOB")
-sndsmtpemm = _entry("SNDSMTPEMM")
-addusrsmtp = _entry("ADDUSRSMTP")
-chgusrsmtp = _entry("CHGUSRSMTP")
-rmvusrsmtp = _entry("RMVUSRSMTP")
-wrksmtpq = _entry("WRKSMTPQ")
-wrksmtple = _entry("WRKSMTPLE")
-addsmtpaut = _entry("ADDSMTPAUT")
-chgsmtpaut = _entry("CHGSMTPAUT")
-rmvsmtpaut = _entry("RMVSMTPAUT")
-addexitpgm = _entry("ADDEXITPGM")
-rmvexitpgm = _entry("RMVEXITPGM")
-wrkexitpgm = _entry("WRKEXITPGM")
-addsmtpsbm = _entry("ADDSMTPSBM")
-rmvsmtpsbm = _entry("RMVSMTPSBM")
-wrksmtpsbm = _entry("WRKSMTPSBM")

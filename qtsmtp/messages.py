@@ -8,6 +8,8 @@ QTS the ones about qtsmtp itself (scripts, option form, data root).
 
 from __future__ import annotations
 
+import sys
+
 # Message types, as IBM i names them.
 COMPLETION, DIAGNOSTIC, ESCAPE, INFORMATIONAL = "*COMP", "*DIAG", "*ESCAPE", "*INFO"
 
@@ -257,3 +259,14 @@ def monitors(generic: str, msgid: str) -> bool:
     if generic[5:] == "00":
         return msgid[:5] == generic[:5]
     return msgid == generic
+
+
+def send(messages: list[Message], out=None, err=None) -> None:
+    """Completion messages to standard output, everything else to standard error."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    for message in messages:
+        stream = out if message.type == COMPLETION else err
+        stream.write(f"{message}\n")
+        if message.detail:
+            stream.write(f"  {message.detail}\n")

@@ -4,7 +4,8 @@ A definition is CL itself (CMD, PARM, ELEM and QUAL statements, as given to CRTC
 it is read by the same lexer and parser as any command. It is the one source of truth
 for parsing, validation, defaults, positional order, --help, the prompter and the man
 page's parameter table. qtsmtp extensions, documented in qtsmtp(1): CMD MAXPOS(n) (the
-CRTCMD parameter), and HELP('text') on CMD, PARM and ELEM (IBM keeps help in panel
+CRTCMD parameter), CMD PGM('module:function') (CRTCMD's processing program, as a Python
+callable), and HELP('text') on CMD, PARM and ELEM (IBM keeps help in panel
 groups; we keep it beside the parameter).
 """
 
@@ -91,6 +92,10 @@ class Command:
     help: str
     maxpos: int
     parms: list[Parm]
+    # The processing program, "module:function" (CRTCMD's PGM, kept in the definition):
+    # imported only when the command runs. Empty for statements that only the CL script
+    # engine carries out (MONMSG).
+    program: str = ""
 
     def __post_init__(self):
         self.by_keyword = {p.keyword: p for p in self.parms}
@@ -109,6 +114,11 @@ def definitions_dir() -> str:
 
 def command_names() -> list[str]:
     return sorted(n[:-4] for n in os.listdir(definitions_dir()) if n.endswith(".cmd"))
+
+
+def runnable_command_names() -> list[str]:
+    """The commands that run on their own (not MONMSG and other script-only statements)."""
+    return [n for n in command_names() if load(n).program]
 
 
 @lru_cache(maxsize=None)
@@ -136,7 +146,8 @@ def compile_definition(name: str, source: str) -> Command:
         kw = _keywords(stmt, name)
         if stmt.command == "CMD":
             cmd = Command(name, _text(kw.pop("PROMPT", None)), _text(kw.pop("HELP", None)),
-                          int(_text(kw.pop("MAXPOS", None)) or 0), parms)
+                          int(_text(kw.pop("MAXPOS", None)) or 0), parms,
+                          _text(kw.pop("PGM", None)))
             _no_more(kw, stmt, name)
         elif stmt.command == "PARM":
             keyword = _text(kw.pop("KWD", None)).upper()

@@ -17,12 +17,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from typing import Callable
+
 from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.command import command_name, compile_statement, with_escape
 from qtsmtp.cl.lexer import logical_lines
-from qtsmtp.messages import CLError, Message, monitors
 from qtsmtp.cl.parser import parse
-from qtsmtp.cl.runner import compile_statement, run_bound, send, with_escape
+from qtsmtp.messages import CLError, Message, monitors, send
 from qtsmtp.store.member import group_commit
+
+# Runs one bound command: its messages, or CLError. The front door passes the processing
+# programs' runner (qtsmtp.programs.runner.run_bound); the language knows no programs.
+RunBound = Callable[[Bound], list[Message]]
 
 # Group commit: at most this many changes, or this long, between a change and its message.
 GROUP_COMMANDS = 256
@@ -48,7 +54,7 @@ def compile_script(source: str) -> tuple[list[Step], list[str], list[tuple[int, 
                 continue
             bound = compile_statement(stmt)
         except CLError as error:
-            errors.append((line, with_escape(error, _first_word(text))))
+            errors.append((line, with_escape(error, command_name(text))))
             continue
         if bound.command.name == "MONMSG":
             ids = bound["MSGID"]
@@ -61,7 +67,7 @@ def compile_script(source: str) -> tuple[list[Step], list[str], list[tuple[int, 
     return steps, program_monitors, errors
 
 
-def run_script(source: str, name: str, out=None, err=None) -> int:
+def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) -> int:
     steps, program_monitors, errors = compile_script(source)
     if errors:
         for line, error in errors:
@@ -105,11 +111,3 @@ def _at_line(message: Message, name: str, line: int) -> Message:
                       detail=f"At {name} line {line}." + (f" {message.detail}" if message.detail else ""))
     return located
 
-
-def _first_word(text: str) -> str | None:
-    words = text.split()
-    if not words:
-        return None
-    word = words[1] if words[0].endswith(":") and len(words) > 1 else words[0]
-    word = word.split("(")[0].lstrip("?").upper()
-    return word.rpartition("/")[2] or None

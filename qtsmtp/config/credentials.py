@@ -18,13 +18,10 @@ import base64
 import hashlib
 import hmac
 import os
-import sys
 from pathlib import Path
 
-from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message, escape
 from qtsmtp.store.member import MemberFile
-from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
+from qtsmtp.store.root import SYSTEM_LIBRARY
 
 CREDENTIALS_FILE, CREDENTIALS_MEMBER = "QATMSMTPC", "AUTH"
 # RFC 7914's interactive parameters: N=2**14, r=8, p=1 (16 MB of memory per check).
@@ -83,7 +80,7 @@ def parse_records(text: str) -> dict[str, str]:
     return out
 
 
-def _records(users: dict[str, str]) -> str:
+def records_text(users: dict[str, str]) -> str:
     return "".join(f"{u}\t{h}\n" for u, h in sorted(users.items()))
 
 
@@ -115,59 +112,3 @@ class CredentialStore:
             check_password(password, _DUMMY)
             return False
         return check_password(password, stored)
-
-
-# --- the commands ------------------------------------------------------------------------
-
-def _user(value: str) -> str:
-    if (not value or len(value) > MAX_USER or not value.isprintable()
-            or any(c in value for c in " \t\\\"")):
-        raise escape("TCP6001", value[:MAX_USER])
-    return value
-
-
-def _password(value: str) -> str:
-    """PASSWORD(*STDIN) reads the first line of standard input: a password given in the
-    command line would be visible to every user in ps(1)."""
-    if value.upper() == "*STDIN":
-        value = sys.stdin.readline().rstrip("\r\n")
-    if not value or len(value) > MAX_PASSWORD or "\0" in value:
-        raise escape("TCP6002", MAX_PASSWORD)
-    return value
-
-
-def addsmtpaut(bound: Bound) -> list[Message]:
-    user = _user(bound["USER"])
-    hashed = hash_password(_password(bound["PASSWORD"]))
-    member = credentials_member(data_root())
-    with member.locked():
-        users = parse_records(member.read_text())
-        if user in users:
-            raise escape("TCP6003", user)
-        users[user] = hashed
-        member.replace(_records(users))
-    return [Message("TCP6004", user)]
-
-
-def chgsmtpaut(bound: Bound) -> list[Message]:
-    user = _user(bound["USER"])
-    hashed = hash_password(_password(bound["PASSWORD"]))
-    member = credentials_member(data_root())
-    with member.locked():
-        users = parse_records(member.read_text())
-        if user not in users:
-            raise escape("TCP6005", user)
-        users[user] = hashed
-        member.replace(_records(users))
-    return [Message("TCP6006", user)]
-
-
-def rmvsmtpaut(bound: Bound) -> list[Message]:
-    user = _user(bound["USER"])
-    member = credentials_member(data_root())
-    with member.locked():
-        users = parse_records(member.read_text())
-        if users.pop(user, None) is None:
-            raise escape("TCP6005", user)
-        member.replace(_records(users))
-    return [Message("TCP6007", user)]

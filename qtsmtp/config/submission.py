@@ -23,14 +23,12 @@ from __future__ import annotations
 import grp
 import pwd
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message, escape
+from qtsmtp.messages import escape
 from qtsmtp.store.member import MemberFile
-from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
+from qtsmtp.store.root import SYSTEM_LIBRARY
 
 CONTROL_FILE, CONTROL_MEMBER = "QATMSBMCTL", "PROFILES"
 RESOURCE_PREFIX = ("QTSMTP", "SUBMIT")
@@ -56,7 +54,7 @@ def profile_name(text: str) -> str:
     return name
 
 
-def _segment_match(pattern: str, value: str) -> bool:
+def segment_match(pattern: str, value: str) -> bool:
     if pattern == "*":
         return True
     if pattern.endswith("*"):
@@ -68,8 +66,8 @@ def matches(profile: str, resource: str) -> bool:
     pattern, value = profile.split("."), resource.split(".")
     if pattern and pattern[-1] == "**":
         head = pattern[:-1]
-        return len(value) >= len(head) and all(map(_segment_match, head, value[:len(head)]))
-    return len(pattern) == len(value) and all(map(_segment_match, pattern, value))
+        return len(value) >= len(head) and all(map(segment_match, head, value[:len(head)]))
+    return len(pattern) == len(value) and all(map(segment_match, pattern, value))
 
 
 def specificity(profile: str) -> tuple:
@@ -134,62 +132,3 @@ def check_submission(root: Path, uid: int) -> tuple[bool, str, Profile | None]:
     resource = resource_of(user, group)
     profile = decide(read_profiles(root), resource)
     return (profile is None or profile.access == "*ALLOW"), resource, profile
-
-
-# --- the commands ------------------------------------------------------------------------
-
-def _write(member: MemberFile, profiles: list[Profile]) -> None:
-    header = "# Submission control profiles (ADDSMTPSBM): NAME<TAB>*ALLOW|*DENY\n"
-    member.replace(header + "".join(f"{p.name}\t{p.access}\n"
-                                    for p in sorted(profiles, key=lambda p: p.name)))
-
-
-def addsmtpsbm(bound: Bound) -> list[Message]:
-    name = profile_name(bound["PRF"])
-    first = name.split(".")[0]
-    if first != "**" and not _segment_match(first, RESOURCE_PREFIX[0]):
-        raise escape("TCP6041", name, ".".join(RESOURCE_PREFIX))
-    member = control_member(data_root())
-    with member.locked():
-        profiles = read_profiles(data_root())
-        old = [p for p in profiles if p.name == name]
-        if old and bound["REPLACE"] != "*YES":
-            raise escape("TCP6042", name)
-        profiles = [p for p in profiles if p.name != name] + [Profile(name, bound["ACCESS"])]
-        _write(member, profiles)
-    return [Message("TCP6043", name, bound["ACCESS"])]
-
-
-def rmvsmtpsbm(bound: Bound) -> list[Message]:
-    name = profile_name(bound["PRF"])
-    member = control_member(data_root())
-    with member.locked():
-        profiles = read_profiles(data_root())
-        if not any(p.name == name for p in profiles):
-            raise escape("TCP6044", name)
-        _write(member, [p for p in profiles if p.name != name])
-    return [Message("TCP6045", name)]
-
-
-def wrksmtpsbm(bound: Bound) -> list[Message]:
-    root = data_root()
-    profiles = read_profiles(root)
-    lines = ["                     Work with SMTP Submission Profiles", "",
-             f" {'Profile':<44} Access"]
-    lines += [f" {p.name:<44} {p.access}" for p in sorted(profiles, key=lambda p: p.name)]
-    if not profiles:
-        lines.append(" (no profiles: every user may submit)")
-    sys.stdout.write("\n".join(lines) + "\n")
-    user = bound["USRPRF"]
-    if user in (None, "*NONE"):
-        return [Message("TCP6046", len(profiles))]
-    try:
-        entry = pwd.getpwnam(user.lower())
-        login, group = user_and_group(entry.pw_uid)
-    except KeyError:
-        login, group = user.upper(), "*NONE"
-    resource = resource_of(login, group)
-    profile = decide(profiles, resource)
-    if profile is None:
-        return [Message("TCP6047", resource, "*ALLOW", "no profile")]
-    return [Message("TCP6047", resource, profile.access, profile.name)]

@@ -16,10 +16,8 @@ import os
 import pwd
 from pathlib import Path
 
-from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message, escape
 from qtsmtp.store.member import MemberFile
-from qtsmtp.store.root import SYSTEM_LIBRARY, data_root
+from qtsmtp.store.root import SYSTEM_LIBRARY
 
 USERS_FILE, USERS_MEMBER = "QATMSMTPU", "USERS"
 
@@ -63,62 +61,5 @@ def address_of(root: Path, profile: str, system_name: str | None = None) -> str 
     return f"{alias}@{domain}"
 
 
-def _records(entries: dict[str, tuple[str, str]]) -> str:
+def users_text(entries: dict[str, tuple[str, str]]) -> str:
     return "".join(f"{p}\t{a}\t{d}\n" for p, (a, d) in sorted(entries.items()))
-
-
-def _alias(value: str, profile: str) -> str:
-    alias = profile.lower() if value.upper() == "*USRPRF" else value
-    if not alias or any(c in alias for c in " \t@<>\"\\") or not alias.isprintable():
-        raise escape("TCP5041", alias)
-    return alias
-
-
-def _domain(value: str) -> str:
-    if value.upper() == "*DFT":
-        return "*DFT"
-    from qtsmtp.config.entries import domain_name
-    return domain_name(value)
-
-
-def addusrsmtp(bound: Bound) -> list[Message]:
-    root = data_root()
-    profile = bound["USRPRF"].upper()
-    member = users_member(root)
-    with member.locked():
-        entries = read_users(root)
-        if profile in entries:
-            raise escape("TCP5042", profile)
-        entries[profile] = (_alias(bound["ALIAS"], profile), _domain(bound["DOMAIN"]))
-        member.replace(_records(entries))
-    return [Message("TCP5043", profile, address_of(root, profile))]
-
-
-def chgusrsmtp(bound: Bound) -> list[Message]:
-    root = data_root()
-    profile = bound["USRPRF"].upper()
-    member = users_member(root)
-    with member.locked():
-        entries = read_users(root)
-        if profile not in entries:
-            raise escape("TCP5044", profile)
-        alias, domain = entries[profile]
-        if bound["ALIAS"].upper() != "*SAME":
-            alias = _alias(bound["ALIAS"], profile)
-        if bound["DOMAIN"].upper() != "*SAME":
-            domain = _domain(bound["DOMAIN"])
-        entries[profile] = (alias, domain)
-        member.replace(_records(entries))
-    return [Message("TCP5045", profile, address_of(root, profile))]
-
-
-def rmvusrsmtp(bound: Bound) -> list[Message]:
-    root = data_root()
-    profile = bound["USRPRF"].upper()
-    member = users_member(root)
-    with member.locked():
-        entries = read_users(root)
-        if entries.pop(profile, None) is None:
-            raise escape("TCP5044", profile)
-        member.replace(_records(entries))
-    return [Message("TCP5046", profile)]

@@ -13,9 +13,10 @@ identifiers and second-level text in the log. F3 or F12 ends the session.
 
 from __future__ import annotations
 
+from qtsmtp.cl import command
+from qtsmtp.programs.runner import Outcome
 from qtsmtp.cl import definition
 from qtsmtp.messages import CLError, Message
-from qtsmtp.cl.runner import PROGRAMS, SCRIPT_ONLY
 from qtsmtp.panels import execute, prompter
 from qtsmtp.panels.history import History
 from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank, heading,
@@ -45,15 +46,15 @@ def run_command_line(text: str, prompt: bool = False):
             return chosen if chosen == EXIT else None
         return prompter.PromptPanel(definition.load(chosen)).run()
     try:
-        stmt = execute.statement(text)
+        stmt = command.statement(text)
         if prompt or prompter.wants_prompt(stmt):
             result = prompter.prompt_statement(stmt)
         else:
-            result = execute.run(execute.compile_statement(stmt), text)
+            result = execute.run(command.compile_statement(stmt), text)
     except CLError as error:
-        result = execute.Outcome(text, execute.with_escape(error, execute.command_name(text)).messages,
+        result = Outcome(text, command.with_escape(error, command.command_name(text)).messages,
                                  failed=True)
-    if isinstance(result, execute.Outcome):
+    if isinstance(result, Outcome):
         warning = history().add(result.command)
         if warning is not None:
             result.messages.append(warning)
@@ -108,7 +109,7 @@ class CommandEntry(Panel):
         put(lines, KEY_ROWS[1], 1, "F1=Help   F12=Cancel")
         return lines
 
-    def add_outcome(self, outcome: execute.Outcome) -> None:
+    def add_outcome(self, outcome: Outcome) -> None:
         self.log.append(("command", outcome.command))
         self.log += [("output", line) for line in outcome.output]
         self.log += [("message", m) for m in outcome.messages]
@@ -120,7 +121,7 @@ class CommandEntry(Panel):
             result = run_command_line(text, prompt=key == "F4")
             if result == EXIT:
                 return None                     # F3 in a prompt ends the prompt, not the line
-            if isinstance(result, execute.Outcome):
+            if isinstance(result, Outcome):
                 self.add_outcome(result)
                 self.show(result.messages)
                 self.line.set("")
@@ -180,7 +181,7 @@ class SelectCommandPanel(Panel):
 
     def __init__(self):
         super().__init__()
-        self.names = [n for n in definition.command_names() if n in PROGRAMS and n not in SCRIPT_ONLY]
+        self.names = definition.runnable_command_names()
         self.top = 0
         self.arrange()
 

@@ -12,78 +12,31 @@ from __future__ import annotations
 import io
 import os
 import sys
-from contextlib import contextmanager, redirect_stderr, redirect_stdout
-from dataclasses import dataclass, field
+import tempfile
+from contextlib import AbstractContextManager, contextmanager, nullcontext, redirect_stderr, redirect_stdout
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import CLError, Message
-from qtsmtp.cl.parser import Statement, parse
-from qtsmtp.cl.runner import compile_statement, run_bound, with_escape
+from qtsmtp.programs import runner
+from qtsmtp.programs.runner import Outcome
 
 # Commands whose processing program shows a panel when OUTPUT is *.
 PANEL_COMMANDS = {"WRKSMTPLE", "WRKACTJOB"}
 
 
-@dataclass
-class Outcome:
-    command: str                                    # the command as it is logged
-    messages: list[Message] = field(default_factory=list)
-    output: list[str] = field(default_factory=list)
-    failed: bool = False
-    result: object = None                           # what a panel command's panel returned
-
-
-def statement(text: str) -> Statement:
-    """The statement in ``text``; CLError (CPD0031 ...) when there is none or it is bad."""
-    stmt = parse(text)
-    if stmt is None or stmt.command is None:
-        raise CLError([Message("CPD0031")])
-    return stmt
-
-
 def run_text(text: str) -> Outcome:
-    try:
-        bound = compile_statement(statement(text))
-    except CLError as error:
-        return Outcome(text, with_escape(error, command_name(text)).messages, failed=True)
-    return run(bound, text)
+    return runner.run_text(text, capture=off_screen)
 
 
 def run(bound: Bound, text: str) -> Outcome:
-    outcome = Outcome(logged_text(bound, text))
-    name = bound.command.name
-    try:
-        if name in PANEL_COMMANDS and bound.values.get("OUTPUT") == "*":
-            outcome.messages = run_bound(bound)
-        else:
-            with captured() as output:
-                outcome.messages = run_bound(bound)
-            outcome.output = output
-    except CLError as error:
-        outcome.messages, outcome.failed = error.messages, True
-    return outcome
+    return runner.run(bound, text, capture=off_screen)
 
 
-def logged_text(bound: Bound, text: str) -> str:
-    """The command for logs and history: values of DSPINPUT(*NO) parameters left out."""
-    hidden = [p.keyword for p in bound.command.parms if not p.display_input]
-    if not any(k in bound.given for k in hidden):
-        return " ".join(text.split("\n"))
-    try:
-        stmt = parse(text)
-    except CLError:
-        return bound.command.name
-    stmt.keywords = [(k, v) for k, v in stmt.keywords if k.lstrip("?*<&%-/") not in hidden]
-    stmt.prompt = False
-    return str(stmt)
-
-
-def command_name(text: str) -> str | None:
-    words = text.split()
-    if not words:
-        return None
-    word = words[1] if words[0].endswith(":") and len(words) > 1 else words[0]
-    return word.split("(")[0].lstrip("?").upper().rpartition("/")[2] or None
+def off_screen(bound: Bound) -> AbstractContextManager:
+    """Where a program's output goes while a panel is shown: captured, unless the
+    program shows a panel of its own."""
+    if bound.command.name in PANEL_COMMANDS and bound.values.get("OUTPUT") == "*":
+        return nullcontext([])
+    return captured()
 
 
 @contextmanager
@@ -91,7 +44,6 @@ def captured():
     """Collect what is written to standard output and error, at both levels: Python's
     streams, and the descriptors a child process would inherit. Yields a list that holds
     the lines once the block ends."""
-    import tempfile        # here: it costs start-up time, and most panels never run a command
     lines: list[str] = []
     text = io.StringIO()
     saved = []

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import importlib
 
-from qtsmtp.cl import definition
+from qtsmtp.cl import command, definition
 from qtsmtp.cl.definition import Command, Parm
-from qtsmtp.messages import CLError, Message
+from qtsmtp.cl.optionform import is_option_form, statement_from_options
 from qtsmtp.cl.parser import Scalar, Statement, ValueList
-from qtsmtp.panels import execute
+from qtsmtp.messages import CLError, Message, send
+from qtsmtp.panels import execute, screen
 from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
+from qtsmtp.programs.runner import EXIT_INVALID, Outcome
 from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank,
                                  leader, more_or_bottom, put, wrap)
 
@@ -52,8 +54,7 @@ def stored_attributes() -> dict:
 
 def request(stmt: Statement) -> tuple[Command, dict, dict]:
     """(definition, given values by keyword, selective modes by keyword) of a statement."""
-    from qtsmtp.cl.runner import resolve
-    cmd = resolve(stmt)
+    cmd = command.resolve(stmt)
     given, modes, bad = {}, {}, []
     for index, node in enumerate(stmt.positional):
         if index >= cmd.maxpos:
@@ -233,7 +234,7 @@ class PromptPanel(Panel):
     def submit(self):
         text = self.command_text()
         try:
-            bound = execute.compile_statement(execute.statement(text))
+            bound = command.compile_statement(command.statement(text))
         except CLError as error:
             self._point_at(error.messages)
             self.show(error.messages)
@@ -339,38 +340,32 @@ def prompt_statement(stmt: Statement):
 
 def prompt_console(name: str, argv: list[str]) -> int:
     """``COMMAND --prompt [values]``: prompt in the terminal, run, exit as the command would."""
-    from qtsmtp.cl.optionform import is_option_form, statement_from_options
-
     def stmt():
         if is_option_form(argv):
             made = statement_from_options(definition.load(name), argv)
             made.prompt = True
             return made
-        return execute.statement(f"?{name} " + " ".join(argv))
+        return command.statement(f"?{name} " + " ".join(argv))
     return _prompt_and_report(name, stmt)
 
 
 def prompt_command_line(text: str) -> int:
     """``qtsmtp "?CMD ..."`` on a terminal."""
-    return _prompt_and_report(execute.command_name(text) or "qtsmtp", lambda: execute.statement(text))
+    return _prompt_and_report(command.command_name(text) or "qtsmtp", lambda: command.statement(text))
 
 
 def _prompt_and_report(name: str, make_statement) -> int:
-    from qtsmtp.console import EXIT_INVALID, EXIT_OK, _failed
-    from qtsmtp.cl.runner import send, with_escape
-    from qtsmtp.panels import screen
+    """Prompt, run, and report as the console command would: its messages, its exit status."""
     if not screen.is_interactive():
         send([Message("QTS1008", name)])
         return EXIT_INVALID
     try:
         result = prompt_statement(make_statement())
     except CLError as error:
-        return _failed(with_escape(error, name))
+        result = Outcome(name, command.with_escape(error, name).messages, failed=True)
     if result in (EXIT, CANCEL):
-        return _failed(CLError([Message("QTS1009", "F3" if result == EXIT else "F12")]))
+        result = Outcome(name, [Message("QTS1009", "F3" if result == EXIT else "F12")], failed=True)
     for line in result.output:
         print(line)
-    if result.failed:
-        return _failed(CLError(result.messages))
     send(result.messages)
-    return EXIT_OK
+    return result.exit_status

@@ -24,6 +24,7 @@ import signal
 import time
 from datetime import datetime
 
+from qtsmtp.programs.runner import Outcome
 from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import Message
 from qtsmtp.jobs import procstat, table
@@ -197,12 +198,11 @@ class JobsPanel(Panel):
                 return None
         if not self.options:
             if self.command.text:
-                from qtsmtp.panels import execute
                 from qtsmtp.panels.cmdline import run_command_line
                 result = run_command_line(self.command.value)
                 if result == EXIT:
                     return EXIT
-                if isinstance(result, execute.Outcome):
+                if isinstance(result, Outcome):
                     self.command.set("")
                     if result.output:
                         TextPanel(result.command, result.output).run()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
+from qtsmtp.programs.runner import Outcome
 from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import entrylist, execute
@@ -187,7 +188,7 @@ class WorkPanel(Panel):
         """Back on the list after an action: EXIT goes on up, anything else reloads."""
         if result == EXIT:
             return EXIT
-        if isinstance(result, execute.Outcome):
+        if isinstance(result, Outcome):
             messages = (messages or []) + result.messages
         if messages is not None:
             self.show(messages)
@@ -204,7 +205,7 @@ class WorkPanel(Panel):
     def command_line(self, prompt: bool = False):
         from qtsmtp.panels.cmdline import run_command_line
         result = run_command_line(self.command.value, prompt=prompt)
-        if isinstance(result, execute.Outcome):
+        if isinstance(result, Outcome):
             self.command.set("")
             if result.output:
                 TextPanel(result.command, result.output).run()
@@ -235,7 +236,7 @@ class WorkPanel(Panel):
             result = self.prompt_add(self.add_type.text.upper(), parameters)
             if result == EXIT:
                 return EXIT
-            if isinstance(result, execute.Outcome):
+            if isinstance(result, Outcome):
                 messages += result.messages
             self.add_opt.set("")
             self.add_type.set("")
@@ -244,7 +245,7 @@ class WorkPanel(Panel):
             row = self.rows[number]
             if option == "1":
                 result = self.prompt_add(row.list_type.type, parameters)
-                if isinstance(result, execute.Outcome):
+                if isinstance(result, Outcome):
                     messages += result.messages
             elif option == "5":
                 result = DisplayPanel(self.root, row, self.alwrly).run()

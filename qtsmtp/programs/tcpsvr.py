@@ -73,7 +73,7 @@ def _submit(root, jobs: int | None) -> list[Message]:
 
 
 def _run_in_foreground(root, jobs: int | None) -> list[Message]:
-    from qtsmtp.cl.runner import send
+    from qtsmtp.messages import send
     from qtsmtp.server.supervisor import Supervisor
     supervisor = Supervisor(root, jobs, echo=sys.stderr)
     send([supervisor.start()])

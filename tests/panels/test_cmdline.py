@@ -135,9 +135,8 @@ def test_f4_on_an_empty_line_lists_the_commands(term, qroot):
     terminal = command_entry(term)
     # Every command that can run is listed with its prompt text, in name order, 13 a
     # page (other work adds commands, so this is read rather than compared whole).
-    from qtsmtp.cl.definition import command_names, load
-    from qtsmtp.cl.runner import PROGRAMS
-    runnable = [n for n in command_names() if n in PROGRAMS]
+    from qtsmtp.cl.definition import load, runnable_command_names
+    runnable = runnable_command_names()
     expected = [f"  __  {n:<10}  {load(n).prompt}" for n in runnable[:13]]
     terminal.keys("F4")
     lines = terminal.wait_for(lambda now: "Select Command" in now[0] and now[6:6 + len(expected)] == expected)

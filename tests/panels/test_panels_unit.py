@@ -11,6 +11,8 @@ import pytest
 from qtsmtp.cl.definition import load
 from qtsmtp.messages import CLError
 from qtsmtp.cl.parser import parse
+from qtsmtp.cl.command import compile_text
+from qtsmtp.programs.runner import logged_text
 from qtsmtp.panels import entrylist, execute, promptfields, prompter
 from qtsmtp.panels.history import KEEP, History
 from qtsmtp.panels.panel import Field, Panel, leader
@@ -69,7 +71,7 @@ def test_chgsmtpa_prompt_shows_stored_values_and_passes_only_changes(qroot, cl):
     text = panel.command_text()
     assert text == ("CHGSMTPA RTYMIN(5 20) SYSNAME('Mail.Example.COM') "
                     "ALIASDMN((1 a.example.com) (2 'b.example.net'))")
-    bound = execute.compile_statement(parse(text))
+    bound = compile_text(text)
     assert bound["ALIASDMN"] == [(1, "a.example.com"), (2, "b.example.net")]
     assert bound["SYSNAME"] == "Mail.Example.COM" and bound["ALWRLY"] == "*SAME"
 
@@ -226,8 +228,8 @@ def test_output_of_programs_and_their_children_is_captured(capfd):
 
 def test_passwords_are_left_out_of_the_logged_command(qroot):
     text = "ADDSMTPLE *HOSTAUTH HOSTNAME(h.example) USERNAME(u) PASSWORD('pw''x')"
-    bound = execute.compile_statement(parse(text))
-    assert execute.logged_text(bound, text) == "ADDSMTPLE *HOSTAUTH HOSTNAME(h.example) USERNAME(u)"
+    bound = compile_text(text)
+    assert logged_text(bound, text) == "ADDSMTPLE *HOSTAUTH HOSTNAME(h.example) USERNAME(u)"
 
 
 def test_history_keeps_the_last_commands_owner_only(tmp_path):

@@ -12,7 +12,7 @@ from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.messages import CLError
 from qtsmtp.cl.optionform import statement_from_options
 from qtsmtp.cl.parser import parse
-from qtsmtp.cl.runner import compile_statement
+from qtsmtp.cl.command import compile_statement
 from qtsmtp.cl.script import compile_script
 
 NAMES = command_names()

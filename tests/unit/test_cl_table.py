@@ -9,8 +9,7 @@ import pytest
 from qtsmtp.cl.definition import load
 from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.messages import CLError
-from qtsmtp.cl.parser import parse
-from qtsmtp.cl.runner import compile_statement
+from qtsmtp.cl.command import compile_text
 
 OK = [
     # The reference's own examples (reference/ibmi-smtp.md 2.4, 1.3, 9.1).
@@ -99,13 +98,7 @@ ERR = [
 
 
 def _compile(text):
-    from qtsmtp.cl.runner import with_escape
-    from qtsmtp.cl.script import _first_word
-    joined = " ".join(t for _, t in logical_lines(text))
-    try:
-        return compile_statement(parse(joined))
-    except CLError as error:
-        raise with_escape(error, _first_word(joined)) from None
+    return compile_text(text)
 
 
 @pytest.mark.parametrize("text,expected", OK, ids=[t for t, _ in OK])
