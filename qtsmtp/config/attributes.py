@@ -8,9 +8,15 @@ hand-trimmed member still reads completely.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
-from qtsmtp.messages import escape
+import tomli_w
+
+from qtsmtp.cl.binder import bind_value
+from qtsmtp.cl import definition
+from qtsmtp.cl.parser import parse as parse_cl
+from qtsmtp.messages import CLError, escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
@@ -45,7 +51,6 @@ def attributes_member(root: Path) -> MemberFile:
 
 
 def parse(member: MemberFile, text: str) -> dict:
-    import tomllib
     try:
         stored = tomllib.loads(text) if text.strip() else {}
     except tomllib.TOMLDecodeError as bad:
@@ -68,12 +73,7 @@ def _problem(keyword: str, value) -> str:
     The value is checked by binding it with CHGSMTPA's own definition, so a hand edit is
     held to exactly the rules the command is held to.
     """
-    from qtsmtp.cl.binder import bind_value
-    from qtsmtp.cl.definition import load
-    from qtsmtp.messages import CLError
-    from qtsmtp.cl.parser import parse as parse_cl
-
-    parm = load("CHGSMTPA").by_keyword.get(keyword)
+    parm = definition.load("CHGSMTPA").by_keyword.get(keyword)
     if parm is None:
         return f"{keyword} is not an SMTP attribute"
     if "*SAME" in repr(value):
@@ -117,7 +117,6 @@ def load(root: Path) -> dict:
 
 
 def dump(values: dict) -> str:
-    import tomli_w
     header = ("# SMTP attributes (CHGSMTPA). Change them with CHGSMTPA; a hand edit must stay\n"
               "# valid TOML with the keys and values chgsmtpa(1) lists.\n")
     return header + tomli_w.dumps({k: values[k] for k in SHIPPED})

@@ -45,12 +45,16 @@ def load_settings(root: Path, server_jobs: int | None = None) -> ServerSettings:
     binds = [e.address or e.record for e in read_entries(root, lt.LIST_TYPES["*SVRBIND"])]
     binds += [e.address or e.record for e in read_entries(root, lt.LIST_TYPES["*SVRBNDIP6"])]
     bind_addresses = tuple(dict.fromkeys(b.split()[0] for b in binds)) or WILDCARD
-    system_name = default_system_name()
-    if str(values["SYSNAME"]).upper() != "*DFT":
-        system_name = str(values["SYSNAME"]).lower().rstrip(".")
+    system_name = configured_system_name(values)
     return ServerSettings(port, bind_addresses, system_name,
                           own_addresses(bind_addresses, system_name),
                           server_jobs or os.cpu_count() or 1)
+
+
+def configured_system_name(values: dict) -> str:
+    """SYSNAME of the attributes, *DFT resolved: lower case, no trailing dot."""
+    name = str(values.get("SYSNAME", "*DFT"))
+    return default_system_name() if name.upper() == "*DFT" else name.lower().rstrip(".")
 
 
 def default_system_name() -> str:

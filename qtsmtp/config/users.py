@@ -16,6 +16,8 @@ import os
 import pwd
 from pathlib import Path
 
+from qtsmtp.config import attributes
+from qtsmtp.config.settings import configured_system_name
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
@@ -54,10 +56,7 @@ def address_of(root: Path, profile: str, system_name: str | None = None) -> str 
         return None
     alias, domain = entry
     if domain.upper() == "*DFT":
-        if system_name is None:
-            from qtsmtp.delivery.routing import Routing
-            system_name = Routing(root).system_name
-        domain = system_name
+        domain = system_name or configured_system_name(attributes.load(root))
     return f"{alias}@{domain}"
 
 

@@ -5,10 +5,10 @@ failed, built with the stdlib email package. Never to the null sender <>.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from email import policy
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
 from datetime import datetime, timezone
+from email import policy
+from email.message import EmailMessage, Message
+from email.utils import format_datetime, make_msgid
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,6 @@ def build(system_name: str, envelope: dict, original: bytes, failures: list[Fail
             per_message.append(f"Arrival-Date: {format_datetime(arrival)}")
         except ValueError:
             pass
-    from email.message import Message
     blocks = []
     for fields in [per_message] + [_recipient_fields(f, now) for f in failures]:
         block = Message(policy=policy.SMTP)

@@ -20,13 +20,27 @@ import asyncio
 import heapq
 import os
 import time
+import traceback
+from datetime import datetime, timezone
 from pathlib import Path
 
+from qtsmtp.config import attributes
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.lists import member_file
 from qtsmtp.delivery import dsn, maildir, schedule
-from qtsmtp.queue import states as qfiles
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
-from qtsmtp.delivery.routing import HUB, LITERAL, LOCAL, ROUTER, Routing, split_address, split_host_port
+from qtsmtp.delivery.routing import (
+    HUB,
+    LITERAL,
+    LOCAL,
+    ROUTER,
+    Routing,
+    split_address,
+    split_host_port,
+)
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
+from qtsmtp.queue import states as qfiles
+from qtsmtp.queue.writer import QueueWriter
 
 PER_DESTINATION = int(os.environ.get("QTSMTP_DESTINATION_CONCURRENCY", "20"))
 TOTAL_DEFAULT = 100
@@ -112,9 +126,6 @@ class DeliveryEngine:
     # --- a run ---------------------------------------------------------------------------
 
     def _watched(self) -> tuple:
-        from qtsmtp.config import attributes
-        from qtsmtp.config import listtypes as lt
-        from qtsmtp.config.lists import member_file
         members = [attributes.attributes_member(self.root)] + [
             member_file(self.root, lt.LIST_TYPES[t])
             for t in ("*DOMAIN", "*DOMAINIP6", "*NEAR", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH")]
@@ -122,7 +133,6 @@ class DeliveryEngine:
 
     def load_configuration(self) -> None:
         """Read the attributes and lists the routing needs (again when they changed)."""
-        from qtsmtp.config import attributes
         keys = self._watched()
         if self.routing is not None and keys == self._keys:
             return
@@ -225,7 +235,6 @@ class DeliveryEngine:
             try:
                 await self.deliver_message(queue_id, source)
             except Exception as bad:            # never lose the message: retry it later
-                import traceback
                 self.log.write("TCP9999 " + "".join(traceback.format_exception(bad)).replace("\n", " | "))
                 if qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.DEFERRED):
                     heapq.heappush(self.due, (time.time() + max(self.delays[:1] or [60.0]), queue_id))
@@ -328,8 +337,6 @@ class DeliveryEngine:
                       helo: str | None = None) -> str:
         """Queue a message made here (a notification, a submission) in incoming/,
         durably, in the server's own format."""
-        from datetime import datetime, timezone
-        from qtsmtp.queue.writer import QueueWriter
         if self._writer is None:
             self._writer = QueueWriter(self.root)
         queue_id = self._writer.new_id()
@@ -417,5 +424,4 @@ def _expired_status(reply: str) -> str:
 
 
 def _when(epoch: float) -> str:
-    from datetime import datetime
     return datetime.fromtimestamp(epoch).isoformat(timespec="seconds")

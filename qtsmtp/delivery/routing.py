@@ -14,8 +14,10 @@ from pathlib import Path
 
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import address_literal
 from qtsmtp.config.lists import read_entries
 from qtsmtp.config.policy import DomainTable
+from qtsmtp.config.settings import configured_system_name, own_addresses
 
 LOCAL, HUB, ROUTER, MX, LITERAL = "local", "hub", "router", "mx", "literal"
 SMTP_PORT = 25
@@ -62,15 +64,12 @@ class Routing:
 
     def __init__(self, root: Path, values: dict | None = None, system_name: str | None = None,
                  local_addresses: tuple[str, ...] | None = None):
-        from qtsmtp.config.settings import default_system_name, own_addresses
         self.values = values if values is not None else attributes.load(root)
-        name = str(self.values.get("SYSNAME", "*DFT"))
         if system_name is None:
-            system_name = default_system_name() if name.upper() == "*DFT" else name
+            system_name = configured_system_name(self.values)
         self.system_name = system_name.lower().rstrip(".")
         if local_addresses is None:
             local_addresses = own_addresses(("0.0.0.0",), self.system_name)
-        from qtsmtp.config.address import address_literal
         self.local_literals = frozenset(address_literal(a) for a in local_addresses)
         self.local = DomainTable()
         self.local.add(self.system_name, "SYSNAME")

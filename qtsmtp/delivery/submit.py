@@ -25,6 +25,10 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.submission import check_submission
+from qtsmtp.config.users import address_of, profile_of_uid
+from qtsmtp.delivery import dsn
 from qtsmtp.queue import states as qfiles
 
 SUBMIT_GROUP = os.environ.get("QTSMTP_SUBMIT_GROUP", "qtsmtp")
@@ -102,9 +106,6 @@ def pickup(root: Path, engine) -> int:
         return 0
     if engine.routing is None:
         engine.load_configuration()
-    from qtsmtp.config.users import address_of, profile_of_uid
-    from qtsmtp.config.submission import check_submission
-    from qtsmtp.config.address import AddressRefused, canonical_recipient
     queued = 0
     for name in names:
         path = directory / name
@@ -152,7 +153,6 @@ def _refuse_submission(root: Path, engine, name: str, profile: str, sender: str,
                        deciding: str) -> None:
     """Log the refusal and tell the submitter, by a delivery status notification to the
     sender (a local address of the submitting user: checked above)."""
-    from qtsmtp.delivery import dsn
     engine.log.send("TCP6048", name, profile, resource, deciding)
     reason = f"submission refused: resource {resource} denied by profile {deciding}"
     failures = [dsn.Failure(r, "5.7.1", reason) for r in recipients]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import pwd
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -52,7 +53,6 @@ class JobRecord:
 
 
 def _unix_user() -> str:
-    import pwd
     try:
         return pwd.getpwuid(os.getuid()).pw_name
     except KeyError:

@@ -25,14 +25,27 @@ import importlib
 
 from qtsmtp.cl import command, definition
 from qtsmtp.cl.definition import Command, Parm
+from qtsmtp.cl.helptext import choices, notes
 from qtsmtp.cl.optionform import is_option_form, statement_from_options
 from qtsmtp.cl.parser import Scalar, Statement, ValueList
+from qtsmtp.config import attributes
 from qtsmtp.messages import CLError, Message, send
 from qtsmtp.panels import execute, screen
+from qtsmtp.panels.panel import (
+    CANCEL,
+    EXIT,
+    KEY_ROWS,
+    Field,
+    Panel,
+    blank,
+    leader,
+    more_or_bottom,
+    put,
+    wrap,
+)
 from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
 from qtsmtp.programs.runner import EXIT_INVALID, Outcome
-from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank,
-                                 leader, more_or_bottom, put, wrap)
+from qtsmtp.store.root import data_root
 
 FIRST_ROW, PAGE = 4, 16
 MARK_COL, CHOICE_COL = 34, 52
@@ -45,8 +58,6 @@ CURRENT_VALUES = {"CHGSMTPA": "qtsmtp.panels.prompter:stored_attributes"}
 
 
 def stored_attributes() -> dict:
-    from qtsmtp.config import attributes
-    from qtsmtp.store.root import data_root
     return attributes.load(data_root())
 
 
@@ -277,7 +288,6 @@ class PromptPanel(Panel):
         parm = prompt.parm
         lines = [f" {parm.prompt} ({parm.keyword})", ""]
         lines += wrap(parm.help or parm.prompt + ".", 76, "  ") + [""]
-        from qtsmtp.cl.helptext import choices, notes
         lines += ["  " + c for c in choices(parm)]
         lines += ["", "  " + notes(self.cmd, parm)]
         return lines
@@ -310,7 +320,6 @@ class ValuePanel(Panel):
         put(lines, 0, (80 - len(title)) // 2, title)
         put(lines, 2, 1, "Type choice, press Enter.")
         put(lines, 5, 1, leader(self.line.label.strip(), 32))
-        from qtsmtp.cl.helptext import choices
         rows = ["Choices:"] + [w for c in choices(self.parm) for w in wrap(c, 74, "  ")]
         spec = self.line.spec
         values = list(dict.fromkeys(spec.special_values() + [v for v in spec.values if not v.startswith("*")]))

@@ -13,9 +13,21 @@ from __future__ import annotations
 
 import ipaddress
 
+from qtsmtp.config import policyload
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.policy import Decision
+from qtsmtp.config.settings import load_settings
 from qtsmtp.messages import CLError, Message
-from qtsmtp.panels.panel import (KEY_ROWS, Field, Panel, blank, heading, leader, put,
-                                 wrap)
+from qtsmtp.panels.panel import (
+    KEY_ROWS,
+    Field,
+    Panel,
+    blank,
+    heading,
+    leader,
+    put,
+    wrap,
+)
 from qtsmtp.store.root import data_root
 
 _cache: dict = {}
@@ -23,8 +35,6 @@ _cache: dict = {}
 
 def compiled_policy():
     """The server's compiled policy for the data root (CLError TCP2670 on a bad member)."""
-    from qtsmtp.config import policyload
-    from qtsmtp.config.settings import load_settings
     root = data_root().resolve()
     keys = policyload.stat_keys(policyload.watched_members(root))
     cached = _cache.get(root)
@@ -38,8 +48,6 @@ def compiled_policy():
 
 def decide(client: str, recipient: str) -> list[tuple[str, str, str]]:
     """(what was asked, the reply, the explanation) for the connection and the recipient."""
-    from qtsmtp.config.address import AddressRefused, canonical_recipient
-    from qtsmtp.config.policy import Decision
     compiled = compiled_policy()
     policy = compiled.policy
     connect = policy.check_connect(client)

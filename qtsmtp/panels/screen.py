@@ -13,7 +13,9 @@ panel, or from the command line, draws in the session already open.
 from __future__ import annotations
 
 import curses
+import locale
 import os
+import sys
 from contextlib import contextmanager
 
 ROWS, COLS = 24, 80
@@ -43,7 +45,6 @@ class Terminal:
         self.window = None
 
     def open(self) -> None:
-        import locale
         locale.setlocale(locale.LC_ALL, "")
         os.environ.setdefault("ESCDELAY", "25")     # a lone Esc is F12, not half a sequence
         self.window = curses.initscr()
@@ -131,7 +132,6 @@ def session():
 
 def is_interactive() -> bool:
     """Can a panel be shown? (A session is open, or both stdin and stdout are terminals.)"""
-    import sys
     if _active is not None:
         return True
     try:

@@ -24,13 +24,27 @@ import signal
 import time
 from datetime import datetime
 
-from qtsmtp.programs.runner import Outcome
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message
 from qtsmtp.jobs import procstat, table
+from qtsmtp.messages import Message
+from qtsmtp.panels import screen
+from qtsmtp.panels.cmdline import history, run_command_line
+from qtsmtp.panels.panel import (
+    CANCEL,
+    EXIT,
+    KEY_ROWS,
+    Field,
+    Panel,
+    TextPanel,
+    blank,
+    heading,
+    leader,
+    more_or_bottom,
+    put,
+    wrap,
+)
 from qtsmtp.programs import wrkactjob as report
-from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, TextPanel, blank,
-                                 heading, leader, more_or_bottom, put, wrap)
+from qtsmtp.programs.runner import Outcome
 from qtsmtp.store.root import data_root
 
 HEADING_ROW, FIRST_ROW, PAGE = 8, 9, 9
@@ -175,7 +189,6 @@ class JobsPanel(Panel):
             self.arrange()
             return None
         if key == "F9":
-            from qtsmtp.panels.cmdline import history
             command = history().retrieve()
             if command is None:
                 self.show([Message("QTS1005")])
@@ -198,7 +211,6 @@ class JobsPanel(Panel):
                 return None
         if not self.options:
             if self.command.text:
-                from qtsmtp.panels.cmdline import run_command_line
                 result = run_command_line(self.command.value)
                 if result == EXIT:
                     return EXIT
@@ -367,7 +379,6 @@ class WorkWithJobPanel(TextPanel):
 
 def wrkactjob(bound: Bound) -> list[Message]:
     """Processing program of WRKACTJOB: the panel on a terminal, else the report."""
-    from qtsmtp.panels import screen
     if bound["OUTPUT"] == "*PRINT" or not screen.is_interactive():
         return report.wrkactjob(bound)
     JobsPanel(bound["SBS"], bound["JOB"]).run()

@@ -16,14 +16,32 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 
-from qtsmtp.programs.runner import Outcome
+import tabulate
+
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import CLError, Message
-from qtsmtp.panels import entrylist, execute
-from qtsmtp.panels.entrylist import Row
-from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, TextPanel, blank,
-                                 heading, leader, more_or_bottom, put, system_name, wrap)
+from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
+from qtsmtp.messages import CLError, Message
+from qtsmtp.panels import entrylist, execute, screen
+from qtsmtp.panels.cmdline import history, run_command_line
+from qtsmtp.panels.entrylist import Row
+from qtsmtp.panels.panel import (
+    CANCEL,
+    EXIT,
+    KEY_ROWS,
+    Field,
+    Panel,
+    TextPanel,
+    blank,
+    heading,
+    leader,
+    more_or_bottom,
+    put,
+    system_name,
+    wrap,
+)
+from qtsmtp.panels.relaytest import RelayTestPanel
+from qtsmtp.programs.runner import Outcome
 from qtsmtp.store.root import data_root
 
 TITLE = "Work with SMTP List Entries"
@@ -53,7 +71,6 @@ def row_text(row: Row) -> str:
 
 def settings(root) -> tuple[str, list[Message]]:
     """ALWRLY now stored, and the message when the attributes cannot be read."""
-    from qtsmtp.config import attributes
     try:
         return str(attributes.load(root)["ALWRLY"]), []
     except CLError as error:
@@ -150,10 +167,8 @@ class WorkPanel(Panel):
             single = self.type_value if self.type_value != "*ALL" else ""
             return self.after(self.prompt_add(single))
         if key == "F8":
-            from qtsmtp.panels.relaytest import RelayTestPanel
             return EXIT if RelayTestPanel(self.alwrly).run() == EXIT else None
         if key == "F9":
-            from qtsmtp.panels.cmdline import history
             command = history().retrieve()
             if command is None:
                 self.show([Message("QTS1005")])
@@ -197,13 +212,11 @@ class WorkPanel(Panel):
         return None
 
     def prompt_add(self, type_value: str, parameters: str = ""):
-        from qtsmtp.panels.cmdline import run_command_line
         text = "ADDSMTPLE" + (f" TYPE({type_value})" if type_value else "") + (
             f" {parameters}" if parameters else "")
         return run_command_line(text, prompt=True)
 
     def command_line(self, prompt: bool = False):
-        from qtsmtp.panels.cmdline import run_command_line
         result = run_command_line(self.command.value, prompt=prompt)
         if isinstance(result, Outcome):
             self.command.set("")
@@ -384,7 +397,6 @@ class DisplayPanel(TextPanel):
 # --- the printed report -------------------------------------------------------------------
 
 def report(type_value: str = "*ALL") -> tuple[str, list[Message]]:
-    import tabulate
     root = data_root()
     alwrly, messages = settings(root)
     rows = entrylist.load_rows(root, selected_types(type_value))
@@ -417,7 +429,6 @@ def report(type_value: str = "*ALL") -> tuple[str, list[Message]]:
 
 def wrksmtple(bound: Bound) -> list[Message]:
     """Processing program of WRKSMTPLE."""
-    from qtsmtp.panels import screen
     type_value = bound["TYPE"]
     if bound["OUTPUT"] == "*PRINT" or not screen.is_interactive():
         text, messages = report(type_value)

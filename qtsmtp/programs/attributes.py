@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.cl.definition import Parm, load as load_definition
-from qtsmtp.messages import Message, escape
+from qtsmtp.cl.definition import Parm
+from qtsmtp.cl.definition import load as load_definition
 from qtsmtp.config import attributes
 from qtsmtp.config.entries import domain_name
+from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
 SAME = "*SAME"
@@ -80,7 +82,6 @@ def _check_hosts(changes: dict) -> None:
 # --- DSPSMTPA ------------------------------------------------------------------------
 
 def dspsmtpa(bound: Bound) -> list[Message]:
-    import sys
     sys.stdout.write(display_text(attributes.load(data_root())))
     return []
 

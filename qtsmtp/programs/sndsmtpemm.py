@@ -7,13 +7,17 @@ The sender is the invoking user's address from the SMTP user directory (ADDUSRSM
 from __future__ import annotations
 
 import mimetypes
+from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
-from datetime import datetime, timezone
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.config.address import AddressRefused, canonical_recipient
+from qtsmtp.config.users import address_of, current_profile
+from qtsmtp.delivery import submit
+from qtsmtp.delivery.routing import Routing
 from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
@@ -50,10 +54,6 @@ def build_message(sender: str, recipients: list[tuple[str, str]], subject: str, 
 
 
 def sndsmtpemm(bound: Bound) -> list[Message]:
-    from qtsmtp.delivery import submit
-    from qtsmtp.delivery.routing import Routing
-    from qtsmtp.config.users import address_of, current_profile
-    from qtsmtp.config.address import AddressRefused, canonical_recipient
 
     root = data_root()
     profile = current_profile()

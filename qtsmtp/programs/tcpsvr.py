@@ -15,8 +15,10 @@ import sys
 import time
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import CLError, Message, escape
+from qtsmtp.config import attributes
 from qtsmtp.jobs import procstat, table
+from qtsmtp.messages import CLError, Message, escape, send
+from qtsmtp.server.supervisor import Supervisor
 from qtsmtp.store.root import data_root
 
 SUBMIT_TIMEOUT_SECONDS = 90
@@ -25,7 +27,6 @@ END_TIMEOUT_SECONDS = 60
 
 def _wants_smtp(server, root) -> bool:
     if server == "*AUTOSTART":
-        from qtsmtp.config import attributes
         return attributes.load(root)["AUTOSTART"] == "*YES"
     return True        # *ALL, or a list holding *SMTP (the only value it may hold)
 
@@ -73,8 +74,6 @@ def _submit(root, jobs: int | None) -> list[Message]:
 
 
 def _run_in_foreground(root, jobs: int | None) -> list[Message]:
-    from qtsmtp.messages import send
-    from qtsmtp.server.supervisor import Supervisor
     supervisor = Supervisor(root, jobs, echo=sys.stderr)
     send([supervisor.start()])
     supervisor.run_until_ended()

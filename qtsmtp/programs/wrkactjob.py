@@ -7,15 +7,18 @@ whole system's processing capacity, as on IBM i, not of one core.
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import sys
 import time
 from datetime import datetime
 
+import tabulate as tabulate_module
+
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message
 from qtsmtp.jobs import procstat, table
+from qtsmtp.messages import Message
 from qtsmtp.store.root import data_root
 
 SAMPLE_SECONDS = 0.25
@@ -76,7 +79,6 @@ def rows(jobs: list[table.JobRecord], measured: dict) -> list[list[str]]:
 
 
 def report(subsystems="*ALL", job_name: str = "*ALL") -> str:
-    import tabulate as tabulate_module
     root = data_root()
     jobs = select_jobs(table.active_jobs(root), subsystems, job_name)
     measured = measure(jobs)
@@ -107,7 +109,6 @@ def report(subsystems="*ALL", job_name: str = "*ALL") -> str:
 def _keep_blanks(tabulate_module) -> dict:
     """Jobs are indented under their subsystem, as on the IBM i screen: keep the blanks.
     tabulate 0.10 takes a keyword for that; 0.9 reads a module global."""
-    import inspect
     if "preserve_whitespace" in inspect.signature(tabulate_module.tabulate).parameters:
         return {"preserve_whitespace": True}
     tabulate_module.PRESERVE_WHITESPACE = True

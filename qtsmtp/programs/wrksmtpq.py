@@ -15,10 +15,15 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from tabulate import tabulate
+
 from qtsmtp.cl.binder import Bound
+from qtsmtp.delivery import submit
+from qtsmtp.delivery.engine import DeliveryEngine
+from qtsmtp.delivery.job import take_delivery_lock
+from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.messages import Message, escape
 from qtsmtp.queue import states as qfiles
-from qtsmtp.delivery import submit
 from qtsmtp.store.root import data_root
 
 RUNNER_LOG = "QTSMTPQRUN"
@@ -28,7 +33,6 @@ class _PlainLog:
     """The runner's job log: QSYSWRK/joblog/QTSMTPQRUN.log, appended."""
 
     def __init__(self, root: Path):
-        from qtsmtp.jobs.joblog import JobLog
         self._log = JobLog(Path(root) / "QSYSWRK" / "joblog" / f"{RUNNER_LOG}.log")
 
     def send(self, msgid, *data):
@@ -40,7 +44,6 @@ class _PlainLog:
 
 def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -> Message:
     """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it."""
-    from qtsmtp.delivery.job import take_delivery_lock
     queue = qfiles.prepare(root)
     submit.prepare(root)
     lock = take_delivery_lock(queue, wait=False)
@@ -49,7 +52,6 @@ def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -
         submit.wake(root)
         return Message("TCP5038")
     try:
-        from qtsmtp.delivery.engine import DeliveryEngine
         engine = DeliveryEngine(root, _PlainLog(root), job_number="000000")
         engine.recover()
         if all_deferred:
@@ -102,7 +104,6 @@ def wrksmtpq(bound: Bound) -> list[Message]:
                 and not any(r[0] == only for r in queue_rows(root, only)):
             raise escape("TCP5039", only)
         return [run_queue(root, all_deferred=True, only=None if only == "*ALL" else only)]
-    from tabulate import tabulate
     rows = queue_rows(root, only)
     stamp = time.strftime("%m/%d/%y  %H:%M:%S")
     out = [f"{'Work with SMTP Queue':^78}", f"{'':56}{stamp}", ""]

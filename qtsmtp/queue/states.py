@@ -21,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from qtsmtp.queue import writer as serverqueue
+
 MAGIC = b"QTSMTPQ1 "
 TMP, INCOMING, ACTIVE, DEFERRED = "tmp", "incoming", "active", "deferred"
 STATE, CORRUPT, MAILDROP, RETRY = "state", "corrupt", "maildrop", "retry"
@@ -35,7 +37,6 @@ def queue_directory(root: Path) -> Path:
 
 def prepare(root: Path) -> Path:
     """Create every state directory (idempotent); returns the queue directory."""
-    from qtsmtp.queue import writer as serverqueue      # the server's own directories
     queue = serverqueue.prepare(root)
     for name in (ACTIVE, DEFERRED, STATE, CORRUPT, RETRY):
         (queue / name).mkdir(mode=0o700, exist_ok=True)

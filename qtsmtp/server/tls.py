@@ -19,6 +19,9 @@ import ssl
 import stat
 from pathlib import Path
 
+from qtsmtp.config import attributes
+from qtsmtp.config.credentials import credentials_member
+from qtsmtp.config.exitreg import RegistryError, read_registry
 from qtsmtp.messages import escape
 
 NONE = "*NONE"
@@ -97,9 +100,6 @@ def check_start(root: Path) -> None:
     """What STRTCPSVR checks before anything listens (raises CLError, TCP6030-TCP6032):
     the permissions of the library, queue, exit programs and secrets, and that the TLS
     certificate and key load."""
-    from qtsmtp.config import attributes
-    from qtsmtp.config.credentials import credentials_member
-    from qtsmtp.config.exitreg import RegistryError, read_registry
     root = Path(root)
     values = attributes.load(root)
     paths = tls_paths(values)
