@@ -39,7 +39,8 @@ from qtsmtp.delivery.routing import (
     split_host_port,
 )
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
-from qtsmtp.queue import states as qfiles
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 from qtsmtp.queue.writer import QueueWriter
 
 PER_DESTINATION = int(os.environ.get("QTSMTP_DESTINATION_CONCURRENCY", "20"))
@@ -59,7 +60,7 @@ class DeliveryEngine:
     def __init__(self, root: Path, log, resolver=None, job_number: str = "000000"):
         self.root = Path(root)
         self.log = log
-        self.queue = qfiles.prepare(self.root)
+        self.queue = qformat.prepare(self.root)
         self.resolver = resolver or resolve_mx
         self.job_number = job_number
         self.in_progress: set[str] = set()
@@ -77,20 +78,20 @@ class DeliveryEngine:
         """At start: a message left in active/ by a crash is delivered again (its
         recipients done before the crash are known from its state file, if it had one);
         deferred/ is read into the timetable."""
-        for queue_id in qfiles.listing(self.queue, qfiles.ACTIVE):
-            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.INCOMING)
+        for queue_id in qstates.listing(self.queue, qformat.ACTIVE):
+            qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.INCOMING)
         self.due = []
-        for queue_id in qfiles.listing(self.queue, qfiles.DEFERRED):
-            state = qfiles.read_state(self.queue, queue_id)
+        for queue_id in qstates.listing(self.queue, qformat.DEFERRED):
+            state = qstates.read_state(self.queue, queue_id)
             heapq.heappush(self.due, (state.next_attempt if state else 0.0, queue_id))
-        present = set(qfiles.listing(self.queue, qfiles.DEFERRED))
-        for queue_id in qfiles.listing(self.queue, qfiles.STATE):
-            if queue_id not in present and not (self.queue / qfiles.INCOMING / queue_id).exists():
-                (self.queue / qfiles.STATE / queue_id).unlink(missing_ok=True)
+        present = set(qstates.listing(self.queue, qformat.DEFERRED))
+        for queue_id in qstates.listing(self.queue, qformat.STATE):
+            if queue_id not in present and not (self.queue / qformat.INCOMING / queue_id).exists():
+                (self.queue / qformat.STATE / queue_id).unlink(missing_ok=True)
 
     def take_retry_requests(self) -> int:
         """WRKSMTPQ OPTION(*RETRY) leaves retry/ID or retry/*ALL: make those due now."""
-        names = qfiles.listing(self.queue, qfiles.RETRY)
+        names = qstates.listing(self.queue, qformat.RETRY)
         if not names:
             return 0
         everything = "*ALL" in names
@@ -98,25 +99,25 @@ class DeliveryEngine:
         self.due = [(0.0 if everything or qid in chosen else when, qid) for when, qid in self.due]
         heapq.heapify(self.due)
         for name in names:
-            (self.queue / qfiles.RETRY / name).unlink(missing_ok=True)
+            (self.queue / qformat.RETRY / name).unlink(missing_ok=True)
         return len(names)
 
     def ready(self, rescan: bool) -> list[tuple[str, str]]:
         out = []
         if rescan:
-            out += [(qid, qfiles.INCOMING) for qid in qfiles.listing(self.queue, qfiles.INCOMING)
+            out += [(qid, qformat.INCOMING) for qid in qstates.listing(self.queue, qformat.INCOMING)
                     if qid not in self.in_progress]
         now = time.time()
         while self.due and self.due[0][0] <= now:
             _, qid = heapq.heappop(self.due)
             if qid not in self.in_progress:
-                out.append((qid, qfiles.DEFERRED))
+                out.append((qid, qformat.DEFERRED))
         return out
 
     def has_work(self) -> bool:
         if self.due and self.due[0][0] <= time.time():
             return True
-        return bool(qfiles.listing(self.queue, qfiles.INCOMING))
+        return bool(qstates.listing(self.queue, qformat.INCOMING))
 
     def seconds_to_next_due(self) -> float | None:
         if not self.due:
@@ -236,7 +237,7 @@ class DeliveryEngine:
                 await self.deliver_message(queue_id, source)
             except Exception as bad:            # never lose the message: retry it later
                 self.log.write("TCP9999 " + "".join(traceback.format_exception(bad)).replace("\n", " | "))
-                if qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.DEFERRED):
+                if qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.DEFERRED):
                     heapq.heappush(self.due, (time.time() + max(self.delays[:1] or [60.0]), queue_id))
             finally:
                 self._busy -= 1
@@ -248,18 +249,18 @@ class DeliveryEngine:
     # --- one message -----------------------------------------------------------------------
 
     async def deliver_message(self, queue_id: str, source: str) -> None:
-        path = qfiles.move(self.queue, queue_id, source, qfiles.ACTIVE)
+        path = qstates.move(self.queue, queue_id, source, qformat.ACTIVE)
         if path is None:
             return                                   # taken meanwhile (queue runner), or gone
         try:
-            envelope, content = qfiles.read_queue_file(path)
-        except (qfiles.NotAQueueFile, UnicodeDecodeError) as bad:
-            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.CORRUPT)
+            envelope, content = qformat.read_queue_file(path)
+        except (qformat.NotAQueueFile, UnicodeDecodeError) as bad:
+            qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.CORRUPT)
             self.log.send("TCP5020", queue_id, str(bad))
             return
-        state = qfiles.read_state(self.queue, queue_id) or qfiles.MessageState(first_attempt=time.time())
+        state = qstates.read_state(self.queue, queue_id) or qstates.MessageState(first_attempt=time.time())
         pending = [r for r in dict.fromkeys(envelope["recipients"])
-                   if state.status(r) not in (qfiles.SENT, qfiles.FAILED)]
+                   if state.status(r) not in (qstates.SENT, qstates.FAILED)]
         sender = envelope.get("sender", "")
         groups: dict[tuple, list[str]] = {}
         for rcpt in pending:
@@ -276,17 +277,17 @@ class DeliveryEngine:
                 record = {"reply": result.reply.line.replace("\n", " "), "host": result.host,
                           "when": time.time()}
                 if 200 <= code < 300:
-                    record["status"] = qfiles.SENT
+                    record["status"] = qstates.SENT
                     self.delivered += 1
                     self.log.send("TCP5010", queue_id, rcpt, result.host or "local mailbox",
                                   record["reply"])
                 elif code >= 500:
-                    record["status"] = qfiles.FAILED
+                    record["status"] = qstates.FAILED
                     failures.append(dsn.Failure(rcpt, dsn.enhanced_status(code, result.reply.text),
                                                 record["reply"], result.host))
                     self.log.send("TCP5012", queue_id, rcpt, record["reply"])
                 else:
-                    record["status"] = qfiles.WAITING
+                    record["status"] = qstates.WAITING
                     deferred.append(rcpt)
                 state.recipients[rcpt] = record
         next_at = None
@@ -296,7 +297,7 @@ class DeliveryEngine:
             if delay is None:                        # the schedule is spent
                 for rcpt in deferred:
                     record = state.recipients[rcpt]
-                    record["status"] = qfiles.FAILED
+                    record["status"] = qstates.FAILED
                     reply = record["reply"]
                     failures.append(dsn.Failure(rcpt, _expired_status(reply), reply,
                                                 record.get("host", "")))
@@ -312,14 +313,14 @@ class DeliveryEngine:
         if failures:
             self._notify_sender(envelope, content, failures, state)
         if deferred:
-            qfiles.write_state(self.queue, queue_id, state)
-            qfiles.move(self.queue, queue_id, qfiles.ACTIVE, qfiles.DEFERRED)
+            qstates.write_state(self.queue, queue_id, state)
+            qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.DEFERRED)
             heapq.heappush(self.due, (next_at, queue_id))
         else:
-            qfiles.remove(self.queue, queue_id)
+            qstates.remove(self.queue, queue_id)
 
     def _notify_sender(self, envelope: dict, content: bytes, failures: list[dsn.Failure],
-                       state: qfiles.MessageState) -> None:
+                       state: qstates.MessageState) -> None:
         sender = envelope.get("sender", "")
         new = [f for f in failures if f.recipient not in state.dsn_sent]
         if not new:
@@ -340,12 +341,12 @@ class DeliveryEngine:
         if self._writer is None:
             self._writer = QueueWriter(self.root)
         queue_id = self._writer.new_id()
-        envelope = {"id": queue_id,
-                    "arrival": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    "client": "", "client_port": 0,
-                    "helo": helo or (self.routing.system_name if self.routing else ""),
-                    "protocol": "LOCAL", "sender": sender, "recipients": recipients,
-                    "written": recipients, "size": len(content), "server_job": self.job_number}
+        envelope = qformat.make_envelope(
+            queue_id, datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            client="", client_port=0,
+            helo=helo or (self.routing.system_name if self.routing else ""),
+            protocol="LOCAL", sender=sender, recipients=recipients, written=recipients,
+            size=len(content), server_job=self.job_number)
         self._writer.store(queue_id, envelope, content)
         self.notify()
         return queue_id

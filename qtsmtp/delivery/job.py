@@ -20,11 +20,11 @@ import threading
 import time
 from pathlib import Path
 
-from qtsmtp.queue import states as qfiles
 from qtsmtp.delivery import submit
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.jobs.joblog import JobLog
-
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 
 CONNECTION_LINGER_SECONDS = 1.0   # open connections kept this long after the queue empties
 
@@ -35,7 +35,7 @@ class _Ending(Exception):
 
 def take_delivery_lock(queue: Path, wait: bool) -> int | None:
     """The queue's delivery lock (one deliverer at a time); None when someone has it."""
-    fd = os.open(queue / qfiles.LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = os.open(queue / qformat.LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
     except BlockingIOError:
@@ -47,7 +47,7 @@ def take_delivery_lock(queue: Path, wait: bool) -> int | None:
 def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> int:
     if job_number is None:          # the log is QSYSWRK/joblog/NNNNNN.QTSMTPCLTD.log
         job_number = Path(log.path).name.split(".")[0]
-    queue = qfiles.prepare(root)
+    queue = qformat.prepare(root)
     submit.prepare(root)
     state = {"waiting": False, "ending": False}
     engine: DeliveryEngine | None = None
@@ -65,10 +65,10 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> 
     lock = take_delivery_lock(queue, wait=True)      # a queue runner finishes first
     # Read and write: the FIFO never reads as end-of-file while no server job has it open,
     # and the timer below can write its wake-up byte into it.
-    fd = os.open(queue / qfiles.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
+    fd = os.open(queue / qformat.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
     engine = DeliveryEngine(root, log, job_number=job_number)
     engine.recover()
-    log.send("TCP3040", len(qfiles.listing(queue, qfiles.INCOMING)), queue / qfiles.INCOMING)
+    log.send("TCP3040", len(qstates.listing(queue, qformat.INCOMING)), queue / qformat.INCOMING)
     loop = asyncio.new_event_loop()
     try:
         while not state["ending"]:

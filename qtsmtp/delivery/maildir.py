@@ -16,7 +16,7 @@ import socket
 import time
 from pathlib import Path
 
-from qtsmtp.queue import states as qfiles
+from qtsmtp.store import durable
 
 MAIL_DIRECTORY = "mail"
 _SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
@@ -46,5 +46,5 @@ def deliver(root: Path, local_part: str, address: str, sender: str, content: byt
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
     head = f"Return-Path: <{sender}>\r\nDelivered-To: {address}\r\n".encode("utf-8", "replace")
-    qfiles.write_durably(tmp, final, (head, content), 0o600)
+    durable.write_file(tmp, final, (head, content), 0o600)
     return final

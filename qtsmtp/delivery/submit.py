@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import errno
 import grp
-import json
 import os
 import time
 from datetime import datetime, timezone
@@ -29,14 +28,16 @@ from qtsmtp.config.address import AddressRefused, canonical_recipient
 from qtsmtp.config.submission import check_submission
 from qtsmtp.config.users import address_of, profile_of_uid
 from qtsmtp.delivery import dsn
-from qtsmtp.queue import states as qfiles
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
+from qtsmtp.store import durable
 
 SUBMIT_GROUP = os.environ.get("QTSMTP_SUBMIT_GROUP", "qtsmtp")
 DIR_MODE, FILE_MODE = 0o2770, 0o660
 
 
 def maildrop_directory(root: Path) -> Path:
-    return qfiles.queue_directory(root) / qfiles.MAILDROP
+    return qformat.queue_directory(root) / qformat.MAILDROP
 
 
 def _group_id() -> int | None:
@@ -48,7 +49,7 @@ def _group_id() -> int | None:
 
 def prepare(root: Path) -> Path:
     """Create maildrop/ (2770, the submit group) and let that group wake the client job."""
-    queue = qfiles.queue_directory(root)
+    queue = qformat.queue_directory(root)
     queue.mkdir(parents=True, exist_ok=True)
     directory = maildrop_directory(root)
     directory.mkdir(mode=0o770, exist_ok=True)
@@ -57,7 +58,7 @@ def prepare(root: Path) -> Path:
         if gid is not None:
             os.chown(directory, -1, gid)
         os.chmod(directory, DIR_MODE)
-        fifo = queue / qfiles.NOTIFY
+        fifo = queue / qformat.NOTIFY
         if gid is not None and fifo.exists():
             os.chown(fifo, -1, gid)
             os.chmod(fifo, 0o620)
@@ -74,9 +75,8 @@ def submit(root: Path, sender: str, recipients: list[str], content: bytes, user:
     submission_id = f"{time.time_ns() // 1000:014X}{os.getpid():07X}S"
     envelope = {"sender": sender, "recipients": recipients, "user": user,
                 "submitted": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    data = qfiles.MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n" + content
     tmp = directory / f".{submission_id}.tmp"
-    qfiles.write_durably(tmp, directory / submission_id, (data,), FILE_MODE)
+    durable.write_file(tmp, directory / submission_id, (qformat.header(envelope), content), FILE_MODE)
     wake(root)
     return submission_id
 
@@ -84,7 +84,7 @@ def submit(root: Path, sender: str, recipients: list[str], content: bytes, user:
 def wake(root: Path) -> bool:
     """One byte in the notify FIFO: True when a client job was there to read it."""
     try:
-        fd = os.open(qfiles.queue_directory(root) / qfiles.NOTIFY,
+        fd = os.open(qformat.queue_directory(root) / qformat.NOTIFY,
                      os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return False               # ENXIO: nobody reads (no client job); EACCES; ENOENT
@@ -101,7 +101,7 @@ def wake(root: Path) -> bool:
 def pickup(root: Path, engine) -> int:
     """Move every submission into incoming/; returns how many were queued."""
     directory = maildrop_directory(root)
-    names = qfiles.listing(qfiles.queue_directory(root), qfiles.MAILDROP)
+    names = qstates.listing(qformat.queue_directory(root), qformat.MAILDROP)
     if not names:
         return 0
     if engine.routing is None:
@@ -111,26 +111,26 @@ def pickup(root: Path, engine) -> int:
         path = directory / name
         try:
             owner = os.stat(path).st_uid
-            envelope, content = qfiles.read_queue_file(path)
+            envelope, content = qformat.read_queue_file(path)
             sender = str(envelope.get("sender", ""))
             profile = profile_of_uid(owner)
             _, _, domain = sender.rpartition("@")
             if not sender or "@" not in sender or not engine.routing.is_local(domain.lower()):
-                raise qfiles.NotAQueueFile(f"sender <{sender}> is not a local address")
+                raise qformat.NotAQueueFile(f"sender <{sender}> is not a local address")
             mapped = address_of(root, profile, engine.routing.system_name)
             if owner != 0 and (mapped is None or mapped.lower() != sender.lower()):
-                raise qfiles.NotAQueueFile(f"sender <{sender}> is not the address of user {profile}")
+                raise qformat.NotAQueueFile(f"sender <{sender}> is not the address of user {profile}")
             recipients = []
             for raw in envelope["recipients"][:100]:
                 recipients.append(canonical_recipient(str(raw)).address)
             if not recipients:
-                raise qfiles.NotAQueueFile("no recipients")
+                raise qformat.NotAQueueFile("no recipients")
             # Submission control (qtsmtp.config.submission): the most specific profile decides.
             permitted, resource, deciding = check_submission(root, owner)
         except FileNotFoundError:
             continue
-        except (qfiles.NotAQueueFile, AddressRefused, UnicodeDecodeError, ValueError) as bad:
-            os.replace(path, qfiles.queue_directory(root) / qfiles.CORRUPT / name)
+        except (qformat.NotAQueueFile, AddressRefused, UnicodeDecodeError, ValueError) as bad:
+            os.replace(path, qformat.queue_directory(root) / qformat.CORRUPT / name)
             engine.log.send("TCP5021", name, str(bad))
             continue
         if not permitted:

@@ -23,7 +23,8 @@ from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.delivery.job import take_delivery_lock
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.messages import Message, escape
-from qtsmtp.queue import states as qfiles
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 from qtsmtp.store.root import data_root
 
 RUNNER_LOG = "QTSMTPQRUN"
@@ -44,7 +45,7 @@ class _PlainLog:
 
 def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -> Message:
     """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it."""
-    queue = qfiles.prepare(root)
+    queue = qformat.prepare(root)
     submit.prepare(root)
     lock = take_delivery_lock(queue, wait=False)
     if lock is None:
@@ -64,31 +65,31 @@ def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -
 
 
 def _request_retry(queue: Path, name: str) -> None:
-    (queue / qfiles.RETRY).mkdir(exist_ok=True)
-    (queue / qfiles.RETRY / name).touch()
+    (queue / qformat.RETRY).mkdir(exist_ok=True)
+    (queue / qformat.RETRY / name).touch()
 
 
 def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
-    queue = qfiles.queue_directory(root)
+    queue = qformat.queue_directory(root)
     rows = []
-    for state_name in (qfiles.MAILDROP, qfiles.INCOMING, qfiles.ACTIVE, qfiles.DEFERRED, qfiles.CORRUPT):
-        for queue_id in qfiles.listing(queue, state_name):
+    for state_name in (qformat.MAILDROP, qformat.INCOMING, qformat.ACTIVE, qformat.DEFERRED, qformat.CORRUPT):
+        for queue_id in qstates.listing(queue, state_name):
             if only != "*ALL" and queue_id != only:
                 continue
             try:
-                envelope = qfiles.read_envelope(queue / state_name / queue_id)
+                envelope = qformat.read_envelope(queue / state_name / queue_id)
             except (OSError, ValueError):
                 envelope = {}
-            state = qfiles.read_state(queue, queue_id)
+            state = qstates.read_state(queue, queue_id)
             recipients = envelope.get("recipients", [])
             pending = [r for r in recipients if not state or
-                       state.status(r) not in (qfiles.SENT, qfiles.FAILED)]
+                       state.status(r) not in (qstates.SENT, qstates.FAILED)]
             reply = ""
             next_try = ""
             if state:
                 replies = [state.recipients[r].get("reply", "") for r in pending if r in state.recipients]
                 reply = replies[0] if replies else ""
-                if state_name == qfiles.DEFERRED:
+                if state_name == qformat.DEFERRED:
                     next_try = datetime.fromtimestamp(state.next_attempt).strftime("%Y-%m-%d %H:%M:%S")
             rows.append([queue_id, state_name, envelope.get("sender", "") or "<>",
                          f"{len(pending)}/{len(recipients)}", str(state.attempts if state else 0),
@@ -100,7 +101,7 @@ def wrksmtpq(bound: Bound) -> list[Message]:
     root = data_root()
     only = bound["MSGID"]
     if bound["OPTION"] == "*RETRY":
-        if only != "*ALL" and not (qfiles.queue_directory(root) / qfiles.DEFERRED / only).exists() \
+        if only != "*ALL" and not (qformat.queue_directory(root) / qformat.DEFERRED / only).exists() \
                 and not any(r[0] == only for r in queue_rows(root, only)):
             raise escape("TCP5039", only)
         return [run_queue(root, all_deferred=True, only=None if only == "*ALL" else only)]

@@ -21,54 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qtsmtp.queue import writer as serverqueue
+from qtsmtp.queue.format import ACTIVE, STATE
+from qtsmtp.store.durable import write_file
 
-MAGIC = b"QTSMTPQ1 "
-TMP, INCOMING, ACTIVE, DEFERRED = "tmp", "incoming", "active", "deferred"
-STATE, CORRUPT, MAILDROP, RETRY = "state", "corrupt", "maildrop", "retry"
-NOTIFY = ".notify"
-LOCK = ".delivery.lock"
-SENT, FAILED, WAITING = "sent", "failed", "deferred"
-
-
-def queue_directory(root: Path) -> Path:
-    return Path(root) / "queue"
-
-
-def prepare(root: Path) -> Path:
-    """Create every state directory (idempotent); returns the queue directory."""
-    queue = serverqueue.prepare(root)
-    for name in (ACTIVE, DEFERRED, STATE, CORRUPT, RETRY):
-        (queue / name).mkdir(mode=0o700, exist_ok=True)
-    return queue
-
-
-class NotAQueueFile(ValueError):
-    pass
-
-
-def read_queue_file(path: Path) -> tuple[dict, bytes]:
-    """(envelope, message) of a queue file; NotAQueueFile when it is not one."""
-    with open(path, "rb") as f:
-        first = f.readline()
-        if not first.startswith(MAGIC) or not first.endswith(b"\n"):
-            raise NotAQueueFile(f"{path.name}: no QTSMTPQ1 header line")
-        try:
-            envelope = json.loads(first[len(MAGIC):])
-        except ValueError as bad:
-            raise NotAQueueFile(f"{path.name}: envelope is not JSON: {bad}") from None
-        if not isinstance(envelope, dict) or not isinstance(envelope.get("recipients"), list):
-            raise NotAQueueFile(f"{path.name}: envelope has no recipients list")
-        return envelope, f.read()
-
-
-def read_envelope(path: Path) -> dict:
-    with open(path, "rb") as f:
-        first = f.readline()
-    if not first.startswith(MAGIC):
-        raise NotAQueueFile(f"{path.name}: no QTSMTPQ1 header line")
-    return json.loads(first[len(MAGIC):])
-
+SENT, FAILED, WAITING = "sent", "failed", "deferred"   # a recipient's delivery status
 
 def move(queue: Path, queue_id: str, source: str, target: str) -> Path | None:
     """Rename ID from one state directory to another; None when it is not in ``source``."""
@@ -112,15 +68,8 @@ def read_state(queue: Path, queue_id: str) -> MessageState | None:
 
 def write_state(queue: Path, queue_id: str, state: MessageState) -> None:
     directory = queue / STATE
-    tmp = directory / f".{queue_id}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, state.to_json().encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, directory / queue_id)
-    fsync_directory(directory)
+    write_file(directory / f".{queue_id}.tmp", directory / queue_id, (state.to_json().encode(),),
+               0o600, exclusive=False)
 
 
 def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
@@ -128,34 +77,6 @@ def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
     message is ignored and swept)."""
     (queue / where / queue_id).unlink(missing_ok=True)
     (queue / STATE / queue_id).unlink(missing_ok=True)
-
-
-def write_durably(tmp: Path, final: Path, chunks, mode: int) -> None:
-    """Write ``chunks`` to ``tmp``, fsync, rename to ``final`` and fsync its directory: after a
-    crash ``final`` is whole or absent. ``mode`` is set whatever the umask says."""
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
-    try:
-        os.fchmod(fd, mode)
-        for chunk in chunks:
-            view = memoryview(chunk)
-            while view:
-                view = view[os.write(fd, view):]
-        os.fsync(fd)
-    except BaseException:
-        os.close(fd)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.close(fd)
-    os.rename(tmp, final)
-    fsync_directory(final.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def listing(queue: Path, state: str) -> list[str]:

@@ -21,30 +21,12 @@ from __future__ import annotations
 
 import errno
 import itertools
-import json
 import os
 import time
 from pathlib import Path
 
-MAGIC = b"QTSMTPQ1 "
-TMP, INCOMING = "tmp", "incoming"
-NOTIFY = ".notify"
-
-
-def queue_directory(root: Path) -> Path:
-    return Path(root) / "queue"
-
-
-def prepare(root: Path) -> Path:
-    """Create the queue directories and the FIFO; returns the queue directory."""
-    queue = queue_directory(root)
-    for name in (TMP, INCOMING):
-        (queue / name).mkdir(parents=True, exist_ok=True)
-    try:
-        os.mkfifo(queue / NOTIFY, 0o600)
-    except FileExistsError:
-        pass
-    return queue
+from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
+from qtsmtp.store.durable import fsync_directory, write_all
 
 
 class QueueWriter:
@@ -62,7 +44,7 @@ class QueueWriter:
 
     def store(self, queue_id: str, envelope: dict, content: bytes) -> Path:
         """Write one message durably. Blocking (fsync): run it in a thread."""
-        fd = self.write_tmp(queue_id, (self.header(envelope), content))
+        fd = self.write_tmp(queue_id, (header(envelope), content))
         try:
             os.fsync(fd)
         except BaseException:
@@ -72,13 +54,8 @@ class QueueWriter:
         os.close(fd)
         final = self.queue / INCOMING / queue_id
         os.rename(self.queue / TMP / queue_id, final)
-        _fsync_directory(final.parent)
+        fsync_directory(final.parent)
         return final
-
-    @staticmethod
-    def header(envelope: dict) -> bytes:
-        """The queue file's first line: the envelope the message is followed by."""
-        return MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
 
     def write_tmp(self, queue_id: str, parts: tuple[bytes, ...],
                   tmp_fd: int | None = None) -> int:
@@ -90,7 +67,7 @@ class QueueWriter:
         else:
             fd = os.open(queue_id, flags, 0o600, dir_fd=tmp_fd)
         try:
-            _write_all(fd, *parts)
+            write_all(fd, *parts)
         except BaseException:
             os.close(fd)
             self.discard_tmp(queue_id)
@@ -185,41 +162,3 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
             message.error = failure
         return
     writer.notify(len(renamed))
-
-
-def read_envelope(path: Path) -> dict:
-    """The envelope of a queue file (for the delivery job and for tests)."""
-    with open(path, "rb") as f:
-        first = f.readline()
-    if not first.startswith(MAGIC):
-        raise ValueError(f"{path} is not a queue file")
-    return json.loads(first[len(MAGIC):])
-
-
-def read_message(path: Path) -> tuple[dict, bytes]:
-    with open(path, "rb") as f:
-        first = f.readline()
-        if not first.startswith(MAGIC):
-            raise ValueError(f"{path} is not a queue file")
-        return json.loads(first[len(MAGIC):]), f.read()
-
-
-def _write_all(fd: int, *parts: bytes) -> None:
-    """Write every part, in one writev when the kernel takes it all (it does, for a
-    regular file, short of a full disk)."""
-    views = [memoryview(p) for p in parts if p]
-    while views:
-        written = os.writev(fd, views)
-        while views and written >= len(views[0]):
-            written -= len(views[0])
-            views.pop(0)
-        if views and written:
-            views[0] = views[0][written:]
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

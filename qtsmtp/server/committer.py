@@ -35,6 +35,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from qtsmtp.queue import format as qformat
 from qtsmtp.jobs.process import set_process_name
 from qtsmtp.queue.writer import INCOMING, TMP, Commit, QueueWriter, commit_batch, queue_directory
 
@@ -175,7 +176,7 @@ class CommitProcess:
                     await self.start()
                     if self.log is not None:
                         self.log.send("TCP3042", how)
-        header = self.writer.header(envelope)
+        header = qformat.header(envelope)
         future = asyncio.get_running_loop().create_future()
         self._answers.waiting[queue_id] = future
         self._frames.writelines((b"%s %d\n" % (queue_id.encode(), len(header) + len(content)),

@@ -24,9 +24,9 @@ from pathlib import Path
 
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.jobs import table
-from qtsmtp.queue import writer as mailqueue
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
+from qtsmtp.queue import format as qformat
 
 START_TIMEOUT_SECONDS = 60
 END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
@@ -94,7 +94,7 @@ class Supervisor:
             self.log.send("TCP3020", current.policy.alwrly, current.system_name, current.summary())
             if current.policy.alwrly == "*ALL":
                 self.log.send("TCP2663")
-            mailqueue.prepare(self.root)
+            qformat.prepare(self.root)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)
             self._install_signals()
             os.close(self._spawn(table.CLIENT_DAEMON)[0])

@@ -6,11 +6,11 @@ import asyncio
 
 import pytest
 
-from delivery_support import queue_message
-from qtsmtp.queue import states as qfiles
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain
 from qtsmtp.delivery.routing import HUB, LOCAL, MX, ROUTER, Routing, split_host_port
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 
 
 class _Log:
@@ -65,7 +65,7 @@ def test_unresolvable_domain_falls_back_to_the_router(droot, sinks, failure):
 
     async def resolver(domain):
         raise failure
-    queue_message(droot.root, "a@sys.test", ["x@unknown.test"], b"Subject: mx\r\n\r\nbody\r\n")
+    droot.queue_message("a@sys.test", ["x@unknown.test"], b"Subject: mx\r\n\r\nbody\r\n")
     _deliver_once(droot, resolver)
     assert router.recipients() == ["x@unknown.test"]
 
@@ -89,10 +89,10 @@ def test_mx_hosts_in_order_and_name_server_failure_retried(droot, sinks, monkeyp
         hops = await original(self, kind, destination)
         return [(h, good.port) for h, _ in hops]
     monkeypatch.setattr(engine_module.DeliveryEngine, "_next_hops", next_hops)
-    queue_message(droot.root, "a@sys.test", ["x@mx.test", "y@flaky.test"], b"Subject: mx\r\n\r\nb\r\n")
+    droot.queue_message("a@sys.test", ["x@mx.test", "y@flaky.test"], b"Subject: mx\r\n\r\nb\r\n")
     log = _deliver_once(droot, resolver)
     assert good.recipients() == ["x@mx.test"]
     assert sorted(asked) == ["flaky.test", "mx.test"]
-    deferred = qfiles.listing(qfiles.queue_directory(droot.root), qfiles.DEFERRED)
+    deferred = qstates.listing(qformat.queue_directory(droot.root), qformat.DEFERRED)
     assert len(deferred) == 1
     assert any(m == "TCP5011" and "4.4.3" in d[2] for m, d in log.lines)

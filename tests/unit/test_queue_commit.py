@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from qtsmtp.queue import writer as mailqueue
-from qtsmtp.server.committer import CommitProcess, ProtocolError, serve, take_frames
 from qtsmtp.jobs.joblog import JobLog
-from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch, read_message
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
+from qtsmtp.server.committer import CommitProcess, ProtocolError, serve, take_frames
+
 
 class Recorder:
     """An fsync that records ("file", id, in_incoming) or ("dir", ids in incoming)."""
@@ -59,7 +60,7 @@ class Recorder:
 
 @pytest.fixture
 def queue_root(tmp_path) -> Path:
-    mailqueue.prepare(tmp_path)
+    qformat.prepare(tmp_path)
     return tmp_path
 
 
@@ -72,7 +73,7 @@ def envelope(queue_id: str) -> dict:
 
 def queue_file(queue_id: str, content: bytes | None = None) -> bytes:
     body = content if content is not None else f"Subject: {queue_id}\r\n\r\nbody\r\n".encode()
-    return QueueWriter.header(envelope(queue_id)) + body
+    return qformat.header(envelope(queue_id)) + body
 
 
 class Batches:
@@ -167,7 +168,7 @@ def test_messages_that_arrive_together_share_one_directory_fsync(queue_root) -> 
 
 def test_queue_files_are_those_queuewriter_store_writes(queue_root, tmp_path) -> None:
     other = tmp_path / "other"
-    mailqueue.prepare(other)
+    qformat.prepare(other)
     content = b"Received: from x\r\n\tby y; date\r\nSubject: s\r\n\r\n" + b"x" * 5000 + b"\r\n"
     commit = CommitProcess(QueueWriter(queue_root))
     queue_id = commit.new_id()
@@ -182,7 +183,7 @@ def test_queue_files_are_those_queuewriter_store_writes(queue_root, tmp_path) ->
     grouped = queue_root / "queue" / "incoming" / queue_id
     single = other / "queue" / "incoming" / queue_id
     assert grouped.read_bytes() == single.read_bytes()
-    assert read_message(grouped) == (envelope(queue_id), content)
+    assert qformat.read_queue_file(grouped) == (envelope(queue_id), content)
     assert stat.S_IMODE(grouped.stat().st_mode) == stat.S_IMODE(single.stat().st_mode) == 0o600
 
 
@@ -197,7 +198,7 @@ def test_the_commit_process_answers_for_every_message(queue_root) -> None:
     async def one(queue_id: str, size: int) -> None:
         content = (b"x" * size)[:size]
         await commit.store(queue_id, envelope(queue_id), content)
-        assert read_message(incoming / queue_id) == (envelope(queue_id), content)
+        assert qformat.read_queue_file(incoming / queue_id) == (envelope(queue_id), content)
 
     async def run():
         await commit.start()

@@ -1,0 +1,60 @@
+"""The one durable write: whole or not at all, on disk before anyone is told.
+
+Members (store.member), queue files and their state (qtsmtp.queue) and Maildir files
+(qtsmtp.delivery) are all written this way: to a temporary name, every byte checked
+written, fsynced, renamed into place, and the directory fsynced. After a crash the final
+name holds the old file or the whole new one, never a torn one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def write_all(fd: int, *parts: bytes) -> None:
+    """Write every part, whatever the kernel takes per call: ``os.write`` may write less
+    than asked (a signal, a nearly full disk), and the rest must follow or fail loudly."""
+    views = [memoryview(p) for p in parts if p]
+    while views:
+        written = os.writev(fd, views)
+        if written == 0:
+            raise OSError(f"short write: the file system took 0 of {sum(map(len, views))} bytes")
+        while views and written >= len(views[0]):
+            written -= len(views[0])
+            views.pop(0)
+        if views and written:
+            views[0] = views[0][written:]
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename or a creation in ``directory`` durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(tmp: Path, final: Path, parts: tuple[bytes, ...], mode: int, *,
+               exclusive: bool = True) -> None:
+    """Write ``parts`` to ``tmp``, fsync, rename to ``final`` and fsync its directory.
+    ``mode`` is set whatever the umask says. ``exclusive``: ``tmp`` must not exist yet
+    (unique names); otherwise a left-over ``tmp`` of a crashed writer is overwritten."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(tmp, flags, mode)
+    try:
+        os.fchmod(fd, mode)
+        write_all(fd, *parts)
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        tmp.unlink(missing_ok=True)
+        raise
+    os.close(fd)
+    try:
+        os.rename(tmp, final)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_directory(final.parent)
