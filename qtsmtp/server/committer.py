@@ -37,7 +37,8 @@ from pathlib import Path
 
 from qtsmtp.queue import format as qformat
 from qtsmtp.jobs.process import set_process_name
-from qtsmtp.queue.writer import INCOMING, TMP, Commit, QueueWriter, commit_batch, queue_directory
+from qtsmtp.queue.format import INCOMING, TMP, queue_directory
+from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
 
 PROCESS_NAME = "QTSMTPQCOMMIT"       # in ps and top, beside its job's QTSMTPSRVP
 READ_SIZE = 1 << 20                  # whatever arrived while the last batch was on disk
