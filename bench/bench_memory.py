@@ -17,7 +17,7 @@ root, in the form ADDSMTPLE writes ("a.b.c.d m.m.m.m"), then:
   share it: the sum is what the server really holds);
 - ends the server with ENDTCPSVR, and checks that no process of it is left.
 
-Target (issue 3): at most 300 MB. Printed: per job (and per server job's commit
+Target: at most 300 MB. Printed: per job (and per server job's commit
 process), VmRSS and Pss; the largest VmRSS and the total Pss. Nothing listens beyond 127.0.0.1; every wait is bounded.
 """
 

@@ -1,7 +1,7 @@
 """IBM-style messages: an ID, a severity, a first-level text with &1..&n substitutions.
 
 Every outcome a user sees, good or bad, is one of these. IDs marked IBM are the ones
-IBM i uses for the same situation (see reference/ibmi-smtp.md); the others are qtsmtp's
+IBM i uses for the same situation (IBM's message descriptions); the others are qtsmtp's
 own, documented in qtsmtp-messages(7). The TCP family holds the SMTP-specific messages,
 QTS the ones about qtsmtp itself (scripts, option form, data root).
 """
@@ -144,7 +144,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP5044": (40, "User profile &1 not found in the SMTP user directory."),
     "TCP5045": (0, "SMTP e-mail address of user profile &1 changed to &2."),
     "TCP5046": (0, "User profile &1 removed from SMTP."),
-    # --- security and control (issue 6): AUTH users, exit point, TLS, limits, PROXY ------
+    # --- security and control: AUTH users, exit point, TLS, limits, PROXY ----------------
     "TCP6001": (40, "User name &1 not valid: 1 to 64 printable characters, no blanks, quotes or backslashes."),
     "TCP6002": (40, "Password not valid: it must be 1 to &1 characters without NUL."),
     "TCP6003": (40, "SMTP authentication user &1 already exists."),

@@ -1,6 +1,6 @@
 """The CL lexer: source text -> logical commands -> tokens. It knows no command.
 
-Two steps, both from the IBM rules (reference/ibmi-smtp.md section 9):
+Two steps, both from IBM's rules for CL source (continuation, comments, strings):
 
 1. ``logical_lines`` joins continued lines. A line whose last non-blank character is
    ``+`` or ``-`` goes on in the next line; ``+`` drops that line's leading blanks, ``-``

@@ -37,7 +37,7 @@ SHIPPED = {
     "MAXEMMSIZE": "*NOMAX", "MAXINEMM": "*NOMAX", "MAXOUTEMM": "*NOMAX", "OVRRJTCNNL": "*NO",
     "POPWDW": "*NONE", "RBLSVR": "*NONE", "SBSD": "*LIBL/QSYSWRK", "VFYFROMUSR": "*NO",
     "VFYID": "*NO", "VFYMSFMSG": "*NO", "PORT": 25,
-    # qtsmtp extensions of issue 6 (security and control): chgsmtpa(1), qatmsmtp(5).
+    # qtsmtp extensions for security and control: chgsmtpa(1), qatmsmtp(5).
     "TLSCERT": "*NONE", "TLSKEY": "*NONE", "IMPSSLPORT": 465, "PROXYPORT": "*NONE",
     "MAXRCPT": 1000, "MAXCLTEMM": "*NOMAX", "CMDTIMEOUT": 300, "DTATIMEOUT": 180,
     "MAXBADCMD": 20, "MAXAUTHFAIL": 3,

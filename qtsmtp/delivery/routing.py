@@ -1,4 +1,4 @@
-"""Where a recipient goes (reference/ibmi-smtp.md 4.4; qtsmtp-queue(5) ROUTING).
+"""Where a recipient goes (IBM i SMTP routing: local, FWDHUBSVR, MAILROUTER, MX; qtsmtp-queue(5) ROUTING).
 
 In order: a local domain (the system name, *DOMAIN and *DOMAINIP6 entries, ALIASDMN
 names, this system's address literals) -> the local Maildir; else FWDHUBSVR when set ->

@@ -1,6 +1,6 @@
 """What a job's process is doing, measured from /proc: alive?, CPU time, wait status.
 
-WRKACTJOB's Status column is IBM i's (reference/ibmi-smtp.md 6.3). We derive it from the
+WRKACTJOB's Status column is IBM i's (the values of its Work with Active Jobs display). We derive it from the
 kernel's own account of the process: its state letter, and for a sleeping process the
 kernel function it sleeps in (/proc/PID/wchan), else the system call it is blocked in
 (/proc/PID/syscall). Nothing is taken from what the job says about itself.

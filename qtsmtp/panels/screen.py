@@ -2,7 +2,7 @@
 
 Why curses and not prompt_toolkit: a panel must start as fast as a configuration command.
 prompt_toolkit's Application costs 110-240 ms of imports on the machines we measured and
-imports asyncio (DESIGN.md section 2 keeps asyncio out of every command); curses, in the
+imports asyncio (the CL path keeps asyncio out of every command: ARCHITECTURE.md); curses, in the
 standard library, costs about 2 ms. A 5250 display is a fixed grid of protected text and
 input fields refreshed on Enter or a function key, which is all curses has to do here.
 

@@ -1,7 +1,7 @@
 """WRKACTJOB on a terminal: the Work with Active Jobs panel.
 
 The jobs come from the job table (``qtsmtp.jobs.table.active_jobs``) and are shown as the
-printed report shows them (``qtsmtp.programs.wrkactjob.select_jobs`` and ``rows``): the
+printed report shows them (``qtsmtp.jobs.activejobs.select_jobs`` and ``rows``): the
 subsystem line, its jobs indented under it. CPU % is measured as IBM i measures it, over
 the elapsed interval: the CPU time each process used (``procstat.cpu_ticks``) since the
 panel started or since F10 restarted the statistics, as a share of the whole system's
@@ -14,17 +14,19 @@ named by its pid *and* the start time of that pid, so a signal never reaches a p
 that merely reused the number.
 
 OUTPUT(*PRINT), or an output that is not a terminal: the printed report of
-``qtsmtp.programs.wrkactjob``.
+``qtsmtp.jobs.activejobs``.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import time
 from datetime import datetime
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.jobs import activejobs as report
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import Message
 from qtsmtp.panels import screen
@@ -43,7 +45,6 @@ from qtsmtp.panels.panel import (
     put,
     wrap,
 )
-from qtsmtp.programs import wrkactjob as report
 from qtsmtp.programs.runner import Outcome
 from qtsmtp.store.root import data_root
 
@@ -380,6 +381,7 @@ class WorkWithJobPanel(TextPanel):
 def wrkactjob(bound: Bound) -> list[Message]:
     """Processing program of WRKACTJOB: the panel on a terminal, else the report."""
     if bound["OUTPUT"] == "*PRINT" or not screen.is_interactive():
-        return report.wrkactjob(bound)
+        sys.stdout.write(report.report(bound["SBS"], bound["JOB"]))
+        return []
     JobsPanel(bound["SBS"], bound["JOB"]).run()
     return []

@@ -1,4 +1,4 @@
-"""The commands of issue 6 as a user runs them: ADDSMTPAUT/CHGSMTPAUT/RMVSMTPAUT,
+"""The security commands as a user runs them: ADDSMTPAUT/CHGSMTPAUT/RMVSMTPAUT,
 ADDEXITPGM/RMVEXITPGM/WRKEXITPGM, ADDSMTPSBM/RMVSMTPSBM/WRKSMTPSBM."""
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from qtsmtp.messages import CLError
 from qtsmtp.cl.command import compile_text
 
 OK = [
-    # The reference's own examples (reference/ibmi-smtp.md 2.4, 1.3, 9.1).
+    # IBM's own examples of these commands and of CL source.
     ("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('192.168.1.0') SUBNETMASK('255.255.255.0')",
      {"TYPE": "*ACCEPT", "INTNETADR": "192.168.1.0", "SUBNETMASK": "255.255.255.0"}),
     ("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('127.0.0.1')", {"TYPE": "*ACCEPT", "INTNETADR": "127.0.0.1"}),

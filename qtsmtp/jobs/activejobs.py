@@ -1,4 +1,5 @@
-"""WRKACTJOB: the active jobs, as the printed report (OUTPUT(*PRINT)).
+"""The active jobs as WRKACTJOB shows them: which jobs, measured, and the printed report
+(OUTPUT(*PRINT)); the panel (qtsmtp.panels.wrkactjob) shows the same rows.
 
 CPU % and Status are measured: CPU time from /proc over a short interval, the status
 from what the kernel says the process waits in (procstat). CPU % is the share of the
@@ -10,26 +11,16 @@ from __future__ import annotations
 import inspect
 import os
 import socket
-import sys
 import time
 from datetime import datetime
 
 import tabulate as tabulate_module
 
-from qtsmtp.cl.binder import Bound
 from qtsmtp.jobs import procstat, table
-from qtsmtp.messages import Message
 from qtsmtp.store.root import data_root
 
 SAMPLE_SECONDS = 0.25
 HEADERS = ["Subsystem/Job", "User", "Number", "Type", "CPU %", "Function", "Status"]
-
-
-def wrkactjob(bound: Bound) -> list[Message]:
-    # The interactive panel is a later piece of work; until then, a terminal gets the
-    # same report as a pipe.
-    sys.stdout.write(report(bound["SBS"], bound["JOB"]))
-    return []
 
 
 def select_jobs(jobs: list[table.JobRecord], subsystems, job_name: str) -> list[table.JobRecord]:
