@@ -13,24 +13,12 @@ identifiers and second-level text in the log. F3 or F12 ends the session.
 
 from __future__ import annotations
 
-from qtsmtp.cl import command
-from qtsmtp.programs.runner import Outcome
-from qtsmtp.cl import definition
+from qtsmtp.cl import command, definition
 from qtsmtp.messages import CLError, Message
-from qtsmtp.panels import execute, prompter
-from qtsmtp.panels.history import History
+from qtsmtp.panels import execute, history, prompter
 from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank, heading,
                                  more_or_bottom, put, system_name, wrap)
-
-_history: History | None = None
-
-
-def history() -> History:
-    global _history
-    if _history is None:
-        _history = History()
-    return _history
-
+from qtsmtp.programs.runner import Outcome
 
 def run_command_line(text: str, prompt: bool = False):
     """Run (or with ``prompt``, F4-prompt) a command typed on a ``===>`` line.
@@ -55,7 +43,7 @@ def run_command_line(text: str, prompt: bool = False):
         result = Outcome(text, command.with_escape(error, command.command_name(text)).messages,
                                  failed=True)
     if isinstance(result, Outcome):
-        warning = history().add(result.command)
+        warning = history.shared().add(result.command)
         if warning is not None:
             result.messages.append(warning)
     return result
@@ -130,13 +118,7 @@ class CommandEntry(Panel):
                 self.show([])
             return None
         if key == "F9":
-            command = history().retrieve()
-            if command is None:
-                self.show([Message("QTS1005")])
-            else:
-                self.line.set(command)
-                self.focus_on(0)
-                self.show([])
+            self.retrieve(self.line)
             return None
         if key == "F10":
             self.detailed = not self.detailed

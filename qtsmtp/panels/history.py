@@ -82,3 +82,14 @@ class History:
             return None
         self.back += 1
         return self.commands[-self.back]
+
+
+_shared: History | None = None
+
+
+def shared() -> History:
+    """The one history of this process: every ===> line adds to it and F9 walks it."""
+    global _shared
+    if _shared is None:
+        _shared = History()
+    return _shared

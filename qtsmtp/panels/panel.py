@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from qtsmtp.messages import Message
-from qtsmtp.panels import screen
+from qtsmtp.panels import history, screen
 
 ROWS, COLS = screen.ROWS, screen.COLS
 MESSAGE_ROW, KEY_ROWS = 23, (21, 22)
@@ -90,6 +90,7 @@ class Field:
     changed: bool = False          # typed into since the panel set it
     offset: int = 0                # first character shown (a multiple of width)
     hidden: bool = False           # a non-display field (DSPINPUT(*NO)): typing not shown
+    option: bool = False           # an Opt field of a Work-with list (kept across pages)
 
     @property
     def capacity(self) -> int:
@@ -134,6 +135,7 @@ class Panel:
         self.index = 0
         self.insert = False
         self.messages: list[Message] = []
+        self.options: dict = {}        # Opt values typed, by field key (Work-with lists)
 
     # --- what subclasses give ---------------------------------------------------------
 
@@ -151,6 +153,28 @@ class Panel:
 
     def help_lines(self) -> list[str]:
         return []
+
+    # --- Work-with conventions: options kept across pages, F9 retrieves -------------------
+
+    def keep_options(self) -> None:
+        """Remember what is typed in the Opt fields shown, by their keys, so paging,
+        F5 and a message do not lose options the user has typed but not yet entered."""
+        for field in self.fields:
+            if field.option:
+                if field.text:
+                    self.options[field.key] = field.text
+                else:
+                    self.options.pop(field.key, None)
+
+    def retrieve(self, line: "Field") -> None:
+        """F9: the previous command (further back each time) onto the ===> line."""
+        command = history.shared().retrieve()
+        if command is None:
+            self.show([Message("QTS1005")])
+            return
+        line.set(command)
+        self.focus_key(line.key)
+        self.show([])
 
     # --- messages ---------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ from qtsmtp.jobs import activejobs as report
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import Message
 from qtsmtp.panels import screen
-from qtsmtp.panels.cmdline import history, run_command_line
+from qtsmtp.panels.cmdline import run_command_line
 from qtsmtp.panels.panel import (
     CANCEL,
     EXIT,
@@ -105,19 +105,12 @@ class JobsPanel(Panel):
         for index in range(self.top, min(self.top + PAGE, len(self.table))):
             number = self.numbers[index] or f"sbs{index}"
             fields.append(Field(FIRST_ROW + index - self.top, 2, 2,
-                                self.options.get(number, ""), key=number))
+                                self.options.get(number, ""), key=number, option=True))
         fields.append(self.command)
         self.set_fields(fields)
         if key is not None:
             self.focus_key(key)
 
-    def keep_options(self) -> None:
-        for field in self.fields:
-            if field.key != "command":
-                if field.text:
-                    self.options[field.key] = field.text
-                else:
-                    self.options.pop(field.key, None)
 
     # --- the display ----------------------------------------------------------------------
 
@@ -190,12 +183,7 @@ class JobsPanel(Panel):
             self.arrange()
             return None
         if key == "F9":
-            command = history().retrieve()
-            if command is None:
-                self.show([Message("QTS1005")])
-            else:
-                self.command.set(command)
-                self.focus_key("command")
+            self.retrieve(self.command)
             return None
         if key in ("F3", "F12"):
             return super().on_key(key)

@@ -23,7 +23,7 @@ from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import entrylist, execute, screen
-from qtsmtp.panels.cmdline import history, run_command_line
+from qtsmtp.panels.cmdline import run_command_line
 from qtsmtp.panels.entrylist import Row
 from qtsmtp.panels.panel import (
     CANCEL,
@@ -109,19 +109,12 @@ class WorkPanel(Panel):
         fields = [self.add_opt, self.add_type]
         for number in range(self.top, min(self.top + PAGE, len(self.rows))):
             fields.append(Field(FIRST_ROW + number - self.top, OPT, 2,
-                                self.options.get(number, ""), key=number))
+                                self.options.get(number, ""), key=number, option=True))
         fields.append(self.command)
         self.set_fields(fields, focus=0)
         if key is not None:
             self.focus_key(key)
 
-    def keep_options(self) -> None:
-        for field in self.fields:
-            if isinstance(field.key, int):
-                if field.text:
-                    self.options[field.key] = field.text
-                else:
-                    self.options.pop(field.key, None)
 
     def lines(self) -> list[str]:
         lines = blank()
@@ -169,12 +162,7 @@ class WorkPanel(Panel):
         if key == "F8":
             return EXIT if RelayTestPanel(self.alwrly).run() == EXIT else None
         if key == "F9":
-            command = history().retrieve()
-            if command is None:
-                self.show([Message("QTS1005")])
-            else:
-                self.command.set(command)
-                self.focus_key("command")
+            self.retrieve(self.command)
             return None
         if key == "F4":
             if self.field is not self.command:
