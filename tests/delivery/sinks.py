@@ -11,6 +11,8 @@ import threading
 
 from aiosmtpd.controller import Controller
 
+from support import free_port
+
 
 class _Handler:
     def __init__(self, sink: "Sink"):
@@ -41,7 +43,6 @@ class _Handler:
 
 class Sink:
     def __init__(self, reply=None, port: int = 0):
-        from e2e_support import free_port
         self.reply = reply
         self.lock = threading.Lock()
         self.messages: list[tuple[str, list[str], bytes]] = []
@@ -66,8 +67,3 @@ class Sink:
         with self.lock:
             return [r for _, rcpts, _ in self.messages for r in rcpts]
 
-
-def eventually(check, what: str, limit: float = 30.0, pause: float = 0.05):
-    """e2e_support.eventually, with the longer limit delivery runs need."""
-    from e2e_support import eventually as poll
-    return poll(check, what, limit, pause)

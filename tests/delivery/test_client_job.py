@@ -8,9 +8,8 @@ import signal
 
 import email
 
-from delivery_support import queue_message
 from qtsmtp.jobs import procstat
-from sinks import eventually
+from support import eventually
 
 
 def _send(server, sender, recipients, subject="test"):
@@ -88,9 +87,9 @@ def test_550_bounces_with_a_multipart_report_and_mixed_destinations(droot, sinks
     droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "RTYMIN(2 1)")
     droot.start("SVRJOBS(1)")
     # One message, four destinations: delivered, local, bounced now, bounced when spent.
-    queue_message(droot.root, "joe@sys.test",
-                  ["good@remote.test", "ann@sys.test", "bad@remote.test", "slow@remote.test"],
-                  b"From: joe@sys.test\r\nSubject: mixed\r\n\r\nbody\r\n")
+    droot.queue_message("joe@sys.test",
+                        ["good@remote.test", "ann@sys.test", "bad@remote.test", "slow@remote.test"],
+                        b"From: joe@sys.test\r\nSubject: mixed\r\n\r\nbody\r\n")
     droot.run("qtsmtp", "runqueue")       # the client job has the lock: it is only woken
     eventually(lambda: len(_reports(droot.root, "joe")) >= 1, "bounce for the 550")
     assert hub.recipients() == ["good@remote.test"]
@@ -116,7 +115,7 @@ def test_no_bounce_to_the_null_sender(droot, sinks):
     hub = sinks(lambda address, attempt: "550 5.7.1 refused")
     droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')")
     droot.start("SVRJOBS(1)")
-    queue_message(droot.root, "", ["x@remote.test"], b"Subject: dsn\r\n\r\nb\r\n")
+    droot.queue_message("", ["x@remote.test"], b"Subject: dsn\r\n\r\nb\r\n")
     droot.run("qtsmtp", "runqueue")
     eventually(lambda: "TCP5015" in droot.joblog_text("QTSMTPCLTD"), "null sender logged")
     eventually(lambda: _queue_empty(droot), "queue empty")
@@ -136,7 +135,7 @@ def test_wrkactjob_measures_deqw_idle_and_run_delivering(droot, sinks):
     try:
         eventually(lambda: procstat.status(pid) == "HLD", "held client job in HLD")
         for n in range(total):
-            queue_message(droot.root, "joe@sys.test", [f"r{n}@remote.test"], b"Subject: load\r\n\r\nx\r\n")
+            droot.queue_message("joe@sys.test", [f"r{n}@remote.test"], b"Subject: load\r\n\r\nx\r\n")
     finally:
         os.kill(pid, signal.SIGCONT)
     # Sample only while mail is demonstrably moving (some delivered, many still to go): the

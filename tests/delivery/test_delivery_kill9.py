@@ -9,8 +9,7 @@ import random
 import signal
 import time
 
-from delivery_support import queue_message
-from sinks import eventually
+from support import eventually
 
 MESSAGES, KILLS = 2000, 6
 
@@ -22,8 +21,8 @@ def test_kill9_of_the_client_job_loses_nothing(droot, sinks):
     accepted = set()
     for n in range(MESSAGES):
         tag = f"m{n:05d}"
-        queue_message(droot.root, "joe@sys.test", [f"{tag}@remote.test"],
-                      f"Subject: {tag}\r\nX-Tag: {tag}\r\n\r\nbody {tag}\r\n".encode())
+        droot.queue_message("joe@sys.test", [f"{tag}@remote.test"],
+                            f"Subject: {tag}\r\nX-Tag: {tag}\r\n\r\nbody {tag}\r\n".encode())
         accepted.add(tag)
     rng = random.Random(5)
     kills = 0

@@ -17,8 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from delivery_support import queue_message, runqueue
-from e2e_support import free_port
+from support import free_port
 
 
 @pytest.fixture
@@ -82,8 +81,8 @@ def deliver_through(droot, sink, *extra_commands) -> None:
     droot.run("chgsmtpa", f"FWDHUBSVR('127.0.0.1:{sink.port}')")
     for command in extra_commands:
         droot.run(*command)
-    queue_message(droot.root, "ops@sys.test", ["user@far.test"], b"Subject: tls\r\n\r\nbody\r\n")
-    runqueue(droot)
+    droot.queue_message("ops@sys.test", ["user@far.test"], b"Subject: tls\r\n\r\nbody\r\n")
+    droot.run("qtsmtp", "runqueue")
 
 
 def test_starttls_is_used_whenever_offered_whatever_the_certificate(droot, certificate):
@@ -132,5 +131,5 @@ def test_client_bind_address_is_the_source_of_outbound_connections(droot, certif
 
 def _queue_log(droot) -> str:
     # A queue run reports its deferrals on its own output; the job log may not exist.
-    run = runqueue(droot, "--all")
+    run = droot.run("qtsmtp", "runqueue", "--all")
     return run.stdout + run.stderr

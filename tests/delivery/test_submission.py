@@ -7,9 +7,8 @@ import email
 import stat
 from email import policy
 
-from delivery_support import queue_message  # noqa: F401
 from qtsmtp.config.users import current_profile
-from sinks import eventually
+from support import eventually
 
 
 def _maildrop(root):
@@ -100,7 +99,7 @@ def test_a_submission_with_a_foreign_sender_is_refused(droot, sinks):
 def test_wrksmtpq_lists_and_retries_now(droot, sinks):
     hub = sinks(lambda address, attempt: "451 4.3.0 later" if attempt == 1 else None)
     droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "RTYMIN(3 60)")   # 3 s apart
-    queue_id = queue_message(droot.root, "joe@sys.test", ["w@remote.test"], b"Subject: q\r\n\r\nx\r\n")
+    queue_id = droot.queue_message("joe@sys.test", ["w@remote.test"], b"Subject: q\r\n\r\nx\r\n")
     droot.run("qtsmtp", "runqueue")
     listing = droot.run("wrksmtpq").stdout
     assert queue_id in listing and "deferred" in listing and "451 4.3.0 later" in listing

@@ -9,7 +9,7 @@ import smtplib
 import threading
 import time
 
-from e2e_support import children_named, eventually, process_running
+from support import children_named, eventually, process_running
 
 
 
@@ -24,12 +24,8 @@ def _worker_serving(server, client_port: int) -> int:
 
 
 def test_kill_the_job_serving_a_session_in_data(server) -> None:
-    client = server.smtp("127.0.0.2")
-    client.mail("<>")
-    client.rcpt("postmaster")
-    client.putcmd("data")
-    assert client.getreply()[0] == 354
-    client.send(b"Subject: doomed\r\nMessage-ID: <doomed@test>\r\n\r\nhalf a message\r\n")
+    client = server.in_data("127.0.0.2", b"Subject: doomed\r\nMessage-ID: <doomed@test>\r\n\r\n"
+                                         b"half a message\r\n")
     port = client.sock.getsockname()[1]
     pid = eventually(lambda: _worker_serving(server, port), "the session in a job log")
     committer = eventually(lambda: children_named(pid, "QTSMTPQCOMMIT"), "its commit process")

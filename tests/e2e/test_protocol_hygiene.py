@@ -5,7 +5,7 @@ from __future__ import annotations
 import smtplib
 import socket
 
-from e2e_support import eventually
+from support import eventually
 
 
 def _raw(server, source: str = "127.0.0.2") -> socket.socket:

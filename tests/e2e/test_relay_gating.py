@@ -11,7 +11,7 @@ import smtplib
 
 import pytest
 
-from e2e_support import eventually
+from support import eventually
 
 FAR = "user@far.example"
 

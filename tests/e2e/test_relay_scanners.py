@@ -7,21 +7,16 @@ adds 127.0.0.1 to the *ACCEPT list.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
-
-from e2e_support import eventually
+from support import eventually, tool
 
 NMAP_RUNS = 10
 
 
 def nmap_relay(port: int) -> str:
-    if shutil.which("nmap") is None:
-        pytest.fail("nmap is not installed (Debian package nmap; .ci/run installs it)")
     result = subprocess.run(
-        ["nmap", "-Pn", "-n", "-sT", "-p", str(port), "--script", "+smtp-open-relay", "-vv",
+        [tool("nmap", "nmap"), "-Pn", "-n", "-sT", "-p", str(port), "--script", "+smtp-open-relay", "-vv",
          "--script-args", "smtp-open-relay.domain=example.com", "127.0.0.1"],
         capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -29,9 +24,7 @@ def nmap_relay(port: int) -> str:
 
 
 def swaks(port: int, source: str, *args: str) -> subprocess.CompletedProcess:
-    if shutil.which("swaks") is None:
-        pytest.fail("swaks is not installed (Debian package swaks; .ci/run installs it)")
-    return subprocess.run(["swaks", "--server", f"127.0.0.1:{port}", "--local-interface", source,
+    return subprocess.run([tool("swaks", "swaks"), "--server", f"127.0.0.1:{port}", "--local-interface", source,
                            "--from", "probe@client.test", "--timeout", "30", *args],
                           capture_output=True, text=True, timeout=120)
 

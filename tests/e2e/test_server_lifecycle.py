@@ -7,7 +7,8 @@ import signal
 import socket
 import subprocess
 
-from e2e_support import Server, children_named, eventually, process_running, script
+from support import children_named, eventually, process_running, script
+from support.server import Server
 
 
 def test_start_twice_and_end_twice_give_clear_messages(server_root) -> None:
@@ -95,12 +96,7 @@ def test_autostart_honours_the_attribute(server_root) -> None:
 
 def test_end_lets_a_session_in_data_finish_and_says_421_to_idle_ones(server) -> None:
     idle = server.smtp("127.0.0.2")
-    busy = server.smtp("127.0.0.3")
-    busy.mail("<>")
-    busy.rcpt("postmaster")
-    busy.putcmd("data")
-    assert busy.getreply()[0] == 354
-    busy.send(b"Subject: in flight\r\n\r\nfirst half\r\n")
+    busy = server.in_data("127.0.0.3", b"Subject: in flight\r\n\r\nfirst half\r\n")
     supervisor = server.job_pids("QTSMTPSRVD")[0]
     ending = subprocess.Popen([script("endtcpsvr"), "*SMTP"], env=server.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -128,7 +124,7 @@ def test_foreground_mode_ends_on_sigterm(server_root) -> None:
     foreground = subprocess.Popen([script("strtcpsvr"), "*SMTP", "MODE(*FOREGROUND)", "SVRJOBS(1)"],
                                   env=server.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True)
-    server.seen_pids.add(foreground.pid)
+    server.track(foreground.pid)
     try:
         first = foreground.stdout.readline()
         assert first.startswith("TCP3001"), first + foreground.stderr.read()

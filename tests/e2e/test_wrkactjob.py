@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import signal
 
-from e2e_support import eventually
+from support import eventually
 
 
 def _lines(server, *args: str) -> list[str]:

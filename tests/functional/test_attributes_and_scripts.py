@@ -2,7 +2,7 @@
 
 import tomllib
 
-from tests.conftest import member
+from support import member
 
 
 def config(root):

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tests.conftest import member
+from support import member
 
 
 def lst(root, name):

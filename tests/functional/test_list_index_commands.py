@@ -4,7 +4,7 @@ edits between commands included."""
 
 from pathlib import Path
 
-from tests.conftest import member
+from support import member
 
 
 def accept(qroot) -> Path:

@@ -9,7 +9,7 @@ import time
 
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.lists import read_entries
-from tests.conftest import script
+from support import script
 
 ACCEPT = lt.LIST_TYPES["*ACCEPT"]
 

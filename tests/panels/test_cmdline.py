@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tmuxterm import console, expect_screen
+from support import script
+from tmuxterm import expect_screen
 
 ACCEPT = "QUSRSYS/QATMADRLST/ACCEPTRLY"
 
@@ -197,11 +198,11 @@ def test_prompt_option_of_a_console_script(term, qroot):
 
 
 def test_prompt_needs_a_terminal(qroot):
-    result = subprocess.run([console("addsmtple"), "--prompt"], capture_output=True, text=True,
+    result = subprocess.run([script("addsmtple"), "--prompt"], capture_output=True, text=True,
                             env={**os.environ, "QTSMTP_ROOT": str(qroot)}, timeout=60)
     assert result.returncode == 2
     assert "QTS1008 ADDSMTPLE needs a terminal to prompt" in result.stderr
-    usage = subprocess.run([console("qtsmtp")], capture_output=True, text=True,
+    usage = subprocess.run([script("qtsmtp")], capture_output=True, text=True,
                            env={**os.environ, "QTSMTP_ROOT": str(qroot)}, timeout=60)
     assert usage.returncode == 2 and usage.stdout.startswith("usage: qtsmtp")
 

@@ -8,17 +8,10 @@ import os
 import re
 import subprocess
 
-from tmuxterm import console, expect_screen, masked
+from support import process_state, script
+from tmuxterm import expect_screen, masked
 
 ROW_NAMES = re.compile(r"^  .{2}  ( {0,2}\w+)")
-
-
-def process_state(pid: int) -> str:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rpartition(")")[2].split()[0]
-    except OSError:
-        return "gone"
 
 
 def mask_jobs(lines: list[str]) -> list[str]:
@@ -167,7 +160,7 @@ def test_options_that_are_not_valid(term, smtp_server):
 
 
 def test_report_when_output_is_not_a_terminal(smtp_server):
-    result = subprocess.run([console("wrkactjob")], capture_output=True, text=True, timeout=60,
+    result = subprocess.run([script("wrkactjob")], capture_output=True, text=True, timeout=60,
                             env={**os.environ, "QTSMTP_ROOT": str(smtp_server.root)})
     assert result.returncode == 0, result.stderr
     assert "Work with Active Jobs" in result.stdout.splitlines()[0]

@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 
-from tmuxterm import console, expect_screen
+from support import script
+from tmuxterm import expect_screen
 
 ACCEPT = "QUSRSYS/QATMADRLST/ACCEPTRLY"
 REJECT = "QUSRSYS/QATMADRLST/REJECTCNN"
@@ -222,7 +223,7 @@ def test_hand_edited_bad_record_is_shown_not_fatal(term, qroot):
 # --- not a terminal: the printed report ----------------------------------------------------
 
 def _report(qroot, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([console("wrksmtple"), *args], capture_output=True, text=True,
+    return subprocess.run([script("wrksmtple"), *args], capture_output=True, text=True,
                           env={**os.environ, "QTSMTP_ROOT": str(qroot)}, timeout=60)
 
 

@@ -12,15 +12,12 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import shutil
-import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
 
-import pytest
+from support import tool
 
 WAIT_SECONDS = 30          # a bound on polling, not a performance expectation
 DATE_TIME = re.compile(r"\d\d/\d\d/\d\d  \d\d:\d\d:\d\d")
@@ -35,40 +32,6 @@ set -g history-limit 100
 """
 
 
-def console(name: str) -> str:
-    """The installed console script: next to this Python first (a venv), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"console script {name} is not installed: pip install -e .")
-    return found
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 and on ::1 (the embedded default library binds both)."""
-    for _ in range(50):
-        with socket.socket() as s4:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6) as s6:
-                    s6.bind(("::1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on loopback")
-
-
-def tmux_path() -> str:
-    found = shutil.which("tmux")
-    if not found:
-        pytest.fail("tmux is not installed, so the panels cannot be driven: install it "
-                    "(Debian/Ubuntu: apt-get install tmux; .ci/run does this)")
-    return found
-
-
 class Terminal:
     def __init__(self, tmp_path: Path):
         name = f"tmux-{uuid.uuid4().hex[:8]}"
@@ -76,7 +39,7 @@ class Terminal:
         self.config = tmp_path / f"{name}.conf"
         self.config.write_text(_CONFIG)
         self.status_file = tmp_path / f"{name}.status"
-        self.tmux = tmux_path()
+        self.tmux = tool("tmux", "tmux")     # without it the panels cannot be driven
         self.started = False
 
     def _tmux(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:

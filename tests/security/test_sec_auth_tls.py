@@ -6,23 +6,17 @@ from __future__ import annotations
 
 import base64
 import os
-import shutil
 import smtplib
-import socket
 import ssl
 import subprocess
 
 import pytest
 
-from e2e_support import free_port
-from security_support import add_user
+from support import free_port, tool
 
 
 def swaks(server, *args: str) -> subprocess.CompletedProcess:
-    found = shutil.which("swaks")
-    if not found:
-        pytest.fail("swaks is not installed (.ci/run installs it)")
-    return subprocess.run([found, "--server", "127.0.0.1", "--port", str(server.port),
+    return subprocess.run([tool("swaks", "swaks"), "--server", "127.0.0.1", "--port", str(server.port),
                            "--local-interface", "127.0.0.2", "--helo", "client.test",
                            "--timeout", "30", *args], capture_output=True, text=True, timeout=120)
 
@@ -45,7 +39,7 @@ def test_swaks_tls_auth_relays(tls_server, mechanism):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "235 2.7.0 Authentication successful" in result.stdout
     assert "250 2.0.0 Ok: queued as" in result.stdout
-    tls_server.joblog_shows(f"TCP6034")
+    tls_server.joblog_shows("TCP6034")
     assert any(b"someone@far.example" in m for m in tls_server.stored_messages())
 
 
@@ -138,7 +132,7 @@ def test_implicit_tls_port(new_server, certificate):
     port = free_port()
     server.run("chgsmtpa", f"TLSCERT('{cert}') TLSKEY('{key}') ALWAUTH(*RELAY) "
                            f"ALWIMPSSL(*YES) IMPSSLPORT({port})")
-    add_user(server, "bob", "builder")
+    server.add_user("bob", "builder")
     server.start("SVRJOBS(1)")
     context = ssl.create_default_context()
     context.check_hostname = False
@@ -177,7 +171,7 @@ def test_refuses_to_start_with_a_world_writable_library(new_server):
 
 def test_refuses_to_start_with_a_readable_credentials_member(new_server):
     server = new_server()
-    add_user(server, "carol", "pw")
+    server.add_user("carol", "pw")
     member = server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
     assert (member.stat().st_mode & 0o777) == 0o600
     os.chmod(member, 0o640)

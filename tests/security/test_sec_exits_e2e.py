@@ -8,7 +8,7 @@ import json
 import smtplib
 import threading
 
-from e2e_support import eventually
+from support import eventually
 
 POINT = "QIBM_QTMS_SMTP_EXIT SMTP0100"
 

@@ -9,7 +9,6 @@ import socket
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from e2e_support import eventually
 
 MEMORY_BOUND_KB = 200 * 1024      # growth allowed over the whole test, per server job
 

@@ -5,13 +5,11 @@ name server."""
 from __future__ import annotations
 
 import smtplib
-import socket
-import threading
 import time
 
 import pytest
 
-from e2e_support import eventually
+from support import blocklist_server
 
 
 def test_size_recipients_and_bad_commands(new_server):
@@ -93,35 +91,11 @@ def test_slow_upload_is_not_cut_but_a_stalled_one_is(new_server):
 
 
 def test_dnsbl_listed_client_is_refused(new_server):
-    import dns.message
-    import dns.rrset
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(4096)
-            except (socket.timeout, OSError):
-                continue
-            query = dns.message.from_wire(data)
-            name = str(query.question[0].name)
-            response = dns.message.make_response(query)
-            if name == "9.0.0.127.bl.example.":
-                response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", "127.0.0.2"))
-            else:
-                response.set_rcode(3)
-            sock.sendto(response.to_wire(), peer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
+    with blocklist_server({"9.0.0.127.bl.example."}) as nameserver:
         server = new_server()
         # DNS on for this server only, and only towards the loopback name server above.
         server.env["QTSMTP_DNS"] = "on"
-        server.env["QTSMTP_DNSBL_NAMESERVER"] = f"127.0.0.1:{sock.getsockname()[1]}"
+        server.env["QTSMTP_DNSBL_NAMESERVER"] = nameserver
         server.run("chgsmtpa", "RBLSVR('bl.example')")
         server.start("SVRJOBS(1)")
         with pytest.raises(smtplib.SMTPConnectError) as refused:
@@ -129,7 +103,3 @@ def test_dnsbl_listed_client_is_refused(new_server):
         assert refused.value.smtp_code == 554
         assert server.rcpt_code("127.0.0.10", "postmaster@localhost") == 250
         server.joblog_shows("TCP6037")
-    finally:
-        stop.set()
-        thread.join(5)
-        sock.close()

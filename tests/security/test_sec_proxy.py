@@ -4,18 +4,16 @@ header, also after STARTTLS (aiosmtpd issue #287). Two qtsmtp servers behind HAP
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import smtplib
 import socket
 import ssl
 import subprocess
-import time
 
 import pytest
 
-from e2e_support import eventually, free_port
+from support import eventually, free_port
 from qtsmtp.server.proxyproto import v1_header, v2_header
 
 

@@ -3,9 +3,7 @@ queue; a refusal is logged and reported to the submitter."""
 
 from __future__ import annotations
 
-import subprocess
 
-from e2e_support import free_port, script
 from qtsmtp.config.users import current_profile
 
 

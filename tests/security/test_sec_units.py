@@ -25,6 +25,7 @@ from qtsmtp.server.tls import check_permissions, server_context
 from qtsmtp.config import credentials
 from qtsmtp.config.exitreg import ExitRegistration, RegistryError, parse_registry, program_kind
 from qtsmtp.config import submission as subctl
+from support import blocklist_server
 
 HERE = Path(__file__).resolve().parent
 
@@ -294,43 +295,11 @@ def test_dnsbl_query_names():
 
 
 def test_dnsbl_listed_not_listed_and_silent(monkeypatch):
-    import dns.message
-    import dns.rrset
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.2)
-    port = sock.getsockname()[1]
-    stop = threading.Event()
-
-    def serve():
-        while not stop.is_set():
-            try:
-                data, peer = sock.recvfrom(4096)
-            except (socket.timeout, OSError):
-                continue
-            query = dns.message.from_wire(data)
-            name = str(query.question[0].name)
-            if name.endswith("silent.example."):
-                continue
-            response = dns.message.make_response(query)
-            if name.startswith("5.2.0.192.bl.example"):
-                response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", "127.0.0.2"))
-            else:
-                response.set_rcode(3)      # NXDOMAIN
-            sock.sendto(response.to_wire(), peer)
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
     monkeypatch.setenv("QTSMTP_DNS", "on")
-    try:
-        lists = Blocklists(["silent.example", "bl.example"], timeout=0.5,
-                           nameserver=f"127.0.0.1:{port}")
+    with blocklist_server({"5.2.0.192.bl.example."}, silent=("silent.example.",)) as nameserver:
+        lists = Blocklists(["silent.example", "bl.example"], timeout=0.5, nameserver=nameserver)
         assert asyncio.run(lists.check("192.0.2.5")) == ("bl.example", ["silent.example"])
         assert asyncio.run(lists.check("192.0.2.6")) == (None, ["silent.example"])
         monkeypatch.setenv("QTSMTP_DNS", "off")
         assert not lists.active
         assert asyncio.run(lists.check("192.0.2.5")) == (None, [])
-    finally:
-        stop.set()
-        thread.join(5)
-        sock.close()

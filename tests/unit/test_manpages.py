@@ -24,8 +24,8 @@ from qtsmtp import messages
 from qtsmtp.cl.definition import compile_definition, definitions_dir, load
 from qtsmtp.config.attributes import SHIPPED
 from qtsmtp.config.listtypes import LIST_TYPES
+from support import CHECKOUT, tool
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(CHECKOUT / "tools"))   # the generator is a build tool, not in the package
 import manpage  # noqa: E402
 MAN = CHECKOUT / "man"
@@ -42,11 +42,7 @@ def pages() -> list[Path]:
 
 
 def mandoc() -> str:
-    found = shutil.which("mandoc")
-    if not found:
-        pytest.fail("mandoc is not installed, so the man pages cannot be checked: install it "
-                    "(Debian/Ubuntu: apt-get install mandoc; .ci/run does this)")
-    return found
+    return tool("mandoc", "mandoc")        # without it the man pages cannot be checked
 
 
 # --- lint -------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ hide an edit of the records before.
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,8 @@ from qtsmtp.config import listtypes as lt
 from qtsmtp.config.address import canonical_recipient
 from qtsmtp.config.entries import parse_record
 from qtsmtp.config.policy import RelayPolicy
+from support import new_library
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 CLIENTS = ["10.0.0.1", "10.0.0.2", "10.0.0.3", "10.1.2.3", "192.0.2.7", "192.0.2.8",
            "198.51.100.1", "127.0.0.1"]
 FAR = canonical_recipient("user@far.example")
@@ -30,8 +29,7 @@ FAR = canonical_recipient("user@far.example")
 
 @pytest.fixture
 def root(tmp_path) -> Path:
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", tmp_path / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
+    new_library(tmp_path)
     (tmp_path / "QUSRSYS" / "QATMSMTP" / "CONFIG").write_text(
         (tmp_path / "QUSRSYS" / "QATMSMTP" / "CONFIG").read_text()
         .replace('ALWRLY = "*BOTH"', 'ALWRLY = "*LIST"'))

@@ -1,9 +1,8 @@
 """README.md promises two set-up commands; CI must run the very test command it gives."""
 
 import re
-from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[2]
+from support import CHECKOUT
 
 
 def _fenced_commands(text: str) -> list[str]:

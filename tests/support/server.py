@@ -1,73 +1,55 @@
-"""End-to-end support: a real server started by the console command on a temporary root.
+"""A real server started by the console commands on a temporary root, as an operator
+starts it, and what the tests read of it: the job table, the job logs, the queue.
 
-Every server a test starts is ended by ENDTCPSVR in the fixture's teardown, and any
-process still named in the job table afterwards (or seen there during the test) is
-killed by PID: a failing test leaves nothing running and nothing on the port.
+``Server.shut_down()`` (every fixture's teardown) runs ENDTCPSVR, then kills by PID any
+process the job table named at any time during the test and still running: a failing
+test leaves nothing running and nothing on the port.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import smtplib
-import socket
 import subprocess
-import sys
-import time
+from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
+from support import eventually, free_port, new_library, process_running, process_start, script
 
-CHECKOUT = Path(__file__).resolve().parents[2]
 COMMAND_TIMEOUT = 120
 CONFIG_COMMANDS = {"addsmtple", "rmvsmtple", "chgsmtpa"}
-
-
-def script(name: str) -> str:
-    """A console script of this installation (next to the interpreter), else on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(f"console script {name} not installed (pip install -e .)")
-    return found
-
-
-def free_port() -> int:
-    """A port free on 127.0.0.1 and on ::1 (the embedded default library binds both)."""
-    for _ in range(50):
-        with socket.socket() as s4:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6) as s6:
-                    s6.bind(("::1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on loopback")
+QUEUE_STATES = ("incoming", "active", "deferred")
 
 
 class Server:
     """A temporary data root, the commands run on it, and the server jobs they start."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, env: dict | None = None):
         self.root = root
-        self.env = {**os.environ, "QTSMTP_ROOT": str(root)}
+        self.env = {**os.environ, "QTSMTP_ROOT": str(root), **(env or {})}
         self.port = 0
-        self.seen_pids: set[int] = set()
+        self.seen: dict[int, int] = {}          # pid -> its start time, from the job table
 
-    def run(self, name: str, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    @classmethod
+    def on_new_root(cls, root: Path, attributes: str = "", env: dict | None = None) -> "Server":
+        """A copy of the embedded default library in ``root``, the server's port set to a
+        free one, and any other CHGSMTPA ``attributes``."""
+        server = cls(new_library(root), env)
+        server.port = free_port()
+        server.run("chgsmtpa", f"PORT({server.port}) {attributes}".rstrip())
+        return server
+
+    def run(self, name: str, *args: str, check: bool = True,
+            input: str | None = None) -> subprocess.CompletedProcess:
         """Run a console command. A configuration change made while the server runs
         returns once every server job has compiled it (or refused it): each job reloads
         on its own, and a test's next connection may reach any of them."""
         watching = name in CONFIG_COMMANDS and self.port and self.job_pids("QTSMTPSRVP")
         before = self._reload_counts() if watching else {}
         result = subprocess.run([script(name), *args], env=self.env, capture_output=True,
-                                text=True, timeout=COMMAND_TIMEOUT)
+                                text=True, timeout=COMMAND_TIMEOUT, input=input)
         if check and result.returncode != 0:
             raise AssertionError(f"{name} {' '.join(args)} -> {result.returncode}\n"
                                  f"{result.stdout}{result.stderr}")
@@ -78,6 +60,10 @@ class Server:
                        f"every server job reloaded after {name}")
         return result
 
+    def add_user(self, user: str, password: str) -> None:
+        """ADDSMTPAUT with the password on standard input, as an administrator would."""
+        self.run("addsmtpaut", user, input=password + "\n")
+
     def _reload_counts(self) -> dict[str, int]:
         out = {}
         for job in self.jobs():
@@ -87,7 +73,7 @@ class Server:
         return out
 
     def _job_alive_for(self, log: str) -> bool:
-        return any(j["log"] == log and process_running(j["pid"]) for j in self.jobs())
+        return any(j["log"] == log and self.alive(j) for j in self.jobs())
 
     # --- the job table, read as WRKACTJOB reads it ---------------------------------------
 
@@ -97,13 +83,25 @@ class Server:
         for path in sorted(directory.glob("[0-9]*")) if directory.exists() else []:
             try:
                 out.append(json.loads(path.read_text()))
-            except (FileNotFoundError, ValueError):
+            except (OSError, ValueError):
                 continue
-        self.seen_pids.update(j["pid"] for j in out)
+        self.seen.update((j["pid"], j.get("pid_start", 0)) for j in out)
         return out
+
+    def job(self, name: str) -> dict:
+        return next(j for j in self.jobs() if j["name"] == name)
 
     def job_pids(self, name: str) -> list[int]:
         return [j["pid"] for j in self.jobs() if j["name"] == name]
+
+    def track(self, pid: int) -> None:
+        """Have shut_down() kill ``pid`` too, if it still runs then (a process the test
+        started itself, not recorded in the job table)."""
+        self.seen[pid] = process_start(pid)
+
+    @staticmethod
+    def alive(job: dict) -> bool:
+        return process_running(job["pid"], job.get("pid_start", 0))
 
     def joblog_text(self, name: str | None = None) -> str:
         logs = sorted((self.root / "QSYSWRK" / "joblog").glob("*.log"))
@@ -116,6 +114,8 @@ class Server:
         return eventually(lambda: text in (log := self.joblog_text(name)) and log,
                           f"{text!r} in the job log of {name or 'any job'}")
 
+    # --- start and end -------------------------------------------------------------------
+
     def start(self, *args: str) -> subprocess.CompletedProcess:
         result = self.run("strtcpsvr", "*SMTP", *args)
         self.jobs()
@@ -126,19 +126,42 @@ class Server:
         return self.run("endtcpsvr", "*SMTP", check=False)
 
     def kill_leftovers(self) -> list[int]:
+        """SIGKILL, by PID, every process the job table ever named that still runs (a
+        held one too: SIGCONT first, so that nothing is left stopped)."""
         self.jobs()
         killed = []
-        for pid in self.seen_pids:
-            if process_running(pid):
-                os.kill(pid, signal.SIGKILL)
+        for pid, started in self.seen.items():
+            if process_running(pid, started):
+                for signum in (signal.SIGCONT, signal.SIGKILL):
+                    try:
+                        os.kill(pid, signum)
+                    except ProcessLookupError:
+                        pass
                 killed.append(pid)
         return killed
+
+    def shut_down(self) -> list[int]:
+        """ENDTCPSVR if any job is recorded, then kill_leftovers(): what had to be killed."""
+        if self.jobs():
+            self.end()
+        return self.kill_leftovers()
 
     # --- SMTP clients --------------------------------------------------------------------
 
     def smtp(self, source: str = "127.0.0.2", host: str = "127.0.0.1") -> smtplib.SMTP:
         client = smtplib.SMTP(host, self.port, source_address=(source, 0), timeout=30)
         client.ehlo("client.test")
+        return client
+
+    def in_data(self, source: str, first_part: bytes) -> smtplib.SMTP:
+        """A session from ``source`` in DATA (a null sender, to postmaster: 354 seen),
+        with ``first_part`` of the message sent and the rest still to come."""
+        client = self.smtp(source)
+        client.mail("<>")
+        client.rcpt("postmaster")
+        client.putcmd("data")
+        assert client.getreply()[0] == 354
+        client.send(first_part)
         return client
 
     def rcpt_code(self, source: str, recipient: str, host: str = "127.0.0.1") -> int:
@@ -149,6 +172,13 @@ class Server:
             return client.rcpt(recipient)[0]
         finally:
             client.quit()
+
+    # --- the queue and the mailboxes -----------------------------------------------------
+
+    def queued(self) -> list[Path]:
+        """Every queued message, whichever state the client job has moved it to."""
+        queue = self.root / "queue"
+        return sorted(p for state in QUEUE_STATES for p in (queue / state).glob("*"))
 
     def stored_messages(self) -> list[bytes]:
         """The bytes of every message the server holds: queued, or delivered to a local
@@ -168,7 +198,7 @@ class Server:
         queue = self.root / "queue"
 
         def read() -> bytes | None:
-            for state in ("incoming", "active", "deferred"):
+            for state in QUEUE_STATES:
                 try:
                     return (queue / state / queue_id).read_bytes()
                 except FileNotFoundError:
@@ -177,46 +207,21 @@ class Server:
 
         return eventually(read, f"queue file {queue_id}")
 
-    def queued(self) -> list[Path]:
-        """Every queued message, whichever state the client job has moved it to."""
-        queue = self.root / "queue"
-        return sorted(p for state in ("incoming", "active", "deferred") for p in (queue / state).glob("*"))
-
-
-def process_running(pid: int) -> bool:
-    """True while ``pid`` exists and is not a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, ProcessLookupError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def children_named(parent: int, name: str) -> list[int]:
-    """The live child processes of ``parent`` whose name (ps, /proc/PID/comm) is ``name``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
+    def queue_message(self, sender: str, recipients: list[str], body: bytes) -> str:
+        """Put a message in incoming/ as a server job would (its writer, its format)."""
+        from qtsmtp.queue.format import prepare
+        from qtsmtp.queue.writer import QueueWriter
+        prepare(self.root)
+        writer = QueueWriter(self.root)
+        queue_id = writer.new_id()
+        envelope = {"id": queue_id,
+                    "arrival": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "client": "127.0.0.2", "client_port": 1, "helo": "client.test",
+                    "protocol": "ESMTP", "sender": sender, "recipients": recipients,
+                    "written": recipients, "size": len(body), "server_job": "000001"}
         try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        comm, rest = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
-        if int(rest[1]) == parent and comm == name and rest[0] not in ("Z", "X"):
-            found.append(int(entry))
-    return found
-
-
-def eventually(check, what: str, limit: float = 15.0, pause: float = 0.05):
-    """Poll ``check`` until it returns a true value; the limit only bounds the loop."""
-    deadline = time.monotonic() + limit
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(pause)
+            writer.store(queue_id, envelope, body)
+            writer.notify()
+        finally:
+            writer.close()
+        return queue_id
