@@ -3,7 +3,8 @@
 Each takes the CL form (``addsmtple "TYPE(*ACCEPT) INTNETADR('10.1.1.1')"``, or the same
 words as separate arguments), the option form (``addsmtple --type accept ...``), or
 ``--help``. Exit status: 0 done, 1 the command ended with an escape message, 2 the
-command (or script) is not valid and nothing was run.
+command (or script) is not valid and nothing was run, 3 the change is stored but a
+running server job did not confirm it applies it (TCP2665, TCP2666).
 """
 
 from __future__ import annotations

@@ -59,6 +59,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2662": (0, "SMTP attributes changed."),
     "TCP2663": (20, "ALWRLY(*ALL) makes this system an open relay: any client may send mail "
                     "through it to any domain."),
+    "TCP2665": (30, "Change stored; server job &1 did not confirm it within &2 seconds."),
+    "TCP2666": (30, "Change stored; server job &1 did not apply it and keeps its last good "
+                    "relay policy: &2"),
     "TCP2670": (40, "Member &1 file &2 in library &3 not valid at record &4: &5."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
     "TCP8052": (40, "&1 could not be read or changed: &2."),
@@ -90,6 +93,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3020": (0, "Relay policy loaded: ALWRLY(&1), system name &2, entries &3."),
     "TCP3021": (20, "Relay policy not reloaded; the last good policy stays in use: &1"),
     "TCP3022": (0, "Relay policy reloaded: ALWRLY(&1), entries &2."),
+    "TCP3023": (20, "Member &1 file &2 in library &3 changed without a command; it is read again."),
+    "TCP3024": (20, "Change journal generation &1 does not account for the members (&2); "
+                    "the relay policy is compiled from the members again."),
     "TCP3030": (0, "Listening on &1 port &2."),
     "TCP3040": (0, "Queue: &1 messages waiting in &2."),
     "TCP3041": (40, "Queue commit process cannot start: &1."),

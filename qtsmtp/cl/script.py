@@ -75,13 +75,16 @@ def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) 
                  out, err)
         send([Message("QTS0005", name, len(errors), errors[0][0])], out, err)
         return 2
+    unconfirmed = False      # a running server job did not confirm a change (TCP2665)
     with group_commit() as group:
         held: list[Message] = []      # reported once the changes behind them are durable
         held_since = 0.0
 
         def release() -> None:
-            group.flush()
-            send(held, out, err)
+            nonlocal unconfirmed
+            late = group.flush()      # durable; then every server job told, once a group
+            unconfirmed = unconfirmed or bool(late)
+            send(held + late, out, err)
             held.clear()
 
         for step in steps:
@@ -102,7 +105,7 @@ def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) 
                 release()
         release()
     send([Message("QTS0002", name, len(steps))], out, err)
-    return 0
+    return 3 if unconfirmed else 0
 
 
 def _at_line(message: Message, name: str, line: int) -> Message:

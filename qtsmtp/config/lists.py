@@ -15,6 +15,7 @@ from qtsmtp.messages import CLError, escape
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, not_valid_at, parse_record
 from qtsmtp.config.listindex import ListIndex
+from qtsmtp.store import journal
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
@@ -83,7 +84,10 @@ class ListMember:
             lines = len(new_text.splitlines())
         elif "\r" in text:
             lines = len(new_text.splitlines())   # "\r" + "\n" may have met where a line went
-        self.member.replace(new_text)
+        # The journal names the lines that went: a server job takes their entry out of
+        # its policy without reading the member again.
+        self.member.replace(new_text, journal.REMOVE,
+                            records=sorted({match.line for match in found}))
         self.index.replaced(found, new_text.encode("utf-8", "surrogateescape"), lines)
         return found[0].entry
 

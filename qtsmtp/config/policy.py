@@ -1,4 +1,4 @@
-"""The relay decision (DESIGN.md section 5): a pure object the server asks, per event.
+"""The relay decision (qtsmtp-server(8), RELAY): a pure object the server asks, per event.
 
 ``RelayPolicy`` is built once from the list entries and the system's own names and
 addresses, then only read: every connection and every RCPT is one call that returns a
@@ -10,6 +10,12 @@ probes those prefix lengths longest first, so the first hit is also the most spe
 entry, the one DESIGN 5.5 says to report (PrefixTable also skips the long lengths that
 have no entry near the client). Entry text is rebuilt from the int and the
 prefix length when a decision needs it, so a million entries cost ints, not strings.
+
+A change (ADDSMTPLE, RMVSMTPLE) makes a new policy and leaves the old one as it was:
+a session keeps the policy it started with. So the new one must not cost a copy of a
+million-entry table: every set and dict of keys is split into SHARDS shards by the low
+bits of the key (its hash, for a domain), and a new policy copies the list of shards and
+then only the shards its change writes to (copy on write): a 4,000th of the table.
 """
 
 from __future__ import annotations
@@ -19,11 +25,22 @@ from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from types import MappingProxyType
 
 from qtsmtp.config.address import AddressRefused, Recipient, address_literal
 from qtsmtp.config.entries import Entry
 
 ALWRLY_VALUES = ("*NONE", "*ALL", "*LIST", "*NEAR", "*BOTH")
+
+# Keys per table are split into this many shards (a power of two): see the module text.
+SHARDS = 256
+_SHARD = SHARDS - 1         # match() writes it as the constant 255: a global costs a look-up
+# What a shard is before anything is written to it: shared, never written to.
+_NO_KEYS = frozenset()
+_NO_NAMES = MappingProxyType({})
+
+# What RelayPolicy.with_changes does with a list's entries.
+ADD, REMOVE = "add", "remove"
 
 # Decision.rule values other than "ALWRLY(*xxx)".
 CONNECT, REJECT, CLIENT, ADDRESS, LOCAL, AUTH = (
@@ -74,6 +91,33 @@ class Decision:
                    client=client_ip, recipient=shown, reason=refusal.text)
 
 
+class _Shards:
+    """One set (or dict) of keys, as SHARDS shards; copy() shares them until written."""
+
+    __slots__ = ("shards", "owned")
+
+    def __init__(self, empty):
+        self.shards = [empty] * SHARDS
+        self.owned = bytearray(SHARDS)      # 1: this object's own shard, free to write
+
+    def writable(self, index: int, make):
+        """The shard ``index``, this object's own (``make`` copies a shared one)."""
+        if self.owned[index]:
+            return self.shards[index]
+        shard = self.shards[index] = make(self.shards[index])
+        self.owned[index] = 1
+        return shard
+
+    def copy(self) -> _Shards:
+        twin = object.__new__(_Shards)
+        twin.shards = list(self.shards)
+        twin.owned = bytearray(SHARDS)
+        return twin
+
+    def __len__(self) -> int:
+        return sum(map(len, self.shards))
+
+
 class PrefixTable:
     """One IP list for one address family: network keys grouped by prefix length.
 
@@ -84,34 +128,43 @@ class PrefixTable:
     the first long entry.
     """
 
-    __slots__ = ("bits", "list_name", "_by_prefix", "_long", "_short", "_block_lengths")
+    __slots__ = ("bits", "list_name", "_by_prefix", "_long", "_short", "_block_lengths",
+                 "_own_blocks")
 
     def __init__(self, bits: int, list_name: str):
         self.bits = bits
         self.list_name = list_name
-        self._by_prefix: dict[int, set[int]] = {}
+        self._by_prefix: dict[int, _Shards] = {}
         # Longest prefix first, so the first hit is the most specific entry.
-        self._long: tuple[tuple[int, int, set[int], int], ...] = ()   # (bit, shift, keys, prefix)
-        self._short: tuple[tuple[int, set[int], int], ...] = ()       # (shift, keys, prefix)
+        self._long: tuple[tuple[int, int, list, int], ...] = ()   # (bit, shift, shards, prefix)
+        self._short: tuple[tuple[int, list, int], ...] = ()       # (shift, shards, prefix)
         self._block_lengths: array | None = None
+        self._own_blocks = True
 
     def add(self, network: int, prefix: int) -> None:
         keys = self._by_prefix.get(prefix)
         if keys is None:
-            keys = self._by_prefix[prefix] = set()
+            keys = self._by_prefix[prefix] = _Shards(_NO_KEYS)
             self._arrange()
-        keys.add(network >> (self.bits - prefix))
+        key = network >> (self.bits - prefix)
+        keys.writable(key & _SHARD, set).add(key)
         if prefix > 16 and self._block_lengths is not None:
-            self._block_lengths[network >> 16] |= 1 << (prefix - 17)
+            bit = 1 << (prefix - 17)
+            if not self._block_lengths[network >> 16] & bit:
+                if not self._own_blocks:
+                    self._block_lengths = array("H", self._block_lengths)
+                    self._own_blocks = True
+                self._block_lengths[network >> 16] |= bit
 
     def _arrange(self) -> None:
         summarised = self.bits == 32 and any(p > 16 for p in self._by_prefix)
         if summarised and self._block_lengths is None:
             self._block_lengths = array("H", bytes(2 * 65536))
+            self._own_blocks = True
         order = sorted(self._by_prefix, reverse=True)
-        self._long = tuple((1 << (p - 17), 32 - p, self._by_prefix[p], p)
+        self._long = tuple((1 << (p - 17), 32 - p, self._by_prefix[p].shards, p)
                            for p in order if summarised and p > 16)
-        self._short = tuple((self.bits - p, self._by_prefix[p], p)
+        self._short = tuple((self.bits - p, self._by_prefix[p].shards, p)
                             for p in order if not (summarised and p > 16))
 
     def discard(self, network: int, prefix: int) -> None:
@@ -120,17 +173,22 @@ class PrefixTable:
         keys = self._by_prefix.get(prefix)
         if keys is None:
             return
-        keys.discard(network >> (self.bits - prefix))
-        if not keys:
+        key = network >> (self.bits - prefix)
+        if key not in keys.shards[key & _SHARD]:
+            return
+        keys.writable(key & _SHARD, set).discard(key)
+        if not any(keys.shards):
             del self._by_prefix[prefix]
             self._arrange()
 
     def copy(self) -> PrefixTable:
-        """An independent table with the same entries (for RelayPolicy.with_entries)."""
+        """A table with the same entries that shares this one's shards until either is
+        written to (for RelayPolicy.with_changes): the cost does not grow with the list."""
         twin = PrefixTable(self.bits, self.list_name)
-        twin._by_prefix = {prefix: set(keys) for prefix, keys in self._by_prefix.items()}
-        if self._block_lengths is not None:
-            twin._block_lengths = array("H", self._block_lengths)
+        twin._by_prefix = {prefix: keys.copy() for prefix, keys in self._by_prefix.items()}
+        twin._block_lengths = self._block_lengths
+        twin._own_blocks = self._block_lengths is None
+        self._own_blocks = self._block_lengths is None    # shared now: both copy to write
         twin._arrange()
         return twin
 
@@ -139,11 +197,14 @@ class PrefixTable:
         if self._block_lengths is not None:
             present = self._block_lengths[address >> 16]
             if present:
-                for bit, shift, keys, prefix in self._long:
-                    if present & bit and address >> shift in keys:
-                        return prefix
-        for shift, keys, prefix in self._short:
-            if address >> shift in keys:
+                for bit, shift, shards, prefix in self._long:
+                    if present & bit:
+                        key = address >> shift
+                        if key in shards[key & 255]:      # 255: _SHARD, as a constant
+                            return prefix
+        for shift, shards, prefix in self._short:
+            key = address >> shift
+            if key in shards[key & 255]:
                 return prefix
         return -1
 
@@ -160,36 +221,72 @@ class PrefixTable:
 
 
 class DomainTable:
-    """Domain entries: "name" matches that name, ".name" matches name and its sub-domains."""
+    """Domain entries: "name" matches that name, ".name" matches name and its sub-domains.
 
-    __slots__ = ("_exact", "_suffix")
+    A domain may be in more than one list that feeds one table (*DOMAIN and *DOMAINIP6):
+    the first list named keeps answering for it, and ``_also`` remembers the others, so
+    taking it out of one list leaves it in the table for the other."""
+
+    __slots__ = ("_exact", "_suffix", "_suffixes", "_also")
 
     def __init__(self) -> None:
-        self._exact: dict[str, str] = {}    # domain -> list name
-        self._suffix: dict[str, str] = {}   # domain without its leading "." -> list name
+        self._exact = _Shards(_NO_NAMES)    # domain -> list name
+        self._suffix = _Shards(_NO_NAMES)   # domain without its leading "." -> list name
+        self._suffixes = 0
+        self._also: dict[str, tuple[str, ...]] = {}   # domain as given -> every list name
+
+    def _where(self, domain: str) -> tuple[_Shards, str]:
+        if domain.startswith("."):
+            return self._suffix, domain[1:]
+        return self._exact, domain
 
     def add(self, domain: str, list_name: str) -> None:
-        if domain.startswith("."):
-            self._suffix.setdefault(domain[1:], list_name)
+        table, key = self._where(domain)
+        held = table.shards[hash(key) & _SHARD].get(key)
+        if held is None:
+            table.writable(hash(key) & _SHARD, dict)[key] = list_name
+            self._suffixes += table is self._suffix
         else:
-            self._exact.setdefault(domain, list_name)
+            names = self._also.get(domain, (held,))
+            if list_name not in names:
+                self._also[domain] = names + (list_name,)
+
+    def discard(self, domain: str, list_name: str) -> None:
+        """Take ``domain`` out of list ``list_name``; it stays while another list has it."""
+        table, key = self._where(domain)
+        held = table.shards[hash(key) & _SHARD].get(key)
+        names = self._also.get(domain, (held,))
+        if held is None or list_name not in names:
+            return
+        self._also.pop(domain, None)
+        names = tuple(n for n in names if n != list_name)
+        shard = table.writable(hash(key) & _SHARD, dict)
+        if not names:
+            del shard[key]
+            self._suffixes -= table is self._suffix
+            return
+        shard[key] = names[0]
+        if len(names) > 1:
+            self._also[domain] = names
 
     def copy(self) -> DomainTable:
-        twin = DomainTable()
-        twin._exact, twin._suffix = dict(self._exact), dict(self._suffix)
+        twin = object.__new__(DomainTable)
+        twin._exact, twin._suffix = self._exact.copy(), self._suffix.copy()
+        twin._suffixes, twin._also = self._suffixes, dict(self._also)
         return twin
 
     def match(self, domain: str) -> tuple[str, str] | None:
         """(list name, record) of the most specific entry matching ``domain``, or None."""
-        list_name = self._exact.get(domain)
+        list_name = self._exact.shards[hash(domain) & _SHARD].get(domain)
         if list_name is not None:
             return list_name, domain
-        if not self._suffix or domain.startswith("["):
+        if not self._suffixes or domain.startswith("["):
             return None
         # One dict probe per label: a.b.example.com, b.example.com, example.com, com.
+        shards = self._suffix.shards
         name = domain
         while True:
-            list_name = self._suffix.get(name)
+            list_name = shards[hash(name) & _SHARD].get(name)
             if list_name is not None:
                 return list_name, "." + name
             dot = name.find(".")
@@ -247,25 +344,29 @@ class RelayPolicy:
         return policy
 
     def with_entries(self, entries: Mapping[str, Iterable[Entry]]) -> RelayPolicy:
-        """A new policy: this one and ``entries`` (keyed by TYPE, as from_entries). This
-        one is not changed, so the sessions that use it go on seeing it as it was; the
-        new one shares every table that gets no entry. For a server that reloads after
-        ADDSMTPLE appended a few records to a list of a million: a copy of one table,
-        not a million records parsed again."""
-        twin = self._twin([list_type for list_type, items in entries.items() if items])
-        twin._add(entries)
-        return twin
+        """A new policy: this one and ``entries`` (keyed by TYPE, as from_entries)."""
+        return self.with_changes([(ADD, list_type, items) for list_type, items in entries.items()])
 
-    def without_networks(self, networks: Mapping[str, Iterable[tuple[int, int]]]) -> RelayPolicy:
-        """A new policy: this one without the IPv4 (network, prefix length) entries of
-        ``networks`` (keyed by TYPE: *ACCEPT, *REJECT). As with_entries, this one is not
-        changed: for a server that reloads after RMVSMTPLE took one entry out of a list of
-        a million."""
-        twin = self._twin([list_type for list_type, items in networks.items() if items])
-        for list_type, items in networks.items():
-            table = getattr(twin, _TABLES_OF[list_type.upper()][0])
-            for network, prefix in items:
-                table.discard(network, prefix)
+    def without_entries(self, entries: Mapping[str, Iterable[Entry]]) -> RelayPolicy:
+        """A new policy: this one without ``entries`` (keyed by TYPE; an IPv4 entry may be
+        a (network, prefix length) pair), whatever their address family or kind."""
+        return self.with_changes([(REMOVE, list_type, items)
+                                  for list_type, items in entries.items()])
+
+    def with_changes(self, changes: Iterable[tuple[str, str, Iterable[Entry]]]) -> RelayPolicy:
+        """A new policy: this one with ``changes`` made in order, each (ADD or REMOVE,
+        TYPE, entries). This one is not changed, so the sessions that use it go on
+        seeing it as it was; the new one shares every table no change touches, and of
+        those it touches, every shard it does not write to. For a server job applying
+        what ADDSMTPLE or RMVSMTPLE did to a list of a million: a few shards copied, not
+        a table, let alone a million records parsed again."""
+        changes = [(op, list_type.upper(), items) for op, list_type, items in changes]
+        twin = self._twin([list_type for _, list_type, _ in changes])
+        for op, list_type, items in changes:
+            if op == ADD:
+                twin._add({list_type: items})
+            else:
+                twin._discard(list_type, items)
         return twin
 
     def _twin(self, list_types: Iterable[str]) -> RelayPolicy:
@@ -280,8 +381,8 @@ class RelayPolicy:
             setattr(twin, attribute, getattr(self, attribute).copy())
         return twin
 
-    def _add(self, entries: Mapping[str, Iterable[Entry]]) -> None:
-        """Put the entries in the tables: only while the policy is being built."""
+    def _tables(self, list_type: str) -> tuple[tuple | None, DomainTable | None]:
+        """The (IPv4, IPv6) tables and the domain table the entries of a list go to."""
         ip_lists = {"*ACCEPT": (self._accept4, self._accept6),
                     "*ACCEPTIP6": (self._accept4, self._accept6),
                     "*REJECT": (self._reject4, self._reject6),
@@ -289,9 +390,13 @@ class RelayPolicy:
                     "*NEAR": (self._near4, None)}
         domain_lists = {"*NEAR": self._near_domains, "*DOMAIN": self._local_domains,
                         "*DOMAINIP6": self._local_domains}
+        return ip_lists.get(list_type), domain_lists.get(list_type)
+
+    def _add(self, entries: Mapping[str, Iterable[Entry]]) -> None:
+        """Put the entries in the tables: only while the policy is being built."""
         for list_type, items in entries.items():
             list_type = list_type.upper()
-            tables, domains = ip_lists.get(list_type), domain_lists.get(list_type)
+            tables, domains = self._tables(list_type)
             if tables is None and domains is None:
                 continue
             for entry in items:
@@ -310,6 +415,26 @@ class RelayPolicy:
                 if table is None:
                     raise ValueError(f"{list_type} cannot hold the entry {entry.record!r}")
                 table.add(int(net.network_address), net.prefixlen)
+
+    def _discard(self, list_type: str, items: Iterable[Entry]) -> None:
+        """Take the entries out of the tables: only while the policy is being built. An
+        entry the tables do not hold is no error (taking it out twice is taking it out)."""
+        tables, domains = self._tables(list_type)
+        if tables is None and domains is None:
+            return
+        for entry in items:
+            if entry.__class__ is tuple:
+                if tables is not None:
+                    tables[0].discard(*entry)
+                continue
+            net = entry.network
+            if net is None:
+                if domains is not None:
+                    domains.discard(entry.domain, list_type)
+                continue
+            table = None if tables is None else tables[0] if net.version == 4 else tables[1]
+            if table is not None:
+                table.discard(int(net.network_address), net.prefixlen)
 
     def sizes(self) -> dict[str, int]:
         """Entry counts per list, for the server's start and reload messages."""

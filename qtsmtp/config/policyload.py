@@ -1,24 +1,23 @@
-"""Compile the relay policy from the member files, and know when to compile it again.
+"""Compile the relay policy from the member files, and follow what changes them.
 
 The server never reads a member on the hot path: it asks the compiled ``RelayPolicy``
-(a pure object) and, off the hot path, compares the stat keys of the members the policy
-came from. A changed key means "compile again"; a member that does not parse then
-leaves the last good policy in use (DESIGN.md section 4), and the error is reported once
-per change, not on every check.
+(a pure object). Off the hot path, a server job follows the library's change journal
+(store.journal): every ADDSMTPLE, RMVSMTPLE and CHGSMTPA records there what it changed,
+with a generation number, before it writes the member. The job applies the records it
+has not seen to a copy of its policy (``apply_records``: RelayPolicy.with_changes; a
+few shards copied, whatever the size of the list), then checks that each member it
+touched is what the last record said it would be (inode and size, taken under the
+journal lock, so no change is half made). Anything the records do not explain (a
+member edited by hand, a command killed between its record and its member write, a
+journal cut back past the job, CHGSMTPA) compiles everything from the members again:
+the members are the truth, the journal only the way from one version to the next.
 
-What ADDSMTPLE does to a list is an append. For each list member the compiled policy
-remembers how many bytes it read and a digest of them; when the only changes are
-appends (same file, longer, the bytes read before unchanged: checked by digest), only
-the new records are parsed and added to a copy of the policy
-(``RelayPolicy.with_entries``). With a million entries that is a fraction of a second
-instead of several, and the sessions of the job are not held up meanwhile.
-
-What RMVSMTPLE does is a new member without the records of one entry. The policy keeps
-the members it read open, so it still has what it was compiled from; when the new
-member of an IPv4 address list is that less some whole lines (memberdiff), the networks
-of those lines are taken out of a copy of the policy, unless the member holds another
-record of the same network (RelayPolicy.without_networks). Anything else (a hand edit,
-a removal from a domain or IPv6 list, CHGSMTPA) compiles everything again.
+A member changed by hand is also seen without any record: the job compares the stat
+keys of the members it compiled from every RELOAD_CHECK_SECONDS. When the change is
+appended records (the bytes read before unchanged: checked by digest) only those are
+parsed and added (``add_appended``); anything else compiles everything. A member that
+does not parse leaves the last good policy in use (DESIGN.md section 4), and the error
+is reported once per change, not on every check.
 """
 
 from __future__ import annotations
@@ -26,21 +25,26 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
-from qtsmtp.messages import CLError, escape
-from qtsmtp.config.memberdiff import has_network, removed_lines
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
 from qtsmtp.config.lists import member_file
-from qtsmtp.config.policy import RelayPolicy
+from qtsmtp.config.policy import ADD, REMOVE, RelayPolicy
+from qtsmtp.store import journal
+from qtsmtp.store.journal import Behind, JournalReader
 from qtsmtp.store.member import MemberFile
+from qtsmtp.store.root import SYSTEM_LIBRARY
 
 # The lists the relay decision reads. *SVRBIND and *SVRBNDIP6 are read once, at start.
 POLICY_LISTS = ("*ACCEPT", "*ACCEPTIP6", "*REJECT", "*REJECTIP6", "*NEAR", "*DOMAIN", "*DOMAINIP6")
+
+
+# How long a job waits for a command to finish writing what it journaled.
+LOCK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -51,19 +55,6 @@ class MemberRead:
     records: int           # lines read: the next record's number is records + 1
     digest: "hashlib._Hash"   # blake2b of those bytes
     whole_lines: bool      # they end with a line end: an append starts a new record
-    # The file they were read from, kept open: after RMVSMTPLE renamed a new member over
-    # it, it still holds what the policy was compiled from (see drop_removed).
-    file: BinaryIO | None = field(default=None, compare=False, repr=False)
-
-    def content(self) -> bytes | None:
-        """The bytes read, read again from that file; None unless they are all there,
-        and nothing else."""
-        if self.file is None:
-            return None
-        data = os.pread(self.file.fileno(), self.size + 1, 0)
-        if len(data) != self.size or hashlib.blake2b(data).digest() != self.digest.digest():
-            return None
-        return data
 
 
 class NotAnAppend(Exception):
@@ -77,6 +68,8 @@ class CompiledPolicy:
     system_name: str
     keys: tuple            # stat keys of every member it was compiled from
     reads: tuple           # a MemberRead (None: no member) per POLICY_LISTS entry
+    generation: int = 0    # the last change journal record it holds
+    journal: str = ""      # the id of that journal
 
     def summary(self) -> str:
         sizes = self.policy.sizes()
@@ -142,10 +135,9 @@ class MemberReader:
                     raise not_valid_at(member, number, bad) from None
                 if entry is not None:
                     yield entry
-        except BaseException:           # a bad record, or the reading given up
+        finally:                        # also a bad record, or the reading given up
             f.close()
-            raise
-        self.read = MemberRead(inode, size, number, digest, whole, f)
+        self.read = MemberRead(inode, size, number, digest, whole)
 
     def _check_unchanged(self, f, inode: int, digest) -> None:
         """Read (into ``digest``) the bytes ``since`` read; NotAnAppend unless they are
@@ -164,12 +156,24 @@ class MemberReader:
             raise NotAnAppend()
 
 
-def compile_policy(root: Path, default_system_name: str,
-                   local_addresses: tuple[str, ...]) -> CompiledPolicy:
-    """Read attributes and lists into a policy; raises CLError TCP2670 on a bad member."""
+def compile_policy(root: Path, default_system_name: str, local_addresses: tuple[str, ...],
+                   reader: JournalReader | None = None) -> CompiledPolicy:
+    """Read attributes and lists into a policy; raises CLError TCP2670 on a bad member.
+    With ``reader``, the policy holds every change that reader's journal has now."""
     members = watched_members(root)
-    # Keys first: a change made while we read is then seen by the next check.
-    keys = stat_keys(members)
+    # Keys (and the journal's end) first: a change made while we read is then seen by
+    # the next check, and applied again by the next record: no harm, an entry added
+    # twice or taken out twice is added or taken out.
+    if reader is None:
+        keys = stat_keys(members)
+    else:
+        try:
+            with reader.shared(LOCK_SECONDS):
+                reader.skip_to_end()
+                keys = stat_keys(members)
+        except TimeoutError:     # a writer stuck in its change: it is seen when done
+            reader.skip_to_end()
+            keys = stat_keys(members)
     values = attributes.load(root)
     system_name = system_name_of(values, default_system_name)
     readers = {t: MemberReader(member_file(root, lt.LIST_TYPES[t]), lt.LIST_TYPES[t])
@@ -181,7 +185,84 @@ def compile_policy(root: Path, default_system_name: str,
     except ValueError as bad:
         raise _not_valid(root, bad) from None
     return CompiledPolicy(policy, values, system_name, keys,
-                          tuple(readers[t].read for t in POLICY_LISTS))
+                          tuple(readers[t].read for t in POLICY_LISTS),
+                          reader.generation if reader else 0, reader.journal_id if reader else "")
+
+
+class NotExplained(Exception):
+    """The journal records do not explain the members: compile them all again."""
+
+
+def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
+                  keys_now: tuple, journal_id: str) -> CompiledPolicy:
+    """``compiled`` with the changes of the journal ``records`` (the next ones after its
+    generation) made; ``keys_now``: the members' stat keys, taken with the records under
+    the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying why) when the records do not account
+    for the members as they are: a member not as the record found it, or not as the
+    record left it, a record CHGSMTPA made, or one not understood."""
+    where = {(m.file, m.member): index for index, m in enumerate(watched_members(root))}
+    known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
+    touched: set[int] = set()
+    changes = []
+    for record in records:
+        index = where.get((record.get("file"), record.get("member")))
+        if index is None:
+            continue                  # a member the policy is not made of
+        name = f"{record.get('member')} generation {record['gen']}"
+        if not _same(record.get("before"), known[index]):
+            raise NotExplained(f"{name} found the member changed by other means")
+        after = record.get("after")
+        if not (isinstance(after, list) and len(after) == 2):
+            raise NotExplained(f"{name} does not say what it left")
+        known[index] = (after[0], after[1], None)
+        touched.add(index)
+        if index == 0:
+            raise NotExplained(f"{name} changed the SMTP attributes")
+        changes.append(_change(record, POLICY_LISTS[index - 1], name))
+    for index in touched:
+        now = keys_now[index]
+        if now is None or tuple(now[:2]) != tuple(known[index][:2]):
+            raise NotExplained(f"member {watched_members(root)[index].member} is not what "
+                               f"generation {records[-1]['gen']} left")
+        known[index] = now
+    try:
+        policy = compiled.policy.with_changes(changes) if changes else compiled.policy
+    except ValueError as bad:
+        raise NotExplained(str(bad)) from None
+    return CompiledPolicy(policy, compiled.attributes, compiled.system_name, tuple(known),
+                          compiled.reads, records[-1]["gen"] if records else compiled.generation,
+                          journal_id)
+
+
+def _same(before, known) -> bool:
+    """Is ``before`` (a record's [inode, size, mtime_ns] or None) the member ``known``?"""
+    if before is None or known is None:
+        return before is None and known is None
+    return (len(before) == 3 and before[0] == known[0] and before[1] == known[1]
+            and (known[2] is None or before[2] == known[2]))
+
+
+def _change(record: dict, list_type: str, name: str) -> tuple[str, str, list]:
+    """(ADD or REMOVE, TYPE, entries) of a list member's record."""
+    op, lines = record.get("op"), record.get("records")
+    if op not in (journal.ADD, journal.REMOVE) or not isinstance(lines, list):
+        raise NotExplained(f"{name} is a {op} the policy cannot follow")
+    type_ = lt.LIST_TYPES[list_type]
+    items: list = []
+    for line in lines:
+        if not isinstance(line, str):
+            raise NotExplained(f"{name} holds a record that is not text")
+        pair = canonical_ip4_network(type_, line)
+        if pair is not None:
+            items.append(pair)
+            continue
+        try:
+            entry = parse_record_fast(type_, line)
+        except CLError:
+            raise NotExplained(f"{name} holds a record that does not parse") from None
+        if entry is not None:
+            items.append(entry)
+    return (ADD if op == journal.ADD else REMOVE), list_type, items
 
 
 def _changed_lists(root: Path, compiled: CompiledPolicy
@@ -222,75 +303,7 @@ def add_appended(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
     for list_type, reader in readers.items():
         reads[POLICY_LISTS.index(list_type)] = reader.read
     return CompiledPolicy(policy, compiled.attributes, compiled.system_name,
-                          keys, tuple(reads))
-
-
-def drop_removed(root: Path, compiled: CompiledPolicy) -> CompiledPolicy | None:
-    """``compiled`` without the networks whose records were taken out of its IPv4 address
-    lists since (what RMVSMTPLE does); None when anything else changed (then only a full
-    compile will do)."""
-    changed = _changed_lists(root, compiled)
-    if changed is None:
-        return None
-    keys, lists = changed
-    removals, reads = {}, list(compiled.reads)
-    for index, list_type, member in lists:
-        found = _removed_networks(member, lt.LIST_TYPES[list_type], compiled.reads[index])
-        if found is None:
-            return None
-        removals[list_type], reads[index] = found
-    return CompiledPolicy(compiled.policy.without_networks(removals), compiled.attributes,
-                          compiled.system_name, keys, tuple(reads))
-
-
-def _removed_networks(member: MemberFile, list_type: lt.ListType, before: MemberRead | None
-                      ) -> tuple[list[tuple[int, int]], MemberRead] | None:
-    """The networks no record of the member holds any more, if the member is what
-    ``before`` read less some whole lines, and what was read of it; else None."""
-    if before is None or list_type.kind != lt.IP4:
-        return None
-    old = before.content()
-    if old is None:
-        return None
-    try:
-        f = open(member.path, "rb")
-    except FileNotFoundError:
-        return None
-    try:
-        new = f.read()
-        gone = removed_lines(old, new)
-        networks = None if gone is None else _networks_gone(list_type, gone, new)
-        if networks is None:
-            f.close()
-            return None
-        return networks, MemberRead(os.fstat(f.fileno()).st_ino, len(new), new.count(b"\n"),
-                                    hashlib.blake2b(new), True, f)
-    except BaseException:
-        f.close()
-        raise
-
-
-def _networks_gone(list_type: lt.ListType, gone: list[bytes], new: bytes
-                   ) -> list[tuple[int, int]] | None:
-    """The networks of the lines ``gone`` that no record of ``new`` holds; None when a
-    line is a record in another form than ADDSMTPLE writes, or the check would cost more
-    than a full compile."""
-    networks = []
-    for line in gone:
-        text = line.decode("utf-8", "surrogateescape").rstrip("\r")
-        pair = canonical_ip4_network(list_type, text)
-        if pair is None:
-            # A comment or a blank line (the parser says None: nothing to drop), or a
-            # record in another form. It parsed when the policy was compiled.
-            if parse_record_fast(list_type, text) is not None:
-                return None
-            continue
-        still = has_network(list_type, new, *pair)    # a duplicate made by hand?
-        if still is None:
-            return None
-        if not still:
-            networks.append(pair)
-    return networks
+                          keys, tuple(reads), compiled.generation, compiled.journal)
 
 
 def _not_valid(root: Path, bad: ValueError) -> CLError:
@@ -306,7 +319,7 @@ def system_name_of(values: dict, default_system_name: str) -> str:
 
 
 class PolicySource:
-    """The current compiled policy of one server job, and its reload check."""
+    """The current compiled policy of one server job, and how it follows changes."""
 
     def __init__(self, root: Path, default_system_name: str, local_addresses: tuple[str, ...]):
         self.root = Path(root)
@@ -314,26 +327,66 @@ class PolicySource:
         self.local_addresses = local_addresses
         self._members = watched_members(self.root)
         self._failed_keys: tuple | None = None
+        self.failure: CLError | None = None     # why the last reload kept the old policy
+        self.notes: list[Message] = []          # for the job log: why it compiled again
+        self.journal = JournalReader(self.root / SYSTEM_LIBRARY)
         self.current = self.compile()      # raises at start: the server must not run
 
     def compile(self) -> CompiledPolicy:
-        return compile_policy(self.root, self.default_system_name, self.local_addresses)
+        return compile_policy(self.root, self.default_system_name, self.local_addresses,
+                              self.journal)
+
+    @property
+    def position(self) -> tuple[str, int]:
+        """(journal id, generation) of the current policy."""
+        return self.current.journal, self.current.generation
 
     def needs_reload(self) -> bool:
-        """Cheap (one stat per member): did anything change since the last compile?"""
+        """Cheap (one stat per member and one of the journal): did anything change
+        since the last compile?"""
+        if self.journal.has_news():
+            return True
         keys = stat_keys(self._members)
         return keys != self.current.keys and keys != self._failed_keys
 
     def reload(self) -> CLError | None:
-        """Compile again (only the appended records, when appends are all that
-        changed); on success switch to the new policy, else keep the old one and return
-        the error (the caller logs it)."""
-        keys = stat_keys(self._members)
+        """Follow what changed: the journal's new records, else appended records,
+        else everything compiled again. On success switch to the new policy, else keep
+        the old one and return the error (the caller logs it). Raises TimeoutError
+        when a command holds the journal too long: nothing changed, try again."""
+        keys = None
         try:
-            self.current = (add_appended(self.root, self.current)
-                            or drop_removed(self.root, self.current) or self.compile())
+            with self.journal.shared(LOCK_SECONDS):
+                try:
+                    records = self.journal.read_new()
+                except Behind as why:
+                    records = None
+                    self._note("TCP3024", self.journal.generation, why)
+                keys = stat_keys(self._members)
+            new = None
+            if records:
+                try:
+                    new = apply_records(self.root, self.current, records, keys,
+                                        self.journal.journal_id)
+                except NotExplained as why:
+                    self._note("TCP3024", records[-1]["gen"], why)
+            elif records is not None:
+                new = self.current
+            if new is not None and new.keys != keys:
+                # Changed without a record: an edit by hand (or by a program that does
+                # not use the commands); appended records are added, else all compiled.
+                for member, key, had in zip(self._members, keys, new.keys):
+                    if key != had:
+                        self._note("TCP3023", member.member, member.file, member.library)
+                new = add_appended(self.root, new)
+            self.current = new or self.compile()
         except CLError as error:
             self._failed_keys = keys
+            self.failure = error
             return error
         self._failed_keys = None
+        self.failure = None
         return None
+
+    def _note(self, msgid: str, *data) -> None:
+        self.notes.append(Message(msgid, *data))

@@ -3,6 +3,7 @@
 Layout (qtsmtp-jobs(5)), under the data root:
 
     QSYSWRK/jobs/NNNNNN        one JSON record per active job, named by its job number
+    QSYSWRK/jobs/NNNNNN.sock   a server job's socket for change notices (jobs.notify)
     QSYSWRK/jobs/.number       the last job number given out (a counter, under .lock)
     QSYSWRK/joblog/NNNNNN.NAME.log   the job's log, kept after the job ends
 
@@ -114,8 +115,14 @@ def write_record(root: Path, record: JobRecord) -> None:
     _write_atomically(directory / record.number, json.dumps(asdict(record)) + "\n")
 
 
+def socket_path(root: Path, number: str) -> Path:
+    """Where a server job listens for change notices (qtsmtp.jobs.notify)."""
+    return jobs_directory(root) / f"{number}.sock"
+
+
 def remove_record(root: Path, number: str) -> None:
     (jobs_directory(root) / number).unlink(missing_ok=True)
+    socket_path(root, number).unlink(missing_ok=True)    # left behind by a kill -9
 
 
 def active_jobs(root: Path) -> list[JobRecord]:

@@ -10,7 +10,9 @@ from qtsmtp.cl.definition import Parm
 from qtsmtp.cl.definition import load as load_definition
 from qtsmtp.config import attributes
 from qtsmtp.config.entries import domain_name
+from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.messages import Message, escape
+from qtsmtp.store import journal
 from qtsmtp.store.root import data_root
 
 SAME = "*SAME"
@@ -29,8 +31,10 @@ def chgsmtpa(bound: Bound) -> list[Message]:
         current = attributes.parse(member, member.read_text())
         for keyword, (parm, value) in changes.items():
             current[keyword] = _stored(parm, value, current[keyword])
-        member.replace(attributes.dump(current))
-    messages = [Message("TCP2662")]
+        member.replace(attributes.dump(current), journal.REPLACE,
+                       changes={keyword: current[keyword] for keyword in changes})
+    # Returns once every running server job applies it (or names the one that did not).
+    messages = confirm_change(root) + [Message("TCP2662")]
     if "ALWRLY" in changes and changes["ALWRLY"][1] == "*ALL":
         messages.append(Message("TCP2663"))
     return messages

@@ -7,21 +7,25 @@ from qtsmtp.messages import Message, escape
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms
 from qtsmtp.config.lists import ListMember
+from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.store.root import data_root
 
 
 def addsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=True)
-    with ListMember(data_root(), list_type) as member:
+    root = data_root()
+    with ListMember(root, list_type) as member:
         member.add(entry)
-    return [Message("TCP2660")]
+    # Returns once every running server job applies it (or names the one that did not).
+    return confirm_change(root) + [Message("TCP2660")]
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=False)
-    with ListMember(data_root(), list_type) as member:
+    root = data_root()
+    with ListMember(root, list_type) as member:
         member.remove(entry)
-    return [Message("TCP2661")]
+    return confirm_change(root) + [Message("TCP2661")]
 
 
 def _named_entry(bound: Bound, adding: bool):

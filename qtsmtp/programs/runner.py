@@ -22,7 +22,10 @@ from qtsmtp.cl.command import compile_text
 from qtsmtp.cl.parser import parse
 from qtsmtp.messages import ESCAPE, CLError, Message
 
-EXIT_OK, EXIT_ESCAPE, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_ESCAPE, EXIT_INVALID, EXIT_UNCONFIRMED = 0, 1, 2, 3
+# Diagnostics of a change that is stored, but that a running server job did not confirm
+# it applies (qtsmtp.jobs.notify): a script can tell it from both success and failure.
+UNCONFIRMED = {"TCP2665", "TCP2666"}
 # Escape messages that mean "the command (or script) is not valid and nothing was run".
 SYNTAX_ESCAPES = {"CPF0001", "QTS0005", "QTS0011"}
 
@@ -37,9 +40,11 @@ class Outcome:
 
     @property
     def exit_status(self) -> int:
-        """0 done, 1 ended with an escape message, 2 not valid and nothing run."""
+        """0 done, 1 ended with an escape message, 2 not valid and nothing run, 3 done
+        but a running server job did not confirm it applies the change."""
         if not self.failed:
-            return EXIT_OK
+            return (EXIT_UNCONFIRMED if any(m.id in UNCONFIRMED for m in self.messages)
+                    else EXIT_OK)
         return exit_status_of(self.messages[-1])
 
 

@@ -7,6 +7,15 @@ server job (bench/bench_throughput.py).
 Every server job binds the same port with SO_REUSEPORT, so the kernel spreads new
 connections over them and a job that dies takes only its own sessions with it. The job
 reports to the supervisor on a pipe: "READY" once it listens, or "FAIL <message>".
+
+Configuration changes: the job follows the library's change journal (policyload). A
+command that changed something asks the job, on the job's socket (jobs.notify), to apply
+the journal up to its change, and returns when the job answers "applied": so the next
+connection, whichever job the kernel gives it to, sees the change. Every
+RELOAD_CHECK_SECONDS the job also looks (one stat per member and of the journal) for
+changes no one told it about: a member edited by hand, a command that ended before it
+asked. One task at a time changes the policy (``_policy_lock``), in a worker thread: a
+million-entry compile must not hold up the sessions.
 """
 
 from __future__ import annotations
@@ -15,10 +24,12 @@ import asyncio
 import functools
 import math
 import signal
+import socket
 
 import uvloop
 
 from qtsmtp.server.committer import CommitProcess
+from qtsmtp.jobs import notify
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.protocol import SessionRegistry
@@ -26,17 +37,20 @@ from qtsmtp.queue.writer import QueueWriter
 from qtsmtp.server.secure import SecureHandler, SecureSMTP, Security, session_limits
 from qtsmtp.config.settings import NOMAX_MESSAGE_KB, ServerSettings
 
-RELOAD_CHECK_SECONDS = 0.3       # a change is in use within this (plus compile time)
+RELOAD_CHECK_SECONDS = 0.3       # a change no one told the job about is seen within this
 DATA_GRACE_SECONDS = 30          # ENDTCPSVR: how long a session in DATA may take to finish
 SESSION_TIMEOUT_SECONDS = 300    # RFC 5321 4.5.3.2.7: the server waits 5 minutes per command
 
 
 class ServerJob:
     def __init__(self, settings: ServerSettings, source: PolicySource, log: JobLog,
-                 job_number: str, queue: CommitProcess):
+                 job_number: str, queue: CommitProcess,
+                 changes: socket.socket | None = None):
         self.settings = settings
         self.source = source
         self.log = log
+        self.changes = changes        # where commands ask "apply up to this change"
+        self._policy_lock: asyncio.Lock | None = None
         self.registry = SessionRegistry()
         # STARTTLS, AUTH, exits, limits, PROXY listener (qtsmtp.server.secure).
         self.security = Security(source.root, log, job_number)
@@ -109,12 +123,18 @@ class ServerJob:
         # Several log lines per message: written in batches from here on, the rest when
         # the job ends (run_server_job).
         self.log.buffer_in(loop)
+        self._policy_lock = asyncio.Lock()
+        change_server = None
+        if self.changes is not None:
+            change_server = await asyncio.start_unix_server(self._answer, sock=self.changes)
         reloader = asyncio.create_task(self._watch_policy())
         exit_watcher = asyncio.create_task(self.security.watch(RELOAD_CHECK_SECONDS))
         report("READY")
         await self._stop.wait()
 
         # ENDTCPSVR: stop taking connections, then end the sessions gracefully.
+        if change_server is not None:
+            change_server.close()
         reloader.cancel()
         exit_watcher.cancel()
         for server in servers:
@@ -130,30 +150,98 @@ class ServerJob:
         return 0
 
     async def _watch_policy(self) -> None:
-        """Off the hot path: a stat of each member every RELOAD_CHECK_SECONDS; a compile
-        (in a thread, a million entries take a while) only when something changed."""
-        loop = asyncio.get_running_loop()
+        """Off the hot path: a stat of each member and of the journal every
+        RELOAD_CHECK_SECONDS; the work only when something changed."""
         while True:
             await asyncio.sleep(RELOAD_CHECK_SECONDS)
+            await self._follow()
+
+    async def _follow(self) -> None:
+        """Bring the policy up to date with the members (in a thread: a compile of a
+        million entries takes a while), and say so in the job log."""
+        loop = asyncio.get_running_loop()
+        async with self._policy_lock:
             if not self.source.needs_reload():
-                continue
-            error = await loop.run_in_executor(None, self.source.reload)
-            if error is None:
+                return
+            before = self.source.current
+            try:
+                error = await loop.run_in_executor(None, self.source.reload)
+            except TimeoutError:
+                return              # a command is still writing: the next look sees it
+            for note in self.source.notes:
+                self.log.send(note.id, *note.data)
+            self.source.notes.clear()
+            if error is not None:
+                self.log.send("TCP3021", error.escape)
+            elif self.source.current.policy is not before.policy:
                 current = self.source.current
                 self.log.send("TCP3022", current.policy.alwrly, current.summary())
-            else:
-                self.log.send("TCP3021", error.escape)
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One command's question on the change socket: "apply <journal> <generation>";
+        the answer once the policy holds it (jobs.notify)."""
+        try:
+            line = await asyncio.wait_for(reader.readline(), notify.CONFIRM_SECONDS)
+            answer = await asyncio.wait_for(self._applied(line), notify.CONFIRM_SECONDS)
+            if answer:
+                writer.write(answer.encode("utf-8", "replace") + b"\n")
+                await writer.drain()
+        except (asyncio.TimeoutError, OSError, ValueError):
+            pass                  # the command reports the job that did not answer
+        finally:
+            writer.close()
+
+    async def _applied(self, line: bytes) -> str:
+        words = line.decode("ascii", "replace").split()
+        if len(words) != 3 or words[0] != "apply" or not words[2].isdigit():
+            return "failed not a request"
+        journal_id, generation = ("" if words[1] == "-" else words[1]), int(words[2])
+        while True:
+            if self._holds(journal_id, generation):
+                current_id, current_generation = self.source.position
+                return f"applied {current_id or '-'} {current_generation}"
+            await self._follow()
+            if self._holds(journal_id, generation):
+                continue
+            if self.source.failure is not None:
+                return f"failed {self.source.failure.escape}"
+            await asyncio.sleep(0.01)      # a writer holds the journal: bounded by _answer
+
+    def _holds(self, journal_id: str, generation: int) -> bool:
+        """Does the policy for new connections hold that change?"""
+        current_id, current_generation = self.source.position
+        if current_id == journal_id:
+            return current_generation >= generation
+        # Another journal than the command's: it was made again after the command wrote
+        # (a journal is only ever replaced by a newer one), and this policy was compiled
+        # from the members since. Unless the journal is changing under us: look again.
+        return (bool(current_id) and self.source.failure is None
+                and not self.source.journal.has_news())
 
 
 def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
                    job_number: str, root, report) -> int:
     """The body of a forked server job. ``report(text)`` tells the supervisor."""
-    # A job forked a while after start may carry an old policy: catch up before serving.
-    if source.needs_reload() and source.reload() is not None:
-        log.send("TCP3021", "a member does not parse")
-    job = ServerJob(settings, source, log, job_number, CommitProcess(QueueWriter(root), log))
+    # The change socket first: a command that finds none needs no answer from this job,
+    # since the job reads the journal after this (jobs.notify).
+    changes = notify.listen(root, job_number)
     try:
-        return uvloop.run(job.serve(report))
+        # A job forked a while after start may carry an old policy: catch up before serving.
+        try:
+            if source.needs_reload() and source.reload() is not None:
+                log.send("TCP3021", source.failure.escape)
+        except TimeoutError:
+            pass                         # a command still writing: the first look sees it
+        for note in source.notes:
+            log.send(note.id, *note.data)
+        source.notes.clear()
+        job = ServerJob(settings, source, log, job_number,
+                        CommitProcess(QueueWriter(root), log), changes)
+        try:
+            return uvloop.run(job.serve(report))
+        finally:
+            # Write the buffered log lines before the job's last one.
+            log.unbuffer()
     finally:
-        # Write the buffered log lines before the job's last one.
-        log.unbuffer()
+        changes.close()
+        notify.forget(root, job_number)

@@ -8,10 +8,16 @@ then the directory is fsynced: a crash leaves the old or the new member. Appends
 whole record in one O_APPEND write and fsync it. Readers take no lock: rename is atomic,
 and an append is one write of a whole line.
 
+Every change is first recorded in the library's change journal (store.journal), under
+the journal's lock taken inside the member's, and the member is written before that
+lock is let go: the server jobs apply the journal instead of comparing members.
+
 Group commit: inside ``group_commit()`` (the script runner uses it) appends are written at
 once but fsynced together when the group is flushed; the caller reports a change only
 after the flush, so nothing is reported before it is durable. A whole-member replace
-flushes the group first, so what survives a crash is always a prefix of what was run.
+syncs the group first, so what survives a crash is always a prefix of what was run.
+What must wait until the changes are durable (telling the server jobs) is registered
+with ``after_sync`` and runs once per flush, however many changes the group holds.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
-from qtsmtp.messages import escape
+from qtsmtp.messages import Message, escape
+from qtsmtp.store import journal
+from qtsmtp.store.durable import write_all
 
 _group: "SyncGroup | None" = None
 
@@ -34,18 +43,28 @@ class SyncGroup:
         self.fds: dict[str, int] = {}
         self.directories: set[Path] = set()
         self.count = 0
+        self.after: dict[str, Callable[[], list[Message]]] = {}
 
-    def add(self, path: Path, fd: int, created: bool, directory: Path) -> None:
-        key = str(path)
+    def add(self, path: Path, fd: int, created: bool, directory: Path, *,
+            key: str | None = None, count: bool = True) -> None:
+        """Take ``fd`` (the group closes it) to fsync at the next sync; one per ``key``
+        (default: the path)."""
+        key = key or str(path)
         if key in self.fds:
             os.close(fd)
         else:
             self.fds[key] = fd
         if created:
             self.directories.add(directory)
-        self.count += 1
+        self.count += count
 
-    def flush(self) -> None:
+    def after_sync(self, key: str, callback: Callable[[], list[Message]]) -> None:
+        """Call ``callback`` after the next flush's fsyncs (once per key and flush);
+        its messages are what flush returns."""
+        self.after[key] = callback
+
+    def sync(self) -> None:
+        """Make every change of the group durable."""
         try:
             for fd in self.fds.values():
                 os.fsync(fd)
@@ -57,6 +76,20 @@ class SyncGroup:
             self.fds.clear()
             self.directories.clear()
             self.count = 0
+
+    def flush(self) -> list[Message]:
+        """sync(), then the after_sync callbacks; returns their messages."""
+        self.sync()
+        callbacks, self.after = list(self.after.values()), {}
+        messages: list[Message] = []
+        for callback in callbacks:
+            messages.extend(callback())
+        return messages
+
+
+def current_group() -> SyncGroup | None:
+    """The group commit in progress in this process, if any."""
+    return _group
 
 
 @contextmanager
@@ -137,23 +170,33 @@ class MemberFile:
         finally:
             os.close(lock_fd)  # closing releases the flock
 
+    @property
+    def library_directory(self) -> Path:
+        return self.directory.parent
+
     def append(self, record: str) -> None:
         """Append one record durably. Call with the lock held."""
         data = record + "\n"
         with self._denied_as_message():
+            before = self.stat_key()
             fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
             try:
                 if _lacks_final_newline(fd):
                     # A hand edit left the last line open; close it rather than join records.
                     data = "\n" + data
-                created = os.fstat(fd).st_size == 0
-                if self.mode == 0o600 and os.fstat(fd).st_mode & 0o077:
+                st = os.fstat(fd)
+                created = st.st_size == 0
+                if self.mode == 0o600 and st.st_mode & 0o077:
                     os.fchmod(fd, 0o600)  # a hand-made credentials member is closed too
-                os.write(fd, data.encode("utf-8", "surrogateescape"))
-                if _group is not None:
-                    _group.add(self.path, fd, created, self.directory)
-                    return
-                os.fsync(fd)
+                encoded = data.encode("utf-8", "surrogateescape")
+                with journal.change(self.library_directory, self._record(
+                        journal.ADD, before, (st.st_ino, st.st_size + len(encoded)),
+                        records=[record]), _group):
+                    write_all(fd, encoded)
+                    if _group is not None:
+                        _group.add(self.path, fd, created, self.directory)
+                        return
+                    os.fsync(fd)
             except BaseException:
                 os.close(fd)
                 raise
@@ -161,24 +204,38 @@ class MemberFile:
             if created:
                 _fsync_directory(self.directory)
 
-    def replace(self, text: str) -> None:
-        """Replace the whole member durably (temp file, fsync, rename). Call with the lock held."""
+    def replace(self, text: str, op: str = journal.REPLACE, **what) -> None:
+        """Replace the whole member durably (temp file, fsync, rename). Call with the
+        lock held. ``op`` and ``what`` say what changed, for the journal: REMOVE with
+        ``records`` (the lines taken out), or REPLACE, optionally with ``changes``."""
         tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
         if _group is not None:
-            _group.flush()  # earlier appends become durable before this change can
+            _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
+            data = text.encode("utf-8", "surrogateescape")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.mode)
             try:
-                os.write(fd, text.encode("utf-8", "surrogateescape"))
+                write_all(fd, data)
                 os.fsync(fd)
+                inode = os.fstat(fd).st_ino
             finally:
                 os.close(fd)
             try:
-                os.replace(tmp, self.path)
+                with journal.change(self.library_directory, self._record(
+                        op, self.stat_key(), (inode, len(data)), **what)):
+                    os.replace(tmp, self.path)
+                    _fsync_directory(self.directory)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-            _fsync_directory(self.directory)
+
+    def _record(self, op: str, before: tuple | None, after: tuple, **what) -> dict:
+        """The journal record of a change of this member."""
+        record = {"file": self.file, "member": self.member, "op": op,
+                  "before": list(before) if before else None, "after": list(after)}
+        if self.mode != 0o600:        # credentials stay in their own 0600 member only
+            record.update(what)
+        return record
 
     @contextmanager
     def _denied_as_message(self):

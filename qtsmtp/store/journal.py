@@ -1,0 +1,357 @@
+"""A library's change journal: what every command changed in a member, in order.
+
+Each library (``QUSRSYS``) has one journal, ``.journal`` in the library directory: one
+JSON line per change, numbered by a generation that only grows. A server job keeps a
+compiled policy of the members; rather than compare a member before and after to find
+out what a command did (a million-entry list read again), it reads the journal from
+where it left off and applies what each record says, then checks the members are what
+the records said they would be (qtsmtp.config.policyload). The members stay the truth:
+the journal only says how to get from one version of them to the next.
+
+A record::
+
+    {"gen": 7, "file": "QATMADRLST", "member": "ACCEPTRLY", "op": "add",
+     "records": ["10.1.1.1 255.255.255.255"],
+     "before": [inode, size, mtime_ns], "after": [inode, size]}
+
+``op`` is "add" (records appended), "remove" (the member written again without
+``records``, every line of one entry) or "replace" (anything else: CHGSMTPA's new
+attributes, with ``changes``, or another command's whole member). ``before`` is the
+member's stat key when the change was made (null: no member), ``after`` the inode and
+size the member has once it is made. The records of a member that holds credentials
+are not written here: the journal would be a second copy of the passwords.
+
+Writing (``MemberFile``, under the member's lock): ``change()`` takes the journal's own
+lock (inside the member lock, so every change of the library gets the next generation
+in turn), appends the record with one O_APPEND write and fsyncs it, then lets the
+caller write the member, and only then lets the next change have its turn. A reader
+that holds the lock shared therefore sees the journal and the members agree, but for a
+change whose writer died between the two writes: the member then is not what the
+record said, and the reader compiles from the members. In a group commit (``qtsmtp
+run``) the fsync waits for the group's, with the members'.
+
+The journal stays small: past MAX_BYTES the writer replaces it by a file holding its
+last KEEP_BYTES of records, headed by a "start" line naming the generation before them.
+A reader that had not read that far finds itself behind the cut and compiles from the
+members; so does one that finds a journal of another ``journal`` id (the file was
+deleted and made again). Files are made with mode 0600 whatever the umask.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from qtsmtp.store.durable import fsync_directory, write_all
+
+JOURNAL, JOURNAL_LOCK = ".journal", ".journal.lock"
+MAX_BYTES = 1 << 20              # the journal is cut back to KEEP_BYTES beyond this
+KEEP_BYTES = 1 << 18             # about 1,500 records: a job further behind compiles
+TAIL_BYTES = 1 << 16             # read from the end for the last generation
+MODE = 0o600
+ADD, REMOVE, REPLACE, START = "add", "remove", "replace", "start"
+
+# A test-only fault point: QTSMTP_TEST_FAULT=after-journal kills the writer (SIGKILL)
+# between its journal record and its member write, as a crash would.
+FAULT_ENV = "QTSMTP_TEST_FAULT"
+
+# library directory -> (lock fd, pid): one open lock per process, taken per change.
+_locks: dict[str, tuple[int, int]] = {}
+# library directory -> (inode, size, generation, journal id) of the journal as this
+# process last left it: the next change needs no read of the journal's tail.
+_tails: dict[str, tuple[int, int, int, str]] = {}
+# library directory -> (journal id, generation) of this process's last change.
+_written: dict[str, tuple[str, int]] = {}
+
+
+def journal_path(library: Path) -> Path:
+    return Path(library) / JOURNAL
+
+
+def last_written(library: Path) -> tuple[str, int] | None:
+    """(journal id, generation) of the last change this process made in ``library``."""
+    return _written.get(str(library))
+
+
+def fault_point(name: str) -> None:
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _lock_fd(library: Path) -> int:
+    """This process's descriptor of the journal lock (a new one after a fork: a lock
+    belongs to the open file, which a forked child would share with its parent)."""
+    key = str(library)
+    held = _locks.get(key)
+    if held is not None and held[1] == os.getpid():
+        return held[0]
+    fd = os.open(Path(library) / JOURNAL_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, MODE)
+    _locks[key] = (fd, os.getpid())
+    return fd
+
+
+# --- writing ------------------------------------------------------------------------
+
+@contextmanager
+def change(library: Path, record: dict, group=None):
+    """Journal ``record`` (a generation is added), then yield while the caller writes
+    the member; the next change of the library waits until then. ``group``: the
+    store's SyncGroup, when the fsync is to be made with the group's. Raises OSError
+    when the record cannot be written durably (then the member must not be written)."""
+    library = Path(library)
+    lock = _lock_fd(library)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        _append(library, record, group)
+        fault_point("after-journal")
+        yield record["gen"]
+    finally:
+        fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _append(library: Path, record: dict, group) -> None:
+    path = journal_path(library)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    except FileNotFoundError:
+        _start(library, os.urandom(8).hex(), 0, b"")
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        tail = _tails.get(str(library))
+        if tail is not None and tail[:2] == (st.st_ino, st.st_size):
+            generation, journal_id, torn = tail[2], tail[3], False
+        else:
+            found = _last_generation(fd, st.st_size)
+            if found is None:
+                # Not a journal we can number on (emptied or overwritten by hand): a new
+                # one, under a new id, so that every reader compiles from the members.
+                os.close(fd)
+                fd = -1
+                _start(library, os.urandom(8).hex(), 0, b"")
+                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+                st = os.fstat(fd)
+                found = _last_generation(fd, st.st_size)
+            generation, journal_id, torn = found
+        record = _numbered(record, generation + 1)
+        data = (b"\n" if torn else b"") + record_bytes(record)
+        if st.st_size + len(data) > MAX_BYTES:
+            os.close(fd)
+            fd = -1
+            size, inode = _cut(library, journal_id, data)
+        else:
+            write_all(fd, data)
+            if group is not None:
+                group.add(path, fd, False, library, key=f"{path}@{st.st_ino}", count=False)
+                fd = -1
+            else:
+                os.fsync(fd)
+            size, inode = st.st_size + len(data), st.st_ino
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    _tails[str(library)] = (inode, size, record["gen"], journal_id)
+    _written[str(library)] = (journal_id, record["gen"])
+
+
+def _numbered(record: dict, generation: int) -> dict:
+    record["gen"] = generation
+    return record
+
+
+def record_bytes(record: dict) -> bytes:
+    # ensure_ascii: a record of a hand-edited member may hold any bytes (surrogates).
+    return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+
+
+def _last_generation(fd: int, size: int) -> tuple[int, str, bool] | None:
+    """(generation of the last whole record, journal id, whether the file ends in a
+    torn line: a writer that died in its write); None when it has no start line."""
+    tail = os.pread(fd, min(size, TAIL_BYTES), max(0, size - TAIL_BYTES))
+    torn = bool(tail) and not tail.endswith(b"\n")
+    generation = None
+    for line in reversed(tail.split(b"\n")):
+        parsed = parse_line(line)
+        if parsed is not None:
+            generation = parsed["gen"]
+            break
+    head = os.pread(fd, 4096, 0).split(b"\n", 1)[0]
+    start = parse_line(head)
+    if start is None or start.get("op") != START or not start.get("journal"):
+        return None
+    journal_id = start["journal"]
+    return (start["gen"] if generation is None else generation), journal_id, torn
+
+
+def _start(library: Path, journal_id: str, generation: int, records: bytes) -> tuple[int, int]:
+    """A new journal file: a start line, then ``records``; written aside, fsynced and
+    renamed into place. Returns its size and inode."""
+    path = journal_path(library)
+    head = record_bytes({"gen": generation, "op": START, "journal": journal_id})
+    tmp = path.with_name(f"{JOURNAL}.tmp{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, MODE)
+    try:
+        data = head + records
+        os.fchmod(fd, MODE)
+        write_all(fd, data)
+        os.fsync(fd)
+        inode = os.fstat(fd).st_ino
+    finally:
+        os.close(fd)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    fsync_directory(library)
+    return len(data), inode
+
+
+def _cut(library: Path, journal_id: str, new: bytes) -> tuple[int, int]:
+    """Replace the journal by its last KEEP_BYTES of whole records and ``new``."""
+    with open(journal_path(library), "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        f.seek(max(0, size - KEEP_BYTES))
+        kept = f.read()
+    if size > KEEP_BYTES:
+        kept = kept[kept.find(b"\n") + 1:]      # from a line start
+    if kept and not kept.endswith(b"\n"):
+        kept += b"\n"                           # a torn line stays a line of its own
+    first = next((p for line in kept.split(b"\n")
+                  if (p := parse_line(line)) is not None and p.get("op") != START), None)
+    generation_before = (first["gen"] if first else json.loads(new)["gen"]) - 1
+    return _start(library, journal_id, generation_before, kept + new)
+
+
+def parse_line(line: bytes) -> dict | None:
+    """The record of a journal line; None for a line that is not one (torn, empty)."""
+    if not line.strip():
+        return None
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(record, dict) or not isinstance(record.get("gen"), int):
+        return None
+    return record
+
+
+# --- reading (the server jobs) --------------------------------------------------------
+
+class Behind(Exception):
+    """The journal cannot say what changed since this reader's generation: it is
+    another journal, or it was cut back past it, or a line of it is torn."""
+
+
+class JournalReader:
+    """Follows a library's journal from a generation on. Not for several threads."""
+
+    def __init__(self, library: Path):
+        self.library = Path(library)
+        self.path = journal_path(self.library)
+        self.journal_id = ""          # "" before there was any journal
+        self.generation = 0           # the last record read
+        self._inode: int | None = None
+        self._offset = 0              # bytes of that file read (whole lines)
+
+    def has_news(self) -> bool:
+        """Cheap (one stat): has the journal changed since it was last read?"""
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return self._inode is not None
+        return (st.st_ino, st.st_size) != (self._inode, self._offset)
+
+    @contextmanager
+    def shared(self, timeout: float):
+        """Hold the journal lock shared: no change is half made meanwhile. Raises
+        TimeoutError when a writer holds it longer than ``timeout`` seconds."""
+        lock = _lock_fd(self.library)
+        deadline = time.monotonic() + timeout
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the change journal of {self.library} stays locked") from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)
+        try:
+            yield self
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def read_new(self) -> list[dict]:
+        """The records after ``generation``, in order, and move past them. Raises
+        Behind when the journal cannot say (the caller compiles, then ``skip_to_end``).
+        Call under ``shared``."""
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            if self._inode is not None:
+                raise Behind("the change journal was removed") from None
+            return []
+        with f:
+            inode = os.fstat(f.fileno()).st_ino
+            if inode != self._inode:
+                self._follow(f, inode)
+            f.seek(self._offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1           # whole lines only
+        records = []
+        for line in data[:end].split(b"\n")[:-1]:
+            record = parse_line(line)
+            if record is None:
+                raise Behind("a torn line in the change journal")
+            if record["gen"] <= self.generation:
+                continue                        # read before the journal was cut
+            if record["gen"] != self.generation + 1:
+                raise Behind(f"generation {record['gen']} follows {self.generation}")
+            records.append(record)
+            self.generation = record["gen"]
+        self._offset += end
+        return records
+
+    def _follow(self, f, inode: int) -> None:
+        """A new journal file: the same journal cut back (go on reading it from its
+        start, skipping what was read), else Behind."""
+        start = parse_line(f.readline())
+        if start is None or start.get("op") != START:
+            raise Behind("the change journal has no start line")
+        same = start.get("journal") == self.journal_id or (
+            self._inode is None and self.generation == 0 and not self.journal_id)
+        if not same or start["gen"] > self.generation:
+            raise Behind(f"the change journal starts after generation {self.generation}")
+        self.journal_id = start["journal"]
+        self._inode, self._offset = inode, f.tell()
+
+    def skip_to_end(self) -> None:
+        """Read nothing more of the journal as it is now: position after its last whole
+        record, whatever it is. Call under ``shared``, before reading the members."""
+        self.journal_id, self.generation, self._inode, self._offset = "", 0, None, 0
+        try:
+            f = open(self.path, "rb")
+        except FileNotFoundError:
+            return
+        with f:
+            inode = os.fstat(f.fileno()).st_ino
+            start = parse_line(f.readline())
+            if start is None or start.get("op") != START:
+                return                           # not ours: the next change makes it again
+            offset, generation = f.tell(), start["gen"]
+            for line in f:
+                if not line.endswith(b"\n"):
+                    break
+                offset += len(line)
+                record = parse_line(line)
+                if record is not None:
+                    generation = record["gen"]
+        self.journal_id, self.generation = start.get("journal", ""), generation
+        self._inode, self._offset = inode, offset
