@@ -14,6 +14,7 @@ from email.utils import format_datetime
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.committer import CommitProcess
+from qtsmtp.server.proxyproto import proxied_client
 from qtsmtp.config.address import AddressRefused, canonical_recipient
 from qtsmtp.config.policy import Decision
 
@@ -41,18 +42,31 @@ class RelayHandler:
     # --- connection ------------------------------------------------------------------
 
     def connection_refusal(self, session) -> str | None:
-        """None to greet the client, else the reply that refuses it. The session keeps
-        the policy it started with: a change applies to the next connection."""
+        """The reject-list check (admission.CONNECTION_CHECKS): None to go on, else the
+        reply that refuses the client. The session keeps the policy it started with: a
+        change applies to the next connection."""
         session.compiled = self.source.current
         decision = session.compiled.policy.check_connect(session.peer[0])
         if not decision.allowed:
             self._log_decision(session, decision)
             return decision.reply
-        self.log.send("TCP3051", peer_text(session))
         return None
 
+    async def handle_PROXY(self, server, session, envelope, proxy_data) -> bool:
+        """aiosmtpd's hook on a PROXY listener, called once a valid header is read and
+        before the greeting: the session takes the client the header names, which then
+        goes through the connection checks. False: aiosmtpd closes the connection."""
+        client = proxied_client(proxy_data)
+        if client is not None:
+            session.client = client
+        return await server.admit()
+
+    def session_started(self, session) -> None:
+        """Every connection check passed; the client is greeted."""
+        self.log.send("TCP3051", peer_text(session))
+
     def session_ended(self, session) -> None:
-        if session is not None and getattr(session, "compiled", None) is not None:
+        if session is not None and session.started:
             self.log.send("TCP3054", peer_text(session))
 
     def may_relay_authenticated(self, session) -> bool:

@@ -4,35 +4,72 @@
   EHLO reply on its own; a client that reads one segment per reply, as nmap's
   smtp-open-relay script does, then takes the rest of the EHLO reply for the answer to
   its next command and reports relaying that never happened.
-- The connection is checked against the reject lists before the greeting: 554, close.
+- Before the greeting, the connection goes through the connection checks, ONE ordered
+  table (qtsmtp.server.admission): the first that refuses gives the reply, and the
+  connection is closed.
+- On a PROXYPORT listener aiosmtpd reads the PROXY header (proxy_protocol_timeout) and
+  calls the handler's handle_PROXY, which runs the same checks on the real client
+  (qtsmtp.server.proxyproto says why aiosmtpd's support is the one used).
+- What the relay knows about a session lives in RelaySession, which aiosmtpd makes
+  through _create_session, also again after STARTTLS.
 - The host name comes from the compiled configuration, never from a per-connection
   getfqdn() (aiosmtpd's default).
 - The session knows whether it is in DATA, so ENDTCPSVR can let it finish and say 421
   to the others at once.
-- Two costs aiosmtpd pays per connection and per command, not paid here (same
-  behaviour, checked by tests/unit/test_fast_session.py): SMTP.__init__ looks its
-  command and hook methods up with inspect.getmembers() and dir() for every new
-  connection (about 150 us, more than a whole relay decision), and _getaddr() defines
-  a typing.Protocol class on every MAIL and RCPT before it parses the address.
+
+Only aiosmtpd's public constructor arguments and documented hooks are used, with three
+exceptions, each checked to exist by tests/unit/test_fast_session.py so that an aiosmtpd
+that renames one fails the tests, not a server:
+
+- ``_handle_client`` (wrapped, super() does the work): aiosmtpd 1.4 has no documented
+  hook between the connection and the greeting except handle_PROXY, which only a PROXY
+  listener calls; a refused client must get its 554 or 421 instead of the greeting.
+- ``_reset_timeout`` (called): DTATIMEOUT counts from the last piece of data
+  (secure.SecureSMTP), aiosmtpd's one timer from the last command; and the connection
+  checks after a PROXY header get the command timeout (RelaySMTP.admit).
+- ``_getaddr`` (overridden, the one shortcut kept for speed): aiosmtpd's defines a
+  typing.Protocol class on every MAIL and RCPT before it parses the address, about 70 us
+  each. Measured in the server's processes (CPU time per message, smtp-source, 10
+  sessions): without the override 17 % more with a connection per message, 40 % more
+  with many messages per connection. It is written for aiosmtpd 1.4.6, which
+  pyproject.toml pins; tests/unit/test_fast_session.py compares it with aiosmtpd's on a
+  table and on generated addresses.
+
+aiosmtpd's own SMTP.__init__ sets every session up. It looks the command and hook
+methods up by inspection for each connection (about 100 us; measured as above, 10 % more
+CPU per message with a connection per message, nothing with many messages per
+connection); qtsmtp used to copy that constructor to skip it, and no longer does.
+
+``_create_session`` and ``_create_envelope`` have underscored names but are documented
+for subclasses (aiosmtpd's smtp.rst, "SMTP API"), and used as such.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 import re
-import socket
-import weakref
 
-import aiosmtpd
-from aiosmtpd.smtp import (CALL_LIMIT_DEFAULT, SMTP, Envelope, _AuthMechAttr,
-                           login_always_fail)
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
+from qtsmtp.server.handler import peer_text
+
 # aiosmtpd logs every line at INFO; our job log says what an operator needs, once.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
+# The PROXY header parser's warnings: TCP6050 in the job log says the same, once.
+logging.getLogger("mail.debug").setLevel(logging.ERROR)
+
+
+class _ProxyWarnings(logging.Filter):
+    """aiosmtpd's own "invalid PROXY handshake" warning: RelaySMTP writes TCP6050."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "PROXY" not in str(record.msg)
+
+
+logging.getLogger("mail.log").addFilter(_ProxyWarnings())
 
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, try again later\r\n"
 TOO_MANY_SESSIONS = "421 4.3.2 Too many sessions, try again later"
@@ -49,12 +86,6 @@ CALL_LIMITS = {"NOOP": 100, "VRFY": 20, "HELP": 20, "EHLO": 20, "HELO": 20, "STA
 # message in few calls.
 READ_CHUNK = 64 * 1024
 
-# The aiosmtpd releases whose SMTP.__init__ RelaySMTP._init_session_state was checked
-# against, attribute by attribute (tests/unit/test_fast_session.py). Any other release
-# gets aiosmtpd's own __init__: slower, never wrong.
-FAST_INIT_VERSIONS = ("1.4.6",)
-_FAST_INIT = aiosmtpd.__version__ in FAST_INIT_VERSIONS
-
 # <local@domain> with a dot-atom local part (not an RFC 2047 "=?" word, which the parser
 # would decode) and an LDH domain, then nothing, or blanks and ESMTP parameters: nearly
 # every real MAIL and RCPT. For these the email package's parser returns exactly the
@@ -70,6 +101,48 @@ class RelayEnvelope(Envelope):
     def __init__(self) -> None:
         super().__init__()
         self.originals: list[str] = []      # each accepted recipient as the client wrote it
+
+
+class RelaySession(Session):
+    """aiosmtpd's Session, and what the relay knows about the connection besides.
+
+    aiosmtpd makes one in connection_made, and a new one after STARTTLS: RFC 3207 4.2
+    has the server forget what the client said before (HELO name, AUTH), and the new
+    Session's peer is the socket's. What the client did not say stays with the
+    connection: ``CARRIED`` names it, and the new session takes it from the one before.
+
+    ``peer`` is the client the relay decides on: the one a PROXY header named
+    (``client``), else the socket's peer, which aiosmtpd sets.
+    """
+
+    CARRIED = ("client", "proxy_data", "compiled", "exits", "qtsmtp_id", "counted",
+               "bad_commands", "auth_failures", "started", "ending")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, before: "RelaySession | None" = None):
+        self.client: tuple[str, int] | None = None   # from the PROXY header, if any
+        self._socket_peer = None
+        super().__init__(loop)
+        self.compiled = None         # the policy the connection started with (a change
+        #                              applies to the next connection)
+        self.exits = None            # exits.SessionExits: the exit chain held for it
+        self.qtsmtp_id: str | None = None     # the session id exit programs are told
+        self.counted: str | None = None       # the address counted in Security.per_client
+        self.bad_commands = 0        # replies 500-504 so far (MAXBADCMD)
+        self.auth_failures = 0       # failed AUTH so far (MAXAUTHFAIL)
+        self.started = False         # every connection check passed; greeted
+        self.in_data = False
+        self.ending = False          # ENDTCPSVR: 421 once DATA is over
+        if before is not None:
+            for name in self.CARRIED:
+                setattr(self, name, getattr(before, name))
+
+    @property
+    def peer(self):
+        return self.client if self.client is not None else self._socket_peer
+
+    @peer.setter
+    def peer(self, value) -> None:
+        self._socket_peer = value
 
 
 class SessionRegistry:
@@ -104,103 +177,25 @@ class SessionRegistry:
         return len(stragglers)
 
 
-class _MethodTables:
-    """The names SMTP.__init__ finds by inspection, found once per class and handler."""
-
-    __slots__ = ("auth", "hooks", "ehlo_hook_ver", "commands")
-
-    def __init__(self, cls: type, handler) -> None:
-        # As SMTP.__init__: AUTH mechanisms of the protocol (builtin) then the handler's.
-        self.auth = [(getattr(member, "__auth_mechanism_name__",
-                              name.replace("auth_", "").replace("__", "-")), name, owner)
-                     for owner, members in (("self", inspect.getmembers(cls)),
-                                            ("handler", inspect.getmembers(handler)))
-                     for name, member in members if name.startswith("auth_")]
-        self.hooks = {m.replace("handle_", ""): getattr(handler, m)
-                      for m in dir(handler) if m.startswith("handle_")}
-        ehlo_hook = self.hooks.get("EHLO")
-        if ehlo_hook is None:
-            self.ehlo_hook_ver = None
-        else:
-            count = len(inspect.signature(ehlo_hook).parameters)
-            if count not in (4, 5):
-                raise RuntimeError("Unsupported EHLO Hook")
-            self.ehlo_hook_ver = "old" if count == 4 else "new"
-        self.commands = [(m.replace("smtp_", ""), m) for m in dir(cls) if m.startswith("smtp_")]
-
-
-_tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()   # handler -> {cls: tables}
-
-
-def _method_tables(cls: type, handler) -> _MethodTables:
-    per_class = _tables.setdefault(handler, {})
-    tables = per_class.get(cls)
-    if tables is None:
-        tables = per_class[cls] = _MethodTables(cls, handler)
-    return tables
-
-
-# The SMTP.__init__ options _init_session_state reproduces; any other (tls_context,
-# authenticator, proxy_protocol_timeout ...) takes aiosmtpd's own __init__.
-_FAST_INIT_OPTIONS = frozenset({"hostname", "ident", "data_size_limit", "timeout", "loop"})
-
-
 class RelaySMTP(SMTP):
-    def __init__(self, handler, registry: SessionRegistry, max_sessions: int, **options):
-        if _FAST_INIT and options.keys() == _FAST_INIT_OPTIONS:
-            self._init_session_state(handler, **options)
-        else:
-            super().__init__(handler, command_call_limit=CALL_LIMITS, **options)
-        self._registry = registry
-        self._max_sessions = max_sessions
-        self._pending_lines: list[bytes] = []
-        self._in_data = False
-        self._ending = False
+    """``connection_checks``: the checks every connection passes before the greeting, in
+    order (admission.CONNECTION_CHECKS); ``options``: aiosmtpd's SMTP arguments."""
 
-    def _init_session_state(self, handler, *, hostname: str, ident: str, data_size_limit: int,
-                            timeout: float, loop) -> None:
-        """Exactly the state aiosmtpd 1.4.6's SMTP.__init__ sets up for these options and
-        the defaults of all others (no TLS, no AUTH callback or authenticator, no PROXY
-        protocol) with CALL_LIMITS, the method tables coming from _method_tables."""
-        assert isinstance(data_size_limit, int)
-        self.__ident__ = ident
-        self.loop = loop
-        asyncio.StreamReaderProtocol.__init__(
-            self, asyncio.StreamReader(loop=loop, limit=self.line_length_limit),
-            client_connected_cb=self._cb_client_connected, loop=loop)
-        self.event_handler = handler
-        self.data_size_limit = data_size_limit
-        self.enable_SMTPUTF8 = False
-        self._decode_data = False
-        self.command_size_limits.clear()
-        self.hostname = hostname or socket.getfqdn()
-        self.tls_context = None
-        self.require_starttls = None
-        self._timeout_duration = timeout
-        self._timeout_handle = None
-        self._tls_handshake_okay = True
-        self._tls_protocol = None
-        self._original_transport = None
-        self.session = None
-        self.envelope = None
-        self.transport = None
-        self._handler_coroutine = None
-        self._auth_require_tls = True
-        self._proxy_timeout = None
-        self._auth_callback = login_always_fail
-        self._authenticator = None
-        self._auth_required = False
-        tables = _method_tables(type(self), handler)
-        self._auth_methods = {
-            mechanism: _AuthMechAttr(getattr(self if owner == "self" else handler, name),
-                                     owner == "self")
-            for mechanism, name, owner in tables.auth}
-        self._handle_hooks = dict(tables.hooks)
-        self._ehlo_hook_ver = tables.ehlo_hook_ver
-        self._smtp_methods = {command: getattr(self, name) for command, name in tables.commands}
-        self._enforce_call_limit = True
-        self._call_limit_base = CALL_LIMITS
-        self._call_limit_default = CALL_LIMITS.get("*", CALL_LIMIT_DEFAULT)
+    def __init__(self, handler, registry: SessionRegistry, max_sessions: int, *,
+                 connection_checks, **options):
+        super().__init__(handler, command_call_limit=CALL_LIMITS, **options)
+        self.registry = registry
+        self.max_sessions = max_sessions
+        self.connection_checks = tuple(connection_checks)
+        self.proxied = options.get("proxy_protocol_timeout") is not None
+        self._pending_lines: list[bytes] = []
+
+    def _create_session(self) -> RelaySession:
+        # self.session is the session before STARTTLS, or None on a new connection.
+        return RelaySession(self.loop, self.session)
+
+    def _create_envelope(self) -> Envelope:
+        return RelayEnvelope()
 
     def _getaddr(self, arg: str):
         """aiosmtpd's _getaddr, without its per-call class, and a shortcut for the
@@ -229,56 +224,81 @@ class RelaySMTP(SMTP):
     async def push(self, status) -> None:
         line = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") \
             if isinstance(status, str) else status
-        self._pending_lines.append(line + b"\r\n")
         # "250-..." continues the reply; "250 ..." (or anything else) ends it.
         if len(line) > 3 and line[3:4] == b"-" and line[:3].isdigit():
+            self._pending_lines.append(line)
             return
-        reply = b"".join(self._pending_lines)
-        self._pending_lines.clear()
-        self._writer.write(reply)
-        await self._writer.drain()
+        if self._pending_lines:
+            self._pending_lines.append(line)
+            line = b"\r\n".join(self._pending_lines)
+            self._pending_lines.clear()
+        await super().push(line)          # one write of the lines and CRLF, one drain
 
-    # --- connection ------------------------------------------------------------------
+    # --- connection: the checks before the greeting -----------------------------------
 
     def connection_made(self, transport) -> None:
         if hasattr(transport, "max_size"):
             transport.max_size = READ_CHUNK
         super().connection_made(transport)
         if self.session is not None and self.transport is transport:
-            self._registry.add(self)
+            self.registry.add(self)
 
     def connection_lost(self, error) -> None:
-        self._registry.discard(self)
+        self.registry.discard(self)
         self.event_handler.session_ended(self.session)
         super().connection_lost(error)
 
     async def _handle_client(self) -> None:
-        if len(self._registry.sessions) > self._max_sessions:
-            await self.push(TOO_MANY_SESSIONS)
-            self.transport.close()
+        if not self.proxied:
+            if await self.admit():
+                await super()._handle_client()
             return
-        refusal = self.event_handler.connection_refusal(self.session)
-        if refusal is not None:
-            await self.push(refusal)
-            self.transport.close()
-            return
-        await super()._handle_client()
+        # aiosmtpd reads the PROXY header, then calls handle_PROXY, which admits (or not)
+        # the client the header names; a header that is not valid, or none in time,
+        # closes the connection without the hook.
+        try:
+            await super()._handle_client()
+        finally:
+            session = self.session
+            if not session.started and not session.proxy_data:
+                why = (session.proxy_data.error if session.proxy_data is not None
+                       else "no PROXY header before the connection ended")
+                self.event_handler.log.send("TCP6050", peer_text(session), why)
+
+    async def admit(self) -> bool:
+        """Run the connection checks in order; the first refusal is the reply, and the
+        connection is closed. True: greet the client."""
+        if self.proxied:
+            # aiosmtpd gives the command timeout back only after handle_PROXY: the checks
+            # (DNS blocklists: seconds) get it here, as on a plain listener, not what is
+            # left of the PROXY header's.
+            self._reset_timeout()
+        for entry in self.connection_checks:
+            refusal = await entry.check(self)
+            if refusal is not None:
+                await self.push(refusal)
+                self.transport.close()
+                return False
+        self.session.started = True
+        self.event_handler.session_started(self.session)
+        return True
 
     # --- DATA and graceful end -------------------------------------------------------
 
     async def smtp_DATA(self, arg: str) -> None:
-        self._in_data = True
+        session = self.session
+        session.in_data = True
         try:
             await super().smtp_DATA(arg)
         finally:
-            self._in_data = False
-        if self._ending:
+            session.in_data = False
+        if session.ending:
             self.say_421_and_close()
 
     def end_when_possible(self) -> int:
         """Ask this session to end: now if it waits for a command, after DATA if in it."""
-        self._ending = True
-        if self._in_data:
+        self.session.ending = True
+        if self.session.in_data:
             return 1
         self.say_421_and_close()
         return 0
@@ -288,5 +308,3 @@ class RelaySMTP(SMTP):
             self.transport.write(SHUTTING_DOWN)
             self.transport.close()
 
-    def _create_envelope(self) -> Envelope:
-        return RelayEnvelope()

@@ -4,11 +4,12 @@ session limits, DNS blocklists and the PROXY protocol listener.
 ``Security`` holds what one server job needs for them (the TLS context, the exit chain,
 the AUTH users, the failure counts) and opens the extra listeners. ``SecureSMTP`` (the
 protocol) and ``SecureHandler`` (the handler) add them to the relay's own RelaySMTP and
-RelayHandler, which keep deciding relay questions exactly as before.
+RelayHandler, which keep deciding relay questions exactly as before. The checks made
+before the greeting are one ordered table, qtsmtp.server.admission.
 
-aiosmtpd's issue #287: after STARTTLS, aiosmtpd makes a new session whose peer is the
-socket's, so a PROXY header's client address (and our own per-session state) would be
-lost; ``SecureSMTP.connection_made`` carries them over to the new session.
+PROXY and STARTTLS: after STARTTLS, aiosmtpd makes a new session whose peer is the
+socket's; RelaySession carries the PROXY header's client, and the rest of what the
+relay knows about the connection, over to it (protocol.RelaySession.CARRIED).
 """
 
 from __future__ import annotations
@@ -22,21 +23,23 @@ from pathlib import Path
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from qtsmtp.server.admission import CONNECTION_CHECKS
 from qtsmtp.server.dnsbl import Blocklists
-from qtsmtp.server.exits import REJECT, ExitEvent, ExitSource, SessionExits, session_id
+from qtsmtp.server.exits import REJECT, ExitEvent, ExitSource, session_id
 from qtsmtp.server.handler import RelayHandler, peer_text
 from qtsmtp.server.protocol import RelaySMTP
-from qtsmtp.server.proxyproto import ProxyHeaderError, read_header
+from qtsmtp.server.proxyproto import PROXY_HEADER_SECONDS
 from qtsmtp.server.tls import server_context, tls_paths
 from qtsmtp.config import attributes
 from qtsmtp.config.credentials import CredentialStore
 
-PROXY_HEADER_SECONDS = 10
 AUTH_FAILURE_WINDOW, AUTH_MAX_DELAY = 600.0, 10.0
 BAD_REPLIES = ("500", "501", "502", "503", "504")
 TOO_MANY_BAD = "421 4.7.0 Too many commands that are not valid, closing"
 TOO_MANY_AUTH = "421 4.7.0 Too many failed authentications, closing"
-_IMPLICIT = object()          # _tls_protocol of a connection that was TLS from its start
+# The AUTH mechanisms SecureHandler implements (the names aiosmtpd's own have too):
+# excluded, none is offered or accepted (ALWAUTH(*NONE), or no TLS configured).
+AUTH_MECHANISMS = ("LOGIN", "PLAIN")
 
 
 def _number(value, default):
@@ -115,93 +118,49 @@ class Security:
 
 
 class SecureSMTP(RelaySMTP):
+    """RelaySMTP with TLS (STARTTLS, or TLS from the start on the implicit-TLS listener),
+    AUTH, the PROXY listener, the connection checks of admission.CONNECTION_CHECKS, the
+    session limits and the exits on HELO and EHLO. aiosmtpd is told all of it through
+    its constructor arguments."""
+
     def __init__(self, handler, registry, max_sessions: int, *, security: Security,
                  limits: dict, proxied: bool = False, implicit_tls: bool = False, **options):
-        super().__init__(handler, registry, max_sessions, **options)
-        self._security = security
-        self._proxied = proxied
-        self._implicit = implicit_tls
-        # STARTTLS is offered where TLS is configured and the connection is not TLS yet.
-        self.tls_context = None if implicit_tls else security.tls
-        self._max_bad = limits["MAXBADCMD"]
-        self._max_auth_failures = limits["MAXAUTHFAIL"]
-        self._max_per_client = limits["MAXCLTEMM"]
-        self._data_timeout = limits["DTATIMEOUT"]
-        self._zones = limits["RBLSVR"]
-        self._allow_auth = limits["ALWAUTH"]
-        if self._allow_auth == "*NONE" or security.tls is None:
-            self._auth_methods = {}
-        self._bad = 0
-        self.auth_failures = 0
-        self._counted: str | None = None
-        self.exits: SessionExits | None = None
+        tls_wanted = security.tls is not None
+        no_auth = limits["ALWAUTH"] == "*NONE" or not tls_wanted
+        super().__init__(
+            handler, registry, max_sessions, connection_checks=CONNECTION_CHECKS,
+            # STARTTLS is offered where TLS is configured and the connection is not
+            # TLS yet; on the implicit-TLS listener the connection is TLS from its
+            # first byte, so AUTH needs no STARTTLS there.
+            tls_context=None if implicit_tls else security.tls,
+            auth_require_tls=not implicit_tls,
+            auth_exclude_mechanism=AUTH_MECHANISMS if no_auth else None,
+            proxy_protocol_timeout=PROXY_HEADER_SECONDS if proxied else None,
+            **options)
+        self.security = security
+        self.limits = limits
+        self.implicit_tls = implicit_tls
 
-    # --- connection: PROXY header, per-client limit, DNSBL, exits snapshot ------------
-
-    def connection_made(self, transport) -> None:
-        before = self.session
-        if self._implicit and before is None:
-            self._tls_protocol = _IMPLICIT      # AUTH allowed, STARTTLS not offered
-        super().connection_made(transport)
-        if before is not None and self.session is not before:
-            # STARTTLS: aiosmtpd made a new session from the socket (its issue #287).
-            # The client is still the one the PROXY header named, and the policy and
-            # exits the session started with stay in force.
-            self.session.peer = before.peer
-            for name in ("compiled", "exits", "qtsmtp_id"):
-                if hasattr(before, name):
-                    setattr(self.session, name, getattr(before, name))
-        elif self._implicit and self.session is not None:
-            self.session.ssl = {"implicit": True}
-
-    async def _handle_client(self) -> None:
-        if self._proxied:
-            try:
-                source = await read_header(self._reader, PROXY_HEADER_SECONDS)
-            except ProxyHeaderError as bad:
-                self.event_handler.log.send("TCP6050", peer_text(self.session), bad)
-                self.transport.close()
-                return
-            if source is not None:
-                self.session.peer = (source.client_address, source.client_port)
-        client = self.session.peer[0]
-        if self._max_per_client and self._security.per_client[client] >= self._max_per_client:
-            self.event_handler.log.send("TCP6039", peer_text(self.session),
-                                        self._security.per_client[client])
-            await self.push("421 4.7.0 Too many sessions from your address, try again later")
-            self.transport.close()
-            return
-        self._security.per_client[client] += 1
-        self._counted = client
-        lists = self._security.blocklists(self._zones)
-        if lists is not None:
-            listed, silent = await lists.check(client)
-            if silent:
-                self.event_handler.log.send("TCP6038", " ".join(silent), client)
-            if listed is not None:
-                self.event_handler.log.send("TCP6037", peer_text(self.session), listed)
-                await self.push(f"554 5.7.1 Service unavailable; client [{client}] "
-                                f"blocked using {listed}")
-                self.transport.close()
-                return
-        chain = self._security.exits.current
-        if chain:
-            chain = self._security.exits.hold()
-            self.exits = SessionExits(chain, self.event_handler.log, peer_text(self.session))
-        self.session.exits = self.exits
-        await super()._handle_client()
+    def _create_session(self):
+        session = super()._create_session()
+        if self.implicit_tls:
+            session.ssl = {"implicit": True}
+        return session
 
     def connection_lost(self, error) -> None:
-        if self._counted is not None:
-            left = self._security.per_client[self._counted] - 1
+        # Give back what the connection checks took for the session.
+        session = self.session
+        if session.counted is not None:
+            per_client = self.security.per_client
+            left = per_client[session.counted] - 1
             if left > 0:
-                self._security.per_client[self._counted] = left
+                per_client[session.counted] = left
             else:
-                del self._security.per_client[self._counted]
-            self._counted = None
-        if self.exits is not None:
-            self._security.exits.release(self.exits.chain)
-            self.exits = None
+                del per_client[session.counted]
+            session.counted = None
+        if session.exits is not None:
+            self.security.exits.release(session.exits.chain)
+            session.exits = None
         super().connection_lost(error)
 
     # --- limits ------------------------------------------------------------------------
@@ -212,40 +171,44 @@ class SecureSMTP(RelaySMTP):
             return          # no mechanism to offer (ALWAUTH(*NONE) or no TLS)
         await super().push(status)
         if text[:3] in BAD_REPLIES and text[3:4] == " ":
-            self._bad += 1
-            if self._bad >= self._max_bad and self.transport is not None \
+            session = self.session
+            session.bad_commands += 1
+            if session.bad_commands >= self.limits["MAXBADCMD"] and self.transport is not None \
                     and not self.transport.is_closing():
-                self.event_handler.log.send("TCP6051", peer_text(self.session), self._bad)
+                self.event_handler.log.send("TCP6051", peer_text(session), session.bad_commands)
                 await super().push(TOO_MANY_BAD)
                 self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         # DTATIMEOUT counts from the last piece of data: a slow upload that keeps
         # sending is not cut off; a stalled one is.
-        if self._in_data:
-            self._reset_timeout(self._data_timeout)
+        if self.session is not None and self.session.in_data:
+            self._reset_timeout(self.limits["DTATIMEOUT"])
         super().data_received(data)
 
     async def smtp_DATA(self, arg: str) -> None:
         if self.envelope is not None and self.envelope.rcpt_tos and not arg:
-            self._reset_timeout(self._data_timeout)
+            self._reset_timeout(self.limits["DTATIMEOUT"])
         await super().smtp_DATA(arg)
 
     # --- exits on HELO and EHLO -------------------------------------------------------
 
     async def smtp_HELO(self, hostname: str) -> None:
-        if hostname and self.exits is not None and not await self._exit_allows("HELO", hostname):
+        if hostname and self.session.exits is not None \
+                and not await self._exit_allows("HELO", hostname):
             return
         await super().smtp_HELO(hostname)
 
     async def smtp_EHLO(self, hostname: str) -> None:
-        if hostname and self.exits is not None and not await self._exit_allows("EHLO", hostname):
+        if hostname and self.session.exits is not None \
+                and not await self._exit_allows("EHLO", hostname):
             return
         await super().smtp_EHLO(hostname)
 
     async def _exit_allows(self, command: str, argument: str) -> bool:
-        self.exits.new_message()
-        verdict = await self.exits.check(exit_event(self.session, None, command, argument))
+        exits = self.session.exits
+        exits.new_message()
+        verdict = await exits.check(exit_event(self.session, None, command, argument))
         if verdict.action == REJECT:
             await self.push(verdict.reply())
             return False
@@ -266,10 +229,9 @@ def exit_event(session, envelope, command: str, argument: str, **more) -> ExitEv
 
 
 def _session_id(session) -> str:
-    ident = getattr(session, "qtsmtp_id", None)
-    if ident is None:
-        ident = session.qtsmtp_id = session_id("")
-    return ident
+    if session.qtsmtp_id is None:
+        session.qtsmtp_id = session_id("")
+    return session.qtsmtp_id
 
 
 class SecureHandler(RelayHandler):
@@ -287,7 +249,7 @@ class SecureHandler(RelayHandler):
         return isinstance(allowed, list) and "*RELAY" in allowed
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        exits = getattr(session, "exits", None)
+        exits = session.exits
         if exits is not None:
             exits.new_message()
             verdict = await exits.check(exit_event(session, envelope, "MAIL",
@@ -297,7 +259,7 @@ class SecureHandler(RelayHandler):
         return await super().handle_MAIL(server, session, envelope, address, mail_options)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        exits = getattr(session, "exits", None)
+        exits = session.exits
         if exits is not None:
             verdict = await exits.check(exit_event(session, envelope, "RCPT",
                                                    f"TO:<{address}>", recipient=address))
@@ -306,7 +268,7 @@ class SecureHandler(RelayHandler):
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
 
     async def handle_DATA(self, server, session, envelope):
-        exits = getattr(session, "exits", None)
+        exits = session.exits
         if exits is not None:
             verdict = await exits.check(exit_event(session, envelope, "DATA", "",
                                                    content=envelope.original_content))
@@ -355,13 +317,13 @@ class SecureHandler(RelayHandler):
             self.log.send("TCP6034", peer_text(session), name, mechanism)
             return AuthResult(success=True, auth_data=LoginPassword(user, b""))
         failures = self.security.auth_failed(session.peer[0])
-        server.auth_failures += 1
+        session.auth_failures += 1
         self.log.send("TCP6035", peer_text(session), name[:64], failures)
         # Slower with every recent failure of this client: a guesser gets few tries an
         # hour; the wait is on this session only.
         await asyncio.sleep(min(AUTH_MAX_DELAY, float(failures - 1)))
-        if server.auth_failures >= server._max_auth_failures:
-            self.log.send("TCP6036", peer_text(session), server.auth_failures)
+        if session.auth_failures >= server.limits["MAXAUTHFAIL"]:
+            self.log.send("TCP6036", peer_text(session), session.auth_failures)
             await server.push("535 5.7.8 Authentication credentials invalid")
             await server.push(TOO_MANY_AUTH)
             server.transport.close()
