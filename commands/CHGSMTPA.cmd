@@ -10,7 +10,11 @@
                           QUSRSYS/QATMSMTP(CONFIG). Every parameter defaults to +
                           *SAME, so only the parameters named change. The relay, +
                           router and limit attributes apply to the next connection +
-                          of a running server; AUTOSTART, PORT, ALWIMPSSL, +
+                          of a running server: the command returns only when every +
+                          server job applies the change; a job that does not +
+                          confirm within 5 seconds is named in diagnostic TCP2665 +
+                          (or TCP2666), the change is stored all the same, and the +
+                          exit status is 3. AUTOSTART, PORT, ALWIMPSSL, +
                           COLDSTART, DIRTYPE, SBSD and USRIDDELIM apply at the next +
                           start. HELP of a parameter says Stored. where the server +
                           keeps the value but does not act on it yet.')

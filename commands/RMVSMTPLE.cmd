@@ -9,9 +9,12 @@
                           depends on TYPE: address lists take INTNETADR and +
                           SUBNETMASK (IPv4) or IP6NETADR and IP6PFX (IPv6); domain +
                           lists take HOSTNAME; filters take FTRDATA. An entry is found +
-                          by its network (address and mask), its domain, or its data. The running +
-                          server applies the change to the next connection; no +
-                          restart is needed.')
+                          by its network (address and mask), its domain, or its data. +
+                          While the server runs, the command returns only when every +
+                          server job applies the change, so the next connection sees +
+                          it; a job that does not confirm within 5 seconds is named +
+                          in diagnostic TCP2665 (or TCP2666), the change is stored +
+                          all the same, and the exit status is 3.')
              PARM       KWD(TYPE) TYPE(*CHAR) LEN(11) RSTD(*YES) +
                           VALUES(*ACCEPT *REJECT *NEAR *DOMAIN *SVRBIND +
                           *CLTBIND *ETRNSVR *FTRSUBJECT *FTRORIGIN +
