@@ -370,6 +370,7 @@ class PolicySource:
                                         self.journal.journal_id)
                 except NotExplained as why:
                     self._note("TCP3024", records[-1]["gen"], why)
+                journal.fault_point("job-apply")
             elif records is not None:
                 new = self.current
             if new is not None and new.keys != keys:

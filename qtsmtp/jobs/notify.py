@@ -119,7 +119,7 @@ def confirm(root: Path, position: tuple[str, int] | None,
                 sock.sendall(request)
             except OSError:
                 sock.close()
-                if procstat.is_alive(job.pid, job.pid_start):
+                if not _ended(job, deadline):
                     messages.append(_no_answer(job, timeout))
                 continue
             selector.register(sock, selectors.EVENT_READ, [job, b""])
@@ -142,7 +142,7 @@ def confirm(root: Path, position: tuple[str, int] | None,
                     continue
                 if word == "failed":
                     messages.append(Message("TCP2666", job.qualified, rest or "no reason given"))
-                elif procstat.is_alive(job.pid, job.pid_start):
+                elif not _ended(job, deadline):
                     messages.append(_no_answer(job, timeout))
         for key in list(selector.get_map().values()):
             job, _ = key.data
@@ -184,6 +184,18 @@ def _connect(root: Path, job: table.JobRecord, deadline: float):
         finally:
             if directory >= 0:
                 os.close(directory)
+
+
+def _ended(job: table.JobRecord, deadline: float) -> bool:
+    """Has the job ended? It closed its socket without an answer: it may be ending,
+    its socket closed a moment before the kernel says so (a job killed needs no word:
+    its replacement reads the journal before it serves)."""
+    wait_until = min(deadline, time.monotonic() + 0.2)
+    while procstat.is_alive(job.pid, job.pid_start):
+        if time.monotonic() >= wait_until:
+            return False
+        time.sleep(0.005)
+    return True
 
 
 def _no_answer(job: table.JobRecord, timeout: float) -> Message:

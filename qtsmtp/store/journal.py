@@ -56,8 +56,12 @@ TAIL_BYTES = 1 << 16             # read from the end for the last generation
 MODE = 0o600
 ADD, REMOVE, REPLACE, START = "add", "remove", "replace", "start"
 
-# A test-only fault point: QTSMTP_TEST_FAULT=after-journal kills the writer (SIGKILL)
-# between its journal record and its member write, as a crash would.
+# Test-only fault points, where a crash would hurt most: QTSMTP_TEST_FAULT=NAME kills
+# (SIGKILL) the process that reaches fault point NAME; QTSMTP_TEST_FAULT=once:PATH kills
+# the first process that reaches fault point NAME after the test made the file PATH.NAME
+# (it takes the file away: one process of a server dies, once). after-journal: a writer
+# between its journal record and its member write; job-apply: a server job that has
+# applied records to a copy of its policy, before it uses it.
 FAULT_ENV = "QTSMTP_TEST_FAULT"
 
 # library directory -> (lock fd, pid): one open lock per process, taken per change.
@@ -79,8 +83,17 @@ def last_written(library: Path) -> tuple[str, int] | None:
 
 
 def fault_point(name: str) -> None:
-    if os.environ.get(FAULT_ENV) == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+    spec = os.environ.get(FAULT_ENV)
+    if not spec:
+        return
+    if spec.startswith("once:"):
+        try:
+            os.unlink(f"{spec[5:]}.{name}")
+        except OSError:
+            return
+    elif spec != name:
+        return
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _lock_fd(library: Path) -> int:
