@@ -13,7 +13,7 @@ import sys
 
 from qtsmtp.cl import definition
 from qtsmtp.cl.binder import bind
-from qtsmtp.cl.command import with_escape
+from qtsmtp.cl.command import command_name, statement, with_escape
 from qtsmtp.cl.optionform import is_option_form, statement_from_options
 from qtsmtp.messages import CLError, Message, send
 from qtsmtp.store.root import data_root
@@ -24,7 +24,23 @@ from qtsmtp.programs.runner import EXIT_INVALID, EXIT_OK, exit_status_of
 
 def run_command_line(text: str) -> int:
     """Run one command written in CL (the umbrella's and the CL form's path)."""
+    if "?" in text and _wants_prompt(text):
+        from qtsmtp.panels.screen import is_interactive    # curses: only when prompting
+        if not is_interactive():
+            send([Message("QTS1008", command_name(text) or "qtsmtp")])
+            return EXIT_INVALID
+        from qtsmtp.panels import prompter
+        return prompter.prompt_command_line(text)
     return _reported(runner.run_text(text))
+
+
+def _wants_prompt(text: str) -> bool:
+    """?CMD or ??KWD(...): selective prompting, which needs a display."""
+    try:
+        stmt = statement(text)
+    except CLError:
+        return False
+    return stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords)
 
 
 def run_console(name: str, argv: list[str]) -> int:
@@ -46,13 +62,25 @@ def run_console(name: str, argv: list[str]) -> int:
 
 
 def _reported(outcome: runner.Outcome) -> int:
+    if outcome.failed:
+        outcome.messages = _from_the_shell(outcome.messages)
     send(outcome.messages)
     return outcome.exit_status
 
 
 def _failed(error: CLError) -> int:
-    send(error.messages)
-    return exit_status_of(error.escape)
+    messages = _from_the_shell(error.messages)
+    send(messages)
+    return exit_status_of(messages[-1])
+
+
+def _from_the_shell(messages: list[Message]) -> list[Message]:
+    # From the shell a command runs as IBM i's QCMDEXC (and PASE's system) runs it: a
+    # command that is not valid ends in CPF0006, not the CPF0001 of a command line or a
+    # CL program.
+    if messages and messages[-1].id == "CPF0001":
+        return messages[:-1] + [Message("CPF0006")]
+    return messages
 
 
 # --- the umbrella ------------------------------------------------------------------------
@@ -60,7 +88,7 @@ def _failed(error: CLError) -> int:
 USAGE = """\
 usage: qtsmtp                      on a terminal: the command entry display (===>, F4, F9)
        qtsmtp "CL COMMAND ..."     run one CL command, e.g. qtsmtp "ADDSMTPLE *ACCEPT INTNETADR('10.1.1.1')"
-       qtsmtp run FILE|-           run a CL script (continuation, comments, labels, MONMSG)
+       qtsmtp run FILE|- [PARM(v ...)]  run a CL script or CL program (qtsmtp-cl(7))
        qtsmtp commands             list the commands
        qtsmtp runqueue [--all]     deliver the queue now (cron; like sendmail -q)
        qtsmtp COMMAND --help       a command's parameters
@@ -106,10 +134,15 @@ def _run_queue(args: list[str]) -> int:
 
 
 def _run_script_file(args: list[str]) -> int:
-    if len(args) != 1:
-        sys.stderr.write("usage: qtsmtp run FILE|-\n")
+    if not args:
+        sys.stderr.write("usage: qtsmtp run FILE|- [PARM(value ...)]\n")
         return EXIT_INVALID
     path = args[0]
+    try:
+        parameters = _call_parameters(" ".join(args[1:]))
+    except CLError as error:
+        send(error.messages)
+        return EXIT_INVALID
     try:
         if path == "-":
             source, name = sys.stdin.read(), "(standard input)"
@@ -119,7 +152,27 @@ def _run_script_file(args: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         send([Message("QTS0003", path, getattr(exc, "strerror", None) or exc)])
         return EXIT_INVALID
-    return run_script(source, name, runner.run_bound)
+    return run_script(source, name, runner.run_bound, parameters=parameters)
+
+
+def _call_parameters(text: str) -> list[str]:
+    """``PARM('10.1.1.0' '255.255.255.0')`` after the file, as CALL takes it: unquoted
+    values in upper case, quoted ones as written."""
+    if not text.strip():
+        return []
+    from qtsmtp.cl.parser import ValueList, parse
+    stmt = parse("CALL " + text)
+    bad = [Message("CPD0004", v) for v in stmt.positional]
+    bad += [Message("CPD0043", k) for k, _ in stmt.keywords if k != "PARM"]
+    if bad:
+        raise CLError(bad + [Message("CPF0001", "CALL")])
+    values = []
+    for _, content in stmt.keywords:
+        for item in content.items:
+            if isinstance(item, ValueList):
+                raise CLError([Message("CPD0084", item, "PARM"), Message("CPF0001", "CALL")])
+            values.append(item.text if item.quoted else item.text.upper())
+    return values
 
 
 # --- one entry point per command -----------------------------------------------------------

@@ -40,6 +40,15 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "CPD0085": (30, "Value &1 for parameter &2 not in range &3 to &4."),
     "CPD0086": (30, "Value '&1' for parameter &2 not a valid number."),
     "CPF0001": (30, "Error found on &1 command."),                           # IBM
+    "CPF0006": (30, "Errors occurred in command."),                          # IBM
+    # --- CL programs: the check before a program runs, and its run ------------------------
+    "CPD0172": (30, "Parameters passed on CALL do not match those required."),  # IBM (meaning)
+    "CPD0727": (30, "Variable &1 is referred to but not declared."),         # IBM
+    "CPF0818": (40, "Value '&1' for variable &2 cannot be converted to a number."),  # IBM (meaning)
+    "CPF9898": (40, "&1."),                                                  # IBM
+    "CPF9999": (40, "Function check. &1 unmonitored by &2 at statement &3."),  # IBM (meaning)
+    "MCH1210": (40, "Receiver value too small to hold result."),            # IBM
+    "MCH1211": (40, "Attempt made to divide by zero for fixed point operation."),  # IBM
     # --- SMTP list entries and attributes (TCP) -----------------------------------------
     "TCP1901": (30, "Internet address &1 not valid."),                        # IBM family
     "TCP1902": (30, "Subnet mask &1 not valid: &2."),
@@ -63,6 +72,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2666": (30, "Change stored; server job &1 did not apply it and keeps its last good "
                     "relay policy: &2"),
     "TCP2670": (40, "Member &1 file &2 in library &3 not valid at record &4: &5."),
+    "TCP2671": (20, "Member &1 file &2 in library &3 not valid at record &4: &5; the "
+                    "record is not an entry and was passed over."),
+    "TCP2672": (0, "Record &1 of member &2, not a valid entry, removed."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
     "TCP8052": (40, "&1 could not be read or changed: &2."),
     "TCP9999": (40, "Internal system error in program &1."),                 # IBM family
@@ -72,6 +84,19 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "QTS0003": (40, "Script file &1 cannot be read: &2."),
     "QTS0005": (40, "Script &1 not run; commands in error: &2, the first at line &3."),
     "QTS0006": (40, "&1 is valid only in a CL script run with qtsmtp run."),
+    "QTS0020": (30, "Label &1 not valid: a label is 1 to 10 characters, the first A-Z, $, # or @."),
+    "QTS0021": (30, "Label &1 defined more than once."),
+    "QTS0022": (30, "Label &1 not defined in the program."),
+    "QTS0023": (30, "Variable &1 declared more than once."),
+    "QTS0024": (30, "&1 not valid here: &2."),
+    "QTS0025": (30, "&1 missing for the &2 command at line &3."),
+    "QTS0026": (30, "Expression not valid: &1."),
+    "QTS0027": (30, "Declaration of &1 not valid: &2."),
+    "QTS0028": (30, "SNDPGMMSG MSGTYPE(&1) needs MSGID; MSG is for *INFO, *COMP and *DIAG messages."),
+    "QTS0030": (40, "Program &1 ended at line &2: more than &3 statements run."),
+    "QTS0031": (40, "%SST start &1 and length &2 not within the &3 characters of its value."),
+    "QTS0032": (40, "Value '&1' is not a logical value: '0' or '1' expected."),
+    "QTS0033": (40, "Message identifier &1 not found in the message catalogue."),
     "QTS0010": (30, "Option &1 needs a value."),
     "QTS0011": (30, "Option form and CL form cannot be mixed: &1."),
     "QTS0012": (40, "Data root &1 not usable: &2."),
@@ -116,6 +141,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "QTS1008": (40, "&1 needs a terminal to prompt; give the parameters instead."),
     "QTS1009": (40, "Command prompting ended when user pressed &1."),
     "QTS1010": (20, "Command history &1 not written: &2."),
+    "QTS1011": (20, "No option typed above the cursor to repeat."),
+    "QTS1012": (20, "No entry starts with &1."),
     "TCP4001": (0, "Job &1 held."),
     "TCP4002": (0, "Job &1 released."),
     "TCP4003": (0, "Job &1 ended."),

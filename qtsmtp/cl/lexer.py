@@ -35,6 +35,9 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
+# In a CL program a string may touch an operator (`'abc'||&B`, `&A||'x'`); a command
+# outside a program has no expressions, so there the same text is CPD0020.
+_OPERATOR_CHARS = frozenset("|<>=+-*/&\u00ac!")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +75,10 @@ def logical_lines(source: str):
         yield start, "".join(pending)
 
 
-def tokenize(text: str) -> list[Token]:
-    """The tokens of one logical command; raises CLError for text that cannot be cut."""
+def tokenize(text: str, program: bool = False) -> list[Token]:
+    """The tokens of one logical command; raises CLError for text that cannot be cut.
+
+    ``program``: the command is in a CL program, where values may be expressions."""
     if len(text) > MAX_COMMAND_LENGTH:
         raise _syntax("CPD0040")
     bad = _CONTROL.search(text)
@@ -89,13 +94,14 @@ def tokenize(text: str) -> list[Token]:
         nxt = m.end()
         if kind == "word":
             word = m.group()
-            if nxt < end and text[nxt] in "'\"":
+            if nxt < end and text[nxt] in "'\"" and not (program and word[-1] in _OPERATOR_CHARS):
                 raise _syntax("CPD0020", text[nxt], word)
             tokens.append(Token(WORD, word, pos, nxt < end and text[nxt] == "("))
         elif kind == "string" or kind == "qname":
             quote = m.group()[0]
             value = m.group()[1:-1].replace(quote * 2, quote)
-            if nxt < end and text[nxt] not in " \t\f\v\r\n()/":
+            if nxt < end and text[nxt] not in " \t\f\v\r\n()/" and not (
+                    program and text[nxt] in _OPERATOR_CHARS):
                 raise _syntax("CPD0020", text[nxt], m.group())
             tokens.append(Token(STRING if quote == "'" else QNAME, value, pos,
                                 nxt < end and text[nxt] == "("))

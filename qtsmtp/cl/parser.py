@@ -13,6 +13,9 @@ from qtsmtp.cl.lexer import LPAREN, QNAME, RPAREN, STRING, WORD, Token, tokenize
 from qtsmtp.messages import CLError, Message
 
 MAX_LIST_DEPTH = 3
+# In a CL program a value may be an expression, with parentheses of its own, and a
+# command may sit inside another's parameter (IF ... THEN(CHGVAR &A (&A + 1))).
+MAX_PROGRAM_DEPTH = 8
 _COMMAND_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")
 _LABEL = re.compile(r"([A-Za-z$#@][A-Za-z0-9$#@_]{0,9}):\Z")
 
@@ -68,25 +71,32 @@ class Statement:
         return " ".join(parts)
 
 
-def parse(text: str, line: int = 0) -> Statement | None:
-    """The statement in one logical command, or None when it holds only blanks/comments."""
-    tokens = tokenize(text)
+def parse(text: str, line: int = 0, program: bool = False) -> Statement | None:
+    """The statement in one logical command, or None when it holds only blanks/comments.
+
+    ``program``: the command is in a CL program (expressions allowed in values)."""
+    tokens = tokenize(text, program)
     if not tokens:
         return None
-    return _Parser(tokens, line).statement()
+    return _Parser(tokens, line, MAX_PROGRAM_DEPTH if program else MAX_LIST_DEPTH).statement()
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], line: int):
+    def __init__(self, tokens: list[Token], line: int, max_depth: int = MAX_LIST_DEPTH):
         self.tokens = tokens
         self.i = 0
         self.line = line
+        self.max_depth = max_depth
         self.diagnostics: list[Message] = []
 
     def statement(self) -> Statement:
         stmt = Statement(None, line=self.line)
         first = self.tokens[0]
-        if first.kind == WORD and not first.attached and _LABEL.match(first.text):
+        if first.kind == WORD and not first.attached and first.text.endswith(":"):
+            # A word ending in a colon can only be a label: a bad one is a label error,
+            # not an unknown command named "TOOLONGLABEL1:".
+            if not _LABEL.match(first.text):
+                raise CLError([Message("QTS0020", first.text[:-1])])
             stmt.label = first.text[:-1].upper()
             self.i = 1
             if self.i == len(self.tokens):
@@ -138,7 +148,7 @@ class _Parser:
 
     def _list_body(self, depth: int) -> ValueList:
         """Values up to the closing parenthesis (the opening one is already consumed)."""
-        if depth > MAX_LIST_DEPTH:
+        if depth > self.max_depth:
             raise CLError([Message("CPD0015")])
         items = []
         tokens = self.tokens

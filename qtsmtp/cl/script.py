@@ -7,6 +7,11 @@ messages it names (generic IDs such as CPF0000 or TCP2600 name a family); MONMSG
 the first command applies to every command (a program-level MONMSG, as on IBM i).
 Otherwise the first escape message ends the script, naming its line.
 
+A script that uses the statements of CL programs (PGM, DCL, CHGVAR, IF, DOFOR, GOTO,
+MONMSG EXEC ...) or variables is a CL program: it is checked whole by cl.program and run
+by cl.engine. A plain script (commands and MONMSG MSGID only) takes the short way
+below, which is what a 10,000-line list load needs.
+
 Changes are group-committed: appends are fsynced together, at least every 256 commands
 or 50 ms, and each command's completion message is written only after its change is
 durable.
@@ -21,9 +26,10 @@ from typing import Callable
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.command import command_name, compile_statement, with_escape
+from qtsmtp.cl.expression import is_dynamic
 from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.cl.parser import parse
-from qtsmtp.messages import CLError, Message, monitors, send
+from qtsmtp.messages import DIAGNOSTIC, CLError, Message, monitors, send
 from qtsmtp.store.member import group_commit
 
 # Runs one bound command: its messages, or CLError. The front door passes the processing
@@ -33,6 +39,12 @@ RunBound = Callable[[Bound], list[Message]]
 # Group commit: at most this many changes, or this long, between a change and its message.
 GROUP_COMMANDS = 256
 GROUP_SECONDS = 0.05
+
+# The statements of CL programs (commands/*.cmd without PGM, other than MONMSG).
+PROGRAM_STATEMENTS = frozenset({
+    "PGM", "ENDPGM", "DCL", "CHGVAR", "IF", "ELSE", "DO", "ENDDO", "DOWHILE", "DOUNTIL",
+    "DOFOR", "LEAVE", "ITERATE", "SELECT", "WHEN", "OTHERWISE", "ENDSELECT", "GOTO",
+    "SNDPGMMSG", "RCVMSG", "RTVJOBA"})
 
 
 @dataclass
@@ -44,36 +56,70 @@ class Step:
 
 def compile_script(source: str) -> tuple[list[Step], list[str], list[tuple[int, CLError]]]:
     """Steps, program-level MONMSG IDs, and the errors found (line, error)."""
-    steps: list[Step] = []
-    program_monitors: list[str] = []
-    errors: list[tuple[int, CLError]] = []
-    for line, text in logical_lines(source):
-        try:
-            stmt = parse(text, line)
-            if stmt is None or stmt.command is None:
-                continue
-            bound = compile_statement(stmt)
-        except CLError as error:
-            errors.append((line, with_escape(error, command_name(text))))
-            continue
-        if bound.command.name == "MONMSG":
-            ids = bound["MSGID"]
-            if steps:
-                steps[-1].monitored.extend(ids)
-            elif not errors:
-                program_monitors.extend(ids)
-            continue
-        steps.append(Step(line, bound))
+    steps, program_monitors, errors, _ = _compile(source)
     return steps, program_monitors, errors
 
 
-def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) -> int:
-    steps, program_monitors, errors = compile_script(source)
+class _Program(Exception):
+    """The script is a CL program: cl.program checks it, not this plain compiler."""
+
+
+def _compile(source: str):
+    steps: list[Step] = []
+    program_monitors: list[str] = []
+    errors: list[tuple[int, CLError]] = []
+    try:
+        for line, text in logical_lines(source):
+            try:
+                stmt = parse(text, line)
+                if stmt is None or stmt.command is None:
+                    continue
+                _plain(stmt, text)
+                bound = compile_statement(stmt)
+            except CLError as error:
+                name = command_name(text)
+                if name in PROGRAM_STATEMENTS or "&" in text:
+                    raise _Program() from None
+                errors.append((line, with_escape(error, name)))
+                continue
+            if bound.command.name == "MONMSG":
+                ids = bound["MSGID"]
+                if steps:
+                    steps[-1].monitored.extend(ids)
+                elif not errors:
+                    program_monitors.extend(ids)
+                continue
+            steps.append(Step(line, bound))
+    except _Program:
+        return [], [], [], True
+    return steps, program_monitors, errors, False
+
+
+def _plain(stmt, text: str) -> None:
+    """Raise _Program for a statement only a CL program has; refuse prompting."""
+    if stmt.command in PROGRAM_STATEMENTS:
+        raise _Program()
+    if stmt.command == "MONMSG" and any(k in ("EXEC", "CMPDTA") for k, _ in stmt.keywords):
+        raise _Program()
+    if ("&" in text or "%" in text) and any(
+            is_dynamic(node) for node in stmt.positional + [v for _, v in stmt.keywords]):
+        raise _Program()
+    if stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords):
+        # A script runs without a display: ?CMD and ??KWD cannot prompt (F4 can).
+        raise CLError([Message("QTS1008", stmt.command, type=DIAGNOSTIC)])
+
+
+def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None,
+               parameters: list | None = None) -> int:
+    """Run a script or CL program; ``parameters``: the values of PGM PARM, as Scalars."""
+    steps, program_monitors, errors, program = _compile(source)
+    if program:
+        return run_program(source, name, run_bound, out, err, parameters or [])
+    if parameters:
+        send([Message("CPD0172"), Message("CPF0001", "CALL")], out, err)
+        return 2
     if errors:
-        for line, error in errors:
-            send([_at_line(m, name, line) if i == 0 else m for i, m in enumerate(error.messages)],
-                 out, err)
-        send([Message("QTS0005", name, len(errors), errors[0][0])], out, err)
+        report_errors(errors, name, out, err)
         return 2
     unconfirmed = False      # a running server job did not confirm a change (TCP2665)
     with group_commit() as group:
@@ -82,7 +128,7 @@ def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) 
 
         def release() -> None:
             nonlocal unconfirmed
-            late = group.flush()      # durable; then every server job told, once a group
+            late = group.flush() or []    # durable; then every server job told, once a group
             unconfirmed = unconfirmed or bool(late)
             send(held + late, out, err)
             held.clear()
@@ -106,6 +152,36 @@ def run_script(source: str, name: str, run_bound: RunBound, out=None, err=None) 
         release()
     send([Message("QTS0002", name, len(steps))], out, err)
     return 3 if unconfirmed else 0
+
+
+def run_program(source: str, name: str, run_bound: RunBound, out=None, err=None,
+                parameters: list | None = None, limit: int | None = None) -> int:
+    """Check a CL program whole, then run it (exit status as qtsmtp(1) gives it)."""
+    from qtsmtp.cl import engine, program as checker   # the program engine: only for programs
+    program, errors = checker.check(source, name)
+    if errors:
+        report_errors(errors, name, out, err)
+        return 2
+    parameters = parameters or []
+    if len(parameters) != len(program.parameters):
+        send([Message("CPD0172"), Message("CPF0001", "CALL")], out, err)
+        return 2
+    machine = engine.Machine(program, run_bound, out, err, limit or engine.MAX_STATEMENTS)
+    for variable, value in zip(program.parameters, parameters):
+        try:
+            variable.store(value)
+        except CLError as error:
+            send(error.messages + [Message("CPF0001", "CALL")], out, err)
+            return 2
+    return machine.run()
+
+
+def report_errors(errors: list[tuple[int, CLError]], name: str, out=None, err=None) -> None:
+    """The statements in error, each with its line, then QTS0005: nothing was run."""
+    for line, error in errors:
+        send([_at_line(m, name, line) if i == 0 else m for i, m in enumerate(error.messages)],
+             out, err)
+    send([Message("QTS0005", name, len(errors), errors[0][0])], out, err)
 
 
 def _at_line(message: Message, name: str, line: int) -> Message:

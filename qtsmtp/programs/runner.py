@@ -27,7 +27,7 @@ EXIT_OK, EXIT_ESCAPE, EXIT_INVALID, EXIT_UNCONFIRMED = 0, 1, 2, 3
 # it applies (qtsmtp.jobs.notify): a script can tell it from both success and failure.
 UNCONFIRMED = {"TCP2665", "TCP2666"}
 # Escape messages that mean "the command (or script) is not valid and nothing was run".
-SYNTAX_ESCAPES = {"CPF0001", "QTS0005", "QTS0011"}
+SYNTAX_ESCAPES = {"CPF0001", "CPF0006", "QTS0005", "QTS0011"}
 
 
 @dataclass

@@ -146,7 +146,7 @@ def test_commands_list_and_unknown_command(cl):
     r = cl("qtsmtp", "WRKFOO")
     assert r.returncode == 2
     assert r.stderr.splitlines() == ["CPD0030 Command WRKFOO in library *LIBL not found.",
-                                     "CPF0001 Error found on WRKFOO command."]
+                                     "CPF0006 Errors occurred in command."]
 
 
 def test_hand_edited_attribute_values_are_held_to_the_command_rules(cl, qroot):

@@ -284,4 +284,4 @@ def test_report_names_a_bad_record(qroot):
 def test_report_bad_value_is_a_cl_error(cl):
     result = cl("wrksmtple", "TYPE(*BOGUS)")
     assert result.returncode == 2
-    assert "CPD0084" in result.stderr and "CPF0001" in result.stderr
+    assert "CPD0084" in result.stderr and "CPF0006" in result.stderr
