@@ -78,12 +78,14 @@ def parse(text: str, line: int = 0, program: bool = False) -> Statement | None:
     tokens = tokenize(text, program)
     if not tokens:
         return None
-    return _Parser(tokens, line, MAX_PROGRAM_DEPTH if program else MAX_LIST_DEPTH).statement()
+    return _Parser(tokens, line, MAX_PROGRAM_DEPTH if program else MAX_LIST_DEPTH, program).statement()
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], line: int, max_depth: int = MAX_LIST_DEPTH):
+    def __init__(self, tokens: list[Token], line: int, max_depth: int = MAX_LIST_DEPTH,
+                 program: bool = False):
         self.tokens = tokens
+        self.program = program
         self.i = 0
         self.line = line
         self.max_depth = max_depth
@@ -125,7 +127,7 @@ class _Parser:
         tokens = self.tokens
         while self.i < len(tokens):
             tok = tokens[self.i]
-            if tok.kind == WORD and tok.attached:
+            if tok.kind == WORD and tok.attached and not (self.program and tok.text[:1] == "%"):
                 self.i += 2  # the keyword and its "("
                 stmt.keywords.append((tok.text.upper(), self._list_body(1)))
                 seen_keyword = True
@@ -143,6 +145,9 @@ class _Parser:
             return self._list_body(depth + 1)
         if tok.kind == RPAREN:  # the lexer balances parentheses; defensive only
             raise CLError([Message("CPD0013")])
+        if tok.kind == WORD and tok.attached:     # %SST(...) as a value, in a program
+            self.i += 2
+            return Keyword(tok.text.upper(), self._list_body(depth + 1))
         self.i += 1
         return Scalar(tok.text, tok.kind in (STRING, QNAME))
 
