@@ -5,8 +5,8 @@ own queue writer (not timed), FWDHUBSVR points at smtp-sink, and ``qtsmtp runque
 (the queue runner: the same engine as QTSMTPCLTD) is timed until it ends with the queue
 empty.
 
-Postfix (the peer): a private instance in a temporary directory (the helper of
-bench_throughput.py, used as it is, with this benchmark's main.cf: relayhost = the same
+Postfix (the peer): a private instance in a temporary directory (_common.PrivatePostfix,
+the one bench_throughput.py runs, with this benchmark's settings: relayhost = the same
 smtp-sink). The same 10,000 messages are injected over SMTP with smtp-source while
 defer_transports = smtp holds them in the queue (not timed); then the hold is lifted,
 ``postqueue -f`` flushes, and the time until the queue is empty is measured.
@@ -30,61 +30,25 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(CHECKOUT / "bench"))
+from _common import PrivatePostfix, free_port, new_root, script, wait_for_greeting
 
-MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {queue}
-data_directory = {data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.bench.test
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mydestination =
-local_recipient_maps =
-alias_maps =
-alias_database =
-relay_domains =
-mynetworks = 127.0.0.0/8
+# The peer's settings, after _common's shared ones: everything goes to smtp-sink, held
+# in the queue (defer_transports) until the timed flush.
+POSTFIX_MAIN_CF = """\
 smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_peername_lookup = no
 relayhost = [127.0.0.1]:{sink_port}
 smtp_host_lookup = native
 smtp_dns_support_level = disabled
 smtp_tls_security_level = none
 defer_transports = smtp
-biff = no
-maillog_file = {log}
-maillog_file_prefixes = {top}
 """
 SMTP_SERVICE = "smtp      unix  -       -       n       -       -       smtp\n"
-
-
-def free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int) -> None:
-    import socket
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def start_sink(port: int) -> subprocess.Popen:
     args = ["smtp-sink"] + (["-u", "postfix"] if os.geteuid() == 0 else []) + [f"127.0.0.1:{port}", "256"]
     sink = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for_port(port)
+    wait_for_greeting(port, "smtp-sink", 30)
     return sink
 
 
@@ -95,12 +59,9 @@ def message(n: int) -> bytes:
 
 def run_qtsmtp(top: Path, sink_port: int, count: int) -> float:
     root = top / "qtsmtp"
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
-    env = {**os.environ, "QTSMTP_ROOT": str(root)}
-    subprocess.run([shutil.which("chgsmtpa") or "chgsmtpa", f"FWDHUBSVR('127.0.0.1:{sink_port}')",
-                    "SYSNAME('sys.bench.test')"], env=env, check=True, capture_output=True)
-    from qtsmtp.queue.writer import QueueWriter, prepare
+    env, _ = new_root(root, f"FWDHUBSVR('127.0.0.1:{sink_port}') SYSNAME('sys.bench.test')")
+    from qtsmtp.queue.format import prepare
+    from qtsmtp.queue.writer import QueueWriter
     prepare(root)
     writer = QueueWriter(root)
     for n in range(count):
@@ -112,7 +73,7 @@ def run_qtsmtp(top: Path, sink_port: int, count: int) -> float:
                                 "recipients": [f"r{n}@remote.test"], "written": [f"r{n}@remote.test"],
                                 "size": len(body), "server_job": "000001"}, body)
     started = time.perf_counter()
-    done = subprocess.run([shutil.which("qtsmtp") or "qtsmtp", "runqueue"], env=env,
+    done = subprocess.run([script("qtsmtp"), "runqueue"], env=env,
                           capture_output=True, text=True, timeout=1800)
     elapsed = time.perf_counter() - started
     print("  qtsmtp:", done.stdout.strip() or done.stderr.strip())
@@ -122,27 +83,14 @@ def run_qtsmtp(top: Path, sink_port: int, count: int) -> float:
     return elapsed
 
 
-def _queue_files(queue: Path) -> int:
-    return sum(1 for d in ("incoming", "active", "deferred", "maildrop")
-               for p in (queue / d).rglob("*") if p.is_file())
-
-
 def run_postfix(top: Path, sink_port: int, count: int) -> float | None:
-    if os.geteuid() != 0 or shutil.which("postfix") is None:
-        print("  postfix: not run (needs root and Debian package postfix)")
-        return None
-    try:
-        import bench_throughput as helper
-        helper.PrivatePostfix                       # the other benchmark's private instance
-    except (ImportError, AttributeError):
-        print("  postfix: not run (bench_throughput.PrivatePostfix not available)")
+    why_not = PrivatePostfix.available()
+    if why_not:
+        print(f"  postfix: not run ({why_not})")
         return None
     postfix_top = top / "postfix"
     postfix_top.mkdir()
-    helper.POSTFIX_MAIN_CF = MAIN_CF.replace("{sink_port}", str(sink_port))
-    if "smtp      unix" not in helper.POSTFIX_MASTER_CF:
-        helper.POSTFIX_MASTER_CF += SMTP_SERVICE
-    instance = helper.PrivatePostfix(postfix_top)
+    instance = PrivatePostfix(postfix_top, POSTFIX_MAIN_CF.format(sink_port=sink_port), SMTP_SERVICE)
     with instance.running():
         conf = str(instance.config)
         subprocess.run(["smtp-source", "-s", "10", "-m", str(count), "-l", "1000", "-c",
@@ -150,22 +98,19 @@ def run_postfix(top: Path, sink_port: int, count: int) -> float | None:
                         f"127.0.0.1:{instance.port}"], check=True, capture_output=True, timeout=1800)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:      # cleanup has put them all in the queue
-            if sum(1 for p in (instance.queue / "deferred").rglob("*") if p.is_file()) \
-                    + sum(1 for p in (instance.queue / "active").rglob("*") if p.is_file()) >= count:
+            if instance.queued("deferred", "active") >= count:
                 break
             time.sleep(0.2)
         subprocess.run(["postconf", "-c", conf, "-e", "defer_transports ="], check=True)
-        subprocess.run(["postfix", "-c", conf, "reload"], check=True, capture_output=True)
+        instance.postfix("reload")
         time.sleep(1.0)                          # the new qmgr has the new setting
         started = time.perf_counter()
         subprocess.run(["postqueue", "-c", conf, "-f"], check=True, capture_output=True)
         deadline = time.monotonic() + 1800
-        while _queue_files(instance.queue) and time.monotonic() < deadline:
+        while instance.queued() and time.monotonic() < deadline:
             time.sleep(0.05)
         elapsed = time.perf_counter() - started
-        left = _queue_files(instance.queue)
-        sent = instance.log.read_text(errors="replace").count(" status=sent ")
-        print(f"  postfix: {sent} status=sent in its log, {left} left in its queue")
+        print(f"  postfix: {instance.sent()} status=sent in its log, {instance.queued()} left in its queue")
     return elapsed
 
 

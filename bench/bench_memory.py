@@ -24,39 +24,20 @@ process), VmRSS and Pss; the largest VmRSS and the total Pss. Nothing listens be
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import random
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(CHECKOUT))
+from _common import children, jobs, new_root, server_running, wait_for_greeting
 
-from qtsmtp.config import policyload                      # noqa: E402
-from qtsmtp.config import entries, listtypes as lt          # noqa: E402
+from qtsmtp.config import policyload
+from qtsmtp.config import entries, listtypes as lt
 
 TARGET_MB = 300
 SAMPLE = 100_000                 # records timed per parser
 START_TIMEOUT_SECONDS = 600      # STRTCPSVR with a million entries on a slow machine
-END_TIMEOUT_SECONDS = 120
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
 
 
 def dotted(n: int) -> str:
@@ -98,50 +79,6 @@ def memory_kb(pid: int) -> tuple[int, int]:
     return rss, pss
 
 
-def jobs(root: Path) -> list[dict]:
-    directory = root / "QSYSWRK" / "jobs"
-    out = []
-    for path in sorted(directory.glob("[0-9]*")):
-        try:
-            out.append(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def commit_processes(parent: int) -> list[int]:
-    """The server job's queue commit process (qtsmtp-server(8): QTSMTPQCOMMIT)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-        except OSError:
-            continue
-        if stat and "(QTSMTPQCOMMIT)" in stat and int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-            found.append(int(entry))
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
-def wait_for_greeting(port: int, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
-                if s.recv(512).startswith(b"220"):
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server does not answer on 127.0.0.1:{port}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -173,11 +110,8 @@ def main() -> int:
         compiled = None
 
         started = time.perf_counter()
-        seen: set[int] = set()
-        try:
-            subprocess.run([script("strtcpsvr"), "*SMTP"], env=env, check=True,
-                           stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS)
-            wait_for_greeting(port, START_TIMEOUT_SECONDS)
+        with server_running(root, env, start_timeout=START_TIMEOUT_SECONDS) as seen:
+            wait_for_greeting(port, "the server", START_TIMEOUT_SECONDS)
             print(f"STRTCPSVR until the first 220: {time.perf_counter() - started:.1f} s")
             time.sleep(1.0)          # let the jobs settle (the client job's first scan)
             print(f"{'process':<14}{'pid':>8}{'VmRSS MB':>10}{'Pss MB':>9}")
@@ -185,7 +119,8 @@ def main() -> int:
             processes = []
             for job in jobs(root):
                 processes.append((job["name"], job["pid"]))
-                processes += [("QTSMTPQCOMMIT", pid) for pid in commit_processes(job["pid"])]
+                # the server job's queue commit process (qtsmtp-server(8))
+                processes += [("QTSMTPQCOMMIT", pid) for pid in children(job["pid"], "QTSMTPQCOMMIT")]
             for name, pid in processes:
                 seen.add(pid)
                 rss, pss = memory_kb(pid)
@@ -193,36 +128,7 @@ def main() -> int:
                 print(f"{name:<14}{pid:>8}{rss / 1024:>10.1f}{pss / 1024:>9.1f}")
             print(f"largest VmRSS {largest / 1024:.1f} MB, total Pss {total_pss / 1024:.1f} MB "
                   f"(target: at most {TARGET_MB} MB)")
-        finally:
-            end_server(root, env, seen, END_TIMEOUT_SECONDS)
     return 0
-
-
-def new_root(root: Path, attributes: str = "") -> tuple[dict, int]:
-    """A copy of the embedded default library in ``root``, the server's port set to a
-    free one (and any other CHGSMTPA ``attributes``): the environment for commands on
-    it, and the port."""
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
-    env = {**os.environ, "QTSMTP_ROOT": str(root)}
-    port = free_port()
-    subprocess.run([script("chgsmtpa"), f"PORT({port}) {attributes}"], env=env, check=True,
-                   stdout=subprocess.DEVNULL)
-    return env, port
-
-
-def end_server(root: Path, env: dict, seen: set[int], limit: float) -> None:
-    """ENDTCPSVR; then every job seen (``seen``, and those still recorded) that is still
-    alive after ``limit`` seconds is killed by its PID."""
-    seen.update(job["pid"] for job in jobs(root))
-    subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
-                   timeout=limit)
-    deadline = time.monotonic() + limit
-    while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    for pid in seen:                        # ENDTCPSVR did not: by PID, one by one
-        if alive(pid):
-            os.kill(pid, signal.SIGKILL)
 
 
 if __name__ == "__main__":

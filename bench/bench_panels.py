@@ -20,7 +20,6 @@ import fcntl
 import os
 import pty
 import select
-import shutil
 import signal
 import statistics
 import struct
@@ -30,22 +29,16 @@ import termios
 import time
 from pathlib import Path
 
-import pyte
+from _common import copy_library, script
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+import pyte                 # after _common, which may run this under the checkout's venv
+
 TIMEOUT = 120.0
 F3 = b"\x1bOR"
 
 
-def console(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
-
-
 def make_root(directory: Path, entries: int) -> Path:
-    root = directory / f"root{entries}"
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
+    root = copy_library(directory / f"root{entries}")
     lines = (f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255} 255.255.255.255\n" for n in range(entries))
     (root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY").write_text("".join(lines))
     return root
@@ -129,10 +122,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
-    wrksmtple = console("wrksmtple")
-    if not wrksmtple:
-        print("wrksmtple is not installed: pip install -e .", file=sys.stderr)
-        return 2
+    wrksmtple = script("wrksmtple")
     base_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "TERM": "xterm-256color",
                 "LANG": "C.UTF-8", "HOME": os.environ.get("HOME", "/tmp")}
     with tempfile.TemporaryDirectory() as tmp:

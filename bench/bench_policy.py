@@ -16,19 +16,19 @@ Stdlib only, no network, everything bounded in count.
 
 from __future__ import annotations
 
+import argparse
 import gc
 import ipaddress
 import platform
 import random
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import _common  # noqa: F401  (the checkout's qtsmtp, under its venv if need be)
 
-from qtsmtp.config import entries, listtypes as lt                    # noqa: E402
-from qtsmtp.config.address import canonical_recipient                # noqa: E402
-from qtsmtp.config.policy import RelayPolicy, client_address         # noqa: E402
+from qtsmtp.config import entries, listtypes as lt
+from qtsmtp.config.address import canonical_recipient
+from qtsmtp.config.policy import RelayPolicy, client_address
 
 SIZES = (10, 10_000, 1_000_000)
 DECISIONS = 20_000          # per timed run: half hits, half misses
@@ -118,6 +118,7 @@ def canonical_us() -> float:
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()   # --help
     print(f"qtsmtp relay policy benchmark: Python {platform.python_version()}, {DECISIONS:,} "
           f"decisions per run (half hits, half misses), best of {REPEATS} interleaved runs, "
           f"a new client address per decision")

@@ -32,7 +32,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench_memory import end_server, jobs, new_root, script, wait_for_greeting
+from _common import new_root, script, server_running, wait_for_greeting
 
 PROBE = "127.1.0.5"
 SESSION = "127.0.0.9"
@@ -107,12 +107,8 @@ def measure(size: int) -> None:
         records.insert(size // 2, f"{PROBE} 255.255.255.255\n")
         (root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY").write_text("".join(records))
         records = None
-        seen: set[int] = set()
-        try:
-            subprocess.run([script("strtcpsvr"), "*SMTP"], env=env, check=True,
-                           stdout=subprocess.DEVNULL, timeout=LIMIT_SECONDS)
-            seen.update(job["pid"] for job in jobs(root))
-            wait_for_greeting(port, LIMIT_SECONDS)
+        with server_running(root, env, start_timeout=LIMIT_SECONDS):
+            wait_for_greeting(port, "the server", LIMIT_SECONDS)
             # The commands' index of the member, as an administrator's first command makes it.
             timed([script("addsmtple"), "*ACCEPT INTNETADR('10.255.255.1')"], env)
             time.sleep(1.0)                                  # every job has that too
@@ -133,8 +129,6 @@ def measure(size: int) -> None:
             for command, took, in_use, longest in results:
                 print(f"  {command:9s} {took * 1000:7.0f} ms, in use {in_use * 1000:6.0f} ms after it "
                       f"returned; longest session round trip meanwhile {longest * 1000:6.1f} ms")
-        finally:
-            end_server(root, env, seen, LIMIT_SECONDS)
 
 
 def main() -> int:

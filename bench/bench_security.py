@@ -22,11 +22,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import fcntl
 import os
 import platform
-import shutil
-import socket
 import ssl
 import statistics
 import subprocess
@@ -36,10 +33,9 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
-START_TIMEOUT_SECONDS = 60
+from _common import CHECKOUT, new_root, script, server_running
+
 RUN_TIMEOUT_SECONDS = 600
-DELIVERY_LOCK = ".delivery.lock"
 BODY = b"Subject: bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 12
 
 
@@ -55,40 +51,16 @@ async def noop_async(event):
 
 # --- servers -------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
-
-
 @contextmanager
 def qtsmtp(root: Path, config: list[str], exit_program: str | None):
-    port = free_port()
-    env = {**os.environ, "QTSMTP_ROOT": str(root), "QTSMTP_DNS": "off",
-           "PYTHONPATH": os.pathsep.join([str(CHECKOUT / "bench"), str(CHECKOUT)])}
-    shutil.copytree(CHECKOUT / "data" / "QUSRSYS", root / "QUSRSYS",
-                    ignore=shutil.ignore_patterns(".*"))
-    run = lambda *a: subprocess.run([script(a[0]), *a[1:]], env=env, check=True,
-                                    stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS * 2)
-    run("chgsmtpa", f"PORT({port}) SYSNAME('bench.test') {' '.join(config)}")
+    env, port = new_root(root, f"SYSNAME('bench.test') {' '.join(config)}",
+                         {"QTSMTP_DNS": "off",
+                          "PYTHONPATH": os.pathsep.join([str(CHECKOUT / "bench"), str(CHECKOUT)])})
     if exit_program:
-        run("addexitpgm", "QIBM_QTMS_SMTP_EXIT", "SMTP0100", "1", f"PGM('{exit_program}')")
-    queue = root / "queue"
-    queue.mkdir()
-    lock = os.open(queue / DELIVERY_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    try:
-        run("strtcpsvr", "*SMTP")
+        subprocess.run([script("addexitpgm"), "QIBM_QTMS_SMTP_EXIT", "SMTP0100", "1",
+                        f"PGM('{exit_program}')"], env=env, check=True, stdout=subprocess.DEVNULL)
+    with server_running(root, env, hold_delivery=True):
         yield port
-    finally:
-        os.close(lock)
-        subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
-                       timeout=120)
 
 
 def make_certificate(directory: Path) -> tuple[Path, Path]:

@@ -57,11 +57,8 @@ needs root (its daemons run as user postfix); without root it is reported as not
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -71,12 +68,12 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-CHECKOUT = Path(__file__).resolve().parents[1]
+from _common import (CHECKOUT, PrivatePostfix, free_port, new_root, server_running,
+                     wait_for_greeting)
+
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
-START_TIMEOUT_SECONDS = 30
 WARM_UP_MESSAGES = 100             # per server before timing: processes forked, caches warm
 SCENARIOS = ((10, False), (10, True), (50, False), (50, True))
-DELIVERY_LOCK = ".delivery.lock"   # qtsmtp-queue(5): one deliverer at a time
 BASELINE = "qtsmtp-base"           # the --baseline tree's qtsmtp
 
 BARE_AIOSMTPD = textwrap.dedent("""
@@ -94,31 +91,6 @@ BARE_AIOSMTPD = textwrap.dedent("""
         await server.serve_forever()
     asyncio.run(main())
 """)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def script(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
-
-
-def wait_for_port(port: int, what: str) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_SECONDS
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                if s.recv(512).startswith(b"220"):
-                    return
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} does not answer on 127.0.0.1:{port}")
-        time.sleep(0.1)
 
 
 def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
@@ -146,40 +118,24 @@ class Qtsmtp:
     def __init__(self, root: Path, name: str = "qtsmtp", code: Path | None = None):
         self.name = name
         self.root = root
-        self.port = free_port()
-        self.env = {**os.environ, "QTSMTP_ROOT": str(root)}
-        if code is not None:
-            # Found before the installed package; and every command runs in the root, so
-            # that "python -m" (the supervisor) does not find a qtsmtp in the current
-            # directory first.
-            self.env["PYTHONPATH"] = str(code)
+        self.port = 0
+        # Found before the installed package. (Every command runs in the root, so that
+        # "python -m", the supervisor, does not find a qtsmtp in the current directory.)
+        self.env = {"PYTHONPATH": str(code)} if code is not None else {}
         self.library = (code or CHECKOUT) / "data" / "QUSRSYS"     # as that version ships it
         self.incoming = root / "queue" / "incoming"
 
     @contextmanager
     def running(self):
-        shutil.copytree(self.library, self.root / "QUSRSYS", ignore=shutil.ignore_patterns(".*"))
         # bench.test is this system: the recipient is local, so every RCPT passes the full
         # decision path (canonicalise, reject list, local check) and every message is queued.
-        subprocess.run([script("chgsmtpa"), f"PORT({self.port})", "SYSNAME('bench.test')"],
-                       env=self.env, check=True, stdout=subprocess.DEVNULL, cwd=self.root)
+        env, self.port = new_root(self.root, "SYSNAME('bench.test')", self.env, self.library)
         # Delivery is held off, as while a queue runner has the queue: the client job
         # waits for the queue's delivery lock, which this process holds until the end.
         # What is measured is the receive path, up to the durable queue file.
-        queue = self.root / "queue"
-        queue.mkdir()
-        lock = os.open(queue / DELIVERY_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            subprocess.run([script("strtcpsvr"), "*SMTP"], env=self.env, check=True,
-                           stdout=subprocess.DEVNULL, timeout=START_TIMEOUT_SECONDS * 2,
-                           cwd=self.root)
-            wait_for_port(self.port, "qtsmtp")
+        with server_running(self.root, env, hold_delivery=True):
+            wait_for_greeting(self.port, "qtsmtp")
             yield self
-        finally:
-            os.close(lock)          # the client job must get it to see that it should end
-            subprocess.run([script("endtcpsvr"), "*SMTP"], env=self.env,
-                           stdout=subprocess.DEVNULL, timeout=120, cwd=self.root)
 
     def settle(self) -> None:
         pass
@@ -203,7 +159,7 @@ class BareAiosmtpd:
                                    stdout=subprocess.PIPE, text=True)
         try:
             process.stdout.readline()
-            wait_for_port(self.port, "aiosmtpd")
+            wait_for_greeting(self.port, "aiosmtpd")
             yield self
         finally:
             process.terminate()
@@ -220,141 +176,45 @@ class BareAiosmtpd:
         return None
 
 
-# --- a private Postfix instance ---------------------------------------------------------
+# --- the private Postfix instance (_common.PrivatePostfix) -----------------------------
 
-POSTFIX_MASTER_CF = """\
-127.0.0.1:{port} inet n - n - - smtpd
-127.0.0.1:{hold_port} inet n - n - - smtpd
-  -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_mynetworks,reject
-pickup    unix  n       -       n       60      1       pickup
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
-postlog   unix-dgram n  -       n       -       1       postlogd
-"""
-
-POSTFIX_MAIN_CF = """\
-compatibility_level = 3.6
-queue_directory = {queue}
-data_directory = {data}
-mail_owner = postfix
-setgid_group = postdrop
-myhostname = postfix.bench.test
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
 # Nothing is local and nothing leaves: every recipient goes to the discard transport
 # after cleanup queued it (the normal receive path, fsync included).
-mydestination =
-relay_domains =
-local_recipient_maps =
-alias_maps =
-alias_database =
+POSTFIX_MAIN_CF = """\
 default_transport = discard:
 relay_transport = discard:
 local_transport = discard:
-mynetworks = 127.0.0.0/8
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
-smtpd_peername_lookup = no
-biff = no
-maillog_file = {log}
-maillog_file_prefixes = {top}
+"""
+# The second smtpd: every message goes to the hold queue.
+POSTFIX_HOLD_SMTPD = """\
+127.0.0.1:{port} inet n - n - - smtpd
+  -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_mynetworks,reject
 """
 
 
-class PrivatePostfix:
-    """A Postfix instance that lives in one temporary directory and nowhere else."""
-
-    name = "postfix"
+class Postfix(PrivatePostfix):
+    """The private instance, with the hold smtpd of postfix-hold on a second port."""
 
     def __init__(self, top: Path):
-        self.top = top
-        self.port = free_port()
-        self.config = top / "conf"
-        self.queue = top / "queue"
-        self.data = top / "data"
-        self.log = top / "maillog"
-        self.master_pid = 0
         self.hold = PostfixHold(self)
-
-    @staticmethod
-    def available() -> str | None:
-        """None if a private Postfix can run here, else why not."""
-        if shutil.which("postfix") is None:
-            return "postfix not installed"
-        if os.geteuid() != 0:
-            return "Postfix's daemons need root to start"
-        return None
-
-    def _postfix(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["postfix", "-c", str(self.config), *args], check=check,
-                              capture_output=True, text=True, timeout=120)
+        super().__init__(top, POSTFIX_MAIN_CF, POSTFIX_HOLD_SMTPD.format(port=self.hold.port))
 
     @contextmanager
     def running(self):
-        import pwd
-        owner = pwd.getpwnam("postfix")
-        self.top.chmod(0o755)            # the postfix user must reach its directories
-        for directory in (self.config, self.queue, self.data):
-            directory.mkdir()
-        os.chown(self.data, owner.pw_uid, owner.pw_gid)
-        (self.config / "main.cf").write_text(POSTFIX_MAIN_CF.format(
-            queue=self.queue, data=self.data, log=self.log, top=self.top))
-        (self.config / "master.cf").write_text(POSTFIX_MASTER_CF.format(
-            port=self.port, hold_port=self.hold.port))
-        try:
-            for command in ("check", "start"):
-                done = self._postfix(command, check=False)
-                if done.returncode != 0:
-                    log = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
-                    raise RuntimeError(f"postfix {command} failed:\n{done.stderr}{log}")
-            self.master_pid = int((self.queue / "pid" / "master.pid").read_text().split()[0])
-            wait_for_port(self.port, "postfix")
-            wait_for_port(self.hold.port, "postfix (hold)")
+        with super().running():
+            wait_for_greeting(self.hold.port, "postfix (hold)")
             yield self
-        finally:
-            self.stop()
-
-    def stop(self) -> None:
-        if not self.master_pid:
-            self._postfix("stop", check=False)
-            return
-        children = _children_of(self.master_pid)
-        self._postfix("stop", check=False)
-        deadline = time.monotonic() + 30
-        while _alive(self.master_pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        for pid in [self.master_pid, *children]:   # stop did not do it: by PID, one by one
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
 
     def settle(self) -> None:
         # qmgr and discard work through the queue after the 250s: let them finish, so
         # that no run shares the CPUs with the tail of Postfix's previous one.
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and any(
-                any(True for _ in (self.queue / d).rglob("*") if _.is_file())
-                for d in ("incoming", "active", "deferred")):
+        while time.monotonic() < deadline and self.queued("incoming", "active", "deferred"):
             time.sleep(0.1)
 
     def kept(self) -> int | None:
-        return None          # discarded: counted once, at the end (discarded())
-
-    def discarded(self) -> int:
-        """Messages the discard agent disposed of (each one was queued first); counted
-        once the log shows them, which may lag the 250 a little."""
-        return self.log.read_text(errors="replace").count(" status=sent ")
+        return None          # discarded: counted once, at the end (sent())
 
 
 class PostfixHold:
@@ -362,7 +222,7 @@ class PostfixHold:
 
     name = "postfix-hold"
 
-    def __init__(self, postfix: PrivatePostfix):
+    def __init__(self, postfix: Postfix):
         self.postfix = postfix
         self.port = free_port()
 
@@ -374,28 +234,7 @@ class PostfixHold:
         pass
 
     def kept(self) -> int:
-        return sum(1 for path in (self.postfix.queue / "hold").rglob("*") if path.is_file())
-
-
-def _children_of(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+        return self.postfix.queued("hold")
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -422,9 +261,11 @@ def measure(servers: list, messages: int, rounds: int, scenarios) -> dict:
     return results
 
 
-def check_postfix_discarded(postfix: PrivatePostfix, expected: int) -> int:
+def check_postfix_discarded(postfix: Postfix, expected: int) -> int:
+    """Messages the discard agent disposed of (each one was queued first); counted once
+    the log shows them, which may lag the 250 a little."""
     deadline = time.monotonic() + 60
-    while (seen := postfix.discarded()) < expected and time.monotonic() < deadline:
+    while (seen := postfix.sent()) < expected and time.monotonic() < deadline:
         time.sleep(0.5)
     return seen
 
@@ -484,7 +325,7 @@ def main() -> int:
     if shutil.which("smtp-source") is None:
         print("smtp-source not found (Debian package postfix)")
         return 1
-    why_not = PrivatePostfix.available()
+    why_not = Postfix.available()
     import aiosmtpd
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-") as tmp, ExitStack() as stack:
         top = Path(tmp)
@@ -498,7 +339,7 @@ def main() -> int:
         if why_not is None:
             top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
             (top / "postfix").mkdir()
-            postfix = PrivatePostfix(top / "postfix")
+            postfix = Postfix(top / "postfix")
             servers += [postfix, postfix.hold]
         for server in servers:
             stack.enter_context(server.running())
