@@ -64,7 +64,7 @@ def read_some(fd: int, deadline: float) -> bytes:
 
 def full_screen(display: list[str]) -> bool:
     text = "\n".join(display)
-    return ("Work with SMTP List Entries" in display[0] and "F12=Cancel   F17=Top" in text
+    return ("Work with SMTP List Entries" in display[0] and "F12=Cancel" in text and "F17=Top" in text
             and ("More..." in display[18] or "Bottom" in display[18]))
 
 
