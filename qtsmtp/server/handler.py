@@ -7,6 +7,7 @@ client. Nothing here decides who may relay; everything here says why.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from email.utils import format_datetime
@@ -32,7 +33,34 @@ def address_literal(ip: str) -> str:
     return f"[IPv6:{ip}]" if ":" in ip else f"[{ip}]"
 
 
-class RelayHandler:
+AIOSMTPD_PREFIXES = ("smtp_", "auth_", "handle_")
+
+
+@functools.cache
+def _aiosmtpd_names(cls: type) -> list[str]:
+    return [name for name in dir(cls) if name.startswith(AIOSMTPD_PREFIXES)]
+
+
+class AiosmtpdLookup:
+    """dir() of an SMTP protocol or handler object: only the names aiosmtpd looks for.
+
+    aiosmtpd's SMTP.__init__ finds the command methods (smtp_*), the AUTH mechanisms
+    (auth_*) and the handler hooks (handle_*) by running dir() and
+    inspect.getmembers() over the whole protocol object and the whole handler, for every
+    connection: about 80 us of the 110 us a session's setup costs. Given only the names
+    it keeps anyway, it builds the same tables in a fraction of that
+    (tests/unit/test_fast_session.py compares them). Measured in the server's processes
+    (CPU time per message, smtp-source, 10 sessions, a connection per message): 1140 us
+    without this, 970 us with it, 890 us with the copy of SMTP.__init__ qtsmtp had before.
+    It relies on how aiosmtpd 1.4.6, which pyproject.toml pins, looks methods up; it
+    uses no aiosmtpd name. A debugger's dir() of these objects shows these names only.
+    """
+
+    def __dir__(self) -> list[str]:
+        return _aiosmtpd_names(type(self))
+
+
+class RelayHandler(AiosmtpdLookup):
     def __init__(self, source: PolicySource, queue: CommitProcess, log: JobLog, job_number: str):
         self.source = source
         self.queue = queue

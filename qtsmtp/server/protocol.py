@@ -27,7 +27,7 @@ that renames one fails the tests, not a server:
 - ``_reset_timeout`` (called): DTATIMEOUT counts from the last piece of data
   (secure.SecureSMTP), aiosmtpd's one timer from the last command; and the connection
   checks after a PROXY header get the command timeout (RelaySMTP.admit).
-- ``_getaddr`` (overridden, the one shortcut kept for speed): aiosmtpd's defines a
+- ``_getaddr`` (overridden, a shortcut kept for speed): aiosmtpd's defines a
   typing.Protocol class on every MAIL and RCPT before it parses the address, about 70 us
   each. Measured in the server's processes (CPU time per message, smtp-source, 10
   sessions): without the override 17 % more with a connection per message, 40 % more
@@ -35,10 +35,10 @@ that renames one fails the tests, not a server:
   pyproject.toml pins; tests/unit/test_fast_session.py compares it with aiosmtpd's on a
   table and on generated addresses.
 
-aiosmtpd's own SMTP.__init__ sets every session up. It looks the command and hook
-methods up by inspection for each connection (about 100 us; measured as above, 10 % more
-CPU per message with a connection per message, nothing with many messages per
-connection); qtsmtp used to copy that constructor to skip it, and no longer does.
+aiosmtpd's own SMTP.__init__ sets every session up, with public arguments only (qtsmtp
+used to copy that constructor). Its look-up of the command, AUTH and hook methods by
+inspection, for every connection, is cut short by handler.AiosmtpdLookup, which narrows
+dir() to the names it looks for: written for aiosmtpd 1.4.6 too, and measured there.
 
 ``_create_session`` and ``_create_envelope`` have underscored names but are documented
 for subclasses (aiosmtpd's smtp.rst, "SMTP API"), and used as such.
@@ -54,7 +54,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
-from qtsmtp.server.handler import peer_text
+from qtsmtp.server.handler import AiosmtpdLookup, peer_text
 
 # aiosmtpd logs every line at INFO; our job log says what an operator needs, once.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -177,7 +177,7 @@ class SessionRegistry:
         return len(stragglers)
 
 
-class RelaySMTP(SMTP):
+class RelaySMTP(AiosmtpdLookup, SMTP):
     """``connection_checks``: the checks every connection passes before the greeting, in
     order (admission.CONNECTION_CHECKS); ``options``: aiosmtpd's SMTP arguments."""
 

@@ -1,7 +1,8 @@
 """RelaySMTP on aiosmtpd: public arguments, the session object, and the one shortcut.
 
 - RelaySMTP lets aiosmtpd's own SMTP.__init__ set a session up, with the public
-  arguments (no copy of aiosmtpd's constructor).
+  arguments (no copy of aiosmtpd's constructor); the narrowed dir() of AiosmtpdLookup
+  must leave it building exactly the method tables it builds without.
 - The undocumented aiosmtpd names protocol.py relies on exist in the installed aiosmtpd,
   so that an aiosmtpd that renames one fails here, not in a server job.
 - RelaySession keeps what the relay knows about the connection across STARTTLS (a new
@@ -17,11 +18,12 @@ import inspect
 
 import aiosmtpd
 import pytest
-from aiosmtpd.smtp import SMTP, Session
+from aiosmtpd.smtp import SMTP, Session, auth_mechanism
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qtsmtp.server import protocol
+from qtsmtp.server.handler import AiosmtpdLookup
 from qtsmtp.server.protocol import (CALL_LIMITS, RelaySession, RelaySMTP, SessionRegistry,
                                     _PLAIN_ANGLE_ADDR)
 
@@ -54,6 +56,61 @@ def test_aiosmtpd_init_sets_the_session_up(monkeypatch) -> None:
     assert len(calls) == 2
     assert all(call["command_call_limit"] == CALL_LIMITS for call in calls)
     assert calls[1]["auth_require_tls"] is False and calls[1]["proxy_protocol_timeout"] == 10
+
+
+class FullHandler(AiosmtpdLookup):
+    """Hooks of the kinds the relay's handlers have, plus an AUTH mechanism with a
+    decorated name and a 5-argument EHLO hook, so that every table has entries."""
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        return "250 OK"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        return responses
+
+    async def auth_PLAIN(self, server, args):
+        return None
+
+    @auth_mechanism("X-TOKEN")
+    async def auth_token(self, server, args):
+        return None
+
+    def auth_CRAM__MD5(self, server, args):
+        return None
+
+    not_looked_for = "x"
+
+
+def _tables(smtp) -> dict:
+    """The tables SMTP.__init__ builds, with methods named by function and owner."""
+    def described(method):
+        return method.__func__, "self" if method.__self__ is smtp else type(method.__self__)
+    return {
+        "commands": {k: described(m) for k, m in smtp._smtp_methods.items()},
+        "hooks": {k: described(m) for k, m in smtp._handle_hooks.items()},
+        "auth": {k: (described(a.method), a.is_builtin) for k, a in smtp._auth_methods.items()},
+        "ehlo": smtp._ehlo_hook_ver,
+    }
+
+
+def test_the_narrowed_dir_leaves_aiosmtpd_the_same_tables(monkeypatch) -> None:
+    async def build():
+        loop = asyncio.get_running_loop()
+        return RelaySMTP(FullHandler(), SessionRegistry(), 10, connection_checks=(),
+                         loop=loop, **OPTIONS)
+
+    narrowed = _tables(asyncio.run(build()))
+    monkeypatch.setattr(AiosmtpdLookup, "__dir__", object.__dir__)
+    full = _tables(asyncio.run(build()))
+    assert narrowed == full
+    # The comparison saw real entries of every kind.
+    assert {"DATA", "MAIL", "STARTTLS", "EHLO"} <= set(narrowed["commands"])
+    assert {"DATA", "RCPT", "EHLO"} <= set(narrowed["hooks"]) and narrowed["ehlo"] == "new"
+    assert {"LOGIN", "PLAIN", "CRAM-MD5", "X-TOKEN"} <= set(narrowed["auth"])
+    assert narrowed["auth"]["PLAIN"][1] is False and narrowed["auth"]["LOGIN"][1] is True
 
 
 def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
