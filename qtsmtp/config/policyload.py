@@ -352,8 +352,10 @@ class PolicySource:
     def reload(self) -> CLError | None:
         """Follow what changed: the journal's new records, else appended records,
         else everything compiled again. On success switch to the new policy, else keep
-        the old one and return the error (the caller logs it). Raises TimeoutError
-        when a command holds the journal too long: nothing changed, try again."""
+        the old one and return the error (the caller logs it); the changes the journal
+        records are in use all the same when only a member changed by hand does not
+        parse. Raises TimeoutError when a command holds the journal too long: nothing
+        changed, try again."""
         keys = None
         try:
             with self.journal.shared(LOCK_SECONDS):
@@ -363,24 +365,34 @@ class PolicySource:
                     records = None
                     self._note("TCP3024", self.journal.generation, why)
                 keys = stat_keys(self._members)
-            new = None
+            applied = None               # the policy with the journal's records made
             if records:
                 try:
-                    new = apply_records(self.root, self.current, records, keys,
-                                        self.journal.journal_id)
+                    applied = apply_records(self.root, self.current, records, keys,
+                                            self.journal.journal_id)
                 except NotExplained as why:
                     self._note("TCP3024", records[-1]["gen"], why)
                 journal.fault_point("job-apply")
             elif records is not None:
-                new = self.current
-            if new is not None and new.keys != keys:
-                # Changed without a record: an edit by hand (or by a program that does
-                # not use the commands); appended records are added, else all compiled.
-                for member, key, had in zip(self._members, keys, new.keys):
-                    if key != had:
-                        self._note("TCP3023", member.member, member.file, member.library)
-                new = add_appended(self.root, new)
-            self.current = new or self.compile()
+                applied = self.current
+            try:
+                if applied is None:
+                    new = self.compile()
+                elif applied.keys != keys:
+                    # Changed without a record: an edit by hand (or by a program that
+                    # does not use the commands); appended records are added, else all
+                    # compiled.
+                    for member, key, had in zip(self._members, keys, applied.keys):
+                        if key != had:
+                            self._note("TCP3023", member.member, member.file, member.library)
+                    new = add_appended(self.root, applied) or self.compile()
+                else:
+                    new = applied
+            except CLError:
+                if applied is not None:
+                    self.current = applied     # what the commands changed, in use
+                raise
+            self.current = new
         except CLError as error:
             self._failed_keys = keys
             self.failure = error

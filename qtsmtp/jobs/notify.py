@@ -84,11 +84,12 @@ def confirm_change(root: Path) -> list[Message]:
     now (``confirm``), or, inside a group commit (``qtsmtp run``), once the group is
     durable: one round trip per group, for its last change. Returns the messages of
     jobs that did not confirm (in a group, they come from the group's flush)."""
-    library = Path(root) / SYSTEM_LIBRARY
+    library = f"{root}/{SYSTEM_LIBRARY}"        # as MemberFile names its journal
     group = current_group()
     if group is None:
         return confirm(root, journal.last_written(library))
-    group.after_sync(f"confirm {library}", lambda: confirm(root, journal.last_written(library)))
+    if not group.has_after_sync(library):
+        group.after_sync(library, lambda: confirm(root, journal.last_written(library)))
     return []
 
 
@@ -150,7 +151,7 @@ def confirm(root: Path, position: tuple[str, int] | None,
             key.fileobj.close()
     finally:
         selector.close()
-    return messages
+    return sorted(messages, key=lambda m: m.data[0])      # by job, whoever answered first
 
 
 def _connect(root: Path, job: table.JobRecord, deadline: float):

@@ -39,6 +39,7 @@ deleted and made again). Files are made with mode 0600 whatever the umask.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -64,121 +65,192 @@ ADD, REMOVE, REPLACE, START = "add", "remove", "replace", "start"
 # applied records to a copy of its policy, before it uses it.
 FAULT_ENV = "QTSMTP_TEST_FAULT"
 
-# library directory -> (lock fd, pid): one open lock per process, taken per change.
-_locks: dict[str, tuple[int, int]] = {}
-# library directory -> (inode, size, generation, journal id) of the journal as this
-# process last left it: the next change needs no read of the journal's tail.
-_tails: dict[str, tuple[int, int, int, str]] = {}
-# library directory -> (journal id, generation) of this process's last change.
-_written: dict[str, tuple[str, int]] = {}
+# Read once: the environment of a process is set before it starts.
+_FAULT = os.environ.get(FAULT_ENV, "")
+
+
+class _Writer:
+    """This process's hold on one library's journal: the lock and the journal open
+    (a new one after a fork: a lock belongs to the open file, which a forked child
+    would share with its parent), and where the journal was when this process last
+    wrote to it, so the next change needs no read of its tail. A script makes
+    thousands of changes: none of this is done again for each."""
+
+    __slots__ = ("library", "path", "lock", "fd", "inode", "size", "generation",
+                 "journal_id", "written")
+
+    def __init__(self, library: str):
+        self.library = library
+        self.path = os.path.join(library, JOURNAL)
+        self.lock = os.open(os.path.join(library, JOURNAL_LOCK),
+                            os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, MODE)
+        self.fd = -1
+        self.inode = self.size = self.generation = -1
+        self.journal_id = ""
+        self.written: tuple[str, int] | None = None    # this process's last change
+
+    def reopen(self) -> os.stat_result:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        try:
+            self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        except FileNotFoundError:
+            _start(self.library, os.urandom(8).hex(), 0, b"")
+            self.fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+        return os.fstat(self.fd)
+
+
+_writers: dict[str, _Writer] = {}
+
+
+def _writer(library) -> _Writer:
+    writer = _writers.get(library)
+    if writer is None:
+        key = library if isinstance(library, str) else os.fspath(library)
+        writer = _writers.get(key)
+        if writer is None:
+            writer = _writers[key] = _Writer(key)
+        _writers[library] = writer
+    return writer
+
+
+def _forget_writers() -> None:
+    # A forked child opens its own: the parent's locks are the parent's (see _Writer).
+    _writers.clear()
+
+
+os.register_at_fork(after_in_child=_forget_writers)
 
 
 def journal_path(library: Path) -> Path:
     return Path(library) / JOURNAL
 
 
-def last_written(library: Path) -> tuple[str, int] | None:
+def last_written(library) -> tuple[str, int] | None:
     """(journal id, generation) of the last change this process made in ``library``."""
-    return _written.get(str(library))
+    writer = _writers.get(library if isinstance(library, str) else os.fspath(library))
+    return writer.written if writer is not None else None
 
 
 def fault_point(name: str) -> None:
-    spec = os.environ.get(FAULT_ENV)
-    if not spec:
+    if not _FAULT:
         return
-    if spec.startswith("once:"):
+    if _FAULT.startswith("once:"):
         try:
-            os.unlink(f"{spec[5:]}.{name}")
+            os.unlink(f"{_FAULT[5:]}.{name}")
         except OSError:
             return
-    elif spec != name:
+    elif _FAULT != name:
         return
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _lock_fd(library: Path) -> int:
-    """This process's descriptor of the journal lock (a new one after a fork: a lock
-    belongs to the open file, which a forked child would share with its parent)."""
-    key = str(library)
-    held = _locks.get(key)
-    if held is not None and held[1] == os.getpid():
-        return held[0]
-    fd = os.open(Path(library) / JOURNAL_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, MODE)
-    _locks[key] = (fd, os.getpid())
-    return fd
+def _lock_fd(library) -> int:
+    return _writer(library).lock
 
 
 # --- writing ------------------------------------------------------------------------
 
-@contextmanager
-def change(library: Path, record: dict, group=None):
-    """Journal ``record`` (a generation is added), then yield while the caller writes
-    the member; the next change of the library waits until then. ``group``: the
-    store's SyncGroup, when the fsync is to be made with the group's. Raises OSError
-    when the record cannot be written durably (then the member must not be written)."""
-    library = Path(library)
-    lock = _lock_fd(library)
-    fcntl.flock(lock, fcntl.LOCK_EX)
+def begin(library, file: str, member: str, op: str, before: tuple | None,
+          after: tuple, group=None, records: list | None = None,
+          changes: dict | None = None) -> _Writer:
+    """Take the library's journal lock and journal a change of member ``file(member)``:
+    ``op`` (ADD, REMOVE, REPLACE) with its ``records`` or ``changes``, the member's stat
+    key ``before`` and its (inode, size) ``after``. The caller then writes the member
+    and calls ``end`` with what this returns, in a ``finally``: the next change of the
+    library waits until then. ``group``: the store's SyncGroup, when the fsync is to be
+    made with the group's. Raises OSError (the lock let go) when the record cannot be
+    written durably: then the member must not be written."""
+    writer = _writer(library)
+    fcntl.flock(writer.lock, fcntl.LOCK_EX)
     try:
-        _append(library, record, group)
+        _append(writer, file, member, op, before, after, records, changes, group)
+    except BaseException:
+        fcntl.flock(writer.lock, fcntl.LOCK_UN)
+        raise
+    if _FAULT:
         fault_point("after-journal")
-        yield record["gen"]
-    finally:
-        fcntl.flock(lock, fcntl.LOCK_UN)
+    return writer
 
 
-def _append(library: Path, record: dict, group) -> None:
-    path = journal_path(library)
+def end(writer: _Writer) -> None:
+    """The member is written (or given up): the next change may be journaled."""
+    fcntl.flock(writer.lock, fcntl.LOCK_UN)
+
+
+@contextmanager
+def change(library, file: str, member: str, op: str, before, after, group=None,
+           records: list | None = None, changes: dict | None = None):
+    """``begin`` ... ``end`` as a with statement: yields the generation."""
+    writer = begin(library, file, member, op, before, after, group, records, changes)
     try:
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-    except FileNotFoundError:
-        _start(library, os.urandom(8).hex(), 0, b"")
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        tail = _tails.get(str(library))
-        if tail is not None and tail[:2] == (st.st_ino, st.st_size):
-            generation, journal_id, torn = tail[2], tail[3], False
-        else:
-            found = _last_generation(fd, st.st_size)
-            if found is None:
-                # Not a journal we can number on (emptied or overwritten by hand): a new
-                # one, under a new id, so that every reader compiles from the members.
-                os.close(fd)
-                fd = -1
-                _start(library, os.urandom(8).hex(), 0, b"")
-                fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
-                st = os.fstat(fd)
-                found = _last_generation(fd, st.st_size)
-            generation, journal_id, torn = found
-        record = _numbered(record, generation + 1)
-        data = (b"\n" if torn else b"") + record_bytes(record)
-        if st.st_size + len(data) > MAX_BYTES:
-            os.close(fd)
-            fd = -1
-            size, inode = _cut(library, journal_id, data)
-        else:
-            write_all(fd, data)
-            if group is not None:
-                group.add(path, fd, False, library, key=f"{path}@{st.st_ino}", count=False)
-                fd = -1
-            else:
-                os.fsync(fd)
-            size, inode = st.st_size + len(data), st.st_ino
+        yield writer.generation
     finally:
-        if fd >= 0:
-            os.close(fd)
-    _tails[str(library)] = (inode, size, record["gen"], journal_id)
-    _written[str(library)] = (journal_id, record["gen"])
+        end(writer)
 
 
-def _numbered(record: dict, generation: int) -> dict:
-    record["gen"] = generation
-    return record
+def _append(writer: _Writer, file, member, op, before, after, records, changes,
+            group) -> None:
+    st = os.fstat(writer.fd) if writer.fd >= 0 else None
+    if st is None or st.st_nlink == 0:          # none yet, or cut back (renamed over)
+        st = writer.reopen()
+    torn = False
+    if st.st_ino != writer.inode or st.st_size != writer.size:
+        found = _last_generation(writer.fd, st.st_size)
+        if found is None:
+            # Not a journal we can number on (emptied or overwritten by hand): a new
+            # one, under a new id, so that every reader compiles from the members.
+            _start(writer.library, os.urandom(8).hex(), 0, b"")
+            st = writer.reopen()
+            found = _last_generation(writer.fd, st.st_size)
+        writer.generation, writer.journal_id, torn = found
+    generation = writer.generation + 1
+    data = record_line(file, member, op, before, after, records, changes, generation)
+    if torn:
+        data = b"\n" + data
+    if st.st_size + len(data) > MAX_BYTES:
+        size, inode = _cut(writer.library, writer.journal_id, data)
+        writer.reopen()
+    else:
+        if os.write(writer.fd, data) != len(data):
+            raise OSError(errno.EIO, "short write", writer.path)   # a torn line: see above
+        if group is None:
+            os.fsync(writer.fd)
+        elif not group.holds(key := f"{writer.path}@{st.st_ino}"):
+            group.add(writer.path, os.dup(writer.fd), False, writer.library, key=key,
+                      count=False)
+        size, inode = st.st_size + len(data), st.st_ino
+    writer.inode, writer.size, writer.generation = inode, size, generation
+    writer.written = (writer.journal_id, generation)
+
+
+_string = json.encoder.encode_basestring_ascii     # json.dumps's own C string encoder
+
+
+_heads: dict[tuple[str, str, str], str] = {}
+
+
+def record_line(file: str, member: str, op: str, before, after, records, changes,
+                generation: int) -> bytes:
+    """The record as one line of JSON, ASCII only: a record of a hand-edited member may
+    hold any bytes (as surrogates). Put together here, not by json.dumps of a dict:
+    that was a tenth of what an ADDSMTPLE of a script costs."""
+    head = _heads.get((file, member, op))
+    if head is None:
+        head = _heads[file, member, op] = (f'{{"file":{_string(file)},"member":'
+                                           f'{_string(member)},"op":{_string(op)},"before":')
+    line = (f'{head}{"null" if before is None else "[%d,%d,%d]" % tuple(before)},'
+            f'"after":[{after[0]:d},{after[1]:d}]')
+    if records is not None:
+        line += f',"records":[{",".join(map(_string, records))}]'
+    if changes is not None:
+        line += ',"changes":' + json.dumps(changes, separators=(",", ":"))
+    return f'{line},"gen":{generation:d}}}\n'.encode("ascii")
 
 
 def record_bytes(record: dict) -> bytes:
-    # ensure_ascii: a record of a hand-edited member may hold any bytes (surrogates).
+    """Any record (a start line) as one line of JSON."""
     return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
 
 
@@ -201,9 +273,10 @@ def _last_generation(fd: int, size: int) -> tuple[int, str, bool] | None:
     return (start["gen"] if generation is None else generation), journal_id, torn
 
 
-def _start(library: Path, journal_id: str, generation: int, records: bytes) -> tuple[int, int]:
+def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[int, int]:
     """A new journal file: a start line, then ``records``; written aside, fsynced and
     renamed into place. Returns its size and inode."""
+    library = Path(library)
     path = journal_path(library)
     head = record_bytes({"gen": generation, "op": START, "journal": journal_id})
     tmp = path.with_name(f"{JOURNAL}.tmp{os.getpid()}")
@@ -225,7 +298,7 @@ def _start(library: Path, journal_id: str, generation: int, records: bytes) -> t
     return len(data), inode
 
 
-def _cut(library: Path, journal_id: str, new: bytes) -> tuple[int, int]:
+def _cut(library, journal_id: str, new: bytes) -> tuple[int, int]:
     """Replace the journal by its last KEEP_BYTES of whole records and ``new``."""
     with open(journal_path(library), "rb") as f:
         size = os.fstat(f.fileno()).st_size

@@ -58,6 +58,12 @@ class SyncGroup:
             self.directories.add(directory)
         self.count += count
 
+    def holds(self, key: str) -> bool:
+        return key in self.fds
+
+    def has_after_sync(self, key: str) -> bool:
+        return key in self.after
+
     def after_sync(self, key: str, callback: Callable[[], list[Message]]) -> None:
         """Call ``callback`` after the next flush's fsyncs (once per key and flush);
         its messages are what flush returns."""
@@ -112,6 +118,7 @@ class MemberFile:
         self.library, self.file, self.member = library, file, member
         self.directory = Path(root) / library / file
         self.path = self.directory / member
+        self._library = f"{root}/{library}"      # its journal's: a str, cheap to look up
         # Credentials are for the owner only, whatever the umask says.
         self.mode = 0o600 if secret else 0o644
 
@@ -170,33 +177,36 @@ class MemberFile:
         finally:
             os.close(lock_fd)  # closing releases the flock
 
-    @property
-    def library_directory(self) -> Path:
-        return self.directory.parent
-
     def append(self, record: str) -> None:
         """Append one record durably. Call with the lock held."""
         data = record + "\n"
         with self._denied_as_message():
-            before = self.stat_key()
-            fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
             try:
-                if _lacks_final_newline(fd):
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+                st = os.fstat(fd)
+                before = (st.st_ino, st.st_size, st.st_mtime_ns)    # as stat_key() says
+            except FileNotFoundError:
+                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
+                st, before = os.fstat(fd), None
+            try:
+                if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
                     # A hand edit left the last line open; close it rather than join records.
                     data = "\n" + data
-                st = os.fstat(fd)
                 created = st.st_size == 0
                 if self.mode == 0o600 and st.st_mode & 0o077:
                     os.fchmod(fd, 0o600)  # a hand-made credentials member is closed too
                 encoded = data.encode("utf-8", "surrogateescape")
-                with journal.change(self.library_directory, self._record(
-                        journal.ADD, before, (st.st_ino, st.st_size + len(encoded)),
-                        records=[record]), _group):
+                writer = journal.begin(self._library, self.file, self.member, journal.ADD,
+                                       before, (st.st_ino, st.st_size + len(encoded)),
+                                       _group, None if self.mode == 0o600 else [record])
+                try:
                     write_all(fd, encoded)
                     if _group is not None:
                         _group.add(self.path, fd, created, self.directory)
                         return
                     os.fsync(fd)
+                finally:
+                    journal.end(writer)
             except BaseException:
                 os.close(fd)
                 raise
@@ -204,10 +214,11 @@ class MemberFile:
             if created:
                 _fsync_directory(self.directory)
 
-    def replace(self, text: str, op: str = journal.REPLACE, **what) -> None:
+    def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
+                changes: dict | None = None) -> None:
         """Replace the whole member durably (temp file, fsync, rename). Call with the
-        lock held. ``op`` and ``what`` say what changed, for the journal: REMOVE with
-        ``records`` (the lines taken out), or REPLACE, optionally with ``changes``."""
+        lock held. ``op`` says what changed, for the journal: REMOVE with ``records``
+        (the lines taken out), or REPLACE, optionally with ``changes``."""
         tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
@@ -221,21 +232,15 @@ class MemberFile:
             finally:
                 os.close(fd)
             try:
-                with journal.change(self.library_directory, self._record(
-                        op, self.stat_key(), (inode, len(data)), **what)):
+                secret = self.mode == 0o600   # credentials stay in their 0600 member
+                with journal.change(self._library, self.file, self.member, op,
+                                    self.stat_key(), (inode, len(data)), None,
+                                    None if secret else records, None if secret else changes):
                     os.replace(tmp, self.path)
                     _fsync_directory(self.directory)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
-
-    def _record(self, op: str, before: tuple | None, after: tuple, **what) -> dict:
-        """The journal record of a change of this member."""
-        record = {"file": self.file, "member": self.member, "op": op,
-                  "before": list(before) if before else None, "after": list(after)}
-        if self.mode != 0o600:        # credentials stay in their own 0600 member only
-            record.update(what)
-        return record
 
     @contextmanager
     def _denied_as_message(self):
@@ -249,11 +254,6 @@ class MemberFile:
             if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
                 raise escape("QTS0012", self.directory.parent.parent, where) from None
             raise escape("TCP8052", self, where) from None
-
-
-def _lacks_final_newline(fd: int) -> bool:
-    size = os.fstat(fd).st_size
-    return size > 0 and os.pread(fd, 1, size - 1) != b"\n"
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -261,3 +261,25 @@ def test_a_server_job_killed_while_it_applies_a_change_is_replaced_by_one_that_h
     server.run("rmvsmtple", "*REJECT INTNETADR('127.0.64.3')")
     assert server.rcpt_code("127.0.64.3", FAR) == 250
     same_as_members(server)
+
+
+def test_a_job_that_cannot_apply_a_change_says_why_and_the_exit_status_is_3(server) -> None:
+    accept = server.root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+    with open(accept, "a") as f:
+        f.write("not an address\n")                  # by hand: the member does not parse
+    result = subprocess.run([script("chgsmtpa"), "MAXRCPT(500)"], env=server.env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 3
+    assert result.stdout == "TCP2662 SMTP attributes changed.\n"
+    lines = result.stderr.splitlines()
+    numbers = sorted(j["number"] for j in server.jobs() if j["name"] == "QTSMTPSRVP")
+    assert [line.split()[5] for line in lines] == [f"{n}/QTCP/QTSMTPSRVP" for n in numbers]
+    assert all(line.startswith("TCP2666 Change stored; server job ") and
+               "keeps its last good relay policy: TCP2670 Member ACCEPTRLY" in line
+               for line in lines), lines
+    # The last good policy stays in use: the accepted network still relays.
+    assert relay_code(server, "127.0.64.5") == 250
+    # Put right, the next change is applied, and confirmed.
+    accept.write_text(accept.read_text().replace("not an address\n", ""))
+    server.run("chgsmtpa", "MAXRCPT(600)")
+    same_as_members(server)
