@@ -218,7 +218,9 @@ class SecureSMTP(RelaySMTP):
 def exit_event(session, envelope, command: str, argument: str, **more) -> ExitEvent:
     fields = {"helo": session.host_name, "sender": getattr(envelope, "mail_from", None),
               "recipients": tuple(getattr(envelope, "rcpt_tos", ()) or ()),
-              "authenticated_user": getattr(session, "login_data", None)
+              # auth_data (a LoginPassword after AUTH): login_data is deprecated in
+              # aiosmtpd and warns on every read.
+              "authenticated_user": getattr(getattr(session, "auth_data", None), "login", None)
               if session.authenticated else None,
               "tls": session.ssl is not None, **more}
     event = ExitEvent(command, argument, session.peer[0], session.peer[1],
