@@ -174,6 +174,9 @@ def compile_policy(root: Path, default_system_name: str, local_addresses: tuple[
         except TimeoutError:     # a writer stuck in its change: it is seen when done
             reader.skip_to_end()
             keys = stat_keys(members)
+        except OSError:          # a journal we may not read: the members alone, then
+            reader.unreadable()
+            keys = stat_keys(members)
     values = attributes.load(root)
     system_name = system_name_of(values, default_system_name)
     readers = {t: MemberReader(member_file(root, lt.LIST_TYPES[t]), lt.LIST_TYPES[t])
@@ -358,13 +361,19 @@ class PolicySource:
         changed, try again."""
         keys = None
         try:
-            with self.journal.shared(LOCK_SECONDS):
-                try:
-                    records = self.journal.read_new()
-                except Behind as why:
-                    records = None
-                    self._note("TCP3024", self.journal.generation, why)
-                keys = stat_keys(self._members)
+            try:
+                with self.journal.shared(LOCK_SECONDS):
+                    try:
+                        records = self.journal.read_new()
+                    except Behind as why:
+                        records = None
+                        self._note("TCP3024", self.journal.generation, why)
+                    keys = stat_keys(self._members)
+            except OSError as failure:   # not TimeoutError: a journal we may not read
+                if isinstance(failure, TimeoutError):
+                    raise
+                records, keys = None, stat_keys(self._members)
+                self._note("TCP3024", self.journal.generation, failure)
             applied = None               # the policy with the journal's records made
             if records:
                 try:

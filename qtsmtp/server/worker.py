@@ -168,6 +168,9 @@ class ServerJob:
                 error = await loop.run_in_executor(None, self.source.reload)
             except TimeoutError:
                 return              # a command is still writing: the next look sees it
+            except OSError as failure:      # a member we may not read: as one that is bad
+                self.log.send("TCP3021", failure)
+                return
             for note in self.source.notes:
                 self.log.send(note.id, *note.data)
             self.source.notes.clear()
@@ -232,6 +235,8 @@ def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
                 log.send("TCP3021", source.failure.escape)
         except TimeoutError:
             pass                         # a command still writing: the first look sees it
+        except OSError as failure:
+            log.send("TCP3021", failure)
         for note in source.notes:
             log.send(note.id, *note.data)
         source.notes.clear()

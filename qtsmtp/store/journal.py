@@ -418,6 +418,17 @@ class JournalReader:
         self.journal_id = start["journal"]
         self._inode, self._offset = inode, f.tell()
 
+    def unreadable(self) -> None:
+        """The journal cannot be read (its mode, a disk error): take it as it is now as
+        read, so that only its next change, not every look, sends the job to the
+        members."""
+        self.journal_id, self.generation, self._inode, self._offset = "", 0, None, 0
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return
+        self._inode, self._offset = st.st_ino, st.st_size
+
     def skip_to_end(self) -> None:
         """Read nothing more of the journal as it is now: position after its last whole
         record, whatever it is. Call under ``shared``, before reading the members."""

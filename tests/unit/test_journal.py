@@ -316,3 +316,18 @@ def test_a_member_broken_by_hand_does_not_hold_back_what_the_commands_change(roo
         member.replace(member.read_text(), journal.REPLACE, changes={"MAXRCPT": 500})
     assert source.reload() is not None
     assert source.current.generation == 1 and source.failure is not None
+
+
+def test_a_journal_that_cannot_be_read_leaves_the_members_in_charge(root, monkeypatch) -> None:
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    add(root, "*ACCEPT", ip4("*ACCEPT", "10.0.0.1"))
+
+    def denied(self, *args):
+        raise PermissionError(13, "Permission denied", str(self.path))
+
+    monkeypatch.setattr(JournalReader, "read_new", denied)
+    monkeypatch.setattr(JournalReader, "skip_to_end", denied)
+    assert source.needs_reload() and source.reload() is None
+    assert [n.id for n in source.notes] == ["TCP3024"]
+    assert source.current.policy.check_recipient("10.0.0.1", FAR).allowed
+    assert not source.needs_reload()           # not compiled again at every look
