@@ -56,12 +56,28 @@ def help_text(cmd: Command, width: int = 79) -> str:
     out += [f"  {lower} \"{first}(...) ...\"      CL form (keywords, positional values first)",
             f"  {lower} --{first.lower()} VALUE ...     option form",
             f"  {lower} --help", "", "Parameters:"]
-    rows = [("Keyword", "Description", "Choices", "Notes")]
-    for parm in cmd.parms:
-        lines = choices(parm)
-        rows.append((parm.keyword, parm.prompt, lines[0], notes(cmd, parm)))
-        rows += [("", "", line, "") for line in lines[1:]]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    table = [(parm.keyword, parm.prompt, choices(parm), notes(cmd, parm)) for parm in cmd.parms]
+    heads = ("Keyword", "Description", "Choices", "Notes")
+    widths = [max([len(heads[0])] + [len(t[0]) for t in table]),
+              0,
+              0,
+              max([len(heads[3])] + [len(t[3]) for t in table])]
+    # Description and choices share what the line leaves (the choices at least 22
+    # columns), each wrapped: the table fits in ``width``.
+    room = width - 2 - widths[0] - widths[3] - 3 * 2
+    widths[1] = min(max([len(heads[1])] + [len(t[1]) for t in table]), 24, max(room - 22, 11))
+    widths[2] = max(room - widths[1], 20)
+    rows = [heads]
+    for keyword, prompt, lines, note in table:
+        wrapped = [piece for line in lines
+                   for piece in textwrap.wrap(line, widths[2], subsequent_indent="  ") or [""]]
+        described = textwrap.wrap(prompt, widths[1]) or [""]
+        noted = textwrap.wrap(note, widths[3]) or [""]
+        for number in range(max(len(wrapped), len(described), len(noted))):
+            rows.append((keyword if number == 0 else "",
+                         described[number] if number < len(described) else "",
+                         wrapped[number] if number < len(wrapped) else "",
+                         noted[number] if number < len(noted) else ""))
     for row in rows:
         out.append("  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip())
     out.append("")

@@ -48,7 +48,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator
 
-from qtsmtp.messages import CLError
+from qtsmtp.messages import CLError, Message
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
 from qtsmtp.store.member import MemberFile
@@ -124,11 +124,15 @@ class ListIndex:
         self.db = None
         self._name: str | None = None
         self.state: _State | None = None
+        # TCP2671 for each record that is not an entry, found as the index was made: such
+        # a line (a hand edit) is passed over, so it does not stop every change to the list.
+        self.passed_over: list[Message] = []
 
     # --- bringing the index up to date -----------------------------------------------
 
     def sync(self, read: bool = False) -> bytes | None:
-        """Make the index describe the member as it is; raises TCP2670 for a bad record.
+        """Make the index describe the member as it is (a record that is not an entry
+        passed over: ``passed_over``).
         With ``read``, returns the member's bytes, which the index then describes."""
         in_memory, fresh = self.list_type.secret, False
         while True:
@@ -201,7 +205,8 @@ class ListIndex:
                             state.lines + len(lines), _ends_whole(tail), changed_ns, checked_ns)
 
     def _rows(self, lines: list[str], first: int) -> Iterator[tuple[int, bytes]]:
-        """(bucket, line) of every record; TCP2670 for the first that does not parse."""
+        """(bucket, line) of every record; a line that does not parse is not an entry and
+        is left out, with a TCP2671 in ``passed_over``."""
         list_type, member = self.list_type, self.member
         for number, line in enumerate(lines, first):
             fast = canonical_ip4_network(list_type, line)
@@ -211,7 +216,9 @@ class ListIndex:
             try:
                 entry = parse_record_fast(list_type, line)
             except CLError as bad:
-                raise not_valid_at(member, number, bad) from None
+                data = not_valid_at(member, number, bad).escape.data
+                self.passed_over.append(Message("TCP2671", *data))
+                continue
             if entry is not None:
                 yield bucket(entry.identity), line.encode("utf-8", "surrogateescape")
 

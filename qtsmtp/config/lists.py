@@ -43,6 +43,22 @@ def read_entries(root: Path, list_type: lt.ListType) -> list[Entry]:
     return [e for _, e in parse_member(member, list_type, member.read_text())]
 
 
+def remove_record(root: Path, list_type: lt.ListType, number: int, record: str) -> None:
+    """Take record ``number`` out of a member, when it still is ``record``: for a line
+    that is not a valid entry (a hand edit), which RMVSMTPLE cannot name because it finds
+    entries by what they mean. Every other line stays as it was; the list index sees the
+    member changed and is made again on its next use; the journal says the member was
+    replaced, so a server job compiles it again (now that it may parse)."""
+    member = member_file(root, list_type)
+    with member.locked():
+        lines = member.read_text().splitlines(keepends=True)
+        if not 0 < number <= len(lines) or lines[number - 1].rstrip("\r\n") != record:
+            raise escape("TCP2651", list_type.name_in_text,
+                         detail=f"Record {number} is no longer {record!r}.")
+        del lines[number - 1]
+        member.replace("".join(lines))
+
+
 class ListMember:
     """A list member opened for change. Use as ``with ListMember(root, t) as lst: ...``."""
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 from qtsmtp.cl import command, definition
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import execute, history, prompter
-from qtsmtp.panels.panel import (CANCEL, EXIT, KEY_ROWS, Field, Panel, blank, heading,
-                                 more_or_bottom, put, system_name, wrap)
+from qtsmtp.panels.panel import (CANCEL, EXIT, Field, Panel, TextPanel, blank, heading,
+                                 key_label, more_or_bottom, put, system_name, wrap)
 from qtsmtp.programs.runner import Outcome
 
 def run_command_line(text: str, prompt: bool = False):
@@ -49,32 +49,63 @@ def run_command_line(text: str, prompt: bool = False):
     return result
 
 
+def show_output(outcome: Outcome) -> object:
+    """What a command run from a Work-with list's ===> wrote (DSPSMTPA, a report), on a
+    display of its own: titled with the output's own title when it starts with one (a
+    centred line), else with the command's name; EXIT or CANCEL as the display ends."""
+    output = list(outcome.output)
+    if not output:
+        return None
+    first = output[0]
+    if len(first) - len(first.lstrip()) >= 10 and first.strip():
+        title = first.strip()
+        output = output[1:]
+        if output and not output[0].strip():
+            output = output[1:]
+    else:
+        title = (command.command_name(outcome.command) or "Command") + " output"
+    return TextPanel(title, output).run()
+
+
 class CommandEntry(Panel):
-    LOG_FIRST, LOG_LAST = 3, 16           # log rows; row LOG_LAST holds More.../Bottom
+    LOG_FIRST = 3           # log rows: LOG_FIRST to the row that holds More.../Bottom
 
     def __init__(self):
         super().__init__()
         self.log: list[tuple[str, object]] = []     # ("command", text) ("message", Message) ("output", line)
         self.top = 0
         self.detailed = False
-        self.line = Field(18, 7, 72, height=3, max_length=3 * 72)
+        self.line = Field(18, 7, 72, height=3, max_length=3 * 72, key="command")
+        self.resized()
         self.set_fields([self.line])
+
+    def resized(self) -> None:
+        value = self.line.value
+        self.line.row, self.line.width = self.rows - 6, self.cols - 8
+        self.line.max_length = 3 * self.line.width
+        self.line.value = value[: self.line.max_length]
+        self.top = max(0, len(self.log_lines()) - self.page)
+
+    @property
+    def log_last(self) -> int:
+        return self.rows - 8
 
     @property
     def page(self) -> int:
-        return self.LOG_LAST - self.LOG_FIRST
+        return self.log_last - self.LOG_FIRST
 
     def log_lines(self) -> list[str]:
         out = []
+        width = self.cols - 6
         for kind, item in self.log:
             if kind == "command":
-                wrapped = wrap(item, 74)
+                wrapped = wrap(item, width)
                 out += ["  > " + wrapped[0]] + ["    " + w for w in wrapped[1:]]
             elif kind == "message":
                 text = f"{item.id} {item.text}" if self.detailed else item.text
-                out += wrap(text, 74, "    ")
+                out += wrap(text, width, "    ")
                 if self.detailed and item.detail:
-                    out += wrap(item.detail, 72, "      ")
+                    out += wrap(item.detail, width - 2, "      ")
             else:
                 out.append("    " + item)
         return out
@@ -83,19 +114,21 @@ class CommandEntry(Panel):
         lines = blank()
         heading(lines, "Command Entry", with_system=False)
         name = system_name()
-        put(lines, 0, 79 - len(name), name)
-        put(lines, 1, 61, "Request level:   1")
+        put(lines, 0, self.cols - 1 - len(name), name)
+        put(lines, 1, self.cols - 19, "Request level:   1")
         put(lines, 2, 1, "Previous commands and messages:")
         log = self.log_lines()
         for number, text in enumerate(log[self.top: self.top + self.page]):
             put(lines, self.LOG_FIRST + number, 0, text)
-        more_or_bottom(lines, self.LOG_LAST, self.top + self.page < len(log))
-        put(lines, 17, 1, "Type command, press Enter.")
-        put(lines, 18, 1, "===>")
-        put(lines, KEY_ROWS[0], 1, "F3=Exit   F4=Prompt   F9=Retrieve   F10="
-            + ("Exclude" if self.detailed else "Include") + " detailed messages")
-        put(lines, KEY_ROWS[1], 1, "F1=Help   F12=Cancel")
+        more_or_bottom(lines, self.log_last, self.top + self.page < len(log))
+        put(lines, self.rows - 7, 1, "Type command, press Enter.")
+        put(lines, self.rows - 6, 1, "===>")
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F4=Prompt", "F9=Retrieve",
+                "F10=" + ("Exclude" if self.detailed else "Include") + " detailed messages", "",
+                "F1=Help", "F12=Cancel"]
 
     def add_outcome(self, outcome: Outcome) -> None:
         self.log.append(("command", outcome.command))
@@ -138,7 +171,7 @@ class CommandEntry(Panel):
             return None
         if key in ("F3", "F12"):
             return EXIT
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None
 
     def help_lines(self) -> list[str]:
@@ -159,7 +192,7 @@ class CommandEntry(Panel):
 class SelectCommandPanel(Panel):
     """F4 on an empty line: the commands, and 1=Select to prompt one."""
 
-    PAGE = 13
+    FIRST_ROW = 6
 
     def __init__(self):
         super().__init__()
@@ -167,9 +200,19 @@ class SelectCommandPanel(Panel):
         self.top = 0
         self.arrange()
 
+    @property
+    def page(self) -> int:
+        return self.rows - 11
+
+    def resized(self) -> None:
+        self.top = self.top // self.page * self.page
+        self.arrange()
+
     def arrange(self) -> None:
-        shown = self.names[self.top: self.top + self.PAGE]
-        self.set_fields([Field(6 + number, 2, 2, key=name) for number, name in enumerate(shown)])
+        shown = self.names[self.top: self.top + self.page]
+        self.set_fields([Field(self.FIRST_ROW + number, 2, 1, key=name, option=True,
+                               help="1 selects the command: its prompt is shown.")
+                         for number, name in enumerate(shown)])
 
     def lines(self) -> list[str]:
         lines = blank()
@@ -177,34 +220,40 @@ class SelectCommandPanel(Panel):
         put(lines, 2, 1, "Type option, press Enter.")
         put(lines, 3, 3, "1=Select")
         put(lines, 5, 1, "Opt  Command     Text")
-        for number, name in enumerate(self.names[self.top: self.top + self.PAGE]):
-            put(lines, 6 + number, 6, f"{name:<10}  {definition.load(name).prompt}")
-        more_or_bottom(lines, 6 + self.PAGE, self.top + self.PAGE < len(self.names))
-        put(lines, KEY_ROWS[0], 1, "F3=Exit   F12=Cancel")
+        for number, name in enumerate(self.names[self.top: self.top + self.page]):
+            put(lines, self.FIRST_ROW + number, 6, f"{name:<10}  {definition.load(name).prompt}")
+        more_or_bottom(lines, self.FIRST_ROW + self.page, self.top + self.page < len(self.names))
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F12=Cancel"]
 
     def on_key(self, key: str):
         if key == "ENTER":
             for field in self.fields:
                 if field.text and field.text != "1":
-                    self.show([Message("QTS1001", field.text, "1")])
-                    self.focus_key(field.key)
+                    self.show([Message("QTS1001", field.text, "1")], field=field)
                     return None
             chosen = [f.key for f in self.fields if f.text == "1"]
             return chosen[0] if chosen else CANCEL
         if key in ("PGDN", "PGUP"):
-            if key == "PGDN" and self.top + self.PAGE < len(self.names):
-                self.top += self.PAGE
+            if key == "PGDN" and self.top + self.page < len(self.names):
+                self.top += self.page
             elif key == "PGUP" and self.top > 0:
-                self.top = max(0, self.top - self.PAGE)
+                self.top = max(0, self.top - self.page)
             else:
                 self.show([Message("QTS1003" if key == "PGDN" else "QTS1002")])
             self.arrange()
             return None
         if key in ("F3", "F12"):
             return super().on_key(key)
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None
+
+    def help_lines(self) -> list[str]:
+        return [" Type 1 beside a command and press Enter: its prompt is shown, with every",
+                " parameter, its choices and F1 help for each. Page Down and Page Up page",
+                " the list."]
 
 
 def command_entry() -> int:

@@ -1,17 +1,31 @@
 """A small 5250 screen framework: protected text, input fields, function keys, messages.
 
-Every panel is an 80 x 24 grid laid out as IBM i lays out its displays: the title centred
-on line 1 with the system name at the right, date and time on line 2, the function-key
-legend on lines 22-23 and the message line on line 24. Input fields show their empty
-positions as underscores, as a 5250 capture does. The cursor lives in input fields: Tab,
-Back-tab and the arrow keys move it; typing overwrites (Insert toggles insert mode);
-Ctrl-K erases to the end of the field (Erase EOF), Ctrl-U the whole field.
+Every panel is laid out as IBM i lays out its displays: the title centred on line 1 with
+the system name at the right, date and time on line 2, the function-key legend on the
+two lines above the last, and the message line at the bottom. A panel is drawn for the
+5250's 24 x 80 display or, in a window wide and tall enough, for its 27 x 132 display;
+a window taller than that gives a list its extra lines. Below 24 x 80 a panel says what
+it needs and takes no field input until the window is large enough.
 
-A panel is an object with ``lines()`` (the protected text) and ``on_key(key)`` (Enter
-and the function keys). ``run()`` shows it until ``on_key`` returns something other than
-None, and returns that: ``EXIT`` (F3, which ends every panel up to the command),
-``CANCEL`` (F12, one panel back) or whatever the panel hands its caller. A panel opened
-from another one just calls ``run()``: the session is shared.
+The keyboard is a 5250's, in one place (``Panel.edit`` and ``Panel.run``): typing
+overwrites (Insert toggles insert mode); Tab, Back-tab and the arrows move the cursor;
+Field Exit (Ctrl-J, or the keypad's Enter) erases from the cursor to the end of the field
+and goes to the next one; Erase EOF (Ctrl-K) erases to the end, Ctrl-U the whole field;
+Reset (Ctrl-R) takes the error state away. The bottom line's right end shows the
+indicators a 5250 shows below its screen: X SYSTEM while a request runs (input
+inhibited) and INSERT in insert mode. A message that points at a field shows that field
+in reverse image with the cursor on it, until the next Enter or function key. F1 shows
+help for the field the cursor is on, and a message on the message line in full; F24
+shows the next set of function keys when they do not fit on the legend's two lines.
+
+A panel is an object with ``lines()`` (the protected text), ``function_keys()`` (the
+legend) and ``on_key(key)`` (Enter and the function keys). ``run()`` shows it until
+``on_key`` returns something other than None, and returns that: ``EXIT`` (F3) or
+``CANCEL`` (F12), or whatever the panel hands its caller. CUA's rule for the two: F12
+goes back one display; F3 leaves the function the user started, and a display called by
+an option of a Work-with list is a function of its own, so F3 there goes back to the
+list (the list decides: it gets EXIT). A panel opened from another one just calls
+``run()``: the session is shared.
 """
 
 from __future__ import annotations
@@ -25,11 +39,32 @@ from qtsmtp.messages import Message
 from qtsmtp.panels import history, screen
 
 ROWS, COLS = screen.ROWS, screen.COLS
-MESSAGE_ROW, KEY_ROWS = 23, (21, 22)
 EXIT, CANCEL = "*EXIT", "*CANCEL"
+INHIBITED, INSERT_MODE = "X SYSTEM", "INSERT"
+INDICATOR_WIDTH = 9                     # the bottom line's last columns
+
+# The geometry the panels lay out for now: (rows, columns). Set by Panel.run from the
+# window; 24 x 80 when no terminal is open (tests, reports).
+_size = [ROWS, COLS]
+
+# Key names as a 5250 keyboard labels them, for messages.
+KEY_LABELS = {"PGDN": "Page Down", "PGUP": "Page Up", "ENTER": "Enter", "HOME": "Home",
+              "END": "End", "FIELD_EXIT": "Field Exit", "RESET": "Reset"}
+
+
+def key_label(key: str) -> str:
+    return KEY_LABELS.get(key, key)
 
 
 # --- layout helpers -----------------------------------------------------------------------
+
+def size() -> tuple[int, int]:
+    return _size[0], _size[1]
+
+
+def set_size(rows: int, cols: int) -> None:
+    _size[0], _size[1] = rows, cols
+
 
 def system_name() -> str:
     """The name shown at the top right, as WRKACTJOB's report shows it (the host name;
@@ -38,34 +73,41 @@ def system_name() -> str:
 
 
 def blank() -> list[str]:
-    return [""] * ROWS
+    return [""] * _size[0]
 
 
 def put(lines: list[str], row: int, col: int, text: str) -> None:
-    """Write ``text`` over ``lines[row]`` from column ``col`` (clipped at 80 columns)."""
+    """Write ``text`` over ``lines[row]`` from column ``col`` (clipped at the display's width)."""
+    if not 0 <= row < len(lines):
+        return
+    cols = _size[1]
     line = lines[row].ljust(col)
-    text = text[: max(0, COLS - col)]
+    text = text[: max(0, cols - col)]
     lines[row] = line[:col] + text + line[col + len(text):]
 
 
 def heading(lines: list[str], title: str, with_system: bool = True) -> None:
     """Title centred on line 1 with the system name at the right; date and time on line 2."""
-    put(lines, 0, (COLS - len(title)) // 2, title)
+    cols = _size[1]
+    put(lines, 0, (cols - len(title)) // 2, title)
     if with_system:
         name = system_name()
-        put(lines, 0, COLS - 1 - len(name), name)
-        put(lines, 1, COLS - 19, datetime.now().strftime("%m/%d/%y  %H:%M:%S"))
+        put(lines, 0, cols - 1 - len(name), name)
+        put(lines, 1, cols - 19, datetime.now().strftime("%m/%d/%y  %H:%M:%S"))
 
 
 def more_or_bottom(lines: list[str], row: int, more: bool) -> None:
     word = "More..." if more else "Bottom"
-    put(lines, row, COLS - 1 - len(word), word)
+    put(lines, row, _size[1] - 1 - len(word), word)
 
 
 def leader(label: str, width: int = 32) -> str:
     """IBM dot leaders: 'Internet address . . . .' filling ``width`` columns, the dots on
-    alternate columns ending at the last one, so the leaders of a display line up."""
-    chars = list(label[: width - 2].ljust(width))
+    alternate columns ending at the last one, so the leaders of a display line up. A
+    label too long for the width is cut at a word, keeping at least one leader dot."""
+    if len(label) > width - 2:
+        label, _ = fit_words(label, width - 2)
+    chars = list(label.ljust(width))
     for col in range(len(label) + 1, width):
         if (width - 1 - col) % 2 == 0:
             chars[col] = "."
@@ -74,6 +116,16 @@ def leader(label: str, width: int = 32) -> str:
 
 def wrap(text: str, width: int, indent: str = "") -> list[str]:
     return textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent) or [indent]
+
+
+def fit_words(text: str, width: int) -> tuple[str, bool]:
+    """``text`` cut to ``width`` at a word boundary; and whether anything was cut."""
+    if len(text) <= width:
+        return text, False
+    cut = text[: width + 1].rfind(" ")
+    if cut < width // 2:
+        cut = width
+    return text[:cut].rstrip(), True
 
 
 # --- input fields ---------------------------------------------------------------------------
@@ -91,6 +143,7 @@ class Field:
     offset: int = 0                # first character shown (a multiple of width)
     hidden: bool = False           # a non-display field (DSPINPUT(*NO)): typing not shown
     option: bool = False           # an Opt field of a Work-with list (kept across pages)
+    help: str = ""                 # F1 on this field: what it is for
 
     @property
     def capacity(self) -> int:
@@ -106,7 +159,11 @@ class Field:
         self.offset = 0
 
     def segments(self) -> list[tuple[int, int, str]]:
+        """(row, column, text) of each line of the field as shown. A blank position shows
+        as an underscore, as the field's underline shows it on a 5250, trailing blanks
+        typed into the field too."""
         shown = "" if self.hidden else self.value[self.offset: self.offset + self.width * self.height]
+        shown = shown.rstrip(" ")
         shown = shown.ljust(min(self.width * self.height, self.capacity - self.offset), "_")
         return [(self.row + n, self.col, shown[n * self.width:(n + 1) * self.width])
                 for n in range(self.height) if shown[n * self.width:(n + 1) * self.width]]
@@ -125,9 +182,8 @@ class Field:
 # --- the panel ----------------------------------------------------------------------------
 
 class Panel:
-    """Base of every display. Subclasses give ``lines()`` and ``on_key()``."""
-
-    bold_rows = frozenset({0, MESSAGE_ROW})
+    """Base of every display. Subclasses give ``lines()``, ``function_keys()`` and
+    ``on_key()``."""
 
     def __init__(self) -> None:
         self.fields: list[Field] = []
@@ -135,24 +191,64 @@ class Panel:
         self.index = 0
         self.insert = False
         self.messages: list[Message] = []
+        self.error_field: Field | None = None   # shown in reverse image (a message names it)
+        self.inhibited = False                  # a request runs: X SYSTEM
+        self.key_set = 0                        # which legend set F24 has reached
         self.options: dict = {}        # Opt values typed, by field key (Work-with lists)
+
+    # --- geometry ---------------------------------------------------------------------
+
+    @property
+    def rows(self) -> int:
+        return _size[0]
+
+    @property
+    def cols(self) -> int:
+        return _size[1]
+
+    @property
+    def key_rows(self) -> tuple[int, int]:
+        return self.rows - 3, self.rows - 2
+
+    @property
+    def message_row(self) -> int:
+        return self.rows - 1
+
+    @property
+    def bold_rows(self):
+        return {0, self.message_row}
 
     # --- what subclasses give ---------------------------------------------------------
 
     def lines(self) -> list[str]:
         return blank()
 
+    def function_keys(self) -> list[str]:
+        """The legend, in the order IBM lists keys (F1 first is not needed: F1 is help
+        everywhere). The base lays it out on the two legend lines, F24 for the rest."""
+        return []
+
     def on_key(self, key: str):
         if key == "F3":
             return EXIT
         if key == "F12":
             return CANCEL
-        if key.startswith("F") or key in ("PGUP", "PGDN"):
-            self.show([Message("QTS1004", key)])
+        if key.startswith("F") or key in ("PGUP", "PGDN", "FIELD_EXIT"):
+            self.show([Message("QTS1004", key_label(key))])
         return None
 
+    def on_idle(self) -> bool:
+        """A second went by without a key: True when the display should be drawn again."""
+        screen.reap_children()
+        return False
+
     def help_lines(self) -> list[str]:
+        """F1 anywhere on the panel: what the display is for."""
         return []
+
+    def field_help(self, field: Field) -> list[str]:
+        """F1 with the cursor on ``field``: its help, before the panel's."""
+        return wrap(field.help, 76, " ") if field.help else []
 
     # --- Work-with conventions: options kept across pages, F9 retrieves -------------------
 
@@ -178,16 +274,82 @@ class Panel:
 
     # --- messages ---------------------------------------------------------------------
 
-    def show(self, messages: list[Message]) -> None:
+    def show(self, messages: list[Message], field: "Field | object | None" = None) -> None:
+        """Messages for the message line; ``field`` (a Field or a field key) is the field
+        in error: reverse image, and the cursor on it."""
         self.messages = list(messages)
+        if field is None:
+            return
+        if not isinstance(field, Field):
+            if not self.focus_key(field):
+                return
+            field = self.field
+        else:
+            for number, candidate in enumerate(self.fields):
+                if candidate is field:
+                    self.focus_on(number)
+        self.error_field = field
+
+    def indicator(self) -> str:
+        if self.inhibited:
+            return INHIBITED
+        return INSERT_MODE if self.insert else ""
 
     def message_line(self) -> str:
-        if not self.messages:
-            return ""
-        text = self.messages[0].text
-        if len(self.messages) > 1:
-            return text[: COLS - 3].ljust(COLS - 2) + "+"
-        return text[: COLS - 1]
+        """The first message, cut at a word; '+' at the end when there are more messages
+        or more text (F1 shows them in full); the indicators at the right."""
+        indicator = self.indicator()
+        width = self.cols - 1 - (INDICATOR_WIDTH + 1 if indicator else 0)
+        text = self.messages[0].text if self.messages else ""
+        more = len(self.messages) > 1
+        shown, cut = fit_words(text, width - 2 if len(text) > width or more else width)
+        if cut or more:
+            shown = shown.ljust(width - 1) + "+"
+        if indicator:
+            shown = shown.ljust(self.cols - 1 - INDICATOR_WIDTH) + indicator.ljust(INDICATOR_WIDTH)
+        return shown
+
+    # --- the legend -------------------------------------------------------------------
+
+    def legend_sets(self) -> list[list[list[str]]]:
+        """The function keys in sets of two lines each; when they do not all fit, each
+        set ends with F24=More keys, and F24 goes round the sets."""
+        keys = self.function_keys()
+        width = self.cols - 2
+        more = "F24=More keys"
+
+        def fill(entries: list[str], reserve: bool) -> tuple[list[list[str]], list[str]]:
+            rows, rest = [[], []], list(entries)
+            for number, row in enumerate(rows):
+                limit = width - (len(more) + 3 if reserve and number == 1 else 0)
+                while rest and (rest[0] == "" or len("   ".join(row + [rest[0]])) <= limit):
+                    if rest[0] == "":          # "" in the legend: the next keys on the next line
+                        rest.pop(0)
+                        if row:
+                            break
+                        continue
+                    row.append(rest.pop(0))
+            return rows, rest
+
+        rows, rest = fill(keys, False)
+        if not [k for k in rest if k]:
+            return [rows]
+        sets, rest = [], list(keys)
+        while rest:
+            rows, after = fill(rest, True)
+            if len(after) == len(rest):      # a key wider than the line: show it cut
+                rows, after = [[rest[0]], []], rest[1:]
+            rows[1].append(more)
+            sets.append(rows)
+            rest = after
+        return sets
+
+    def draw_legend(self, lines: list[str]) -> None:
+        sets = self.legend_sets()
+        shown = sets[self.key_set % len(sets)]
+        for row, entries in zip(self.key_rows, shown):
+            if entries:
+                put(lines, row, 1, "   ".join(entries))
 
     # --- fields and cursor ------------------------------------------------------------
 
@@ -197,6 +359,8 @@ class Panel:
 
     def set_fields(self, fields: list[Field], focus: int = 0) -> None:
         self.fields = fields
+        if self.error_field is not None and self.error_field not in fields:
+            self.error_field = None
         self.focus_on(min(focus, len(fields) - 1) if fields else 0)
 
     def focus_on(self, number: int, index: int = 0) -> None:
@@ -210,22 +374,31 @@ class Panel:
                 return True
         return False
 
-    def compose(self) -> tuple[list[str], tuple[int, int]]:
-        lines = [line.ljust(COLS)[:COLS] for line in self.lines()]
-        lines += [" " * COLS] * (ROWS - len(lines))
+    def compose(self) -> tuple[list[str], tuple[int, int], list[tuple[int, int, int, str]]]:
+        rows, cols = self.rows, self.cols
+        lines = [line.ljust(cols)[:cols] for line in self.lines()[:rows]]
+        lines += [" " * cols] * (rows - len(lines))
+        if self.function_keys():
+            self.draw_legend(lines)
+        spans = []
         for field in self.fields:
             for row, col, text in field.segments():
                 put(lines, row, col, text)
-        put(lines, MESSAGE_ROW, 0, self.message_line().ljust(COLS))
+                if field is self.error_field:
+                    spans.append((row, col, len(text), "reverse"))
+        put(lines, self.message_row, 0, self.message_line().ljust(cols))
         field = self.field
-        cursor = field.place(min(self.index, field.capacity - 1)) if field else (MESSAGE_ROW, 0)
-        return lines, cursor
+        cursor = field.place(min(self.index, field.capacity - 1)) if field else (self.message_row, 0)
+        return lines, cursor, spans
 
     def edit(self, key: str) -> bool:
         """Typing and cursor keys; False when ``key`` is for ``on_key``."""
         field = self.field
+        if key == "RESET":
+            self.error_field = None
+            return True
         if field is None:
-            return key in ("TAB", "BTAB", "UP", "DOWN", "LEFT", "RIGHT", "HOME", "END")
+            return key in ("TAB", "BTAB", "UP", "DOWN", "LEFT", "RIGHT", "HOME", "END", "INSERT")
         if len(key) == 1:
             self._type(field, key)
         elif key == "TAB":
@@ -262,6 +435,11 @@ class Panel:
         elif key == "ERASE_EOF":
             field.value = field.value[: self.index]
             field.changed = True
+        elif key == "FIELD_EXIT":
+            # 5250 Field Exit: what is right of the cursor goes; on to the next field.
+            field.value = field.value[: self.index]
+            field.changed = True
+            self.focus_on((self.focus + 1) % len(self.fields))
         elif key == "ERASE_FIELD":
             field.value, self.index, field.changed = "", 0, True
         else:
@@ -293,61 +471,138 @@ class Panel:
 
     # --- the loop -----------------------------------------------------------------------
 
+    def fit(self, terminal) -> bool:
+        """Lay out for the window as it is now; False when it is too small for a panel."""
+        layout = screen.geometry(*terminal.size())
+        if layout is None:
+            return False
+        if list(layout) != _size:
+            set_size(*layout)
+            self.resized()
+        return True
+
+    def resized(self) -> None:
+        """The geometry changed (a window made larger or smaller): arrange the fields."""
+
+    def draw(self, terminal) -> None:
+        lines, cursor, spans = self.compose()
+        terminal.draw(lines, set(self.bold_rows), cursor, spans)
+
     def run(self):
         with screen.session() as terminal:
-            while True:
-                lines, cursor = self.compose()
-                terminal.draw(lines, set(self.bold_rows), cursor)
-                key = terminal.read_key()
-                if key in ("RESIZE", "REDRAW"):
-                    continue
-                if self.edit(key):
-                    continue
-                if key == "F1":
-                    result = self.help()
-                    if result == EXIT:
-                        return EXIT
-                    continue
+            saved = size()
+            try:
+                return self._loop(terminal)
+            finally:
+                if size() != saved:      # the display that called this one lays out again
+                    set_size(*saved)
+
+    def _loop(self, terminal):
+        refused = ""
+        while True:
+            if not self.fit(terminal):
+                key = too_small(terminal, refused)
+                if key in ("F3", "F12"):
+                    result = self.on_key(key)
+                    if result is not None:
+                        return result
+                refused = key if key not in ("IDLE", "RESIZE", "REDRAW") else refused
+                continue
+            refused = ""
+            self.draw(terminal)
+            key = terminal.read_key()
+            if key == "IDLE":
+                self.on_idle()
+                continue
+            if key in ("RESIZE", "REDRAW"):
+                continue
+            if self.edit(key):
+                continue
+            self.error_field = None
+            if key == "F1":
+                if self.help() == EXIT:
+                    return EXIT
+                continue
+            if key == "F24" and len(self.legend_sets()) > 1:
+                self.key_set += 1
+                continue
+            # The request runs with the keyboard locked: X SYSTEM until it is done.
+            self.inhibited = True
+            try:
+                self.draw(terminal)
                 result = self.on_key(key)
-                if result is not None:
-                    return result
+            finally:
+                self.inhibited = False
+            if result is not None:
+                return result
 
     def help(self):
-        """F1: the messages on the message line in full, else the panel's help."""
-        if self.messages:
-            lines = []
-            for message in self.messages:
-                lines += [f" Message ID . . . . . . :   {message.id}",
-                          f" Type . . . . . . . . . :   {message.type}",
-                          f" Severity . . . . . . . :   {message.severity}", ""]
-                lines += wrap(message.text, 76, "   ")
-                if message.detail:
-                    lines += [""] + wrap(message.detail, 74, "     ")
-                lines.append("")
-            return TextPanel("Additional Message Information", lines).run()
-        lines = self.help_lines()
-        if lines:
-            return TextPanel("Help", lines).run()
-        return None
+        """F1: the messages on the message line in full, then the help of the field the
+        cursor is on, then the panel's."""
+        lines = []
+        for message in self.messages:
+            lines += [f" Message ID . . . . . . :   {message.id}",
+                      f" Type . . . . . . . . . :   {message.type}",
+                      f" Severity . . . . . . . :   {message.severity}", ""]
+            lines += wrap(message.text, 76, "   ")
+            if message.detail:
+                lines += [""] + wrap(message.detail, 74, "     ")
+            lines.append("")
+        field = self.field
+        about = self.field_help(field) if field is not None else []
+        if about and self.help_lines():
+            about.append("")
+        about += self.help_lines()
+        if about and lines:
+            lines += [" Help for this display:", ""]
+        lines += about
+        if not lines:
+            lines = wrap("No help is available for this display: F3 or F12 leaves it.", 76, " ")
+        title = "Additional Message Information" if self.messages else "Help"
+        return TextPanel(title, lines).run()
+
+
+def too_small(terminal, refused: str = "") -> str:
+    """What a window smaller than 24 x 80 shows instead of a panel; returns the key
+    pressed (typing is not taken: the fields are not on the screen to type into, and
+    the key last refused says so)."""
+    height, width = terminal.size()
+    text = [f"Display size {width} x {height} too small.",
+            f"A panel needs {screen.COLS} x {screen.ROWS}.",
+            "Make the window larger,", "or press F3 to exit."]
+    if refused:
+        text.append(f"Key {key_label(refused)} not taken.")
+    lines = []
+    for line in text:
+        lines += textwrap.wrap(line, max(width - 1, 8)) or [""]
+    terminal.draw(lines[:height], {0}, (min(len(lines), height) - 1, 0))
+    return terminal.read_key()
 
 
 class TextPanel(Panel):
     """Protected text that pages (Page Down / Page Up), with F3 and F12."""
 
-    FIRST, LAST = 2, 19
+    FIRST = 2
 
-    def __init__(self, title: str, text: list[str], keys: str = " F3=Exit   F12=Cancel",
+    def __init__(self, title: str, text: list[str], keys: list[str] | None = None,
                  above: list[str] | None = None):
         super().__init__()
         self.title = title
         self.text = text
-        self.keys = keys
+        self.keys = keys if keys is not None else ["F3=Exit", "F12=Cancel"]
         self.above = above or []           # fixed lines between heading and the text
         self.top = 0
 
     @property
+    def last(self) -> int:
+        return self.key_rows[0] - 2
+
+    @property
     def page(self) -> int:
-        return self.LAST - self.FIRST - len(self.above)
+        return self.last - self.FIRST - len(self.above)
+
+    def function_keys(self) -> list[str]:
+        return self.keys
 
     def lines(self) -> list[str]:
         lines = blank()
@@ -359,8 +614,7 @@ class TextPanel(Panel):
         for line in self.text[self.top: self.top + self.page]:
             put(lines, row, 0, line)
             row += 1
-        more_or_bottom(lines, self.LAST, self.top + self.page < len(self.text))
-        put(lines, KEY_ROWS[0], 0, self.keys)
+        more_or_bottom(lines, self.last, self.top + self.page < len(self.text))
         return lines
 
     def on_key(self, key: str):

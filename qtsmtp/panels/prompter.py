@@ -34,10 +34,10 @@ from qtsmtp.panels import execute, screen
 from qtsmtp.panels.panel import (
     CANCEL,
     EXIT,
-    KEY_ROWS,
     Field,
     Panel,
     blank,
+    key_label,
     leader,
     more_or_bottom,
     put,
@@ -47,7 +47,7 @@ from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
 from qtsmtp.programs.runner import EXIT_INVALID, Outcome
 from qtsmtp.store.root import data_root
 
-FIRST_ROW, PAGE = 4, 16
+FIRST_ROW = 4
 MARK_COL, CHOICE_COL = 34, 52
 SELECTIVE = {"??": "input", "?*": "protected", "?<": "input-default", "?-": "hidden",
              "?&": "more-input", "?%": "more-protected"}
@@ -67,13 +67,21 @@ def request(stmt: Statement) -> tuple[Command, dict, dict]:
     """(definition, given values by keyword, selective modes by keyword) of a statement."""
     cmd = command.resolve(stmt)
     given, modes, bad = {}, {}, []
-    for index, node in enumerate(stmt.positional):
+    keywords = list(stmt.keywords)
+    positional = []
+    for node in stmt.positional:
+        # ??KWD written without parentheses: the keyword to prompt, no value given.
+        if isinstance(node, Scalar) and not node.quoted and node.text[:1] == "?" and len(node.text) > 2:
+            keywords.append((node.text.upper(), ValueList([])))
+        else:
+            positional.append(node)
+    for index, node in enumerate(positional):
         if index >= cmd.maxpos:
             bad.append(Message("CPD0003", cmd.name, cmd.maxpos))
             break
         if not (isinstance(node, Scalar) and node.is_n):
             given[cmd.parms[index].keyword] = node if isinstance(node, ValueList) else ValueList([node])
-    for keyword, value in stmt.keywords:
+    for keyword, value in keywords:
         chars = keyword[:2] if keyword.startswith("?") else ""
         name = keyword[len(chars):]
         if chars and chars not in SELECTIVE:
@@ -86,6 +94,8 @@ def request(stmt: Statement) -> tuple[Command, dict, dict]:
             bad.append(Message("QTS1007", name))
         if chars:
             modes[name] = SELECTIVE[chars]
+        if isinstance(value, ValueList) and not value.items:
+            continue        # KWD(): nothing written; the field shows the current value
         given[name] = value
     if bad:
         raise CLError(bad + [Message("CPF0001", cmd.name)])
@@ -136,13 +146,22 @@ class PromptPanel(Panel):
     def all_lines(self) -> list[tuple[ParmPrompt, Line]]:
         return [(p, line) for p in self.visible() for line in p.lines]
 
+    @property
+    def page(self) -> int:
+        """Parameter lines on a page: from FIRST_ROW to the line above More.../Bottom."""
+        return self.key_rows[0] - 1 - FIRST_ROW
+
+    def resized(self) -> None:
+        self.top = self.top // self.page * self.page
+        self._arrange()
+
     def _arrange(self) -> None:
         focus_key = self.field.key if self.field else None
         fields = []
         for number, (prompt, line) in enumerate(self.all_lines()):
             if line.field is not None:
                 line.field.row = FIRST_ROW + number - self.top
-                if self.top <= number < self.top + PAGE and not prompt.protected:
+                if self.top <= number < self.top + self.page and not prompt.protected:
                     fields.append(line.field)
         self.set_fields(fields)
         if focus_key is not None:
@@ -150,22 +169,22 @@ class PromptPanel(Panel):
 
     @property
     def bold_rows(self):
-        rows = {0, 23}
+        rows = {0, self.message_row}
         for number, (prompt, line) in enumerate(self.all_lines()):
-            if prompt.parm.min and self.top <= number < self.top + PAGE:
+            if prompt.parm.min and self.top <= number < self.top + self.page:
                 rows.add(FIRST_ROW + number - self.top)
         return rows
 
     def lines(self) -> list[str]:
         lines = blank()
         title = f"{self.cmd.prompt} ({self.cmd.name})"
-        put(lines, 0, (80 - len(title)) // 2, title)
+        put(lines, 0, (self.cols - len(title)) // 2, title)
         entries = self.all_lines()
         if entries:
             put(lines, 2, 1, "Type choices, press Enter.")
         else:
             put(lines, 2, 1, "This command has no parameters; press Enter to run it.")
-        for number, (prompt, line) in enumerate(entries[self.top: self.top + PAGE]):
+        for number, (prompt, line) in enumerate(entries[self.top: self.top + self.page]):
             row = FIRST_ROW + number
             if line.field is None:
                 put(lines, row, 1, line.label)
@@ -182,14 +201,15 @@ class PromptPanel(Panel):
                 put(lines, row, MARK_COL, ">")
             if prompt.protected:
                 put(lines, row, FIELD_COL, line.field.text)
-        more_or_bottom(lines, 20, self.top + PAGE < len(entries))
-        put(lines, KEY_ROWS[0], 1, "F1=Help   F3=Exit   F4=Prompt   F5=Refresh   "
-            + ("F11=Choices" if self.keywords else "F11=Keywords") + "   F12=Cancel")
+        more_or_bottom(lines, FIRST_ROW + self.page, self.top + self.page < len(entries))
+        return lines
+
+    def function_keys(self) -> list[str]:
+        keys = ["F1=Help", "F3=Exit", "F4=Prompt", "F5=Refresh",
+                "F11=Choices" if self.keywords else "F11=Keywords", "F12=Cancel"]
         hidden = self.selective and not self.show_all and any(
             m.startswith("more") for m in self.modes.values())
-        if hidden:
-            put(lines, KEY_ROWS[1], 1, "F9=All parameters")
-        return lines
+        return keys + (["", "F9=All parameters"] if hidden else [])
 
     @staticmethod
     def _choices(prompt: ParmPrompt, line: Line) -> str:
@@ -206,12 +226,12 @@ class PromptPanel(Panel):
             return self.submit()
         if key in ("PGDN", "PGUP"):
             total = len(self.all_lines())
-            if key == "PGDN" and self.top + PAGE >= total:
+            if key == "PGDN" and self.top + self.page >= total:
                 self.show([Message("QTS1003")])
             elif key == "PGUP" and self.top == 0:
                 self.show([Message("QTS1002")])
             else:
-                self.top = max(0, self.top + (PAGE if key == "PGDN" else -PAGE))
+                self.top = max(0, self.top + (self.page if key == "PGDN" else -self.page))
                 self._arrange()
             return None
         if key == "F4":
@@ -231,7 +251,7 @@ class PromptPanel(Panel):
             return None
         if key in ("F3", "F12"):
             return EXIT if key == "F3" else CANCEL
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None
 
     def command_text(self) -> str:
@@ -247,31 +267,29 @@ class PromptPanel(Panel):
         try:
             bound = command.compile_statement(command.statement(text))
         except CLError as error:
-            self._point_at(error.messages)
-            self.show(error.messages)
+            self.show(error.messages, field=self._point_at(error.messages))
             return None
         outcome = execute.run(bound, text)
         if outcome.failed:
-            self._point_at(outcome.messages)
-            self.show(outcome.messages)
+            self.show(outcome.messages, field=self._point_at(outcome.messages))
             return None
         return outcome
 
-    def _point_at(self, messages: list[Message]) -> None:
-        """Put the cursor on the parameter a message names."""
+    def _point_at(self, messages: list[Message]) -> Field | None:
+        """The field of the parameter a message names (the page turned to it)."""
         for message in messages:
             for word in message.data:
-                if word in self.cmd.by_keyword:
-                    self._go_to(word)
-                    return
+                if word in self.cmd.by_keyword and self._go_to(word):
+                    return self.field
+        return None
 
-    def _go_to(self, keyword: str) -> None:
+    def _go_to(self, keyword: str) -> bool:
         for number, (prompt, line) in enumerate(self.all_lines()):
             if prompt.parm.keyword == keyword and line.field is not None:
-                self.top = number // PAGE * PAGE
+                self.top = number // self.page * self.page
                 self._arrange()
-                self.focus_key(keyword)
-                return
+                return self.focus_key(keyword)
+        return False
 
     def _current(self) -> tuple[ParmPrompt, Line] | None:
         field_now = self.field
@@ -310,14 +328,14 @@ class ValuePanel(Panel):
     def __init__(self, cmd: Command, parm: Parm, line: Line):
         super().__init__()
         self.cmd, self.parm, self.line = cmd, parm, line
-        width = min(line.field.width, 79 - 35)
+        width = min(line.field.width, self.cols - 1 - 35)
         self.entry = Field(5, 35, width, line.field.value, max_length=line.field.capacity)
         self.set_fields([self.entry])
 
     def lines(self) -> list[str]:
         lines = blank()
         title = f"Specify Value for Parameter {self.parm.keyword}"
-        put(lines, 0, (80 - len(title)) // 2, title)
+        put(lines, 0, (self.cols - len(title)) // 2, title)
         put(lines, 2, 1, "Type choice, press Enter.")
         put(lines, 5, 1, leader(self.line.label.strip(), 32))
         rows = ["Choices:"] + [w for c in choices(self.parm) for w in wrap(c, 74, "  ")]
@@ -326,10 +344,12 @@ class ValuePanel(Panel):
         if values and not spec.rstd:          # a restricted list is its choices already
             rows += ["", "Special values:"] + wrap("   ".join(values), 74, "  ")
         rows += [""] + wrap(self.parm.help or self.parm.prompt + ".", 76)
-        for number, text in enumerate(rows[:13]):
+        for number, text in enumerate(rows[: self.key_rows[0] - 1 - 7]):
             put(lines, 7 + number, 1, text)
-        put(lines, KEY_ROWS[0], 1, "F3=Exit   F12=Cancel")
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F12=Cancel"]
 
     def on_key(self, key: str):
         if key == "ENTER":

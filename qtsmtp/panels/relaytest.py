@@ -19,11 +19,11 @@ from qtsmtp.config.policy import Decision
 from qtsmtp.config.settings import load_settings
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels.panel import (
-    KEY_ROWS,
     Field,
     Panel,
     blank,
     heading,
+    key_label,
     leader,
     put,
     wrap,
@@ -67,8 +67,13 @@ class RelayTestPanel(Panel):
     def __init__(self, alwrly: str):
         super().__init__()
         self.alwrly = alwrly
-        self.client = Field(6, 36, 39, key="client")
-        self.recipient = Field(7, 36, 43, max_length=512, key="recipient")
+        self.client = Field(6, 36, 39, key="client",
+                            help="The IPv4 or IPv6 address the client connects from, "
+                                 "e.g. 10.1.1.7 or 2001:db8::5.")
+        self.recipient = Field(7, 36, 43, max_length=512, key="recipient",
+                               help="The address given at RCPT TO, e.g. "
+                                    "someone@example.org; a source route or a % hack is "
+                                    "read as the server reads it.")
         self.set_fields([self.client, self.recipient])
         self.results: list[tuple[str, str, str]] = []
 
@@ -83,15 +88,24 @@ class RelayTestPanel(Panel):
         for asked, reply, explanation in self.results:
             put(lines, row, 1, leader(asked) + "   " + reply)
             row += 1
-            for text in wrap(explanation, 74, "     "):
-                if row < 20:
+            for text in wrap(explanation, self.cols - 6, "     "):
+                if row < self.key_rows[0] - 1:
                     put(lines, row, 0, text)
                     row += 1
             row += 1
         if self.results:
-            put(lines, 20, 1, "The decision the server would make now, from the stored lists.")
-        put(lines, KEY_ROWS[0], 1, "F3=Exit   F5=Refresh   F12=Cancel")
+            put(lines, self.key_rows[0] - 1, 1,
+                "The decision the server would make now, from the stored lists.")
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F5=Refresh", "F12=Cancel"]
+
+    def help_lines(self) -> list[str]:
+        return [" Test Relay Decision asks the server's own relay policy, compiled from the",
+                " stored attributes and lists, what it would answer a client at this",
+                " address for this recipient: at connect, then at RCPT TO. Nothing is sent.",
+                " The same test runs from scripts: TSTSMTPRLY."]
 
     def on_key(self, key: str):
         if key == "ENTER":
@@ -100,15 +114,13 @@ class RelayTestPanel(Panel):
                                        (recipient, "Recipient", "recipient")):
                 if not value:
                     self.results = []
-                    self.show([Message("CPD0007", name)])
-                    self.focus_key(field)
+                    self.show([Message("CPD0007", name)], field=field)
                     return None
             try:
                 ipaddress.ip_address(client.strip("[]"))
             except ValueError:
                 self.results = []
-                self.show([Message("TCP1901", client)])
-                self.focus_key("client")
+                self.show([Message("TCP1901", client)], field=self.client)
                 return None
             try:
                 self.results = decide(client.strip("[]"), recipient)
@@ -126,5 +138,5 @@ class RelayTestPanel(Panel):
             return None
         if key in ("F3", "F12"):
             return super().on_key(key)
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None

@@ -30,16 +30,16 @@ from qtsmtp.jobs import activejobs as report
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import Message
 from qtsmtp.panels import screen
-from qtsmtp.panels.cmdline import run_command_line
+from qtsmtp.panels.cmdline import run_command_line, show_output
 from qtsmtp.panels.panel import (
     CANCEL,
     EXIT,
-    KEY_ROWS,
     Field,
     Panel,
     TextPanel,
     blank,
     heading,
+    key_label,
     leader,
     more_or_bottom,
     put,
@@ -48,9 +48,10 @@ from qtsmtp.panels.panel import (
 from qtsmtp.programs.runner import Outcome
 from qtsmtp.store.root import data_root
 
-HEADING_ROW, FIRST_ROW, PAGE = 8, 9, 9
+HEADING_ROW, FIRST_ROW = 8, 9
 OPTIONS = {"3": "Hold", "4": "End", "5": "Work with", "6": "Release"}
 END_WAIT_SECONDS = 10
+SIGNAL_WAIT_SECONDS = 2         # a hold or release shows in /proc within this, or never
 
 
 def ibm_percent(value: float) -> str:
@@ -72,8 +73,20 @@ class JobsPanel(Panel):
         self.elapsed_view = False
         self.top = 0
         self.options: dict[str, str] = {}          # job number -> option typed
-        self.command = Field(20, 7, 72, max_length=2000, key="command")
+        self.command = Field(20, 7, 72, max_length=2000, key="command",
+                             help="Type a command and press Enter to run it, or F4 to "
+                                  "prompt it.")
         self.restart_statistics()
+
+    @property
+    def page(self) -> int:
+        return self.rows - 15
+
+    def resized(self) -> None:
+        self.keep_options()
+        self.command.row, self.command.width = self.rows - 4, self.cols - 8
+        self.top = self.top // self.page * self.page
+        self.arrange()
 
     # --- measuring ----------------------------------------------------------------------
 
@@ -96,13 +109,13 @@ class JobsPanel(Panel):
         self.elapsed = elapsed
         self.table = report.rows(self.jobs, measured)   # subsystem lines and indented jobs
         self.numbers = [row[2] for row in self.table]   # "" for a subsystem line
-        self.top = max(0, min(self.top, (len(self.table) - 1) // PAGE * PAGE))
+        self.top = max(0, min(self.top, (len(self.table) - 1) // self.page * self.page))
         self.arrange()
 
     def arrange(self) -> None:
         key = self.field.key if self.field else None
         fields = []
-        for index in range(self.top, min(self.top + PAGE, len(self.table))):
+        for index in range(self.top, min(self.top + self.page, len(self.table))):
             number = self.numbers[index] or f"sbs{index}"
             fields.append(Field(FIRST_ROW + index - self.top, 2, 2,
                                 self.options.get(number, ""), key=number, option=True))
@@ -126,17 +139,19 @@ class JobsPanel(Panel):
             put(lines, HEADING_ROW, 1, "Opt  Subsystem/Job  Number  Process      CPU time   Started")
         else:
             put(lines, HEADING_ROW, 1, "Opt  Subsystem/Job  User        Type  CPU %  Function        Status")
-        for offset, row in enumerate(self.table[self.top: self.top + PAGE]):
+        for offset, row in enumerate(self.table[self.top: self.top + self.page]):
             put(lines, FIRST_ROW + offset, 6, self._row_text(row))
         if not self.table:
             put(lines, FIRST_ROW, 6, "(No active jobs)")
-        more_or_bottom(lines, FIRST_ROW + PAGE, self.top + PAGE < len(self.table))
-        put(lines, 19, 1, "Parameters or command")
-        put(lines, 20, 1, "===>")
-        put(lines, KEY_ROWS[0], 1, "F3=Exit   F5=Refresh   F9=Retrieve   F10=Restart statistics")
-        put(lines, KEY_ROWS[1], 1, ("F11=Display status" if self.elapsed_view
-                                    else "F11=Display elapsed data") + "   F12=Cancel")
+        more_or_bottom(lines, FIRST_ROW + self.page, self.top + self.page < len(self.table))
+        put(lines, self.rows - 5, 1, "Parameters or command")
+        put(lines, self.rows - 4, 1, "===>")
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F4=Prompt", "F5=Refresh", "F9=Retrieve", "F10=Restart statistics", "",
+                "F11=Display status" if self.elapsed_view else "F11=Display elapsed data",
+                "F12=Cancel"]
 
     def _row_text(self, row: list[str]) -> str:
         name, user, number, job_type, cpu, function, status = row
@@ -173,43 +188,67 @@ class JobsPanel(Panel):
             return None
         if key in ("PGDN", "PGUP"):
             self.keep_options()
-            last = max(0, (len(self.table) - 1) // PAGE * PAGE)
+            last = max(0, (len(self.table) - 1) // self.page * self.page)
             if key == "PGDN" and self.top >= last:
                 self.show([Message("QTS1003")])
             elif key == "PGUP" and self.top == 0:
                 self.show([Message("QTS1002")])
             else:
-                self.top = min(last, self.top + PAGE) if key == "PGDN" else max(0, self.top - PAGE)
+                self.top = min(last, self.top + self.page) if key == "PGDN" else max(0, self.top - self.page)
             self.arrange()
             return None
         if key == "F9":
             self.retrieve(self.command)
             return None
+        if key == "F4":
+            self.keep_options()
+            if self.options:
+                return self.enter()
+            return self.command_line(prompt=True)
         if key in ("F3", "F12"):
             return super().on_key(key)
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None
+
+    def command_line(self, prompt: bool = False):
+        result = run_command_line(self.command.value, prompt=prompt)
+        if isinstance(result, Outcome):
+            self.command.set("")
+            show_output(result)
+            self.show(result.messages)
+        elif not prompt:
+            self.show([])
+        self.refresh()
+        return None
+
+    def help_lines(self) -> list[str]:
+        return [
+            " Work with Active Jobs lists the qtsmtp jobs under their subsystem, with the",
+            " CPU they used since the display started (or F10 restarted the statistics)",
+            " as a share of the whole system, and what each job waits on (Status).",
+            "",
+            " Type an option beside a job and press Enter:",
+            "   3=Hold     stop the job's process (SIGSTOP); its status becomes HLD",
+            "   4=End      end the job, after a confirmation display",
+            "   5=Work with  the job: process, start time, port, sessions, job log",
+            "   6=Release  let a held job go on (SIGCONT)",
+            "",
+            " F5 refreshes the list, F10 restarts the statistics, F11 switches between",
+            " status and elapsed data. A command typed at ===> runs with Enter; F4",
+            " prompts it, F9 retrieves the previous one.",
+        ]
 
     def enter(self):
         self.keep_options()
         for key, option in sorted(self.options.items()):
             if option not in OPTIONS or key.startswith("sbs"):
                 valid = ", ".join(OPTIONS) if not key.startswith("sbs") else "none on a subsystem line"
-                self.show([Message("QTS1001", option, valid)])
-                self.focus_key(key)
+                self.show([Message("QTS1001", option, valid)], field=key)
                 return None
         if not self.options:
             if self.command.text:
-                result = run_command_line(self.command.value)
-                if result == EXIT:
-                    return EXIT
-                if isinstance(result, Outcome):
-                    self.command.set("")
-                    if result.output:
-                        TextPanel(result.command, result.output).run()
-                    self.show(result.messages)
-            else:
-                self.show([])
+                return self.command_line()
+            self.show([])
             self.refresh()
             return None
         messages: list[Message] = []
@@ -225,8 +264,7 @@ class JobsPanel(Panel):
             elif option == "6":
                 messages.append(release(job))
             elif option == "5":
-                if WorkWithJobPanel(self.root, job).run() == EXIT:
-                    return EXIT
+                WorkWithJobPanel(self.root, job).run()      # F3 there: back to this list
         if ending:
             if ConfirmEndPanel(ending).run() == "confirmed":
                 messages += [end(job) for job in ending]
@@ -234,7 +272,16 @@ class JobsPanel(Panel):
         self.show(messages)
         self.refresh()
         self.focus_on(0)
+        self.focus_job(pending[-1][0])          # the cursor back on the row worked on
         return None
+
+    def focus_job(self, number: str) -> None:
+        if number not in self.numbers:
+            return
+        index = self.numbers.index(number)
+        self.top = index // self.page * self.page
+        self.arrange()
+        self.focus_key(number)
 
 
 # --- what the options do -------------------------------------------------------------------
@@ -252,16 +299,32 @@ def _signal(job: table.JobRecord, signum: int) -> Message | None:
     return None
 
 
+def _settle(job: table.JobRecord, held: bool) -> None:
+    """Wait (bounded) until the kernel shows the job stopped or going again: a signal is
+    delivered a moment after kill() returns, and the list drawn next must show it."""
+    deadline = time.monotonic() + SIGNAL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if (procstat.status(job.pid) == "HLD") == held or not procstat.is_alive(job.pid, job.pid_start):
+            return
+        time.sleep(0.01)
+
+
 def hold(job: table.JobRecord) -> Message:
     if procstat.status(job.pid) == "HLD":
         return Message("TCP4005", job.qualified)
-    return _signal(job, signal.SIGSTOP) or Message("TCP4001", job.qualified)
+    problem = _signal(job, signal.SIGSTOP)
+    if problem is None:
+        _settle(job, held=True)
+    return problem or Message("TCP4001", job.qualified)
 
 
 def release(job: table.JobRecord) -> Message:
     if procstat.status(job.pid) != "HLD":
         return Message("TCP4006", job.qualified)
-    return _signal(job, signal.SIGCONT) or Message("TCP4002", job.qualified)
+    problem = _signal(job, signal.SIGCONT)
+    if problem is None:
+        _settle(job, held=False)
+    return problem or Message("TCP4002", job.qualified)
 
 
 def end(job: table.JobRecord) -> Message:
@@ -289,18 +352,21 @@ class ConfirmEndPanel(Panel):
         put(lines, 2, 1, "Press Enter to confirm your choices for 4=End.")
         put(lines, 3, 1, "Press F12=Cancel to return to change your choices.")
         put(lines, 5, 1, "Opt  Job         User        Number  Process")
-        for offset, job in enumerate(self.jobs[:13]):
+        page = self.key_rows[0] - 2 - 6
+        for offset, job in enumerate(self.jobs[:page]):
             put(lines, 6 + offset, 3, f"4  {job.name:<12}{job.user:<12}{job.number:<8}{job.pid}")
-        more_or_bottom(lines, 19, len(self.jobs) > 13)
-        put(lines, KEY_ROWS[0], 1, "F12=Cancel")
+        more_or_bottom(lines, 6 + page, len(self.jobs) > page)
         return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F12=Cancel"]
 
     def on_key(self, key: str):
         if key == "ENTER":
             return "confirmed"
         if key in ("F3", "F12"):
             return CANCEL
-        self.show([Message("QTS1004", key)])
+        self.show([Message("QTS1004", key_label(key))])
         return None
 
 

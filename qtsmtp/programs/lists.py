@@ -17,7 +17,7 @@ def addsmtple(bound: Bound) -> list[Message]:
     with ListMember(root, list_type) as member:
         member.add(entry)
     # Returns once every running server job applies it (or names the one that did not).
-    return confirm_change(root) + [Message("TCP2660")]
+    return member.index.passed_over + confirm_change(root) + [Message("TCP2660")]
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:
@@ -25,7 +25,7 @@ def rmvsmtple(bound: Bound) -> list[Message]:
     root = data_root()
     with ListMember(root, list_type) as member:
         member.remove(entry)
-    return confirm_change(root) + [Message("TCP2661")]
+    return member.index.passed_over + confirm_change(root) + [Message("TCP2661")]
 
 
 def _named_entry(bound: Bound, adding: bool):

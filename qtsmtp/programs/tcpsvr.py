@@ -92,6 +92,14 @@ def endtcpsvr(bound: Bound) -> list[Message]:
             os.kill(job.pid, signal.SIGTERM)
         except ProcessLookupError:
             pass
+    # A held job (WRKACTJOB 3=Hold: SIGSTOP) cannot act on SIGTERM: it is released to
+    # end, as ENDJOB ends a held job, instead of being waited for in vain.
+    for job in jobs:
+        if procstat.status(job.pid) == "HLD" and procstat.is_alive(job.pid, job.pid_start):
+            try:
+                os.kill(job.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
     deadline = time.monotonic() + END_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
         if not any(procstat.is_alive(j.pid, j.pid_start) for j in jobs) and not _smtp_jobs(root):

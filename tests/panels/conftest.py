@@ -16,11 +16,12 @@ def term(tmp_path, qroot):
     ``term("wrksmtple", "*ACCEPT")``. Every tmux server started is killed afterwards."""
     opened: list[Terminal] = []
 
-    def start(name: str, *args: str, env: dict | None = None) -> Terminal:
+    def start(name: str, *args: str, env: dict | None = None,
+              size: tuple[int, int] = (80, 24)) -> Terminal:
         terminal = Terminal(tmp_path)
         opened.append(terminal)
         return terminal.start([script(name), *args],
-                              {"QTSMTP_ROOT": str(qroot), "LANG": "C.UTF-8", **(env or {})})
+                              {"QTSMTP_ROOT": str(qroot), "LANG": "C.UTF-8", **(env or {})}, size)
     yield start
     for terminal in opened:
         terminal.close()

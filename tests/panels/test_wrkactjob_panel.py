@@ -63,7 +63,9 @@ def row_of(lines: list[str], name: str) -> int:
 
 
 def type_option(terminal, row: int, option: str) -> None:
-    """Put ``option`` in the Opt field of screen row ``row`` (rows start at 9)."""
+    """Put ``option`` in the Opt field of screen row ``row`` (rows start at 9): Home
+    (the first row's Opt: the cursor stays on the row last worked on), then Down."""
+    terminal.keys("Home")
     for _ in range(row - 9):
         terminal.keys("Down")
     terminal.type(option)

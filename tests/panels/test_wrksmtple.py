@@ -51,8 +51,7 @@ def test_type_filter_is_positional(term, cl):
 
 def test_add_through_option_1(term, cl, qroot):
     terminal = open_list(term)
-    terminal.type("1")
-    terminal.keys("Tab")
+    terminal.type("1")                    # the Opt is full: the cursor goes on to Type
     terminal.type("*accept")
     terminal.press("Enter", "Add SMTP List Entry (ADDSMTPLE)")
     expect_screen(terminal, "wrksmtple_option1_prompt")
@@ -69,14 +68,12 @@ def test_remove_through_option_4_with_confirmation(term, cl, qroot):
     before = member(qroot, ACCEPT)
     terminal = open_list(term)
     terminal.keys("Tab", "Tab")           # add line: Opt, Type; then the first entry
-    terminal.type("4")
-    terminal.keys("Down")
-    terminal.type("4")
+    terminal.type("44")                   # a full Opt field goes on to the next row's
     terminal.press("Enter", "Confirm Remove of SMTP List Entries")
     expect_screen(terminal, "wrksmtple_confirm_remove")
     # F12 goes back with the options still typed, and removes nothing.
     terminal.press("F12", "Work with SMTP List Entries")
-    terminal.wait_for(lambda lines: lines[9].startswith("  4_") and lines[10].startswith("  4_"))
+    terminal.wait_for(lambda lines: lines[9].startswith("  4 ") and lines[10].startswith("  4 "))
     assert member(qroot, ACCEPT) == before
     terminal.press("Enter", "Confirm Remove of SMTP List Entries")
     terminal.press("Enter", "SMTP list entry removed.")
@@ -100,8 +97,7 @@ def test_several_options_run_top_to_bottom(term, cl, qroot):
     terminal = open_list(term)
     terminal.keys("Tab", "Tab")
     terminal.type("5")                    # 10.1.1.0/24 first: displayed
-    terminal.keys("Down")
-    terminal.type("4")                    # then 10.1.1.7 removed
+    terminal.type("4")                    # then 10.1.1.7 (the next row's Opt) removed
     terminal.keys("Enter")
     terminal.wait_for("Display SMTP List Entry")
     terminal.wait_for("Effective network  . . . . . .   10.1.1.0/24")
@@ -206,7 +202,7 @@ def test_bad_address_in_the_add_prompt_changes_nothing(term, cl, qroot):
 
 def test_command_line_runs_a_command_and_refreshes(term, cl, qroot):
     terminal = open_list(term)
-    terminal.keys("BTab")                 # back from the first field wraps to ===>
+    terminal.keys("BTab", "BTab")         # back from the first Opt: Position to, then ===>
     terminal.type("ADDSMTPLE *REJECT INTNETADR('10.6.6.6')")
     terminal.press("Enter", "SMTP list entry added.")
     terminal.wait_for("10.6.6.6")

@@ -24,6 +24,20 @@ ACCEPT = lt.LIST_TYPES["*ACCEPT"]
 NEAR = lt.LIST_TYPES["*NEAR"]
 
 
+def parse_valid(member, list_type: lt.ListType, text: str) -> list:
+    """parse_member with a record that is not an entry passed over, as ListMember passes
+    over a hand-edited line (TCP2671) rather than refuse every change to the list."""
+    out = []
+    for number, line in enumerate(text.splitlines(), 1):
+        try:
+            entry = entries.parse_record(list_type, line)
+        except CLError:
+            continue
+        if entry is not None:
+            out.append((number, entry))
+    return out
+
+
 class ParsingListMember:
     """ListMember as it was before the index: the whole member parsed for every change."""
 
@@ -32,7 +46,7 @@ class ParsingListMember:
         self.member = member_file(root, list_type)
 
     def add(self, entry):
-        records = parse_member(self.member, self.list_type, self.member.read_text())
+        records = parse_valid(self.member, self.list_type, self.member.read_text())
         index = {e.identity: e for _, e in records}
         if entry.identity in index:
             raise escape("TCP2650", self.list_type.name_in_text,
@@ -41,7 +55,7 @@ class ParsingListMember:
 
     def remove(self, entry):
         text = self.member.read_text()
-        records = parse_member(self.member, self.list_type, text)
+        records = parse_valid(self.member, self.list_type, text)
         found = [number for number, e in records if e.identity == entry.identity]
         if not found:
             raise escape("TCP2651", self.list_type.name_in_text)
@@ -238,9 +252,8 @@ def test_records_appended_by_hand_are_added_not_the_member_parsed_again(tmp_path
     assert result[0] == "error" and result[1][0][0].startswith("TCP2650 ")
     with open(path, "a") as f:
         f.write("10.1.1.999\n")
-    result = add(tmp_path, {"INTNETADR": "192.0.2.2"})
-    assert result[1][0][0].startswith(
-        "TCP2670 Member ACCEPTRLY file QATMADRLST in library QUSRSYS not valid at record 5")
+    # A line that is not an entry is passed over (TCP2671), not a stop to every change.
+    assert add(tmp_path, {"INTNETADR": "192.0.2.2"}) == ("done", None)
 
 
 def test_a_damaged_index_is_made_again(tmp_path):
