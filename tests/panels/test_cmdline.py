@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 
+from qtsmtp.panels.prompter import FIRST_ROW
+from qtsmtp.panels.promptfields import FIELD_COL
 from support import script
 from tmuxterm import expect_screen
 
@@ -108,13 +110,20 @@ def test_f4_prompts_chgsmtpa_with_the_stored_values(term, cl, qroot):
 
 
 def _go_to_field(terminal, label: str) -> None:
-    """Move the cursor (Tab, bounded) to the field on the line whose prompt is ``label``."""
-    for _ in range(40):
-        out = terminal._tmux("display-message", "-p", "-t", "t", "#{cursor_y}").stdout.strip()
-        if out.isdigit() and terminal.screen()[int(out)].lstrip().startswith(label):
-            return
-        terminal.keys("Tab")
-    raise AssertionError(f"no field for {label!r}")
+    """Put the cursor on the field of the line whose prompt is ``label``: Home (the first
+    field of the page), then one Tab for each field line above it.
+
+    The keys are worked out from the page's text alone, never from where the cursor
+    seems to be: the panel takes keys in the order they were typed however late it runs,
+    but a cursor read while it is still working through earlier keys is stale, and a Tab
+    sent on a stale read moves the cursor past the field (on a loaded machine the value
+    was then typed into another field). The wait for the cursor is only the check."""
+    lines = terminal.wait_for(lambda lines: any(line.lstrip().startswith(label) for line in lines))
+    row = next(n for n, line in enumerate(lines) if line.lstrip().startswith(label))
+    # A line with a field has its value (or the field's underscores) from FIELD_COL on.
+    fields_above = [n for n in range(FIRST_ROW, row) if lines[n][FIELD_COL:FIELD_COL + 1].strip()]
+    terminal.keys("Home", *["Tab"] * len(fields_above))
+    terminal.wait_for_cursor(row, FIELD_COL)
 
 
 def test_prompt_error_stays_on_the_prompt_and_changes_nothing(term, qroot):
@@ -138,10 +147,10 @@ def test_f4_on_an_empty_line_lists_the_commands(term, qroot):
     # page (other work adds commands, so this is read rather than compared whole).
     from qtsmtp.cl.definition import load, runnable_command_names
     runnable = runnable_command_names()
-    expected = [f"  _   {n:<10}  {load(n).prompt}" for n in runnable[:13]]
+    expected = [f"  __  {n:<10}  {load(n).prompt}" for n in runnable[:13]]
     terminal.keys("F4")
     lines = terminal.wait_for(lambda now: "Select Command" in now[0] and now[6:6 + len(expected)] == expected)
-    listed = [line.split()[1] for line in lines[6:19] if line.startswith("  _ ")]
+    listed = [line.split()[1] for line in lines[6:19] if line.startswith("  __")]
     assert lines[19].strip() == ("More..." if len(runnable) > 13 else "Bottom")
     for _ in range(listed.index("RMVSMTPLE") if "RMVSMTPLE" in listed else 0):
         terminal.keys("Down")

@@ -182,15 +182,23 @@ class Server:
 
     def stored_messages(self) -> list[bytes]:
         """The bytes of every message the server holds: queued, or delivered to a local
-        mailbox. The queue is read first: delivery writes the mailbox file before it
-        removes the queue file, so a message moving meanwhile is still seen once."""
-        out = []
-        for path in self.queued() + sorted((self.root / "mail").glob("*/*/*")):
-            try:
-                out.append(path.read_bytes())
-            except (FileNotFoundError, IsADirectoryError):
-                pass
-        return out
+        mailbox. The client job moves a message by rename (incoming/ -> active/ ->
+        deferred/, or into a mailbox and then out of the queue), so one listed here may
+        be gone from where it was listed by the time it is read; then it is somewhere
+        later in its path, and the whole look is taken again, until every file listed
+        could be read: a message moving meanwhile is seen exactly once, never missed."""
+        def look() -> list[bytes] | None:
+            out = []
+            for path in self.queued() + sorted((self.root / "mail").glob("*/*/*")):
+                try:
+                    out.append(path.read_bytes())
+                except FileNotFoundError:
+                    return None          # moved on since it was listed: look again
+                except IsADirectoryError:
+                    continue
+            return out
+        return eventually(lambda: (found := look()) is not None and [found], "a look at the "
+                          "queue and the mailboxes while no message moved")[0]
 
     def queue_file(self, queue_id: str) -> bytes:
         """The bytes of a queued message, in whichever state directory the client job
