@@ -147,10 +147,10 @@ def test_f4_on_an_empty_line_lists_the_commands(term, qroot):
     # page (other work adds commands, so this is read rather than compared whole).
     from qtsmtp.cl.definition import load, runnable_command_names
     runnable = runnable_command_names()
-    expected = [f"  __  {n:<10}  {load(n).prompt}" for n in runnable[:13]]
+    expected = [f"  _   {n:<10}  {load(n).prompt}" for n in runnable[:13]]
     terminal.keys("F4")
     lines = terminal.wait_for(lambda now: "Select Command" in now[0] and now[6:6 + len(expected)] == expected)
-    listed = [line.split()[1] for line in lines[6:19] if line.startswith("  __")]
+    listed = [line.split()[1] for line in lines[6:19] if line.startswith("  _ ")]
     assert lines[19].strip() == ("More..." if len(runnable) > 13 else "Bottom")
     for _ in range(listed.index("RMVSMTPLE") if "RMVSMTPLE" in listed else 0):
         terminal.keys("Down")

@@ -46,13 +46,15 @@ class Terminal:
         return subprocess.run([self.tmux, "-S", str(self.socket), "-f", str(self.config), *args],
                               capture_output=True, text=True, timeout=WAIT_SECONDS, check=check)
 
-    def start(self, argv: list[str], env: dict[str, str]) -> "Terminal":
-        """Run ``argv`` in the terminal with ``env`` (added to the environment)."""
+    def start(self, argv: list[str], env: dict[str, str], size: tuple[int, int] = (80, 24)) -> "Terminal":
+        """Run ``argv`` in a terminal of ``size`` (columns, lines) with ``env`` (added to
+        the environment)."""
+        self.size = size
         setting = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
         command = f"env {setting} {' '.join(shlex.quote(a) for a in argv)}"
         # The exit status goes to a file: tmux 3.3 does not report it for a dead pane.
         command = f"{command}; echo $? > {shlex.quote(str(self.status_file))}"
-        self._tmux("new-session", "-d", "-x", "80", "-y", "24", "-s", "t",
+        self._tmux("new-session", "-d", "-x", str(size[0]), "-y", str(size[1]), "-s", "t",
                    "sh -c " + shlex.quote(command))
         self.started = True
         return self
@@ -65,10 +67,23 @@ class Terminal:
 
     # --- reading ----------------------------------------------------------------------
 
+    def resize(self, columns: int, lines: int) -> None:
+        """Make the window (and the program's terminal) ``columns`` x ``lines``."""
+        self._tmux("resize-window", "-t", "t", "-x", str(columns), "-y", str(lines))
+        self.size = (columns, lines)
+
+    def program_pid(self) -> int:
+        """The program's process: the child of the pane's shell (``env`` execs it)."""
+        shell = int(self._tmux("display-message", "-p", "-t", "t", "#{pane_pid}").stdout)
+        children = child_processes(shell)
+        assert children, "the program is not running"
+        return children[0][0]
+
     def screen(self) -> list[str]:
+        rows = getattr(self, "size", (80, 24))[1]
         out = self._tmux("capture-pane", "-p", "-t", "t").stdout.split("\n")
-        lines = [line.rstrip() for line in out[:24]]
-        return lines + [""] * (24 - len(lines))
+        lines = [line.rstrip() for line in out[:rows]]
+        return lines + [""] * (rows - len(lines))
 
     def text(self) -> str:
         return "\n".join(self.screen())
@@ -134,6 +149,22 @@ class Terminal:
         """Press a key and wait for the screen ``then`` describes (text or predicate)."""
         self.keys(key)
         return self.wait_for(then)
+
+
+def child_processes(parent: int) -> list[tuple[int, str]]:
+    """(pid, state) of each child process of ``parent``, from /proc (R, S, T, Z ...)."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+        except OSError:
+            continue
+        if int(fields[1]) == parent:
+            out.append((int(entry), fields[0]))
+    return sorted(out)
 
 
 def masked(lines: list[str]) -> list[str]:
