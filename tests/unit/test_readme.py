@@ -24,3 +24,26 @@ def test_readme_server_command_uses_the_embedded_library():
     (command,) = _fenced_commands(section)
     assert 'strtcpsvr "SERVER(*SMTP)' in command
     assert "QTSMTP_ROOT" not in command      # the embedded default library, data/QUSRSYS
+
+
+def _quietness(args: list[str]) -> int:
+    """How many steps quieter than its default pytest is told to be by ``args``."""
+    steps = 0
+    for arg in args:
+        if arg == "--quiet" or re.fullmatch(r"-q+", arg):
+            steps += 1 if arg == "--quiet" else len(arg) - 1
+        elif arg == "--verbose" or re.fullmatch(r"-v+", arg):
+            steps -= 1 if arg == "--verbose" else len(arg) - 1
+    return steps
+
+
+def test_readme_test_command_ends_with_the_count_line():
+    """pytest -qq (a -q in pyproject's addopts and another in the command) drops the
+    final "N passed" line: the README's command must leave it."""
+    import shlex
+    import tomllib
+    addopts = tomllib.loads((CHECKOUT / "pyproject.toml").read_text())["tool"]["pytest"]["ini_options"]["addopts"]
+    readme = (CHECKOUT / "README.md").read_text()
+    (command,) = _fenced_commands(readme.split("## Run the tests", 1)[1].split("##", 1)[0])
+    pytest_args = shlex.split(command.rsplit("-m pytest", 1)[1]) if "-m pytest" in command else []
+    assert _quietness(shlex.split(addopts) + pytest_args) <= 1, (addopts, command)
