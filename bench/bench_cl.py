@@ -29,10 +29,7 @@ import tempfile
 import time
 from pathlib import Path
 
-
-def console(name: str) -> str:
-    beside = Path(sys.executable).parent / name
-    return str(beside) if beside.exists() else shutil.which(name)
+from _common import script as console
 
 
 def median_wall(argv: list[str], runs: int, env: dict, before=None) -> float:
