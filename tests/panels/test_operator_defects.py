@@ -4,62 +4,19 @@ golden/*.txt. Servers are always ended, by PID if need be."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import socket
 import time
 
+from support import eventually, free_port
+from support.server import Server
 from tmuxterm import child_processes, expect_screen, masked
 
 ACCEPT = "QUSRSYS/QATMADRLST/ACCEPTRLY"
 REJECT = "QUSRSYS/QATMADRLST/REJECTCNN"
-WAIT = 30                     # a bound on polling, not a performance expectation
 
 
 def member(root, path: str) -> str:
     target = root / path
     return target.read_text() if target.exists() else ""
-
-
-def eventually(check, what: str, limit: float = WAIT):
-    deadline = time.monotonic() + limit
-    while not (value := check()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"never happened: {what}")
-        time.sleep(0.05)
-    return value
-
-
-def loopback_port() -> int:
-    """A port free on 127.0.0.1 and ::1 (the default library binds both)."""
-    for _ in range(50):
-        with socket.socket() as s4:
-            s4.bind(("127.0.0.1", 0))
-            port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6) as s6:
-                    s6.bind(("::1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError("no free port on loopback")
-
-
-def end_server(cl, root) -> None:
-    """ENDTCPSVR, then SIGCONT and SIGKILL whatever process the job table still names."""
-    cl("endtcpsvr", "*SMTP")
-    directory = root / "QSYSWRK" / "jobs"
-    for path in directory.glob("[0-9]*") if directory.exists() else []:
-        try:
-            pid = json.loads(path.read_text())["pid"]
-        except (OSError, ValueError, KeyError):
-            continue
-        for signum in (signal.SIGCONT, signal.SIGKILL):
-            try:
-                os.kill(pid, signum)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 def enter(terminal, command: str, then: str):
@@ -288,7 +245,7 @@ def test_a_record_not_valid_does_not_block_other_changes(cl, qroot):
 # --- 8. no zombie ------------------------------------------------------------------------------
 
 def test_a_server_started_from_the_command_line_leaves_no_zombie(term, cl, qroot):
-    assert cl("chgsmtpa", f"PORT({loopback_port()})").returncode == 0
+    assert cl("chgsmtpa", f"PORT({free_port()})").returncode == 0
     terminal = term("qtsmtp")
     try:
         terminal.wait_for("===>")
@@ -298,7 +255,7 @@ def test_a_server_started_from_the_command_line_leaves_no_zombie(term, cl, qroot
         eventually(lambda: not [pid for pid, state in child_processes(program) if state == "Z"],
                    "the ended server collected (no <defunct> child of qtsmtp)")
     finally:
-        end_server(cl, qroot)
+        Server(qroot).shut_down()        # ENDTCPSVR, then by PID what the job table names
 
 
 # --- 9. the smaller ones ---------------------------------------------------------------------
