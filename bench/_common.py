@@ -20,6 +20,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -58,6 +59,45 @@ def script(name: str) -> str:
         raise SystemExit(f"console script {name} not found: python3 -m venv .venv && "
                          f".venv/bin/pip install -e . (README.md), then python3 {sys.argv[0]}")
     return found
+
+
+class Version:
+    """A qtsmtp to run: this checkout's installation (``Version()``), or another tree of
+    qtsmtp (``--baseline TREE``, e.g. a git worktree of an older commit) for a before/after
+    comparison in the same run.
+
+    Another tree runs from a private copy laid out as an installation is, its own
+    commands/ as qtsmtp.commands (else the installed package's finder would hand it this
+    checkout's definitions), with its console scripts' entry points as its pyproject.toml
+    names them (modules move between versions)."""
+
+    def __init__(self, tree: Path | None = None, scratch: Path | None = None, name: str = "qtsmtp"):
+        self.name = name
+        self.tree = tree
+        self.env: dict = {}
+        self.library = EMBEDDED_LIBRARY
+        self._entries: dict | None = None
+        if tree is not None:
+            tree = tree.resolve()
+            code = Path(scratch) / "code"
+            shutil.copytree(tree / "qtsmtp", code / "qtsmtp",
+                            ignore=shutil.ignore_patterns("__pycache__"))
+            if not (code / "qtsmtp" / "commands").exists():
+                (code / "qtsmtp" / "commands").symlink_to(tree / "commands")
+            self.env = {"PYTHONPATH": str(code)}
+            self.library = tree / "data" / "QUSRSYS"     # as that version ships it
+            self._entries = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]
+
+    def command(self, name: str) -> list[str]:
+        """The argv that runs console script ``name`` of this version."""
+        if self._entries is None:
+            return [script(name)]
+        module, _, function = self._entries[name].partition(":")
+        return [sys.executable, "-c", f"import sys; sys.argv[0] = {name!r}; "
+                f"from {module} import {function}; sys.exit({function}())"]
+
+
+THIS = Version()
 
 
 def free_port() -> int:
@@ -101,15 +141,15 @@ def copy_library(root: Path, library: Path = EMBEDDED_LIBRARY) -> Path:
 
 
 def new_root(root: Path, attributes: str = "", env: dict | None = None,
-             library: Path = EMBEDDED_LIBRARY) -> tuple[dict, int]:
+             library: Path | None = None, version: Version = THIS) -> tuple[dict, int]:
     """A copy of the embedded default library (or ``library``) in ``root``, the server's
     port set to a free one, and any other CHGSMTPA ``attributes``: the environment for
     commands on it (``env`` added), and the port. Commands run in ``root``, so that a
     qtsmtp in the current directory is never the one that runs."""
-    copy_library(root, library)
-    env = {**os.environ, "QTSMTP_ROOT": str(root), **(env or {})}
+    copy_library(root, library or version.library)
+    env = {**os.environ, "QTSMTP_ROOT": str(root), **version.env, **(env or {})}
     port = free_port()
-    subprocess.run([script("chgsmtpa"), f"PORT({port}) {attributes}".rstrip()], env=env,
+    subprocess.run([*version.command("chgsmtpa"), f"PORT({port}) {attributes}".rstrip()], env=env,
                    check=True, stdout=subprocess.DEVNULL, cwd=root)
     return env, port
 
@@ -150,11 +190,12 @@ def children(parent: int, name: str | None = None) -> list[int]:
     return found
 
 
-def end_server(root: Path, env: dict, seen: set[int], limit: float = END_TIMEOUT_SECONDS) -> None:
+def end_server(root: Path, env: dict, seen: set[int], limit: float = END_TIMEOUT_SECONDS,
+               version: Version = THIS) -> None:
     """ENDTCPSVR; then every job seen (``seen``, and those still recorded) that is still
     alive after ``limit`` seconds is killed by its PID."""
     seen.update(job["pid"] for job in jobs(root))
-    subprocess.run([script("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
+    subprocess.run([*version.command("endtcpsvr"), "*SMTP"], env=env, stdout=subprocess.DEVNULL,
                    timeout=limit, cwd=root)
     deadline = time.monotonic() + limit
     while any(alive(pid) for pid in seen) and time.monotonic() < deadline:
@@ -166,7 +207,7 @@ def end_server(root: Path, env: dict, seen: set[int], limit: float = END_TIMEOUT
 
 @contextmanager
 def server_running(root: Path, env: dict, hold_delivery: bool = False,
-                   start_timeout: float = START_TIMEOUT_SECONDS):
+                   start_timeout: float = START_TIMEOUT_SECONDS, version: Version = THIS):
     """STRTCPSVR on ``root`` (it returns once every job is up); yields the set of the
     server's PIDs seen so far (add more to it), and at the end ENDTCPSVR, then by PID
     whatever of those is left (end_server).
@@ -182,14 +223,14 @@ def server_running(root: Path, env: dict, hold_delivery: bool = False,
         fcntl.flock(lock, fcntl.LOCK_EX)
     seen: set[int] = set()
     try:
-        subprocess.run([script("strtcpsvr"), "*SMTP"], env=env, check=True, cwd=root,
+        subprocess.run([*version.command("strtcpsvr"), "*SMTP"], env=env, check=True, cwd=root,
                        stdout=subprocess.DEVNULL, timeout=start_timeout)
         seen.update(job["pid"] for job in jobs(root))
         yield seen
     finally:
         if lock is not None:
             os.close(lock)          # the client job must get it to see that it should end
-        end_server(root, env, seen)
+        end_server(root, env, seen, version=version)
 
 
 # --- a private Postfix instance ---------------------------------------------------------

@@ -68,8 +68,8 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from _common import (CHECKOUT, PrivatePostfix, free_port, new_root, server_running,
-                     wait_for_greeting)
+from _common import (CHECKOUT, THIS, PrivatePostfix, Version, free_port, new_root,
+                     server_running, wait_for_greeting)
 
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
 WARM_UP_MESSAGES = 100             # per server before timing: processes forked, caches warm
@@ -113,27 +113,24 @@ def file_system_type(path: Path) -> str:
 # --- qtsmtp -------------------------------------------------------------------------------
 
 class Qtsmtp:
-    """``code``: another tree of qtsmtp to run instead of the installed one (--baseline)."""
+    """``version``: this checkout's installation, or another tree of qtsmtp (--baseline)."""
 
-    def __init__(self, root: Path, name: str = "qtsmtp", code: Path | None = None):
+    def __init__(self, root: Path, name: str = "qtsmtp", version: Version = THIS):
         self.name = name
         self.root = root
         self.port = 0
-        # Found before the installed package. (Every command runs in the root, so that
-        # "python -m", the supervisor, does not find a qtsmtp in the current directory.)
-        self.env = {"PYTHONPATH": str(code)} if code is not None else {}
-        self.library = (code or CHECKOUT) / "data" / "QUSRSYS"     # as that version ships it
+        self.version = version
         self.incoming = root / "queue" / "incoming"
 
     @contextmanager
     def running(self):
         # bench.test is this system: the recipient is local, so every RCPT passes the full
         # decision path (canonicalise, reject list, local check) and every message is queued.
-        env, self.port = new_root(self.root, "SYSNAME('bench.test')", self.env, self.library)
+        env, self.port = new_root(self.root, "SYSNAME('bench.test')", version=self.version)
         # Delivery is held off, as while a queue runner has the queue: the client job
         # waits for the queue's delivery lock, which this process holds until the end.
         # What is measured is the receive path, up to the durable queue file.
-        with server_running(self.root, env, hold_delivery=True):
+        with server_running(self.root, env, hold_delivery=True, version=self.version):
             wait_for_greeting(self.port, "qtsmtp")
             yield self
 
@@ -334,7 +331,8 @@ def main() -> int:
         servers = [qt, BareAiosmtpd()]
         if args.baseline is not None:
             (top / "baseline").mkdir()
-            servers.append(Qtsmtp(top / "baseline", BASELINE, args.baseline.resolve()))
+            servers.append(Qtsmtp(top / "baseline", BASELINE,
+                                  Version(args.baseline, top / "baseline-code")))
         postfix = None
         if why_not is None:
             top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
