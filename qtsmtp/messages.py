@@ -151,6 +151,15 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP4006": (30, "Job &1 not held."),
     "TCP4007": (40, "Job &1 no longer active."),
     "TCP4008": (40, "Job &1 cannot be signalled: &2."),
+    "TCP4009": (0, "Job &1 changed."),
+    "TCP4010": (20, "Subsystem &1 not active."),
+    "TCP4011": (40, "Job &1 not changed: &2."),
+    "TCP4012": (20, "Response time limit &1: the qtsmtp jobs are batch jobs, with no "
+                    "response time; none is shown."),
+    "TCP4013": (20, "INTERVAL is the display's automatic refresh; OUTPUT(&1) does not use it."),
+    "TCP4015": (20, "No messages of job &1 need attention."),
+    "TCP4017": (20, "Job &1 has no job log."),
+    "TCP4018": (0, "Job &1 asked to end; it is ended at once if it still runs after &2 seconds."),
     # --- delivery and submission (QTSMTPCLTD, SNDSMTPEMM, *USRSMTP, WRKSMTPQ, runqueue) -
     "TCP5010": (0, "Message &1 delivered to &2 by &3: &4."),
     "TCP5011": (10, "Message &1 to &2 deferred: &3; next attempt &4."),

@@ -109,3 +109,26 @@ def _syscall(pid: int) -> int | None:
     except OSError:
         return None
     return int(first) if first.lstrip("-").isdigit() else None
+
+
+def threads(pid: int) -> int | None:
+    """How many threads the process has (WRKACTJOB's Threads)."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields else None
+
+
+def nice(pid: int) -> int | None:
+    """The process's nice value, -20 to 19 (behind WRKACTJOB's run priority)."""
+    fields = _stat_fields(pid)
+    return int(fields[18]) if fields else None
+
+
+def io_bytes(pid: int) -> int | None:
+    """Bytes the process made the storage devices read and write (/proc/PID/io), the
+    ground of WRKACTJOB's AuxIO; None when the kernel does not tell (another user's)."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            values = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(values["read_bytes"]) + int(values["write_bytes"])
+    except (OSError, KeyError, ValueError):
+        return None

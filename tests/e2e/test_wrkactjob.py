@@ -20,11 +20,11 @@ def _row(lines: list[str], number: str) -> list[str]:
 def test_report_lists_the_jobs_with_their_measured_status(server) -> None:
     lines = _lines(server, "OUTPUT(*PRINT)")
     assert "Work with Active Jobs" in lines[0]
-    header = next(line for line in lines if line.startswith("Subsystem/Job"))
-    assert header.split() == ["Subsystem/Job", "User", "Number", "Type", "CPU", "%",
+    header = next(line for line in lines if line.lstrip().startswith("Subsystem/Job"))
+    assert header.split() == ["Subsystem/Job", "User", "Number", "User", "Type", "Pool", "Pty",
+                              "CPU", "Int", "Rsp", "AuxIO", "Threads", "CPU", "%",
                               "Function", "Status"]
-    assert any(line.split()[:4] == ["QSYSWRK", "QSYS", "SBS", "0.0"] or
-               line.split()[:3] == ["QSYSWRK", "QSYS", "SBS"] for line in lines)
+    assert any(line.split()[:5] == ["QSYSWRK", "QSYS", "000000", "QSYS", "SBS"] for line in lines)
     by_name = {}
     for job in server.jobs():
         by_name.setdefault(job["name"], []).append(_row(lines, job["number"]))
@@ -34,8 +34,9 @@ def test_report_lists_the_jobs_with_their_measured_status(server) -> None:
     assert by_name["QTSMTPCLTD"][0][-1] == "DEQW"
     assert [row[-1] for row in by_name["QTSMTPSRVP"]] == ["SELW", "SELW"]
     assert all(row[1] == "QTCP" for rows in by_name.values() for row in rows)
-    # Jobs are indented under their subsystem.
-    assert any(line.startswith("  QTSMTPSRVD") for line in lines)
+    # The subsystem in column 3, its jobs indented under it (IBM's spooled file layout).
+    assert any(line.startswith("  QSYSWRK ") for line in lines)
+    assert any(line.startswith("   QTSMTPSRVD") for line in lines)
 
 
 def test_held_job_shows_hld(server) -> None:

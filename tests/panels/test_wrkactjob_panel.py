@@ -15,18 +15,22 @@ ROW_NAMES = re.compile(r"^  .{2}  ( {0,2}\w+)")
 
 
 def mask_jobs(lines: list[str]) -> list[str]:
-    """Masked screen: CPU % values and seconds, the elapsed time, process ids, the port,
-    the Unix user and the job log's times."""
+    """Masked screen: what is measured (CPU % and seconds, AuxIO), the elapsed time,
+    process ids and start times, the port, the Unix user and the job log's times."""
     out = []
     detail = "Work with Job" in lines[0]
-    elapsed_view = "Process" in lines[8]
+    view = ("elapsed" if "Pool" in lines[8] else "process" if "Process" in lines[8]
+            else "status")
     for number, line in enumerate(masked(lines)):
         line = re.sub(r"CPU %:\s+\S+", "CPU %:      ##", line)
         line = re.sub(r"Elapsed time:   \d\d:\d\d:\d\d", "Elapsed time:   HH:MM:SS", line)
-        if 9 <= number <= 17 and not elapsed_view and line[33:37].strip() in ("BCH", "PJ"):
+        listed = 9 <= number <= 17
+        if listed and view == "status" and line[33:37].strip() in ("BCH", "PJ", "SBS"):
             line = line[:37] + "     ##" + line[44:]
-        if 9 <= number <= 17 and elapsed_view and line[6:].strip().startswith("QTSMTP"):
-            line = line[:29] + "PID".ljust(11) + "N.NN".rjust(10) + line[50:]
+        if listed and view == "elapsed" and line[6:].strip():      # CPU, AuxIO, CPU %
+            line = line[:36] + "##".rjust(10) + line[46:59] + "##".rjust(8) + "##".rjust(7)
+        if listed and view == "process" and line[6:].strip().startswith("QTSMTP"):
+            line = line[:29] + "PID".ljust(11) + "N".rjust(7) + "  MM/DD/YY  HH:MM:SS"
         if detail:
             line = re.sub(r"^( Process ID[ .]+)\d+", r"\1PID", line)
             line = re.sub(r"^( Port[ .]+)\d+", r"\1PORT", line)
@@ -88,8 +92,10 @@ def test_jobs_are_listed_under_their_subsystem(term, smtp_server):
     terminal = open_jobs(term)
     refresh_until(terminal, settled)
     expect_screen(terminal, "wrkactjob_list", mask=mask_jobs)
-    terminal.press("F11", "CPU time")
+    terminal.press("F11", "--------Elapsed---------")
     expect_screen(terminal, "wrkactjob_elapsed_view", mask=mask_jobs)
+    terminal.press("F11", "Process")
+    expect_screen(terminal, "wrkactjob_process_view", mask=mask_jobs)
     terminal.press("F11", "Function")
     terminal.keys("F10")
     terminal.wait_for("Elapsed time:   00:00:00")
@@ -156,8 +162,8 @@ def test_options_that_are_not_valid(term, smtp_server):
     type_option(terminal, row_of(lines, "QSYSWRK"), "3")
     terminal.press("Enter", "Option 3 not valid here; the options are none on a subsystem line.")
     terminal.keys("C-u")
-    type_option(terminal, 10, "8")
-    terminal.press("Enter", "Option 8 not valid here; the options are 3, 4, 5, 6.")
+    type_option(terminal, 10, "9")
+    terminal.press("Enter", "Option 9 not valid here; the options are 2, 3, 4, 5, 6, 7, 8.")
     assert all(smtp_server.alive(j) for j in smtp_server.jobs())
 
 
@@ -166,5 +172,5 @@ def test_report_when_output_is_not_a_terminal(smtp_server):
                             env={**os.environ, "QTSMTP_ROOT": str(smtp_server.root)})
     assert result.returncode == 0, result.stderr
     assert "Work with Active Jobs" in result.stdout.splitlines()[0]
-    names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  QTSMTP")]
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("   QTSMTP")]
     assert sorted(names) == ["QTSMTPCLTD", "QTSMTPSRVD", "QTSMTPSRVP"]
