@@ -15,7 +15,7 @@ A change (ADDSMTPLE, RMVSMTPLE) makes a new policy and leaves the old one as it 
 a session keeps the policy it started with. So the new one must not cost a copy of a
 million-entry table: every set and dict of keys is split into SHARDS shards by the low
 bits of the key (its hash, for a domain), and a new policy copies the list of shards and
-then only the shards its change writes to (copy on write): a 4,000th of the table.
+then only the shards its change writes to (copy on write): a 256th of the table.
 """
 
 from __future__ import annotations

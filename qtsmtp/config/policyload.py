@@ -197,13 +197,15 @@ class NotExplained(Exception):
 
 
 def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
-                  keys_now: tuple, journal_id: str) -> CompiledPolicy:
+                  keys_now: tuple, journal_id: str,
+                  members: list[MemberFile] | None = None) -> CompiledPolicy:
     """``compiled`` with the changes of the journal ``records`` (the next ones after its
     generation) made; ``keys_now``: the members' stat keys, taken with the records under
     the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying why) when the records do not account
     for the members as they are: a member not as the record found it, or not as the
     record left it, a record CHGSMTPA made, or one not understood."""
-    where = {(m.file, m.member): index for index, m in enumerate(watched_members(root))}
+    members = members or watched_members(root)
+    where = {(m.file, m.member): index for index, m in enumerate(members)}
     known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
     touched: set[int] = set()
     changes = []
@@ -225,7 +227,7 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
     for index in touched:
         now = keys_now[index]
         if now is None or tuple(now[:2]) != tuple(known[index][:2]):
-            raise NotExplained(f"member {watched_members(root)[index].member} is not what "
+            raise NotExplained(f"member {members[index].member} is not what "
                                f"generation {records[-1]['gen']} left")
         known[index] = now
     try:
@@ -378,7 +380,7 @@ class PolicySource:
             if records:
                 try:
                     applied = apply_records(self.root, self.current, records, keys,
-                                            self.journal.journal_id)
+                                            self.journal.journal_id, self._members)
                 except NotExplained as why:
                     self._note("TCP3024", records[-1]["gen"], why)
                 journal.fault_point("job-apply")
