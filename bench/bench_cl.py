@@ -14,6 +14,12 @@
    member. Target ratio about 1. The first command after the member was written by hand
    makes the index; its time is printed apart.
 
+With ``--baseline TREE`` (another qtsmtp, e.g. ``git worktree add /tmp/base COMMIT``),
+parts 1 and 2 run for both versions, interleaved in the same run, and the ratios
+this/baseline are printed: a before/after that shares the machine's load. Both are then
+started the same way (``python -c`` calling the entry point their pyproject.toml names),
+so the comparison is of qtsmtp, not of two kinds of launcher.
+
 Runs in a temporary data root; every loop is bounded.
 """
 
@@ -29,6 +35,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import CHECKOUT as CHECKOUT_TREE
+from _common import Version
 from _common import script as console
 
 
@@ -104,15 +112,58 @@ def program_loop(root: Path, env: dict, lines: int, plain_seconds: float) -> Non
           f"ratio to the plain script {seconds / plain_seconds:.2f}   (target <= 1.5)")
 
 
+def before_after(root: Path, baseline: Path, runs: int = 20) -> None:
+    """Parts 1 and 2 for this checkout and for ``baseline``, alternating run by run."""
+    versions = {"this": Version(CHECKOUT_TREE, root / "this-code"),
+                "baseline": Version(baseline, root / "base-code")}
+    data = root / "data"
+    env_of = {name: {**os.environ, "QTSMTP_ROOT": str(data), **v.env} for name, v in versions.items()}
+    startup = {name: [] for name in versions}
+    for n in range(runs + 2):                      # the first two warm the page cache
+        for name, version in versions.items():
+            shutil.rmtree(data, ignore_errors=True)
+            (data / "QUSRSYS").mkdir(parents=True)
+            start = time.perf_counter()
+            subprocess.run([*version.command("addsmtple"), f"*ACCEPT INTNETADR('10.100.0.{n}')"],
+                           env=env_of[name], check=True, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+            if n >= 2:
+                startup[name].append(time.perf_counter() - start)
+    script = root / "plain.clp"
+    script.write_text("".join(f"ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.{n // 65536}.{n // 256 % 256}"
+                              f".{n % 256}') SUBNETMASK('255.255.255.255')\n" for n in range(10000)))
+    batch = {name: [] for name in versions}
+    for _ in range(3):
+        for name, version in versions.items():
+            shutil.rmtree(data, ignore_errors=True)
+            (data / "QUSRSYS").mkdir(parents=True)
+            start = time.perf_counter()
+            subprocess.run([*version.command("qtsmtp"), "run", str(script)], env=env_of[name],
+                           check=True, stdout=subprocess.DEVNULL)
+            batch[name].append(time.perf_counter() - start)
+    a, b = (statistics.median(startup[k]) for k in ("this", "baseline"))
+    print(f"before/after, addsmtple median of {runs}: this {a * 1000:.1f} ms, "
+          f"baseline {b * 1000:.1f} ms, this/baseline {a / b:.2f}")
+    a, b = (statistics.median(batch[k]) for k in ("this", "baseline"))
+    print(f"before/after, qtsmtp run of 10,000 ADDSMTPLE, median of 3: this {a:.2f} s, "
+          f"baseline {b:.2f} s, this/baseline {a / b:.2f}")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000,
                         help="size of the large list in part 3")
-    entries = parser.parse_args().entries
+    parser.add_argument("--baseline", type=Path, default=None, metavar="TREE",
+                        help="another qtsmtp tree: parts 1 and 2 before/after in this run")
+    args = parser.parse_args()
+    entries = args.entries
     root = Path(tempfile.mkdtemp(prefix="qtsmtp-bench-"))
     (root / "QUSRSYS").mkdir()
     env = {**os.environ, "QTSMTP_ROOT": str(root)}
     try:
+        if args.baseline is not None:
+            before_after(root / "versions", args.baseline)
         runs = 40
         addsmtple = console("addsmtple")
         # Warm the page cache for both before measuring.
