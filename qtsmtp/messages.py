@@ -75,6 +75,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2671": (20, "Member &1 file &2 in library &3 not valid at record &4: &5; the "
                     "record is not an entry and was passed over."),
     "TCP2672": (0, "Record &1 of member &2, not a valid entry, removed."),
+    "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
+    "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
+    "TCP2682": (40, "Relay test: client &1 refused at connect."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
     "TCP8052": (40, "&1 could not be read or changed: &2."),
     "TCP9999": (40, "Internal system error in program &1."),                 # IBM family

@@ -1,22 +1,12 @@
 """WRKSMTPLE F8: ask for a client address and a recipient, show the relay decision.
 
-The decision is the server's own: the policy is compiled by the server's policy loader
-(``qtsmtp.config.policyload.compile_policy``) from the stored attributes and lists, with
-the system name and own addresses the server would use (``qtsmtp.config.settings``), and
-asked ``check_connect`` and ``check_recipient`` for the recipient as
-``canonical_recipient`` reads it. Those two modules are plain readers: they import
-neither asyncio nor aiosmtpd, and they are imported only when the test is first used.
-The compiled policy is kept until a member it was compiled from changes.
+The decision is the server's own, made as TSTSMTPRLY makes it (``qtsmtp.programs.
+relaytest``: the server's policy loader, RelayPolicy, canonical_recipient); the compiled
+policy is kept until a member it was compiled from changes.
 """
 
 from __future__ import annotations
 
-import ipaddress
-
-from qtsmtp.config import policyload
-from qtsmtp.config.address import AddressRefused, canonical_recipient
-from qtsmtp.config.policy import Decision
-from qtsmtp.config.settings import load_settings
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels.panel import (
     Field,
@@ -28,39 +18,14 @@ from qtsmtp.panels.panel import (
     put,
     wrap,
 )
-from qtsmtp.store.root import data_root
-
-_cache: dict = {}
-
-
-def compiled_policy():
-    """The server's compiled policy for the data root (CLError TCP2670 on a bad member)."""
-    root = data_root().resolve()
-    keys = policyload.stat_keys(policyload.watched_members(root))
-    cached = _cache.get(root)
-    if cached is not None and cached[0] == keys:
-        return cached[1]
-    settings = load_settings(root)
-    compiled = policyload.compile_policy(root, settings.system_name, settings.local_addresses)
-    _cache[root] = (keys, compiled)
-    return compiled
+from qtsmtp.programs.relaytest import decide as decide_steps
+from qtsmtp.programs.relaytest import valid_client
 
 
 def decide(client: str, recipient: str) -> list[tuple[str, str, str]]:
     """(what was asked, the reply, the explanation) for the connection and the recipient."""
-    compiled = compiled_policy()
-    policy = compiled.policy
-    connect = policy.check_connect(client)
-    out = [("Connection", connect.reply, connect.explain())]
-    if not connect.allowed:
-        out.append(("Recipient", "-", "not asked: the server closes the connection first"))
-        return out
-    try:
-        decision = policy.check_recipient(client, canonical_recipient(recipient))
-    except AddressRefused as refusal:
-        decision = Decision.address_refused(refusal, client, recipient)
-    out.append(("Recipient", decision.reply, decision.explain()))
-    return out
+    return [(step.asked, step.reply, step.explanation)
+            for step in decide_steps(client, [recipient])]
 
 
 class RelayTestPanel(Panel):
@@ -116,14 +81,12 @@ class RelayTestPanel(Panel):
                     self.results = []
                     self.show([Message("CPD0007", name)], field=field)
                     return None
-            try:
-                ipaddress.ip_address(client.strip("[]"))
-            except ValueError:
+            if valid_client(client) is None:
                 self.results = []
                 self.show([Message("TCP1901", client)], field=self.client)
                 return None
             try:
-                self.results = decide(client.strip("[]"), recipient)
+                self.results = decide(valid_client(client), recipient)
             except CLError as error:
                 self.results = []
                 self.show(error.messages)
