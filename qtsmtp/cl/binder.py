@@ -37,8 +37,9 @@ class _Invalid(Exception):
         self.message = Message(msgid, *data)
 
 
-def bind(stmt: Statement, cmd: Command) -> Bound:
-    diagnostics: list[Message] = []
+def assign(stmt: Statement, cmd: Command, diagnostics: list[Message]) -> dict[str, ValueList]:
+    """Which value the statement gives which parameter (positional values in the
+    definition's order, then keywords), as written; faults go to ``diagnostics``."""
     assigned: dict[str, ValueList] = {}
     for index, node in enumerate(stmt.positional):
         if index >= cmd.maxpos:
@@ -54,7 +55,12 @@ def bind(stmt: Statement, cmd: Command) -> Bound:
             diagnostics.append(Message("CPD0012", keyword))
         else:
             assigned[keyword] = content
+    return assigned
 
+
+def bind(stmt: Statement, cmd: Command) -> Bound:
+    diagnostics: list[Message] = []
+    assigned = assign(stmt, cmd, diagnostics)
     values = {}
     for parm in cmd.parms:
         content = assigned.get(parm.keyword)

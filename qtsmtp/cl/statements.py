@@ -19,7 +19,7 @@ import time
 from dataclasses import replace
 
 from qtsmtp.cl import expression as ex
-from qtsmtp.cl.binder import bind_value
+from qtsmtp.cl.binder import assign, bind_value
 from qtsmtp.cl.definition import Command
 from qtsmtp.cl.engine import ImmediateMessage
 from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
@@ -34,21 +34,7 @@ RETURN_TYPES = {COMPLETION: "01", DIAGNOSTIC: "02", INFORMATIONAL: "04", ESCAPE:
 
 def arguments(stmt: Statement, cmd: Command, diagnostics: list) -> dict:
     """keyword -> the value as written (a ValueList), or None; faults go to diagnostics."""
-    assigned: dict[str, ValueList] = {}
-    for index, node in enumerate(stmt.positional):
-        if index >= cmd.maxpos:
-            diagnostics.append(Message("CPD0003", cmd.name, cmd.maxpos))
-            break
-        if isinstance(node, Scalar) and node.is_n:
-            continue
-        assigned[cmd.parms[index].keyword] = node if isinstance(node, ValueList) else ValueList([node])
-    for keyword, content in stmt.keywords:
-        if keyword not in cmd.by_keyword:
-            diagnostics.append(Message("CPD0043", keyword))
-        elif keyword in assigned:
-            diagnostics.append(Message("CPD0012", keyword))
-        else:
-            assigned[keyword] = content
+    assigned = assign(stmt, cmd, diagnostics)
     for parm in cmd.parms:
         if parm.min and parm.keyword not in assigned:
             diagnostics.append(Message("CPD0007", parm.keyword))
