@@ -31,25 +31,52 @@
                           The other lists are stored and validated for the +
                           delivery and filtering functions.')
              PARM       KWD(INTNETADR) TYPE(*CHAR) LEN(15) +
+                          PMTCTL(PCINTNET) +
                           PROMPT('Internet address') +
                           HELP('An IPv4 address in dotted form, such as 10.1.1.0.')
              PARM       KWD(SUBNETMASK) TYPE(*CHAR) LEN(15) +
+                          PMTCTL(PCSUBNET) +
                           DFT('255.255.255.255') PROMPT('Subnet mask') +
                           HELP('The mask that selects the network part of INTNETADR; +
                           its one bits must be contiguous. 255.255.255.255, the +
                           default, names one host. Bits of INTNETADR outside the +
                           mask are ignored.')
              PARM       KWD(HOSTNAME) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          PMTCTL(PCHOST) +
                           PROMPT('Host name') +
                           HELP('A domain or host name. For *NEAR and *DOMAIN a leading +
                           period (.example.com) also takes in every sub-domain.')
              PARM       KWD(FTRDATA) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
+                          PMTCTL(PCFTRDATA) +
                           PROMPT('Filter data') +
                           HELP('The text a *FTRxxx filter looks for.')
              PARM       KWD(IP6PFX) TYPE(*INT2) RANGE(0 128) DFT(128) +
+                          PMTCTL(PCIP6PFX) +
                           PROMPT('IPv6 prefix') +
                           HELP('The prefix length of IP6NETADR, 0 to 128; 128, the +
                           default, names one host.')
              PARM       KWD(IP6NETADR) TYPE(*CHAR) LEN(45) +
+                          PMTCTL(PCIP6ADR) +
                           PROMPT('IPv6 address') +
                           HELP('An IPv6 address, such as 2001:db8::.')
+/* Conditional prompting: the prompter shows a parameter only for the list     */
+/* types that take it (qtsmtp.config.listtypes; tests/panels check they agree). */
+PCINTNET:    PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *ACCEPT) (*EQ *REJECT) (*EQ *NEAR) +
+                            (*EQ *DOMAIN) (*EQ *SVRBIND) (*EQ *CLTBIND) +
+                            (*EQ *ETRNSVR))
+PCSUBNET:    PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *ACCEPT) (*EQ *REJECT) (*EQ *NEAR) +
+                            (*EQ *ETRNSVR))
+PCHOST:      PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *NEAR) (*EQ *DOMAIN) (*EQ *ETRNSVR) +
+                            (*EQ *HOSTAUTH) (*EQ *DOMAINIP6))
+PCFTRDATA:   PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *FTRSUBJECT) (*EQ *FTRORIGIN) +
+                            (*EQ *FTRFILNAME) (*EQ *FTRTYPE))
+PCIP6PFX:    PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *ACCEPTIP6) (*EQ *REJECTIP6))
+PCIP6ADR:    PMTCTL     CTL(TYPE) NBRTRUE(*GE 1) +
+                          COND((*EQ *ACCEPTIP6) (*EQ *REJECTIP6) +
+                            (*EQ *DOMAINIP6) (*EQ *SVRBNDIP6) +
+                            (*EQ *CLTBNDIP6))

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from qtsmtp.cl import definition
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm
-from qtsmtp.cl.helptext import choices, default_text, notes
+from qtsmtp.cl.helptext import choices, default_text, notes, prompted_when
 from qtsmtp.messages import CATALOGUE
 
 DATE = "2026-11-22"
@@ -395,6 +395,7 @@ def _parameter(cmd: Command, parm: Parm) -> list[str]:
     for annotate in ANNOTATIONS.get(cmd.name, ()):
         sentences.append(annotate(parm))
     sentences += _generated_notes(parm)
+    sentences.append(prose(prompted_when(cmd, parm)))     # the definition's PMTCTL
     out.append(".IP")
     for fact in facts:
         out += wrap(fact)

@@ -7,6 +7,11 @@ page's parameter table. qtsmtp extensions, documented in qtsmtp(1): CMD MAXPOS(n
 CRTCMD parameter), CMD PGM('module:function') (CRTCMD's processing program, as a Python
 callable), and HELP('text') on CMD, PARM and ELEM (IBM keeps help in panel
 groups; we keep it beside the parameter).
+
+Conditional prompting is IBM's: a PARM names a prompt control, PMTCTL(label); the
+statements ``label: PMTCTL CTL(keyword) COND((*EQ value) ...) NBRTRUE(*GE 1)`` (more
+PMTCTL statements after the first join it with LGLREL(*AND | *OR)) say when the prompter
+shows the parameter, from the value of another. PMTCTL(*PMTRQS): shown on request (F10).
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ class ValueSpec:
     display_input: bool = True                                # DSPINPUT(*NO) hides it
     elems: list["ValueSpec"] | None = None                    # element list
     quals: list["ValueSpec"] | None = None                    # qualified name
+    pmtctl: str = ""                                          # PMTCTL(label | *PMTRQS)
 
     @property
     def is_list(self) -> bool:
@@ -85,6 +91,47 @@ class Parm(ValueSpec):
     keyword: str = ""
 
 
+_RELATIONS = {"*EQ": lambda a, b: a == b, "*NE": lambda a, b: a != b,
+              "*GT": lambda a, b: a > b, "*LT": lambda a, b: a < b,
+              "*GE": lambda a, b: a >= b, "*LE": lambda a, b: a <= b,
+              "*NG": lambda a, b: a <= b, "*NL": lambda a, b: a >= b}
+
+
+@dataclass
+class PromptControl:
+    """One PMTCTL statement: is the parameter CTL's value such that NBRTRUE of the
+    conditions hold? ``relation`` joins it to the statements before it (LGLREL)."""
+    control: str                                  # CTL: the controlling keyword
+    conditions: list[tuple[str, str]]             # COND: (relation, value); *SPCFD, *UNSPCFD
+    count: tuple[str, int | str] = ("*ALL", "*ALL")  # NBRTRUE: (relation, n) or *ALL
+    relation: str = "*AND"                        # LGLREL
+
+    def holds(self, value: str, specified: bool) -> bool:
+        value = value.strip().upper()
+        true = 0
+        for relation, wanted in self.conditions:
+            if relation == "*SPCFD":
+                true += specified
+            elif relation == "*UNSPCFD":
+                true += not specified
+            else:
+                mine, theirs = _comparable(value), _comparable(wanted.upper())
+                if type(mine) is not type(theirs):       # a number against a word
+                    mine, theirs = value, wanted.upper()
+                true += bool(_RELATIONS.get(relation, _RELATIONS["*EQ"])(mine, theirs))
+        relation, wanted = self.count
+        if relation == "*ALL":
+            return true == len(self.conditions)
+        return _RELATIONS.get(relation, _RELATIONS["*GE"])(true, int(wanted))
+
+
+def _comparable(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 @dataclass
 class Command:
     name: str
@@ -96,9 +143,44 @@ class Command:
     # imported only when the command runs. Empty for statements that only the CL script
     # engine carries out (MONMSG).
     program: str = ""
+    # PMTCTL label -> its statements, in order (conditional prompting).
+    controls: dict[str, list[PromptControl]] = field(default_factory=dict)
 
     def __post_init__(self):
         self.by_keyword = {p.keyword: p for p in self.parms}
+
+    def prompted(self, parm: Parm, values: dict[str, str], specified: set[str] = frozenset(),
+                 requested: bool = False) -> bool:
+        """Does the prompter show ``parm``, the other parameters having ``values`` (the
+        text of each, its default when not given) and ``specified`` given? A control
+        whose parameter has no value yet (not in ``values``) shows it: nothing is known."""
+        if not parm.pmtctl:
+            return True
+        if parm.pmtctl == "*PMTRQS":
+            return requested
+        result = None
+        for control in self.controls.get(parm.pmtctl, []):
+            if control.control not in values:
+                holds = True
+            else:
+                holds = control.holds(values[control.control], control.control in specified)
+            if result is None:
+                result = holds
+            elif control.relation == "*OR":
+                result = result or holds
+            else:
+                result = result and holds
+        return True if result is None else result
+
+    def controlled_by(self, parm: Parm) -> list[tuple[str, list[str]]]:
+        """(controlling keyword, the values that show ``parm``) for help and man pages:
+        the *EQ conditions of its prompt control."""
+        out = []
+        for control in self.controls.get(parm.pmtctl, []):
+            values = [v for relation, v in control.conditions if relation == "*EQ"]
+            if values:
+                out.append((control.control, values))
+        return out
 
     @property
     def positional(self) -> list[Parm]:
@@ -139,6 +221,8 @@ def compile_definition(name: str, source: str) -> Command:
     groups: dict[str, list[ValueSpec]] = {}   # ELEM/QUAL label -> its members
     group_kind: dict[str, str] = {}
     current: str | None = None                # label of the ELEM/QUAL list being read
+    controls: dict[str, list[PromptControl]] = {}
+    control_label: str | None = None          # label of the PMTCTL statements being read
     for line, text in logical_lines(source):
         stmt = parse(text, line)
         if stmt is None or stmt.command is None:
@@ -155,6 +239,12 @@ def compile_definition(name: str, source: str) -> Command:
                 raise DefinitionError(f"{name} line {line}: PARM without KWD")
             parms.append(_spec(Parm(keyword=keyword), kw, stmt, name))
             current = None
+        elif stmt.command == "PMTCTL":
+            control_label = stmt.label or control_label
+            if control_label is None:
+                raise DefinitionError(f"{name} line {line}: PMTCTL without a label")
+            controls.setdefault(control_label, []).append(_prompt_control(kw, stmt, name))
+            current = None
         elif stmt.command in ("ELEM", "QUAL"):
             if stmt.label:
                 current = stmt.label
@@ -168,8 +258,36 @@ def compile_definition(name: str, source: str) -> Command:
     if cmd is None:
         raise DefinitionError(f"{name}: no CMD statement")
     _resolve_groups(parms, groups, group_kind, name)
+    keywords = {p.keyword for p in parms}
+    for parm in parms:
+        if parm.pmtctl and parm.pmtctl != "*PMTRQS" and parm.pmtctl not in controls:
+            raise DefinitionError(f"{name}: PARM {parm.keyword} PMTCTL({parm.pmtctl}) names no PMTCTL")
+    for label, statements in controls.items():
+        for control in statements:
+            if control.control not in keywords:
+                raise DefinitionError(f"{name}: PMTCTL {label} CTL({control.control}) names no PARM")
+    cmd.controls = controls
     cmd.__post_init__()
     return cmd
+
+
+def _prompt_control(kw: dict, stmt, name: str) -> PromptControl:
+    unknown = set(kw) - {"CTL", "COND", "NBRTRUE", "LGLREL"}
+    if unknown or "CTL" not in kw or "COND" not in kw:
+        raise DefinitionError(f"{name} line {stmt.line}: PMTCTL needs CTL and COND, and takes "
+                              f"NBRTRUE and LGLREL only")
+    conditions = []
+    for item in kw["COND"].items:
+        parts = item.items if isinstance(item, ValueList) else [item]
+        relation = _text(parts[0]).upper()
+        conditions.append((relation, _upper_special(parts[1]) if len(parts) > 1 else ""))
+    count: tuple = ("*ALL", "*ALL")
+    if "NBRTRUE" in kw:
+        parts = kw["NBRTRUE"].items
+        relation = _text(parts[0]).upper()
+        count = (relation, int(_text(parts[1]))) if len(parts) > 1 else (relation, relation)
+    return PromptControl(_text(kw["CTL"]).upper(), conditions, count,
+                         _text(kw.get("LGLREL")).upper() or "*AND")
 
 
 def _resolve_groups(specs, groups, group_kind, name):
@@ -188,7 +306,7 @@ def _resolve_groups(specs, groups, group_kind, name):
 
 
 _SPEC_KEYWORDS = {"TYPE", "LEN", "RSTD", "VALUES", "SPCVAL", "SNGVAL", "RANGE", "CASE", "DFT",
-                  "MIN", "MAX", "PROMPT", "CHOICE", "HELP", "DSPINPUT"}
+                  "MIN", "MAX", "PROMPT", "CHOICE", "HELP", "DSPINPUT", "PMTCTL"}
 
 
 def _spec(spec: ValueSpec, kw: dict, stmt, name: str) -> ValueSpec:
@@ -216,6 +334,7 @@ def _spec(spec: ValueSpec, kw: dict, stmt, name: str) -> ValueSpec:
     spec.choice = _text(kw.get("CHOICE"))
     spec.help = _text(kw.get("HELP"))
     spec.display_input = _text(kw.get("DSPINPUT")).upper() != "*NO"
+    spec.pmtctl = _text(kw.get("PMTCTL")).upper()
     if spec.type not in SIMPLE_TYPES and not spec.type[:1].isalpha():
         raise DefinitionError(f"{name} line {stmt.line}: TYPE({spec.type}) not supported")
     return spec

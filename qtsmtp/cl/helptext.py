@@ -18,6 +18,17 @@ def notes(cmd: Command, parm: Parm) -> str:
     return ", ".join(parts)
 
 
+def prompted_when(cmd: Command, parm: Parm) -> str:
+    """When the prompter shows ``parm`` (its PMTCTL), as a sentence; "" when always."""
+    if parm.pmtctl == "*PMTRQS":
+        return "Prompted on request (F10=Additional parameters)."
+    sentences = []
+    for control, values in cmd.controlled_by(parm):
+        shown = ", ".join(values[:-1]) + (" or " if len(values) > 1 else "") + values[-1]
+        sentences.append(f"{control} {shown}")
+    return f"Prompted for {' and '.join(sentences)}." if sentences else ""
+
+
 def default_text(spec: ValueSpec) -> str:
     if spec.dft is None:
         return ""
@@ -85,6 +96,7 @@ def help_text(cmd: Command, width: int = 79) -> str:
         dft = default_text(parm)
         head = f"{parm.keyword} ({parm.prompt})" + (f", default {dft}" if dft else "")
         out.append(head)
-        out += textwrap.wrap(parm.help or parm.prompt + ".", width, initial_indent="    ",
-                             subsequent_indent="    ")
+        out += textwrap.wrap(" ".join(filter(None, [parm.help or parm.prompt + ".",
+                                                     prompted_when(cmd, parm)])),
+                             width, initial_indent="    ", subsequent_indent="    ")
     return "\n".join(out) + "\n"

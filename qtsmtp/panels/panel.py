@@ -382,6 +382,8 @@ class Panel:
             self.draw_legend(lines)
         spans = []
         for field in self.fields:
+            if field is not self.field:
+                field.offset = 0            # a field the cursor left shows its start
             for row, col, text in field.segments():
                 put(lines, row, col, text)
                 if field is self.error_field:

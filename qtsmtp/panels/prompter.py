@@ -25,7 +25,7 @@ import importlib
 
 from qtsmtp.cl import command, definition
 from qtsmtp.cl.definition import Command, Parm
-from qtsmtp.cl.helptext import choices, notes
+from qtsmtp.cl.helptext import choices, notes, prompted_when
 from qtsmtp.cl.optionform import is_option_form, statement_from_options
 from qtsmtp.cl.parser import Scalar, Statement, ValueList
 from qtsmtp.config import attributes
@@ -43,7 +43,7 @@ from qtsmtp.panels.panel import (
     put,
     wrap,
 )
-from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build
+from qtsmtp.panels.promptfields import FIELD_COL, Line, ParmPrompt, build, split_values
 from qtsmtp.programs.runner import EXIT_INVALID, Outcome
 from qtsmtp.store.root import data_root
 
@@ -125,7 +125,9 @@ class PromptPanel(Panel):
                 self.show(error.messages)
         self.current = current
         self.prompts = build(cmd, self.given, self.modes, current)
+        self.requested = False              # F10: the parameters shown on request
         self.top = 0
+        self._decide_prompted()
         self._arrange()
         # The cursor starts on the first parameter the command did not give a value.
         for prompt in self.visible():
@@ -136,12 +138,36 @@ class PromptPanel(Panel):
     # --- which lines are on the display -----------------------------------------------
 
     def visible(self) -> list[ParmPrompt]:
+        # A parameter written on the command, or marked for selective prompting, is
+        # shown whatever its prompt control says: the operator named it.
+        prompts = [p for p in self.prompts if p.parm.keyword in self.prompted
+                   or p.given is not None or p.parm.keyword in self.modes]
         if not self.selective:
-            return self.prompts
+            return prompts
         shown_modes = {"input", "protected", "input-default"}
         if self.show_all:
             shown_modes |= {"more-input", "more-protected"}
-        return [p for p in self.prompts if self.modes.get(p.parm.keyword) in shown_modes]
+        return [p for p in prompts if self.modes.get(p.parm.keyword) in shown_modes]
+
+    def control_values(self) -> tuple[dict[str, str], set[str]]:
+        """The value of every parameter as the display has it now (its first field; none
+        when it is blank), and which of them are specified (given or typed)."""
+        values, specified = {}, set()
+        for prompt in self.prompts:
+            texts = prompt.texts()
+            if texts and texts[0]:
+                values[prompt.parm.keyword] = texts[0]
+            if prompt.specified():
+                specified.add(prompt.parm.keyword)
+        return values, specified
+
+    def _decide_prompted(self) -> None:
+        """Which parameters the definition's prompt controls (PMTCTL) show, from the
+        values now on the display: decided when the display is made and at each Enter,
+        as IBM's prompter does, never while typing."""
+        values, specified = self.control_values()
+        self.prompted = {p.parm.keyword for p in self.prompts
+                         if self.cmd.prompted(p.parm, values, specified, self.requested)}
 
     def all_lines(self) -> list[tuple[ParmPrompt, Line]]:
         return [(p, line) for p in self.visible() for line in p.lines]
@@ -189,6 +215,9 @@ class PromptPanel(Panel):
             if line.field is None:
                 put(lines, row, 1, line.label)
                 continue
+            if line.more:
+                put(lines, row, MARK_COL - 1 - len(line.label), line.label)
+                continue
             if self.keywords:       # F11: the keyword between the leaders and the field
                 first = line.field is prompt.fields[0]
                 put(lines, row, 1, leader(line.label, 21) + " " + (prompt.parm.keyword if first else ""))
@@ -207,6 +236,8 @@ class PromptPanel(Panel):
     def function_keys(self) -> list[str]:
         keys = ["F1=Help", "F3=Exit", "F4=Prompt", "F5=Refresh",
                 "F11=Choices" if self.keywords else "F11=Keywords", "F12=Cancel"]
+        if any(p.parm.pmtctl == "*PMTRQS" for p in self.prompts):
+            keys.append("F10=" + ("Fewer parameters" if self.requested else "Additional parameters"))
         hidden = self.selective and not self.show_all and any(
             m.startswith("more") for m in self.modes.values())
         return keys + (["", "F9=All parameters"] if hidden else [])
@@ -240,7 +271,16 @@ class PromptPanel(Panel):
             for prompt in self.prompts:
                 for f, text in zip(prompt.fields, prompt.initial):
                     f.set(text)
+                if prompt.more_field is not None:
+                    prompt.more_field.set("")
             self.show([])
+            self._decide_prompted()
+            self._arrange()
+            return None
+        if key == "F10" and any(p.parm.pmtctl == "*PMTRQS" for p in self.prompts):
+            self.requested = not self.requested
+            self._decide_prompted()
+            self._arrange()
             return None
         if key == "F9" and self.selective:
             self.show_all = True
@@ -255,14 +295,42 @@ class PromptPanel(Panel):
         return None
 
     def command_text(self) -> str:
+        """The command Enter runs: a parameter the prompt controls do not show is passed
+        only when it was written on the command."""
         parts = [self.cmd.name]
         for prompt in self.prompts:
+            if (prompt.parm.keyword not in self.prompted and prompt.given is None
+                    and prompt.parm.keyword not in self.modes):
+                continue
             text = prompt.cl()
             if text:
                 parts.append(text)
         return " ".join(parts)
 
     def submit(self):
+        for prompt in self.visible():
+            more = prompt.more_field
+            if more is not None and more.text:
+                typed = more.text
+                more.set("")
+                if typed != "+":
+                    self.show([Message("CPD0084", typed, prompt.parm.keyword)], field=more)
+                    return None
+                return self.more_values(prompt)
+        # Changed controls (a new TYPE) show the parameters they call for before the
+        # command runs, when there are new ones to fill in.
+        before = set(self.prompted)
+        self._decide_prompted()
+        if self.prompted - before:
+            self._arrange()
+            for prompt in self.visible():
+                if prompt.parm.keyword in self.prompted - before and prompt.fields:
+                    self._go_to(prompt.parm.keyword)
+                    break
+            self.show([])
+            return None
+        if self.prompted != before:
+            self._arrange()
         text = self.command_text()
         try:
             bound = command.compile_statement(command.statement(text))
@@ -308,7 +376,28 @@ class PromptPanel(Panel):
         lines += wrap(parm.help or parm.prompt + ".", 76, "  ") + [""]
         lines += ["  " + c for c in choices(parm)]
         lines += ["", "  " + notes(self.cmd, parm)]
+        shown_when = prompted_when(self.cmd, parm)
+        if shown_when:
+            lines += wrap(shown_when, 76, "  ")
         return lines
+
+    def more_values(self, prompt: ParmPrompt):
+        """"+ for more values": one field per value of a list parameter; what Enter
+        leaves there goes back into the parameter's field, written as in CL."""
+        field = prompt.fields[0]
+        try:
+            values = split_values(field.value)
+        except CLError as error:
+            self.show(error.messages, field=field)
+            return None
+        result = MoreValuesPanel(self.cmd, prompt.parm, values).run()
+        if result == EXIT:
+            return EXIT
+        if isinstance(result, list):
+            field.value = " ".join(result)[: field.capacity]
+            field.changed = True
+            self._go_to(prompt.parm.keyword)
+        return None
 
     def value_list(self):
         """F4 on a field: its choices, one per line, and the field to type the value in."""
@@ -320,6 +409,77 @@ class PromptPanel(Panel):
         if result == EXIT:
             return EXIT
         return None
+
+
+class MoreValuesPanel(Panel):
+    """Specify More Values for Parameter: a list parameter's values, one on each line;
+    Page Down and Page Up when there are more lines than the display holds."""
+
+    FIRST_ROW = 5
+
+    def __init__(self, cmd: Command, parm: Parm, values: list[str]):
+        super().__init__()
+        self.cmd, self.parm = cmd, parm
+        self.values = list(values) + [""] * (parm.max - len(values))
+        self.top = 0
+        self.arrange()
+
+    @property
+    def page(self) -> int:
+        return self.key_rows[0] - 1 - self.FIRST_ROW
+
+    def resized(self) -> None:
+        self.keep_values()
+        self.top = self.top // self.page * self.page
+        self.arrange()
+
+    def arrange(self) -> None:
+        width = min(self.cols - 1 - FIELD_COL, 60)
+        self.set_fields([Field(self.FIRST_ROW + n, FIELD_COL, width, self.values[self.top + n],
+                               max_length=max(width, 512), key=self.top + n,
+                               help=self.parm.help or self.parm.prompt)
+                         for n in range(min(self.page, len(self.values) - self.top))])
+
+    def keep_values(self) -> None:
+        for field in self.fields:
+            self.values[field.key] = field.value.strip()
+
+    def lines(self) -> list[str]:
+        lines = blank()
+        title = f"Specify More Values for Parameter {self.parm.keyword}"
+        put(lines, 0, (self.cols - len(title)) // 2, title)
+        put(lines, 2, 1, "Type choices, press Enter.")
+        put(lines, self.FIRST_ROW, 1, leader(self.parm.prompt))
+        more_or_bottom(lines, self.FIRST_ROW + self.page, self.top + self.page < len(self.values))
+        return lines
+
+    def function_keys(self) -> list[str]:
+        return ["F3=Exit", "F5=Refresh", "F12=Cancel"]
+
+    def on_key(self, key: str):
+        if key == "ENTER":
+            self.keep_values()
+            return [v for v in self.values if v]
+        if key in ("PGDN", "PGUP"):
+            self.keep_values()
+            if key == "PGDN" and self.top + self.page < len(self.values):
+                self.top += self.page
+            elif key == "PGUP" and self.top > 0:
+                self.top = max(0, self.top - self.page)
+            else:
+                self.show([Message("QTS1003" if key == "PGDN" else "QTS1002")])
+            self.arrange()
+            return None
+        if key == "F5":
+            for field in self.fields:
+                field.set(self.values[field.key])
+            return None
+        return super().on_key(key)
+
+    def help_lines(self) -> list[str]:
+        return wrap(f"{self.parm.prompt} ({self.parm.keyword}): type one value on each line, "
+                    f"up to {self.parm.max}; a blank line is no value. Enter puts them back "
+                    "on the prompt.", 76, " ")
 
 
 class ValuePanel(Panel):

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm, ValueSpec
-from qtsmtp.cl.parser import Scalar, ValueList
+from qtsmtp.cl.parser import Scalar, ValueList, parse
 from qtsmtp.panels.panel import Field
 
 FIELD_COL = 36
@@ -87,6 +87,7 @@ class Line:
     label: str
     spec: ValueSpec | None              # None: the heading of an element list
     field: Field | None = None
+    more: bool = False                  # "+ for more values": its one-position field
 
 
 @dataclass(eq=False)
@@ -103,7 +104,12 @@ class ParmPrompt:
 
     @property
     def fields(self) -> list[Field]:
-        return [line.field for line in self.lines if line.field is not None]
+        """The fields that hold the value (not "+ for more values")."""
+        return [line.field for line in self.lines if line.field is not None and not line.more]
+
+    @property
+    def more_field(self) -> Field | None:
+        return next((line.field for line in self.lines if line.more), None)
 
     def texts(self) -> list[str]:
         return [f.text for f in self.fields]
@@ -186,11 +192,25 @@ def build(cmd: Command, given: dict, modes: dict, current: dict) -> list[ParmPro
                 prompt.lines.append(Line(indent + label, part,
                                          Field(0, FIELD_COL, width, max_length=size,
                                                key=parm.keyword)))
+        if parm.max > 1:
+            # IBM's "+ for more values": a + here, and Enter shows one field per value.
+            prompt.lines.append(Line("+ for more values", None, Field(
+                0, FIELD_COL, 1, key=(parm.keyword, "+"),
+                help=f"Type + and press Enter to give the values of {parm.keyword} one "
+                     f"on each line (up to {parm.max})."), more=True))
         for f, text in zip(prompt.fields, texts):
             f.set(text)
         prompt.initial = prompt.texts()
         out.append(prompt)
     return out
+
+
+def split_values(text: str) -> list[str]:
+    """The values of a list written as in CL ("a 'b c' (1 x)") one by one, each as CL
+    writes it; CLError when the text is not CL."""
+    stmt = parse(f"X K({text})")
+    items = stmt.keywords[0][1].items if stmt is not None and stmt.keywords else []
+    return [str(item) for item in items]
 
 
 def _given_texts(parm: Parm, parts, node: ValueList) -> list[str]:

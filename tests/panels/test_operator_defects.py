@@ -81,7 +81,7 @@ def test_each_panel_at_lang_c(term, cl, qroot):
     terminal.press("F12", "Type command, press Enter.")
     terminal.type("ADDSMTPLE *FTRSUBJECT")
     terminal.press("F4", "Add SMTP List Entry (ADDSMTPLE)")
-    terminal.keys("Tab", "Tab", "Tab")                 # from Internet address to Filter data
+    terminal.wait_for("Filter data")                   # the one parameter *FTRSUBJECT takes
     terminal.type("Größe")
     terminal.wait_for("Gr??e")
     terminal.press("F1", "Help")
