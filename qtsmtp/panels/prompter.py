@@ -344,11 +344,17 @@ class PromptPanel(Panel):
         return outcome
 
     def _point_at(self, messages: list[Message]) -> Field | None:
-        """The field of the parameter a message names (the page turned to it)."""
+        """The field of the parameter a message names (the page turned to it); else of
+        the parameter whose value a message quotes."""
         for message in messages:
             for word in message.data:
                 if word in self.cmd.by_keyword and self._go_to(word):
                     return self.field
+        for message in messages:
+            for word in message.data:
+                for prompt in self.visible():
+                    if word and any(f.text == word for f in prompt.fields) and self._go_to(prompt.parm.keyword):
+                        return next(f for f in prompt.fields if f.text == word)
         return None
 
     def _go_to(self, keyword: str) -> bool:
