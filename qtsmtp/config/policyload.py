@@ -16,7 +16,7 @@ A member changed by hand is also seen without any record: the job compares the s
 keys of the members it compiled from every RELOAD_CHECK_SECONDS. When the change is
 appended records (the bytes read before unchanged: checked by digest) only those are
 parsed and added (``add_appended``); anything else compiles everything. A member that
-does not parse leaves the last good policy in use (DESIGN.md section 4), and the error
+does not parse leaves the last good policy in use (qatmadrlst(5)), and the error
 is reported once per change, not on every check.
 """
 

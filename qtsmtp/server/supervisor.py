@@ -87,7 +87,7 @@ class Supervisor:
         try:
             self.settings = load_settings(self.root, self.requested_jobs)
             from qtsmtp.server.tls import check_start
-            check_start(self.root)       # permissions, secrets, TLS (issue 6 item 7)
+            check_start(self.root)       # permissions, secrets, TLS: before any job starts
             self.source = PolicySource(self.root, self.settings.system_name,
                                        self.settings.local_addresses)
             current = self.source.current

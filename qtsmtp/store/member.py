@@ -1,7 +1,7 @@
 """Members: text files of records, changed under a lock, durably, never torn.
 
 A library is a directory, a file is a directory inside it, a member is a text file inside
-that, one record per line (DESIGN.md section 4). Writers take an exclusive flock on a
+that, one record per line (qatmadrlst(5)). Writers take an exclusive flock on a
 lock file beside the member, so concurrent batch scripts serialise and lose nothing.
 Whole-member changes go to a temporary file that is fsynced and renamed over the member,
 then the directory is fsynced: a crash leaves the old or the new member. Appends write the
