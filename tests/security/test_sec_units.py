@@ -19,8 +19,8 @@ from aiosmtpd.proxy_protocol import get_proxy
 from qtsmtp.messages import CLError
 from qtsmtp.server import proxyproto
 from qtsmtp.server.dnsbl import Blocklists, query_name
-from qtsmtp.server.exits import (ACCEPT, CONTINUE, REJECT, ExitEvent, ExternalProgram,
-                                 PolicyServer, SessionExits, Verdict, compile_chain,
+from qtsmtp.server.exits import (ACCEPT, CONTINUE, ExitEvent, ExternalProgram,
+                                 PolicyServer, SessionExits, compile_chain,
                                  postfix_request, postfix_verdict, verdict_of)
 from qtsmtp.server.tls import check_permissions, server_context
 from qtsmtp.config import credentials
