@@ -15,17 +15,18 @@ from qtsmtp.cl import definition
 from qtsmtp.cl.binder import bind
 from qtsmtp.cl.command import command_name, statement, with_escape
 from qtsmtp.cl.optionform import is_option_form, statement_from_options
-from qtsmtp.messages import CLError, Message, send
-from qtsmtp.store.root import data_root
+from qtsmtp.cl.parser import ValueList, parse
 from qtsmtp.cl.script import run_script
+from qtsmtp.messages import CLError, Message, send
 from qtsmtp.programs import runner
 from qtsmtp.programs.runner import EXIT_INVALID, EXIT_OK, exit_status_of
+from qtsmtp.store.root import data_root
 
 
 def run_command_line(text: str) -> int:
     """Run one command written in CL (the umbrella's and the CL form's path)."""
     if "?" in text and _wants_prompt(text):
-        from qtsmtp.panels.screen import is_interactive    # curses: only when prompting
+        from qtsmtp.panels.screen import is_interactive  # curses: only when prompting
         if not is_interactive():
             send([Message("QTS1008", command_name(text) or "qtsmtp")])
             return EXIT_INVALID
@@ -46,11 +47,11 @@ def _wants_prompt(text: str) -> bool:
 def run_console(name: str, argv: list[str]) -> int:
     cmd = definition.load(name)
     if "--help" in argv or "-h" in argv:
-        from qtsmtp.cl.helptext import help_text      # only for --help
+        from qtsmtp.cl.helptext import help_text  # only for --help
         sys.stdout.write(help_text(cmd))
         return EXIT_OK
     if "--prompt" in argv:      # the F4 prompter, in the terminal
-        from qtsmtp.panels.prompter import prompt_console   # curses: only when prompting
+        from qtsmtp.panels.prompter import prompt_console  # curses: only when prompting
         return prompt_console(name, [a for a in argv if a != "--prompt"])
     if not is_option_form(argv):
         return run_command_line(f"{name} " + " ".join(argv))
@@ -98,7 +99,9 @@ usage: qtsmtp                      on a terminal: the command entry display (===
 def qtsmtp() -> None:
     argv = sys.argv[1:]
     if not argv or argv[0].lstrip().startswith("?"):
-        from qtsmtp.panels.screen import is_interactive    # the panels load curses: only here
+        from qtsmtp.panels.screen import (
+            is_interactive,  # the panels load curses: only here
+        )
         if is_interactive():     # the command entry display, or the prompt of ?CMD
             from qtsmtp.panels import cmdline, prompter
             sys.exit(prompter.prompt_command_line(" ".join(argv)) if argv else cmdline.command_entry())
@@ -125,7 +128,7 @@ def _run_queue(args: list[str]) -> int:
     if any(a not in ("--all",) for a in args):
         sys.stderr.write("usage: qtsmtp runqueue [--all]\n")
         return EXIT_INVALID
-    from qtsmtp.programs.wrksmtpq import run_queue      # the delivery engine: only here
+    from qtsmtp.programs.wrksmtpq import run_queue  # the delivery engine: only here
     try:
         send([run_queue(data_root(), all_deferred="--all" in args)])
     except CLError as error:
@@ -160,7 +163,6 @@ def _call_parameters(text: str) -> list[str]:
     values in upper case, quoted ones as written."""
     if not text.strip():
         return []
-    from qtsmtp.cl.parser import ValueList, parse
     stmt = parse("CALL " + text)
     bad = [Message("CPD0004", v) for v in stmt.positional]
     bad += [Message("CPD0043", k) for k, _ in stmt.keywords if k != "PARM"]

@@ -19,12 +19,20 @@ import time
 from dataclasses import replace
 
 from qtsmtp.cl import expression as ex
-from qtsmtp.cl.binder import assign, bind_value
+from qtsmtp.cl.binder import assign, bind_value, default
 from qtsmtp.cl.definition import Command
 from qtsmtp.cl.engine import ImmediateMessage
 from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
 from qtsmtp.cl.variables import C, N, as_text
-from qtsmtp.messages import CATALOGUE, CLError, COMPLETION, DIAGNOSTIC, ESCAPE, INFORMATIONAL, Message
+from qtsmtp.messages import (
+    CATALOGUE,
+    COMPLETION,
+    DIAGNOSTIC,
+    ESCAPE,
+    INFORMATIONAL,
+    CLError,
+    Message,
+)
 
 VARIABLE_NAME = re.compile(r"&[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")
 MESSAGE_ID = re.compile(r"[A-Z][A-Z0-9]{2}[0-9A-F]{4}\Z")
@@ -45,7 +53,6 @@ def constant(cmd: Command, keyword: str, node, diagnostics: list):
     """A parameter that must be written as a constant, bound by its definition."""
     parm = cmd.by_keyword[keyword]
     if node is None:
-        from qtsmtp.cl.binder import default
         return default(parm)
     if ex.is_dynamic(node):
         diagnostics.append(Message("QTS0026", f"{keyword} must be written as a value, "

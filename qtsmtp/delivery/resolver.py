@@ -8,6 +8,12 @@ no test ever asks real DNS.
 
 from __future__ import annotations
 
+import os
+
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
 
 class NameServerFailure(Exception):
     """Temporary: timeout, SERVFAIL, no name server answered."""
@@ -19,12 +25,8 @@ class NoSuchDomain(Exception):
 
 async def resolve_mx(domain: str) -> list[str]:
     """The hosts to try for ``domain``, best preference first."""
-    import os
     if os.environ.get("QTSMTP_DNS", "").lower() == "off":
         raise NameServerFailure(f"DNS look-ups are off (QTSMTP_DNS=off); {domain} not resolved")
-    import dns.asyncresolver
-    import dns.exception
-    import dns.resolver
 
     try:
         answer = await dns.asyncresolver.resolve(domain, "MX")

@@ -17,6 +17,10 @@ import os
 import time
 from collections import OrderedDict
 
+import dns.asyncresolver
+import dns.exception
+import dns.resolver
+
 DNSBL_TIMEOUT_SECONDS = 2.0
 CACHE_SECONDS, CACHE_SIZE = 300, 10_000
 
@@ -48,7 +52,6 @@ class Blocklists:
         return bool(self.zones) and not dns_is_off()
 
     def _make_resolver(self):
-        import dns.asyncresolver
         resolver = dns.asyncresolver.Resolver(configure=self.nameserver is None)
         if self.nameserver is not None:
             host, _, port = self.nameserver.rpartition(":")
@@ -72,8 +75,6 @@ class Blocklists:
         cached = self._cache.get(client)
         if cached is not None and now - cached[0] < CACHE_SECONDS:
             return cached[1], []
-        import dns.exception
-        import dns.resolver
         if self._resolver is None:
             self._resolver = self._make_resolver()
         found, silent = None, []

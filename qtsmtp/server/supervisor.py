@@ -12,6 +12,7 @@ STRTCPSVR; MODE(*FOREGROUND) calls ``Supervisor`` in the command's own process.
 
 from __future__ import annotations
 
+import argparse
 import fcntl
 import json
 import os
@@ -20,13 +21,20 @@ import signal
 import socket
 import sys
 import time
+import traceback
 from pathlib import Path
 
-from qtsmtp.messages import CLError, Message, escape
+from qtsmtp.config.policyload import PolicySource
+from qtsmtp.config.settings import load_settings
+from qtsmtp.delivery.job import run_delivery_job
 from qtsmtp.jobs import table
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.queue import format as qformat
+from qtsmtp.server.tls import check_start
+from qtsmtp.server.worker import run_server_job
+from qtsmtp.store.root import data_root
 
 START_TIMEOUT_SECONDS = 60
 END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
@@ -74,8 +82,6 @@ class Supervisor:
     def start(self) -> Message:
         """Read the configuration, start every job; the TCP3001 message, or CLError
         (nothing left running) when the server cannot start."""
-        from qtsmtp.config.policyload import PolicySource
-        from qtsmtp.config.settings import load_settings
 
         self._take_server_lock()
         self.record = table.new_record(self.root, table.next_job_number(self.root),
@@ -86,7 +92,6 @@ class Supervisor:
         set_process_name(table.SERVER_DAEMON)
         try:
             self.settings = load_settings(self.root, self.requested_jobs)
-            from qtsmtp.server.tls import check_start
             check_start(self.root)       # permissions, secrets, TLS: before any job starts
             self.source = PolicySource(self.root, self.settings.system_name,
                                        self.settings.local_addresses)
@@ -196,13 +201,10 @@ class Supervisor:
         try:
             if name == table.CLIENT_DAEMON:
                 os.close(report_w)
-                from qtsmtp.delivery.job import run_delivery_job
                 code = run_delivery_job(self.root, log)
             else:
-                from qtsmtp.server.worker import run_server_job
                 code = run_server_job(self.settings, self.source, log, number, self.root, report)
         except BaseException as failure:          # the log must say why a job ended
-            import traceback
             log.write("TCP9999 " + "".join(traceback.format_exception(failure)).replace("\n", " | "))
             report(f"FAIL {failure}")
             code = 1
@@ -282,12 +284,10 @@ def _signal(pid: int, signum: int) -> None:
 # --- STRTCPSVR MODE(*BATCH): this module is the submitted job --------------------------
 
 def main(argv: list[str]) -> int:
-    import argparse
     parser = argparse.ArgumentParser(prog="qtsmtp.server.supervisor")
     parser.add_argument("--ready-fd", type=int, required=True)
     parser.add_argument("--server-jobs", type=int, default=None)
     args = parser.parse_args(argv)
-    from qtsmtp.store.root import data_root
     supervisor = Supervisor(data_root(), args.server_jobs)
     try:
         started = supervisor.start()
