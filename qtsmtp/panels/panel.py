@@ -474,12 +474,15 @@ class Panel:
     # --- the loop -----------------------------------------------------------------------
 
     def fit(self, terminal) -> bool:
-        """Lay out for the window as it is now; False when it is too small for a panel."""
+        """Lay out for the window as it is now; False when it is too small for a panel.
+        A panel made while another one showed (its fields placed for 24 x 80) is laid
+        out when it is first shown, too."""
         layout = screen.geometry(*terminal.size())
         if layout is None:
             return False
-        if list(layout) != _size:
+        if list(layout) != _size or getattr(self, "_laid_out_for", None) != layout:
             set_size(*layout)
+            self._laid_out_for = layout
             self.resized()
         return True
 

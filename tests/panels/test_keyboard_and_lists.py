@@ -124,3 +124,40 @@ def mask_wide(lines: list[str]) -> list[str]:
     out = [DATE_TIME.sub("MM/DD/YY  HH:MM:SS", line) for line in lines]
     out[0] = out[0][:100].rstrip().ljust(124) + "SYSNAME"
     return out
+
+
+def test_displays_on_the_27_by_132_display(term, cl):
+    """The command entry, the command list, a prompt with F1 help, an entry displayed,
+    the relay test and the confirmation, each laid out for 132 columns."""
+    assert cl("addsmtple", "*REJECT INTNETADR('10.5.5.1')").returncode == 0
+    terminal = term("qtsmtp", size=(132, 27))
+    terminal.wait_for("===>")
+    expect_screen(terminal, "wide_command_entry", mask=mask_command_entry)
+    terminal.press("F4", "Select Command")
+    terminal.wait_for(lambda lines: lines[22].strip() in ("More...", "Bottom"))   # 16 rows
+    terminal.press("F12", "===>")
+    terminal.type("WRKSMTPLE *REJECT")
+    terminal.press("Enter", "F18=Bottom")
+    terminal.keys("Tab", "Tab")
+    terminal.type("5")
+    terminal.press("Enter", "Display SMTP List Entry")
+    expect_screen(terminal, "wide_display_entry", mask=mask_wide)
+    terminal.press("F12", "F18=Bottom")
+    terminal.press("F8", "Test Relay Decision")
+    terminal.type("10.5.5.1")
+    terminal.keys("Tab")
+    terminal.type("a@b.example")
+    terminal.press("Enter", "Access denied")
+    expect_screen(terminal, "wide_relay_test", mask=mask_wide)
+    terminal.press("F12", "F18=Bottom")
+    terminal.keys("Home", "Tab", "Tab", "Tab")    # Position to, the add line, the entry
+    terminal.type("4")
+    terminal.press("Enter", "Confirm Remove of SMTP List Entries")
+    expect_screen(terminal, "wide_confirm_remove", mask=mask_wide)
+    terminal.press("F12", "F18=Bottom")
+
+
+def mask_command_entry(lines: list[str]) -> list[str]:
+    out = list(lines)
+    out[0] = out[0][:100].rstrip().ljust(124) + "SYSNAME"
+    return out

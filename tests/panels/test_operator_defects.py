@@ -109,9 +109,26 @@ def test_each_panel_at_lang_c(term, cl, qroot):
     panel.press("F12", "Work with SMTP List Entries")
     panel.press("S-F3", "Subset SMTP List Entries")      # F15 = Shift+F3
     panel.press("F12", "Work with SMTP List Entries")
+    panel.keys("Home", "Tab", "Tab", "Tab")       # Position to, the add line, the entry
+    panel.type("4")
+    panel.press("Enter", "Confirm Remove of SMTP List Entries")
+    panel.wait_for("Gr??e")
+    panel.press("F12", "Work with SMTP List Entries")
     panel.keys("F3")
     assert panel.wait_exit() == 0
     assert "Traceback" not in panel.scrollback() + terminal.scrollback()
+    relay = term("qtsmtp", "?TSTSMTPRLY", env=env)
+    relay.wait_for("Test SMTP Relay Decision (TSTSMTPRLY)")
+    relay.type("10.1.1.1")
+    relay.keys("Tab")
+    relay.type("jürgen@example.org")
+    relay.keys("Tab")
+    relay.type("+")
+    relay.press("Enter", "Specify More Values for Parameter RCPT")
+    relay.wait_for("j?rgen@example.org")
+    relay.press("F12", "Test SMTP Relay Decision (TSTSMTPRLY)")
+    relay.keys("F3")
+    assert relay.wait_exit() == 1 and "Traceback" not in relay.scrollback()
 
 
 # --- 3. small windows ---------------------------------------------------------------------
