@@ -211,9 +211,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
                     address, rest = get_angle_addr(arg)
                 else:
                     address, rest = get_addr_spec(arg)
-            except HeaderParseError:
+                addr = address.addr_spec
+            except (HeaderParseError, AttributeError, IndexError, ValueError):
+                # The email parser raises more than HeaderParseError on some garbage
+                # ("<", "<=@[>"); aiosmtpd lets that out as "500 Error: (AttributeError)
+                # ...", internals and all. An address that does not parse is malformed.
                 return None, None
-            addr = address.addr_spec
         localpart, _, _ = addr.rpartition("@")
         if self.local_part_limit and len(localpart) > self.local_part_limit:
             return None, None

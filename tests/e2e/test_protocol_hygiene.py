@@ -94,3 +94,22 @@ def test_a_rejected_client_learns_nothing_of_the_lists(server) -> None:
         return None
 
     assert eventually(refused_text, "connection refused") == b"5.7.1 Access denied"
+
+
+def test_an_address_the_parser_trips_on_is_refused_as_malformed(server) -> None:
+    """Garbage that makes the email parser raise gets 553 and no internals; the session
+    goes on."""
+    with _raw(server) as sock:
+        _reply(sock)
+        sock.sendall(b"EHLO client.test\r\n")
+        _reply(sock)
+        sock.sendall(b"MAIL FROM:<>\r\n")
+        assert _reply(sock).startswith(b"250")
+        for garbage in (b"<=@[>", b"<"):
+            sock.sendall(b"RCPT TO:" + garbage + b"\r\n")
+            reply = _reply(sock)
+            assert reply.startswith(b"553"), reply
+            assert b"malformed address" in reply and b"Attribute" not in reply, reply
+        sock.sendall(b"RCPT TO:<postmaster>\r\n")
+        assert _reply(sock).startswith(b"250")
+        sock.sendall(b"QUIT\r\n")

@@ -172,13 +172,17 @@ class _Limit:
     local_part_limit = 0
 
 
+MALFORMED = (None, None)       # what _getaddr says of an address that does not parse
+
+
 def _outcome(getaddr, arg: str):
-    # The email parser raises IndexError on some inputs ("<" alone): the same input must
-    # then raise the same way here (aiosmtpd turns it into a 500 reply).
+    # The email parser raises IndexError or AttributeError on some inputs ("<" alone,
+    # "<=@[>"): aiosmtpd lets that out (a "500 Error: (AttributeError) ..." reply); ours
+    # calls the address malformed (553), which is what it is.
     try:
         return getaddr(_Limit(), arg)
-    except Exception as error:              # noqa: BLE001 - the type is what is compared
-        return type(error)
+    except Exception:                       # noqa: BLE001 - aiosmtpd's parser faults
+        return MALFORMED
 
 
 def aiosmtpd_getaddr(arg: str):
@@ -202,7 +206,13 @@ ADDRESSES = [
     "<user@@example.com>", "<user@exa mple.com>", "<us er@example.com>", "<ü@example.com>",
     "<user@exämple.com>", "<{weird}|~'`#$@example.com>", "<a@b>", "<a@b> x", "<a@b>\t\t y",
     "<user@example.com>\x1cSIZE=1", "<user@example.com> \u00a0SIZE=1", "<", "<a", "<a@",
+    "<=@[>", "=@[",
 ]
+
+
+@pytest.mark.parametrize("arg", ["<", "<=@[>", "=@["])
+def test_an_address_the_parser_trips_on_is_malformed_not_an_exception(arg: str) -> None:
+    assert RelaySMTP._getaddr(_Limit(), arg) == MALFORMED
 
 
 @pytest.mark.parametrize("arg", ADDRESSES)
