@@ -93,7 +93,9 @@ class Version:
         if self._entries is None:
             return [script(name)]
         module, _, function = self._entries[name].partition(":")
-        return [sys.executable, "-c", f"import sys; sys.argv[0] = {name!r}; "
+        # -P: the current directory (a checkout, with its own qtsmtp/) must not come
+        # before PYTHONPATH.
+        return [sys.executable, "-P", "-c", f"import sys; sys.argv[0] = {name!r}; "
                 f"from {module} import {function}; sys.exit({function}())"]
 
 
