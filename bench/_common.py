@@ -84,6 +84,9 @@ class Version:
                             ignore=shutil.ignore_patterns("__pycache__"))
             if not (code / "qtsmtp" / "commands").exists():
                 (code / "qtsmtp" / "commands").symlink_to(tree / "commands")
+            # Byte-compiled now, as pip compiles an installation: with PYTHONDONTWRITEBYTECODE
+            # set, every run would compile the sources again and the bigger tree would lose.
+            subprocess.run([sys.executable, "-m", "compileall", "-q", str(code)], check=True)
             self.env = {"PYTHONPATH": str(code)}
             self.library = tree / "data" / "QUSRSYS"     # as that version ships it
             self._entries = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]
