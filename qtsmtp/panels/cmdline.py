@@ -237,12 +237,7 @@ class SelectCommandPanel(Panel):
             chosen = [f.key for f in self.fields if f.text == "1"]
             return chosen[0] if chosen else CANCEL
         if key in ("PGDN", "PGUP"):
-            if key == "PGDN" and self.top + self.page < len(self.names):
-                self.top += self.page
-            elif key == "PGUP" and self.top > 0:
-                self.top = max(0, self.top - self.page)
-            else:
-                self.show([Message("QTS1003" if key == "PGDN" else "QTS1002")])
+            self.scroll(key, len(self.names))
             self.arrange()
             return None
         if key in ("F3", "F12"):

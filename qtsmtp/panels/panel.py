@@ -252,6 +252,19 @@ class Panel:
 
     # --- Work-with conventions: options kept across pages, F9 retrieves -------------------
 
+    def scroll(self, key: str, total: int) -> bool:
+        """Page Down / Page Up over ``total`` rows, ``self.page`` at a time; past either
+        end the message instead (QTS1003 at the bottom, QTS1002 at the top). True when
+        the page moved."""
+        if key == "PGDN" and self.top + self.page < total:
+            self.top += self.page
+        elif key == "PGUP" and self.top > 0:
+            self.top = max(0, self.top - self.page)
+        else:
+            self.show([Message("QTS1003" if key == "PGDN" else "QTS1002")])
+            return False
+        return True
+
     def keep_options(self) -> None:
         """Remember what is typed in the Opt fields shown, by their keys, so paging,
         F5 and a message do not lose options the user has typed but not yet entered."""
@@ -623,17 +636,8 @@ class TextPanel(Panel):
         return lines
 
     def on_key(self, key: str):
-        if key == "PGDN":
-            if self.top + self.page < len(self.text):
-                self.top += self.page
-            else:
-                self.show([Message("QTS1003")])
-            return None
-        if key == "PGUP":
-            if self.top > 0:
-                self.top = max(0, self.top - self.page)
-            else:
-                self.show([Message("QTS1002")])
+        if key in ("PGDN", "PGUP"):
+            self.scroll(key, len(self.text))
             return None
         if key in ("ENTER", "F12"):
             return CANCEL

@@ -468,12 +468,7 @@ class MoreValuesPanel(Panel):
             return [v for v in self.values if v]
         if key in ("PGDN", "PGUP"):
             self.keep_values()
-            if key == "PGDN" and self.top + self.page < len(self.values):
-                self.top += self.page
-            elif key == "PGUP" and self.top > 0:
-                self.top = max(0, self.top - self.page)
-            else:
-                self.show([Message("QTS1003" if key == "PGDN" else "QTS1002")])
+            self.scroll(key, len(self.values))
             self.arrange()
             return None
         if key == "F5":

@@ -41,7 +41,6 @@ from qtsmtp.panels import screen
 from qtsmtp.panels.cmdline import run_command_line, show_output
 from qtsmtp.panels.panel import (
     CANCEL,
-    EXIT,
     Field,
     Panel,
     TextPanel,

@@ -33,7 +33,6 @@ from qtsmtp.panels.cmdline import run_command_line, show_output
 from qtsmtp.panels.entrylist import Row
 from qtsmtp.panels.panel import (
     CANCEL,
-    EXIT,
     Field,
     Panel,
     TextPanel,
