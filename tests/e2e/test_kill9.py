@@ -18,7 +18,7 @@ def _worker_serving(server, client_port: int) -> int:
     pattern = re.compile(rf"TCP3051 127\.0\.0\.\d+:{client_port} session started")
     for job in server.jobs():
         if job["name"] == "QTSMTPSRVP":
-            if pattern.search((server.root / job["log"]).read_text()):
+            if pattern.search(server.log_of(job)):
                 return job["pid"]
     return 0
 

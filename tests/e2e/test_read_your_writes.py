@@ -132,7 +132,7 @@ def test_every_connection_after_a_command_sees_its_change(server) -> None:
     # Both jobs took part: the kernel spread the connections over them.
     for job in server.jobs():
         if job["name"] == "QTSMTPSRVP":
-            log = (server.root / job["log"]).read_text()
+            log = server.log_of(job)
             assert log.count(" TCP3022 ") >= ROUNDS_IN_PROCESS, job["number"]
 
 
@@ -232,7 +232,7 @@ def test_a_command_killed_between_journal_and_member_leaves_the_members_in_charg
     # The jobs find the record that does not match (their 0.3 s look) and compile.
     for job in server.jobs():
         if job["name"] == "QTSMTPSRVP":
-            eventually(lambda: " TCP3024 " in (server.root / job["log"]).read_text(),
+            eventually(lambda: " TCP3024 " in server.log_of(job),
                        f"job {job['number']} compiled from the members")
     same_as_members(server)
     # And the next command is applied as usual.
@@ -253,7 +253,7 @@ def test_a_server_job_killed_while_it_applies_a_change_is_replaced_by_one_that_h
                             and server.alive(j)} - jobs_before) == 1
                and server.joblog_text("QTSMTPSRVD").count(" TCP3012 ") == 1,
                "the killed job was replaced")
-    eventually(lambda: all(" TCP3030 " in (server.root / j["log"]).read_text()
+    eventually(lambda: all(" TCP3030 " in server.log_of(j)
                            for j in server.jobs() if j["name"] == "QTSMTPSRVP"),
                "the new job listens")
     assert connect_code(server, "127.0.64.3") == 554

@@ -68,7 +68,7 @@ class Server:
         out = {}
         for job in self.jobs():
             if job["name"] == "QTSMTPSRVP":
-                text = (self.root / job["log"]).read_text()
+                text = self.log_of(job)
                 out[job["log"]] = text.count(" TCP3022 ") + text.count(" TCP3021 ")
         return out
 
@@ -102,6 +102,13 @@ class Server:
     @staticmethod
     def alive(job: dict) -> bool:
         return process_running(job["pid"], job.get("pid_start", 0))
+
+    def log_of(self, job: dict) -> str:
+        """One job's log; "" while a new job's record is there before its log is."""
+        try:
+            return (self.root / job["log"]).read_text()
+        except FileNotFoundError:
+            return ""
 
     def joblog_text(self, name: str | None = None) -> str:
         logs = sorted((self.root / "QSYSWRK" / "joblog").glob("*.log"))
