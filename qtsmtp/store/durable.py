@@ -36,25 +36,38 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def write_file(tmp: Path, final: Path, parts: tuple[bytes, ...], mode: int, *,
-               exclusive: bool = True) -> None:
-    """Write ``parts`` to ``tmp``, fsync, rename to ``final`` and fsync its directory.
-    ``mode`` is set whatever the umask says. ``exclusive``: ``tmp`` must not exist yet
-    (unique names); otherwise a left-over ``tmp`` of a crashed writer is overwritten."""
+def write_aside(tmp: Path, parts: tuple[bytes, ...], mode: int, *, exclusive: bool = True) -> int:
+    """The first half of a durable write: ``parts`` in ``tmp``, every byte, fsynced, with
+    ``mode`` whatever the umask says. Returns the file's inode (what the journal records);
+    on failure ``tmp`` is gone. ``exclusive``: ``tmp`` must not exist yet (unique names);
+    otherwise a left-over ``tmp`` of a crashed writer is overwritten."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | (os.O_EXCL if exclusive else os.O_TRUNC)
     fd = os.open(tmp, flags, mode)
     try:
         os.fchmod(fd, mode)
         write_all(fd, *parts)
         os.fsync(fd)
+        return os.fstat(fd).st_ino
     except BaseException:
-        os.close(fd)
         tmp.unlink(missing_ok=True)
         raise
-    os.close(fd)
+    finally:
+        os.close(fd)
+
+
+def put_in_place(tmp: Path, final: Path) -> None:
+    """The second half: rename ``tmp`` over ``final`` and fsync the directory."""
     try:
         os.rename(tmp, final)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     fsync_directory(final.parent)
+
+
+def write_file(tmp: Path, final: Path, parts: tuple[bytes, ...], mode: int, *,
+               exclusive: bool = True) -> None:
+    """Write ``parts`` to ``tmp``, fsync, rename to ``final`` and fsync its directory
+    (write_aside, then put_in_place)."""
+    write_aside(tmp, parts, mode, exclusive=exclusive)
+    put_in_place(tmp, final)

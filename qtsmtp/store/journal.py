@@ -48,7 +48,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from qtsmtp.store.durable import fsync_directory, write_all
+from qtsmtp.store.durable import put_in_place, write_aside
 
 JOURNAL, JOURNAL_LOCK = ".journal", ".journal.lock"
 MAX_BYTES = 1 << 20              # the journal is cut back to KEEP_BYTES beyond this
@@ -280,21 +280,9 @@ def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[i
     path = journal_path(library)
     head = record_bytes({"gen": generation, "op": START, "journal": journal_id})
     tmp = path.with_name(f"{JOURNAL}.tmp{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, MODE)
-    try:
-        data = head + records
-        os.fchmod(fd, MODE)
-        write_all(fd, data)
-        os.fsync(fd)
-        inode = os.fstat(fd).st_ino
-    finally:
-        os.close(fd)
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    fsync_directory(library)
+    data = head + records
+    inode = write_aside(tmp, (data,), MODE, exclusive=False)
+    put_in_place(tmp, path)
     return len(data), inode
 
 

@@ -31,7 +31,7 @@ from typing import Callable
 
 from qtsmtp.messages import Message, escape
 from qtsmtp.store import journal
-from qtsmtp.store.durable import write_all
+from qtsmtp.store.durable import fsync_directory, put_in_place, write_all, write_aside
 
 _group: "SyncGroup | None" = None
 
@@ -75,7 +75,7 @@ class SyncGroup:
             for fd in self.fds.values():
                 os.fsync(fd)
             for directory in self.directories:
-                _fsync_directory(directory)
+                fsync_directory(directory)
         finally:
             for fd in self.fds.values():
                 os.close(fd)
@@ -212,7 +212,7 @@ class MemberFile:
                 raise
             os.close(fd)
             if created:
-                _fsync_directory(self.directory)
+                fsync_directory(self.directory)
 
     def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
                 changes: dict | None = None) -> None:
@@ -224,20 +224,14 @@ class MemberFile:
             _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
             data = text.encode("utf-8", "surrogateescape")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, self.mode)
-            try:
-                write_all(fd, data)
-                os.fsync(fd)
-                inode = os.fstat(fd).st_ino
-            finally:
-                os.close(fd)
+            inode = write_aside(tmp, (data,), self.mode, exclusive=False)
             try:
                 secret = self.mode == 0o600   # credentials stay in their 0600 member
+                # The journal record goes first; the member is renamed in under it.
                 with journal.change(self._library, self.file, self.member, op,
                                     self.stat_key(), (inode, len(data)), None,
                                     None if secret else records, None if secret else changes):
-                    os.replace(tmp, self.path)
-                    _fsync_directory(self.directory)
+                    put_in_place(tmp, self.path)
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
@@ -254,12 +248,3 @@ class MemberFile:
             if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
                 raise escape("QTS0012", self.directory.parent.parent, where) from None
             raise escape("TCP8052", self, where) from None
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
