@@ -81,6 +81,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
     "TCP8052": (40, "&1 could not be read or changed: &2."),
     "TCP9999": (40, "Internal system error in program &1."),                 # IBM family
+    "TCP9001": (40, "SMTP server job &1 ending: &2 jobs ended &3 times and none stayed up "
+                    "&4 seconds in &5 seconds; start the server again once the cause is "
+                    "found."),
+    "TCP9002": (20, "No process could be started to replace job &1: &2; tried again later."),
     # --- qtsmtp itself (QTS) ------------------------------------------------------------
     "QTS0001": (40, "Script &1 ended at line &2: escape message &3 not monitored."),
     "QTS0002": (0, "Script &1 completed; commands run: &2."),
@@ -115,7 +119,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3010": (0, "Job &1 started in subsystem &2 (process &3)."),
     "TCP3011": (0, "Job &1 ended: &2."),
     "TCP3012": (20, "Job &1 ended abnormally (&2); job &3 started in its place."),
-    "TCP3013": (20, "Job &1 ended abnormally (&2); too many restarts, not replaced."),
+    "TCP3013": (20, "Job &1 ended abnormally (&2); &3 jobs ended in the last &4 seconds, "
+                    "a new job starts in &5 seconds."),
     "TCP3014": (0, "Ending: &1 sessions asked to end, &2 in DATA allowed &3 seconds to finish."),
     "TCP3015": (20, "&1 sessions still active after &2 seconds were ended with 421."),
     "TCP3020": (0, "Relay policy loaded: ALWRLY(&1), system name &2, entries &3."),

@@ -32,13 +32,13 @@ from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.queue import format as qformat
+from qtsmtp.server import restarts
 from qtsmtp.server.tls import check_start
 from qtsmtp.server.worker import run_server_job
 from qtsmtp.store.root import data_root
 
 START_TIMEOUT_SECONDS = 60
 END_TIMEOUT_SECONDS = 45              # the server jobs' DATA grace (30 s) and some
-RESTARTS_ALLOWED, RESTART_WINDOW_SECONDS = 10, 60
 SERVER_JOB_PROGRAM, CLIENT_JOB_PROGRAM, DAEMON_PROGRAM = "QTMSSRCP", "QTMSCLTD", "QTMSSRCD"
 
 
@@ -72,7 +72,11 @@ class Supervisor:
         self.requested_jobs = server_jobs
         self.echo = echo
         self.children: dict[int, table.JobRecord] = {}
-        self.restarts: list[float] = []
+        self.born: dict[int, float] = {}               # pid -> when it was forked
+        now = time.monotonic()
+        self.restarts = {name: restarts.Restarts(now)
+                         for name in (table.SERVER_JOB, table.CLIENT_DAEMON)}
+        self.pending: list[tuple[float, table.JobRecord, str]] = []   # replacements due
         self.ending = False
         self._lock_fd = -1
         self._wake_r = self._wake_w = -1
@@ -162,7 +166,12 @@ class Supervisor:
         number = table.next_job_number(self.root)
         log_path = table.joblog_path(self.root, number, name)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(report_r)
+            os.close(report_w)
+            raise
         if pid == 0:                                    # the child: never returns
             code = 1
             try:
@@ -176,6 +185,7 @@ class Supervisor:
         record = table.new_record(self.root, number, name, pid, program, job_type)
         table.write_record(self.root, record)
         self.children[pid] = record
+        self.born[pid] = time.monotonic()
         return report_r, record
 
     def _child(self, name: str, number: str, log_path: Path, report_w: int) -> int:
@@ -214,15 +224,42 @@ class Supervisor:
     # --- running ---------------------------------------------------------------------
 
     def run_until_ended(self) -> None:
+        """Replace the jobs that die until asked to end. Raises CLError (TCP9001), every
+        job ended, when jobs of a kind keep dying for restarts.GIVE_UP_SECONDS: the
+        caller's exit status is then non-zero, for a service manager to act on."""
         while not self.ending:
-            select.select([self._wake_r], [], [], 5.0)
+            select.select([self._wake_r], [], [], self._wait_seconds())
             try:
                 while os.read(self._wake_r, 512):
                     pass
             except BlockingIOError:
                 pass
             self._reap(replace=not self.ending)
+            if not self.ending:
+                self._start_due()
+                given_up = self._given_up()
+                if given_up is not None:
+                    self.end(f"given up: {given_up.text}")
+                    raise CLError([given_up])
         self.end()
+
+    def _wait_seconds(self) -> float:
+        if not self.pending:
+            return 5.0
+        return max(0.0, min(5.0, min(due for due, _, _ in self.pending) - time.monotonic()))
+
+    def _given_up(self) -> Message | None:
+        """TCP9001 when a kind of job is in a crash loop too long to go on alone."""
+        now = time.monotonic()
+        for pid, record in self.children.items():
+            kind = self.restarts[record.name]
+            if now - self.born[pid] >= kind.stable:
+                kind.serving(now)
+        for name, kind in self.restarts.items():
+            if kind.must_give_up(now):
+                return Message("TCP9001", self.record.qualified, name, kind.loop_deaths,
+                               f"{kind.stable:g}", f"{kind.give_up:g}")
+        return None
 
     def _reap(self, replace: bool) -> None:
         while self.children:
@@ -233,22 +270,36 @@ class Supervisor:
             if pid == 0:
                 return
             record = self.children.pop(pid, None)
+            born = self.born.pop(pid, None)
             if record is None:
                 continue
             table.remove_record(self.root, record.number)
             if replace:
-                self._replace(record, describe_status(status))
+                self._replace(record, describe_status(status), time.monotonic() - born)
 
-    def _replace(self, record: table.JobRecord, how: str) -> None:
+    def _replace(self, record: table.JobRecord, how: str, lived: float) -> None:
+        """Replace a job that died: at once, or after the back-off's pause (TCP3013)."""
+        kind = self.restarts[record.name]
+        delay = kind.died(time.monotonic(), lived)
+        if delay:
+            self.log.send("TCP3013", record.qualified, how, kind.recent(),
+                          int(kind.window), f"{delay:g}")
+        self.pending.append((time.monotonic() + delay, record, how))
+        self._start_due()
+
+    def _start_due(self) -> None:
         now = time.monotonic()
-        self.restarts = [t for t in self.restarts if now - t < RESTART_WINDOW_SECONDS]
-        if len(self.restarts) >= RESTARTS_ALLOWED:
-            self.log.send("TCP3013", record.qualified, how)
-            return
-        self.restarts.append(now)
-        report, new = self._spawn(record.name)
-        os.close(report)
-        self.log.send("TCP3012", record.qualified, how, new.qualified)
+        due = [item for item in self.pending if item[0] <= now]
+        self.pending = [item for item in self.pending if item[0] > now]
+        for _, record, how in due:
+            try:
+                report, new = self._spawn(record.name)
+            except OSError as failure:        # no process to be had: try again later
+                self.log.send("TCP9002", record.qualified, failure)
+                self._replace(record, how, 0.0)
+                continue
+            os.close(report)
+            self.log.send("TCP3012", record.qualified, how, new.qualified)
 
     # --- end -------------------------------------------------------------------------
 
@@ -296,7 +347,10 @@ def main(argv: list[str]) -> int:
         return 1
     supervisor.log.redirect_stderr()
     _tell_submitter(args.ready_fd, True, [started])
-    supervisor.run_until_ended()
+    try:
+        supervisor.run_until_ended()
+    except CLError:
+        return 1                 # given up (TCP9001, in the job log): not a clean end
     return 0
 
 

@@ -1,0 +1,82 @@
+"""Issue 16 item 5: the supervisor never sits alive and useless.
+
+Killing server jobs faster than 10 a minute used to end in TCP3013 "not replaced" and
+no listener while QTSMTPSRVD stayed up. Now each death is replaced (after a growing
+pause); and a supervisor that must give up exits non-zero, for a service manager.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import smtplib
+import subprocess
+import sys
+import time
+
+from support import eventually, process_running
+
+KILLS = 14
+
+
+def _greeting(server) -> int:
+    try:
+        with smtplib.SMTP("127.0.0.1", server.port, timeout=10) as client:
+            return client.noop()[0]
+    except (OSError, smtplib.SMTPException):
+        return 0
+
+
+def test_server_jobs_killed_again_and_again_are_always_replaced(server) -> None:
+    daemon = server.job("QTSMTPSRVD")
+    killed = set()
+    for _ in range(KILLS):                       # bounded: 14 kills, each waits <= 60 s
+        pid = eventually(lambda: next((p for p in server.job_pids("QTSMTPSRVP")
+                                       if p not in killed), 0), "a server job to kill", 60)
+        os.kill(pid, signal.SIGKILL)
+        killed.add(pid)
+        eventually(lambda: not process_running(pid), "killed job gone")
+    # More than 10 deaths in a minute: the replacements wait, but they come.
+    eventually(lambda: len([p for p in server.job_pids("QTSMTPSRVP") if p not in killed]) == 2,
+               "two server jobs again", 120)
+    assert eventually(lambda: _greeting(server) == 250, "a session served again", 60)
+    assert server.alive(daemon)
+    log = server.log_of(daemon)
+    assert "TCP3013" in log and "a new job starts in" in log
+    assert "not replaced" not in log
+    assert log.count(" TCP3012 ") >= KILLS
+
+
+# Small limits for a supervisor that must give up: set in its own process before it runs.
+_GIVING_UP = """
+import sys
+from qtsmtp.server import restarts
+restarts.FREE_RESTARTS, restarts.FIRST_DELAY, restarts.MAX_DELAY = 1, 0.2, 0.5
+restarts.STABLE_SECONDS, restarts.GIVE_UP_SECONDS = 30, 4
+from qtsmtp.console import run_console
+sys.exit(run_console("strtcpsvr", ["SERVER(*SMTP) MODE(*FOREGROUND) SVRJOBS(1)"]))
+"""
+
+
+def test_a_supervisor_that_gives_up_exits_non_zero(server_root) -> None:
+    process = subprocess.Popen([sys.executable, "-c", _GIVING_UP], env=server_root.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    server_root.track(process.pid)
+    try:
+        eventually(lambda: _greeting(server_root) == 250, "the server started", 60)
+        deadline = time.monotonic() + 90           # kill every server job until it gives up
+        while process.poll() is None and time.monotonic() < deadline:
+            for pid in server_root.job_pids("QTSMTPSRVP"):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.05)
+        out, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 1, (out, err)
+    assert "TCP9001" in err and "QTSMTPSRVP jobs ended" in err
+    assert not [j for j in server_root.jobs() if server_root.alive(j)]
