@@ -35,7 +35,7 @@ def test_server_jobs_killed_again_and_again_are_always_replaced(server) -> None:
                                        if p not in killed), 0), "a server job to kill", 60)
         os.kill(pid, signal.SIGKILL)
         killed.add(pid)
-        eventually(lambda: not process_running(pid), "killed job gone")
+        eventually(lambda pid=pid: not process_running(pid), "killed job gone")
     # More than 10 deaths in a minute: the replacements wait, but they come.
     eventually(lambda: len([p for p in server.job_pids("QTSMTPSRVP") if p not in killed]) == 2,
                "two server jobs again", 120)
