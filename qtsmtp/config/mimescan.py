@@ -1,0 +1,234 @@
+"""What a mail filter needs to know of a message, read as the message arrives.
+
+``MimeScanner`` is fed the message in chunks of any size (as the DATA phase delivers
+them, or as a spooled file is read) and keeps only header blocks: the message's own and
+each MIME part's, each parsed by Python's email package (RFC 2047 encoded words, RFC 2231
+parameters and continuations, folded lines). Bodies are skipped line by line and never
+kept, so memory stays bounded whatever the size of the message: one header block of at
+most MAX_HEADER_BYTES, one partial line of at most MAX_LINE_KEPT, the boundary stack
+(at most MAX_DEPTH of MAX_BOUNDARY bytes) and the facts (at most MAX_PARTS parts).
+
+Only the structure is found by hand: a body line is a boundary when it is ``--`` and the
+boundary of an enclosing multipart, with ``--`` after it for the last one (RFC 2046
+5.1.1); a closing boundary of an outer multipart ends the inner ones too, as the email
+package's own parser has it. A message/rfc822 part (a forwarded message) is scanned as a
+message of its own, so an attachment cannot hide inside one.
+
+Pure: no sockets, no files.
+"""
+
+from __future__ import annotations
+
+import email.policy
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.parser import BytesHeaderParser
+from email.utils import getaddresses
+
+MAX_HEADER_BYTES = 256 * 1024    # a header block beyond this is read no further
+MAX_LINE_KEPT = 1024             # a longer body line cannot be a boundary (RFC 2046: 70)
+MAX_DEPTH = 1000                 # nested multiparts followed; deeper ones are bodies
+MAX_BOUNDARY = 200               # RFC 2046 allows 70; a longer one is not followed
+MAX_PARTS = 10_000               # parts recorded; ``parts_dropped`` counts the rest
+
+_PARSER = BytesHeaderParser(policy=email.policy.default)
+_HEADERS, _BODY = 0, 1
+_EMBEDDED = ("message/rfc822", "message/global")
+
+
+@dataclass(frozen=True)
+class Part:
+    """One MIME entity: its content type (lower case) and file name (decoded, or "")."""
+    content_type: str
+    filename: str
+    depth: int
+
+
+@dataclass
+class MessageFacts:
+    subject: str = ""
+    from_addresses: list[str] = field(default_factory=list)
+    parts: list[Part] = field(default_factory=list)
+    parts_dropped: int = 0
+
+
+class MimeScanner:
+    def __init__(self, headers_only: bool = False):
+        # headers_only: the caller needs Subject and From alone; the rest is not read.
+        self.facts = MessageFacts()
+        self._headers_only = headers_only
+        self._state = _HEADERS
+        self._block = bytearray()
+        self._block_full = False
+        self._partial = bytearray()
+        self._long_line = False
+        self._boundaries: list[bytes] = []     # b"--" + boundary, outermost first
+        self._top_seen = False
+        self._done = False
+
+    # --- feeding ------------------------------------------------------------------------
+
+    def feed(self, data: bytes) -> None:
+        if self._done or not data:
+            return
+        start = 0
+        while not self._done:
+            newline = data.find(b"\n", start)
+            if newline < 0:
+                self._keep_partial(data[start:])
+                return
+            if self._partial or self._long_line:
+                self._keep_partial(data[start:newline + 1])
+                line = bytes(self._partial) if not self._long_line else b""
+                self._partial.clear()
+                self._long_line = False
+            else:
+                line = data[start:newline + 1]
+            start = newline + 1
+            self._line(line)
+
+    def close(self) -> MessageFacts:
+        if not self._done:
+            if self._partial and not self._long_line:
+                self._line(bytes(self._partial))
+            if self._state == _HEADERS:
+                self._end_of_headers()
+            self._done = True
+        return self.facts
+
+    def _keep_partial(self, piece: bytes) -> None:
+        if self._long_line:
+            return
+        self._partial += piece
+        # In a header block a long line is kept (up to the block's limit); in a body
+        # it can be no boundary, so it is dropped.
+        limit = MAX_HEADER_BYTES if self._state == _HEADERS else MAX_LINE_KEPT
+        if len(self._partial) > limit:
+            self._partial.clear()
+            self._long_line = True
+
+    # --- one line -----------------------------------------------------------------------
+
+    def _line(self, line: bytes) -> None:
+        if line.startswith(b"--") and self._boundaries and self._boundary(line):
+            return
+        if self._state == _BODY:
+            return
+        if line in (b"\r\n", b"\n") or not line.strip(b"\r\n"):
+            self._end_of_headers()
+            return
+        if not self._block_full:
+            if len(self._block) + len(line) > MAX_HEADER_BYTES:
+                self._block_full = True
+            else:
+                self._block += line
+
+    def _boundary(self, line: bytes) -> bool:
+        text = line.rstrip(b"\r\n").rstrip(b" \t")
+        for level in range(len(self._boundaries) - 1, -1, -1):
+            marker = self._boundaries[level]
+            if not text.startswith(marker):
+                continue
+            rest = text[len(marker):]
+            if rest == b"--":
+                if self._state == _HEADERS:
+                    self._end_of_headers()
+                del self._boundaries[level:]
+                self._state = _BODY            # the epilogue of the enclosing entity
+                return True
+            if rest == b"":
+                if self._state == _HEADERS:
+                    self._end_of_headers()
+                del self._boundaries[level + 1:]
+                self._start_headers()
+                return True
+        return False
+
+    def _start_headers(self) -> None:
+        self._state = _HEADERS
+        self._block.clear()
+        self._block_full = False
+
+    def _end_of_headers(self) -> None:
+        headers = bytes(self._block)
+        self._block.clear()
+        self._block_full = False
+        self._state = _BODY
+        entity = _parse(headers)
+        depth = len(self._boundaries)
+        if not self._top_seen:
+            self._top_seen = True
+            self.facts.subject = _text(entity, "subject")
+            self.facts.from_addresses = _addresses(entity, "from")
+            if self._headers_only:
+                self._done = True
+                return
+        content_type = _content_type(entity)
+        if len(self.facts.parts) < MAX_PARTS:
+            self.facts.parts.append(Part(content_type, _filename(entity), depth))
+        else:
+            self.facts.parts_dropped += 1
+        if content_type.startswith("multipart/") and depth < MAX_DEPTH:
+            boundary = _boundary_of(entity)
+            if boundary and len(boundary) <= MAX_BOUNDARY:
+                self._boundaries.append(b"--" + boundary.encode("utf-8", "surrogateescape"))
+        elif content_type in _EMBEDDED and _transfer_encoding(entity) in ("", "7bit", "8bit", "binary"):
+            self._start_headers()      # the body is a message: its header block comes next
+
+
+# --- reading one header block with the email package ------------------------------------
+
+def _parse(block: bytes):
+    try:
+        return _PARSER.parsebytes(block)
+    except Exception:              # the email package on input it was never meant for
+        return _PARSER.parsebytes(b"")
+
+
+def _get(entity, name: str) -> str:
+    try:
+        value = entity.get(name)
+    except Exception:
+        return ""
+    return "" if value is None else str(value)
+
+
+def _text(entity, name: str) -> str:
+    return " ".join(_get(entity, name).split())
+
+
+def _addresses(entity, name: str) -> list[str]:
+    try:
+        header = entity.get(name)
+        addresses = getattr(header, "addresses", None)
+        if addresses is not None:
+            return [a.addr_spec for a in addresses if isinstance(a, Address) and a.addr_spec]
+    except Exception:
+        pass
+    return [address for _, address in getaddresses([_get(entity, name)]) if address]
+
+
+def _content_type(entity) -> str:
+    try:
+        return entity.get_content_type().lower()
+    except Exception:
+        return "text/plain"
+
+
+def _boundary_of(entity) -> str:
+    try:
+        return entity.get_boundary() or ""
+    except Exception:
+        return ""
+
+
+def _transfer_encoding(entity) -> str:
+    return _get(entity, "content-transfer-encoding").strip().lower()
+
+
+def _filename(entity) -> str:
+    try:
+        name = entity.get_filename() or ""
+    except Exception:
+        name = ""
+    return str(name)
