@@ -1,8 +1,8 @@
 /*********************************************************************/
 /* CHGSMTPA - Change SMTP Attributes                                 */
 /* Every parameter defaults to *SAME: only what is named changes.    */
-/* Values marked "stored" in HELP are kept and shown but not yet     */
-/* acted on by the qtsmtp server (see chgsmtpa(1)).                  */
+/* A parameter that cannot act says so in HELP, naming the message  */
+/* CHGSMTPA sends (qtsmtp/config/attrstatus.py is the one table).    */
 /*********************************************************************/
              CMD        PROMPT('Change SMTP Attributes') PGM('qtsmtp.programs.attributes:chgsmtpa') +
                           MAXPOS(1) +
@@ -16,8 +16,11 @@
                           (or TCP2666), the change is stored all the same, and the +
                           exit status is 3. AUTOSTART, PORT, ALWIMPSSL, +
                           COLDSTART, DIRTYPE, SBSD and USRIDDELIM apply at the next +
-                          start. HELP of a parameter says Stored. where the server +
-                          keeps the value but does not act on it yet.')
+                          start. A parameter that cannot act on this system says +
+                          so in its help, and setting it to anything but its +
+                          shipped value sends the diagnostic named there; the +
+                          value is stored all the same, and DSPSMTPA marks it +
+                          (no effect).')
              PARM       KWD(AUTOSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Autostart server') +
@@ -25,11 +28,14 @@
              PARM       KWD(COLDSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Clear e-mail on start-up') +
-                          HELP('*YES: mail still queued is discarded when SMTP starts. Stored.')
+                          HELP('*YES: mail still queued is discarded when SMTP starts. No +
+                          effect yet: TCP2715.')
              PARM       KWD(DIRTYPE) TYPE(*CHAR) LEN(8) RSTD(*YES) +
                           VALUES(*SAME *SMTP *SMTPMSF *SDD) DFT(*SAME) +
                           PROMPT('E-mail directory type') +
-                          HELP('Where local mailboxes are looked up. Stored.')
+                          HELP('Where local mailboxes are looked up. Only *SMTP, the +
+                          directory of ADDUSRSMTP, exists here; another value has +
+                          no effect: TCP2700.')
              PARM       KWD(RTYMIN) TYPE(RTYMINE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Retries by minute') +
                           HELP('Number of retries and the interval between them, in +
@@ -62,13 +68,14 @@
              PARM       KWD(AUTOADD) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Automatic registration') +
-                          HELP('Enrol remote users in the system directory. Stored.')
+                          HELP('Enrol remote users in the system distribution directory. +
+                          No effect here: TCP2701.')
              PARM       KWD(USRIDPFX) TYPE(*CNAME) LEN(5) SPCVAL((*SAME) (*DFT QSM)) +
                           DFT(*SAME) PROMPT('User ID prefix') +
-                          HELP('Prefix of user IDs made by AUTOADD. Stored.')
+                          HELP('Prefix of user IDs made by AUTOADD. No effect here: TCP2701.')
              PARM       KWD(ADDRESS) TYPE(*CNAME) LEN(8) SPCVAL((*SAME) (*DFT QSMRMTAD)) +
                           DFT(*SAME) PROMPT('Address') +
-                          HELP('Directory address used by AUTOADD. Stored.')
+                          HELP('Directory address used by AUTOADD. No effect here: TCP2701.')
              PARM       KWD(SYSNAME) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*SAME) (*DFT)) DFT(*SAME) PROMPT('System name') +
                           HELP('The name the server gives in its greeting and in +
@@ -78,12 +85,13 @@
                           VALUES(*SAME *SYSTEM *PERSONAL) DFT(*SAME) +
                           PROMPT('Alias table type') +
                           HELP('Whether SDD alias names come from the system table or +
-                          from each user''s personal table. Stored.')
+                          from each user''s personal table. No effect here: TCP2701.')
              PARM       KWD(USRIDDELIM) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *DFT '?' '=' '.' '&' '$' '#' '/' '+' +
                           '_' '-' '*' '"') DFT(*SAME) +
                           PROMPT('User ID delimiter') +
-                          HELP('Character between user ID and address in SDD names. Stored.')
+                          HELP('Character between user ID and address in SDD names. No +
+                          effect here: TCP2701.')
              PARM       KWD(MAILROUTER) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) PROMPT('Mail router') +
                           HELP('Host (name or address, optionally :port, a qtsmtp +
@@ -93,40 +101,44 @@
                           SPCVAL((*SAME) (*DFT 00819)) DFT(*SAME) +
                           PROMPT('Coded character set identifier') +
                           HELP('The character set used to convert mail that has no +
-                          MIME charset; *DFT is 00819 (ISO 8859-1). Stored.')
+                          MIME charset; *DFT is 00819 (ISO 8859-1). No effect here: +
+                          TCP2702.')
              PARM       KWD(TBLSMTPOUT) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
                           DFT(*SAME) PROMPT('Outgoing EBCDIC/ASCII table') +
                           HELP('Conversion table for outgoing mail, or *CCSID to +
-                          convert by CCSID. Stored.')
+                          convert by CCSID. No effect here: TCP2702.')
  TBLQUAL:    QUAL       TYPE(*NAME) LEN(10) PROMPT('Table')
              QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL) (*CURLIB)) DFT(*LIBL) +
                           PROMPT('Library')
              PARM       KWD(TBLSMTPIN) TYPE(TBLQUAL) SNGVAL((*SAME) (*CCSID) (*DFT)) +
                           DFT(*SAME) PROMPT('Incoming ASCII/EBCDIC table') +
                           HELP('Conversion table for incoming mail, or *CCSID to +
-                          convert by CCSID. Stored.')
+                          convert by CCSID. No effect here: TCP2702.')
              PARM       KWD(JOURNAL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) PROMPT('Journal') +
                           HELP('*YES: the server writes a journal entry for each +
-                          message it accepts and each relay decision. Stored.')
+                          message it accepts and each relay decision. No effect yet: +
+                          TCP2711.')
              PARM       KWD(PCTRTGCHR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Percent routing character') +
                           HELP('Whether % in a local part is a routing character. +
                           The relay decision always looks through % (RFC 2505), +
-                          whatever this says.')
+                          whatever this says. No effect here: TCP2706.')
              PARM       KWD(ETRNSVR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support ETRN for server') +
                           HELP('*YES: hosts in the *ETRNSVR list may ask this server +
-                          with ETRN to deliver the mail queued for them. Stored.')
+                          with ETRN to deliver the mail queued for them. No effect +
+                          yet: TCP2716.')
              PARM       KWD(MIME8BIT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support 8-bit MIME') +
-                          HELP('*YES: the server offers 8BITMIME.')
+                          HELP('*YES: the server offers 8BITMIME. No effect yet: TCP2713.')
              PARM       KWD(NFYDLVRY) TYPE(NFYE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Delivery status notification') +
-                          HELP('Who is told about mail that cannot be delivered.')
+                          HELP('Who is told about mail that cannot be delivered. No +
+                          effect yet: TCP2712.')
  NFYE:       ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Responsible person')
              ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
@@ -141,7 +153,8 @@
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('All mail to MSF') +
                           HELP('*YES: every message goes through the mail server +
-                          framework (IBM i MSF) before delivery. Stored.')
+                          framework (IBM i MSF) before delivery. No effect here: +
+                          TCP2703.')
              PARM       KWD(ALWAUTH) TYPE(*CHAR) LEN(6) RSTD(*YES) +
                           VALUES(*LOCAL *RELAY) SNGVAL((*SAME) (*NONE)) MAX(2) +
                           DFT(*SAME) PROMPT('Allow authentication') +
@@ -153,7 +166,8 @@
              PARM       KWD(ALWBARELF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow bare line feed') +
-                          HELP('*YES: a line ending in LF alone is accepted in DATA.')
+                          HELP('*YES: a line ending in LF alone is accepted in DATA. No +
+                          effect yet: TCP2714.')
              PARM       KWD(ALWIMPSSL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow implicit SSL') +
@@ -171,7 +185,7 @@
              PARM       KWD(DIALSCD) TYPE(DIALE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Dial-up scheduler') +
                           HELP('Whether SMTP connects on a schedule through a dial-up +
-                          connection profile, and how often. Stored.')
+                          connection profile, and how often. No effect here: TCP2704.')
  DIALE:      ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
                           DFT(*SAME) PROMPT('Start dial-up')
              ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
@@ -182,7 +196,8 @@
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support ETRN for client') +
                           HELP('*YES: the client job sends ETRN to its mail hub to +
-                          collect the mail queued there for it. Stored.')
+                          collect the mail queued there for it. No effect yet: +
+                          TCP2717.')
              PARM       KWD(FIREWALL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Forward mail to router through firewall') +
@@ -191,7 +206,8 @@
              PARM       KWD(FTRACN) TYPE(*CHAR) LEN(11) RSTD(*YES) +
                           VALUES(*SAME *NONE *KEEP *REJECTMAIL) DFT(*SAME) +
                           PROMPT('Filter action') +
-                          HELP('What happens to mail a *FTRxxx filter matches. Stored.')
+                          HELP('What happens to mail a *FTRxxx filter matches. No effect +
+                          yet: TCP2710.')
              PARM       KWD(FWDHUBSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Forwarding mail hub server') +
@@ -200,14 +216,15 @@
              PARM       KWD(IFCDMN) TYPE(IFCE) SNGVAL((*SAME) (*NONE)) MAX(32) +
                           DFT(*SAME) PROMPT('Interface domains') +
                           HELP('Pairs of interface address and domain name: the +
-                          domain this system answers for on that interface. Stored.')
+                          domain this system answers for on that interface. No effect +
+                          here: TCP2705.')
  IFCE:       ELEM       TYPE(*CHAR) LEN(45) MIN(1) PROMPT('Interface address')
              ELEM       TYPE(*CHAR) LEN(255) CASE(*MIXED) MIN(1) PROMPT('Domain name')
              PARM       KWD(KEEPUNTIL) TYPE(*INT2) RANGE(1 365) +
                           SPCVAL((*SAME) (*DFT 5) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Keep undelivered mail (days)') +
                           HELP('Days an undeliverable message is kept before it is +
-                          returned to its sender. Stored.')
+                          returned to its sender. No effect yet: TCP2718.')
              PARM       KWD(MAXEMMSIZE) TYPE(*INT4) RANGE(1 2097151) +
                           SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum e-mail size (KB)') +
@@ -228,12 +245,13 @@
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Override reject connection list') +
                           HELP('*YES: a client inside its POP relay window may connect +
-                          even when it is in the *REJECT list. Stored.')
+                          even when it is in the *REJECT list. No effect here: TCP2709.')
              PARM       KWD(POPWDW) TYPE(*INT4) RANGE(15 65535) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('POP relay window (minutes)') +
                           HELP('Minutes, 15 to 65535, that a client may relay after it +
-                          logged on to POP (POP before SMTP). Stored.')
+                          logged on to POP (POP before SMTP). No effect here: +
+                          TCP2708.')
              PARM       KWD(RBLSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SNGVAL((*SAME) (*NONE)) MAX(32) DFT(*SAME) +
                           PROMPT('Realtime blackhole list servers') +
@@ -243,24 +261,25 @@
                           the client. QTSMTP_DNS=off turns the look-ups off.')
              PARM       KWD(SBSD) TYPE(SBSQUAL) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Subsystem description') +
-                          HELP('Subsystem the SMTP jobs are shown in.')
+                          HELP('Subsystem the SMTP jobs are shown in. No effect here: TCP2707.')
  SBSQUAL:    QUAL       TYPE(*NAME) LEN(10) PROMPT('Subsystem description')
              QUAL       TYPE(*NAME) LEN(10) SPCVAL((*LIBL)) DFT(*LIBL) PROMPT('Library')
              PARM       KWD(VFYFROMUSR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES *ALL) DFT(*SAME) +
                           PROMPT('Verify from user') +
                           HELP('Check the MAIL FROM address against local users: *YES +
-                          for local senders, *ALL for every sender. Stored.')
+                          for local senders, *ALL for every sender. No effect yet: +
+                          TCP2719.')
              PARM       KWD(VFYID) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Verify identity') +
                           HELP('*YES: check that the sender of mail submitted on this +
-                          system is the user who sends it. Stored.')
+                          system is the user who sends it. No effect here: TCP2720.')
              PARM       KWD(VFYMSFMSG) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Verify MSF message') +
                           HELP('*YES: check messages handed over by the mail server +
-                          framework before they are sent. Stored.')
+                          framework before they are sent. No effect here: TCP2703.')
              PARM       KWD(TLSCERT) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('TLS certificate (qtsmtp extension)') +

@@ -78,6 +78,57 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
     "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
     "TCP2682": (40, "Relay test: client &1 refused at connect."),
+    # Attributes and list types that cannot act on this system (config.attrstatus).
+    "TCP2700": (20, "&1 stored; it has no effect here: the only user directory is the SMTP "
+                    "directory of ADDUSRSMTP (*SMTP); there is no system distribution "
+                    "directory or mail server framework."),
+    "TCP2701": (20, "&1 stored; it has no effect here: it belongs to the system distribution "
+                    "directory, which qtsmtp does not have; enrol users with ADDUSRSMTP."),
+    "TCP2702": (20, "&1 stored; it has no effect here: mail is kept and sent as the bytes "
+                    "received, never converted between EBCDIC and ASCII; a message's MIME "
+                    "charset names its character set."),
+    "TCP2703": (20, "&1 stored; it has no effect here: qtsmtp has no mail server framework; "
+                    "an exit program (ADDEXITPGM) can check or refuse mail."),
+    "TCP2704": (20, "&1 stored; it has no effect here: there are no dial-up connection "
+                    "profiles; the client job delivers as soon as mail is queued and retries "
+                    "as RTYMIN, RTYHOUR and RTYDAY say."),
+    "TCP2705": (20, "&1 stored; it has no effect here: make a domain local with ADDSMTPLE "
+                    "TYPE(*DOMAIN); the server greets with SYSNAME on every interface."),
+    "TCP2706": (20, "&1 stored; it has no effect here: the relay decision always looks "
+                    "through a % in a local part (RFC 2505), whatever PCTRTGCHR says; address "
+                    "mail to its final domain."),
+    "TCP2707": (20, "&1 stored; it has no effect here: the SMTP jobs are processes shown in "
+                    "subsystem QSYSWRK; there is no other subsystem to run them in."),
+    "TCP2708": (20, "&1 stored; it has no effect here: qtsmtp has no POP server, so no POP "
+                    "logon opens a relay window; let clients that log on with SMTP AUTH "
+                    "relay with ALWAUTH(*RELAY)."),
+    "TCP2709": (20, "&1 stored; it has no effect here: with no POP relay window no client is "
+                    "let past the reject list; take the client out of it with RMVSMTPLE."),
+    "TCP2710": (20, "&1 stored; it has no effect yet: the *FTRxxx filter lists are not "
+                    "applied to mail; an exit program (ADDEXITPGM) can refuse mail at DATA."),
+    "TCP2711": (20, "&1 stored; it has no effect yet: no SMTP journal is written; the job "
+                    "logs in QSYSWRK/joblog record every session, recipient decision and "
+                    "delivery."),
+    "TCP2712": (20, "&1 stored; it has no effect yet: every recipient that fails is reported "
+                    "to the sender with an RFC 3464 notification, and no one else is told."),
+    "TCP2713": (20, "&1 stored; it has no effect yet: the server always offers 8BITMIME and "
+                    "takes 8-bit mail."),
+    "TCP2714": (20, "&1 stored; it has no effect yet: a bare line feed in DATA is kept in the "
+                    "message as received, never taken as a line end."),
+    "TCP2715": (20, "&1 stored; it has no effect yet: mail queued when the server starts is "
+                    "delivered; WRKSMTPQ lists it."),
+    "TCP2716": (20, "&1 stored; it has no effect yet: the server does not take ETRN; the "
+                    "client job delivers queued mail as soon as it can."),
+    "TCP2717": (20, "&1 stored; it has no effect yet: the client job sends no ETRN; mail "
+                    "waiting on a hub for this system comes when the hub sends it."),
+    "TCP2718": (20, "&1 stored; it has no effect yet: a message is returned to its sender "
+                    "when its retries (RTYMIN, RTYHOUR, RTYDAY) are spent."),
+    "TCP2719": (20, "&1 stored; it has no effect yet: the sender of an SMTP session is not "
+                    "checked; the submission queue always checks the submitting user's "
+                    "address."),
+    "TCP2720": (20, "&1 stored; it has no effect here: SNDSMTPEMM and the submission queue "
+                    "always check that the sender is the submitting user's address."),
+    "TCP2730": (20, "Entry stored in the &1, which has no effect yet: &2."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),
     "TCP8052": (40, "&1 could not be read or changed: &2."),
     "TCP9999": (40, "Internal system error in program &1."),                 # IBM family

@@ -12,13 +12,15 @@ A command's page is made of two things:
 Fragment syntax. A fragment is roff (man(7)) cut into sections by lines ``@@ SECTION``.
 Roff comment lines before the first section are notes for the author and are dropped;
 blank lines are dropped (write ``.PP`` for a paragraph break), except inside ``.EX``.
-Three directives:
+Four directives:
 
 * ``@messages ID ...`` expands to one tagged paragraph per message, with its severity and
   first-level text taken from ``qtsmtp.messages.CATALOGUE`` (an unknown ID is an error);
 * ``@listtypes ADDSMTPLE|RMVSMTPLE`` expands to one tagged paragraph per list type, from
   ``qtsmtp.config.listtypes``: its list, member, and the parameters the command takes for it;
-* ``@include NAME`` inserts man/src/NAME.inc, a piece shared by several pages.
+* ``@include NAME`` inserts man/src/NAME.inc, a piece shared by several pages;
+* ``@attrstatus`` expands to one tagged paragraph per CHGSMTPA keyword: acts, or no
+  effect with its message (``qtsmtp.config.attrstatus``).
 
 Output is reproducible: the date in ``.TH`` is the constant ``DATE``, not today. Change it
 when a page's content changes in a way worth dating. ``--write`` writes the pages of
@@ -168,6 +170,8 @@ def parse_fragment(text: str, origin: str = "fragment",
             current += _include(line.split()[1:], where, man_dir)
         elif line.startswith("@listtypes"):
             current += list_type_paragraphs(line.split()[1:], where)
+        elif line.startswith("@attrstatus"):
+            current += attribute_status_paragraphs()
         elif line.startswith("@"):
             raise ManPageError(f"{where}: unknown directive {line.split()[0]}")
         else:
@@ -215,6 +219,24 @@ def list_type_paragraphs(args: list[str], where: str = "") -> list[str]:
         if not list_type.acted_on:
             sentences.append("Stored and checked; the server does not use it yet.")
         out += [".TP", f".B {code(list_type.type)}", *_roff_lines(*(prose(s) for s in sentences))]
+    return out
+
+
+def attribute_status_paragraphs() -> list[str]:
+    """``@attrstatus``: every CHGSMTPA keyword, in the definition's order, with what it
+    does on this system, from qtsmtp.config.attrstatus (the table CHGSMTPA and DSPSMTPA
+    use): "Acts.", or the message it sends and why it cannot act."""
+    from qtsmtp.config import attrstatus
+    out = []
+    for parm in definition.load("CHGSMTPA").parms:
+        msgid = attrstatus.NO_EFFECT.get(parm.keyword)
+        if msgid is None:
+            status = ["Acts."]
+        else:
+            why = CATALOGUE[msgid][1].split(": ", 1)[-1]
+            status = wrap(f"No effect {'yet' if ' effect yet' in CATALOGUE[msgid][1] else 'here'} "
+                          f"(\\fB{msgid}\\fP): {prose(why)}")
+        out += [".TP 12", f".B {code(parm.keyword)}", *status]
     return out
 
 

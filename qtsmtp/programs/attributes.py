@@ -8,7 +8,7 @@ import sys
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.definition import Parm
 from qtsmtp.cl.definition import load as load_definition
-from qtsmtp.config import attributes
+from qtsmtp.config import attributes, attrstatus
 from qtsmtp.config.entries import domain_name
 from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.messages import Message, escape
@@ -34,7 +34,9 @@ def chgsmtpa(bound: Bound) -> list[Message]:
         member.replace(attributes.dump(current), journal.REPLACE,
                        changes={keyword: current[keyword] for keyword in changes})
     # Returns once every running server job applies it (or names the one that did not).
-    messages = confirm_change(root) + [Message("TCP2662")]
+    messages = attrstatus.diagnostics({keyword: current[keyword] for keyword in changes},
+                                      attributes.SHIPPED)
+    messages += confirm_change(root) + [Message("TCP2662")]
     if "ALWRLY" in changes and changes["ALWRLY"][1] == "*ALL":
         messages.append(Message("TCP2663"))
     return messages
@@ -97,7 +99,12 @@ def display_text(values: dict) -> str:
     for parm in chg.parms:
         label = parm.prompt
         leader = " ." * ((48 - len(label)) // 2)
-        lines.append(f" {label}{' ' if len(label) % 2 else ''}{leader} :   {_shown(values[parm.keyword])}")
+        value = _shown(values[parm.keyword])
+        if not attrstatus.acts(parm.keyword):
+            value += "  " + attrstatus.NO_EFFECT_MARK
+        lines.append(f" {label}{' ' if len(label) % 2 else ''}{leader} :   {value}")
+    lines += ["", f" {attrstatus.NO_EFFECT_MARK}: stored for IBM i scripts; this system cannot "
+                  "act on it (chgsmtpa(1))."]
     return "\n".join(lines) + "\n"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import Message, escape
+from qtsmtp.config import attrstatus
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms
 from qtsmtp.config.lists import ListMember
@@ -17,7 +18,8 @@ def addsmtple(bound: Bound) -> list[Message]:
     with ListMember(root, list_type) as member:
         member.add(entry)
     # Returns once every running server job applies it (or names the one that did not).
-    return member.index.passed_over + confirm_change(root) + [Message("TCP2660")]
+    return (member.index.passed_over + attrstatus.list_diagnostic(list_type)
+            + confirm_change(root) + [Message("TCP2660")])
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:

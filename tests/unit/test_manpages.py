@@ -22,6 +22,7 @@ import pytest
 
 from qtsmtp import messages
 from qtsmtp.cl.definition import compile_definition, definitions_dir, load
+from qtsmtp.config import attrstatus
 from qtsmtp.config.attributes import SHIPPED
 from qtsmtp.config.listtypes import LIST_TYPES
 from support import CHECKOUT, tool
@@ -224,8 +225,8 @@ def test_messages_page_lists_every_message():
 
 def test_attributes_page_lists_every_attribute():
     page = (MAN / "man5" / "qatmsmtp.5").read_text(encoding="utf-8")
-    acted, _, stored = page.partition(".SS Attributes only stored")
-    assert stored, "qatmsmtp.5 has no 'Attributes only stored' subsection"
+    acted, _, stored = page.partition(".SS Attributes without effect on this system")
+    assert stored, "qatmsmtp.5 has no 'Attributes without effect on this system' subsection"
     acted = acted.partition(".SS Attributes the server acts on")[2]
     assert acted, "qatmsmtp.5 has no 'Attributes the server acts on' subsection"
     tag = re.compile(r"\.B ([A-Z0-9]+)$")
@@ -234,10 +235,10 @@ def test_attributes_page_lists_every_attribute():
     chg = load("CHGSMTPA")
     for parm in chg.parms:
         key = parm.keyword
-        only_stored = "Stored." in parm.help
-        group = found_stored if only_stored else found_acted
-        assert key in group, (f"qatmsmtp.5: {key} belongs under "
-                              f"{'Attributes only stored' if only_stored else 'Attributes the server acts on'}")
+        no_effect = not attrstatus.acts(key)
+        group = found_stored if no_effect else found_acted
+        assert key in group, (f"qatmsmtp.5: {key} belongs under Attributes "
+                              f"{'without effect on this system' if no_effect else 'the server acts on'}")
         shipped = json.dumps(SHIPPED[key])
         assert f"Shipped value: {shipped}." in unroff(group[key]), (key, shipped)
     assert set(found_acted) | set(found_stored) == set(SHIPPED)

@@ -1,0 +1,64 @@
+"""Delivery attributes whose effect no other test shows (qtsmtp.config.attrstatus names a
+test for every attribute that acts): the real client job and loopback sinks."""
+
+from __future__ import annotations
+
+import asyncio
+
+from sinks import Sink, _Handler
+from support import eventually
+from support.server import Server
+
+
+def test_retries_by_hour_and_by_day_follow_the_retries_by_minute(tmp_path, sinks):
+    # One schedule minute lasts 1 ms: an hour 60 ms, a day 1.44 s.
+    server = Server.on_new_root(tmp_path / "root", "SYSNAME('sys.test') RTYMIN(0 0)",
+                                env={"QTSMTP_MINUTE_SECONDS": "0.001", "QTSMTP_DNS": "off"})
+    try:
+        hub = sinks(lambda address, attempt: "451 4.3.0 busy" if attempt <= 2 else None)
+        server.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "RTYHOUR(1 1) RTYDAY(1 1)")
+        server.queue_message("joe@client.test", ["late@remote.test"], b"Subject: t\r\n\r\nx\r\n")
+        server.start("SVRJOBS(1)")
+        # No retry by minute; one by hour, then one by day: delivered at the third attempt.
+        eventually(lambda: hub.recipients() == ["late@remote.test"], "delivered on the day retry")
+        assert hub.attempts["late@remote.test"] == 3
+        assert server.joblog_text("QTSMTPCLTD").count("TCP5011") == 2
+        # Without the retry by day the schedule is spent after the hourly one.
+        server.run("chgsmtpa", "RTYDAY(0 0)")
+        server.queue_message("joe@client.test", ["later@remote.test"], b"Subject: t\r\n\r\nx\r\n")
+        server.joblog_shows("TCP5013", "QTSMTPCLTD")
+        assert "later@remote.test" not in hub.recipients()
+        assert hub.attempts["later@remote.test"] == 2
+    finally:
+        assert not server.shut_down()
+
+
+class _SlowHandler(_Handler):
+    """Counts the DATA transactions in progress at once; each lasts a while."""
+
+    async def handle_DATA(self, server, session, envelope):
+        sink = self.sink
+        with sink.lock:
+            sink.active += 1
+            sink.most_active = max(sink.most_active, sink.active)
+        await asyncio.sleep(0.3)
+        with sink.lock:
+            sink.active -= 1
+        return await super().handle_DATA(server, session, envelope)
+
+
+def test_maxoutemm_limits_the_deliveries_made_at_once(droot):
+    hub = Sink()
+    hub.active = hub.most_active = 0
+    hub.controller.handler = _SlowHandler(hub)
+    hub.start()
+    try:
+        droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "MAXOUTEMM(1)")
+        wanted = [f"r{n}@remote{n}.test" for n in range(4)]
+        for rcpt in wanted:
+            droot.queue_message("joe@client.test", [rcpt], b"Subject: t\r\n\r\nx\r\n")
+        droot.start("SVRJOBS(1)")
+        eventually(lambda: sorted(hub.recipients()) == sorted(wanted), "all four delivered")
+        assert hub.most_active == 1
+    finally:
+        hub.stop()
