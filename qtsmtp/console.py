@@ -9,12 +9,12 @@ running server job did not confirm it applies it (TCP2665, TCP2666).
 
 from __future__ import annotations
 
+import os
 import sys
 
 from qtsmtp.cl import definition
-from qtsmtp.cl.binder import bind
 from qtsmtp.cl.command import command_name, statement, with_escape
-from qtsmtp.cl.optionform import is_option_form, statement_from_options
+from qtsmtp.cl.optionform import is_option_form
 from qtsmtp.cl.parser import ValueList, parse
 from qtsmtp.cl.script import run_script
 from qtsmtp.messages import CLError, Message, send
@@ -44,22 +44,30 @@ def _wants_prompt(text: str) -> bool:
     return stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords)
 
 
-def run_console(name: str, argv: list[str]) -> int:
-    cmd = definition.load(name)
-    if "--help" in argv or "-h" in argv:
-        from qtsmtp.cl.helptext import help_text  # only for --help
-        sys.stdout.write(help_text(cmd))
-        return EXIT_OK
+def run_console(name: str, argv: list[str], prog: str | None = None) -> int:
+    prog = prog or name.lower()
+    if _completing(prog):       # a shell asks for completions (qtsmtp.shell.completion)
+        from qtsmtp.shell.completion import answer
+        return answer(prog, name)
     if "--prompt" in argv:      # the F4 prompter, in the terminal
         from qtsmtp.panels.prompter import prompt_console  # curses: only when prompting
         return prompt_console(name, [a for a in argv if a != "--prompt"])
-    if not is_option_form(argv):
+    if not (is_option_form(argv) or "-h" in argv):
         return run_command_line(f"{name} " + " ".join(argv))
+    # The option form, --help and --install-completion: the command's typer app, loaded
+    # only here (typer costs start-up time the CL form does not pay).
+    from qtsmtp.shell.typerapp import bound_from_options
     try:
-        bound = bind(statement_from_options(cmd, argv), cmd)
+        bound = bound_from_options(definition.load(name), prog, argv)
     except CLError as error:
         return _failed(with_escape(error, name))
+    if isinstance(bound, int):       # typer answered: --help, --show-completion
+        return bound
     return _reported(runner.run(bound, name))
+
+
+def _completing(prog: str) -> bool:
+    return f"_{prog.replace('-', '_').upper()}_COMPLETE" in os.environ
 
 
 def _reported(outcome: runner.Outcome) -> int:
@@ -93,11 +101,18 @@ usage: qtsmtp                      on a terminal: the command entry display (===
        qtsmtp commands             list the commands
        qtsmtp runqueue [--all]     deliver the queue now (cron; like sendmail -q)
        qtsmtp COMMAND --help       a command's parameters
+       qtsmtp --install-completion [bash|zsh|fish]  TAB completion for qtsmtp and every command
 """
 
 
 def qtsmtp() -> None:
     argv = sys.argv[1:]
+    if _completing("qtsmtp"):
+        from qtsmtp.shell.completion import answer
+        sys.exit(answer("qtsmtp", None))
+    if argv and argv[0] in ("--install-completion", "--show-completion"):
+        from qtsmtp.shell.completion import install_everywhere
+        sys.exit(install_everywhere(argv[1:], show=argv[0] == "--show-completion"))
     if not argv or argv[0].lstrip().startswith("?"):
         from qtsmtp.panels.screen import (
             is_interactive,  # the panels load curses: only here
