@@ -134,15 +134,33 @@
              PARM       KWD(MIME8BIT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support 8-bit MIME') +
-                          HELP('*YES: the server offers 8BITMIME. No effect yet: TCP2713.')
+                          HELP('*YES: the server offers 8BITMIME (RFC 6152) and +
+                          SMTPUTF8. *NO: neither is offered, MAIL with +
+                          BODY=8BITMIME gets 555 and a message with 8-bit bytes +
+                          gets 554 5.6.1 at the end of DATA.')
              PARM       KWD(NFYDLVRY) TYPE(NFYE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Delivery status notification') +
-                          HELP('Who is told about mail that cannot be delivered. No +
-                          effect yet: TCP2712.')
+                          HELP('Who is told about mail that cannot be delivered +
+                          (RFC 3464 reports). Responsible person: a local user +
+                          who gets a copy of every failure report, and the +
+                          report a sender is not sent (see qtsmtp-server(8), +
+                          DSN); *NONE, nobody. Notify the sender *YES: senders +
+                          get reports and the server offers DSN (RFC 3461); +
+                          *NO: no report goes to a sender and DSN is not +
+                          offered.')
  NFYE:       ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Responsible person')
              ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
                           DFT(*SAME) PROMPT('Notify the sender')
+             PARM       KWD(ESMTPEXT) TYPE(*CHAR) LEN(11) RSTD(*YES) +
+                          VALUES(*PIPELINING *ENHSTSCODE *SMTPUTF8) +
+                          SNGVAL((*SAME) (*ALL) (*NONE)) MAX(3) DFT(*SAME) +
+                          PROMPT('ESMTP extensions (qtsmtp extension)') +
+                          HELP('The ESMTP extensions without an IBM keyword that +
+                          EHLO offers: *PIPELINING (RFC 2920), *ENHSTSCODE +
+                          (ENHANCEDSTATUSCODES, RFC 2034), *SMTPUTF8 (RFC 6531, +
+                          only with MIME8BIT(*YES)); *ALL, every one; *NONE, +
+                          none. 8BITMIME follows MIME8BIT, DSN follows NFYDLVRY.')
              PARM       KWD(ALIASDMN) TYPE(ALIASE) SNGVAL((*SAME) (*NONE)) MAX(10) +
                           DFT(*SAME) PROMPT('Domain aliases') +
                           HELP('Up to 10 numbered domain aliases; each is a local domain.')

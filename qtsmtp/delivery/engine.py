@@ -38,7 +38,7 @@ from qtsmtp.delivery.routing import (
     split_address,
     split_host_port,
 )
-from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure
+from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure, describe
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
 from qtsmtp.queue.writer import QueueWriter
@@ -407,7 +407,7 @@ class DeliveryEngine:
         except maildir.MailboxRefused as refused:
             return Result(Reply(550, f"5.1.1 {refused}"))
         except OSError as bad:
-            return Result(Reply(451, f"4.2.0 local mailbox not writable: {bad.strerror or bad}"))
+            return Result(Reply(451, f"4.2.0 local mailbox not writable: {describe(bad)}"))
         return Result(Reply(250, "2.0.0 delivered to mailbox"))
 
 

@@ -4,7 +4,9 @@
 
 NAME is the recipient's local part in lower case. A message is written to tmp/, fsynced,
 renamed into new/ and new/ is fsynced (the Maildir protocol, made durable), with a
-Return-Path: and a Delivered-To: line in front, as a local delivery agent adds them.
+Return-Path: and a Delivered-To: line in front, as a local delivery agent adds them, and
+LF line ends (a Maildir file is a local file: Dovecot and mutt expect the local
+convention, not the wire's CRLF).
 """
 
 from __future__ import annotations
@@ -38,6 +40,13 @@ def mailbox_path(root: Path, local_part: str) -> Path:
     return Path(root) / MAIL_DIRECTORY / mailbox_name(local_part)
 
 
+def local_line_ends(content: bytes) -> bytes:
+    """The message with the local convention's LF line ends, as Maildir readers (Dovecot,
+    mutt, Python's mailbox) expect; the queue keeps the CRLF of the wire. A bare CR stays
+    as it came."""
+    return content.replace(b"\r\n", b"\n")
+
+
 def deliver(root: Path, local_part: str, address: str, sender: str, content: bytes) -> Path:
     """Deliver one message into a Maildir; returns the file in new/."""
     box = mailbox_path(root, local_part)
@@ -45,6 +54,6 @@ def deliver(root: Path, local_part: str, address: str, sender: str, content: byt
         (box / sub).mkdir(parents=True, mode=0o700, exist_ok=True)
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
-    head = f"Return-Path: <{sender}>\r\nDelivered-To: {address}\r\n".encode("utf-8", "replace")
-    durable.write_file(tmp, final, (head, content), 0o600)
+    head = f"Return-Path: <{sender}>\nDelivered-To: {address}\n".encode("utf-8", "replace")
+    durable.write_file(tmp, final, (head, local_line_ends(content)), 0o600)
     return final

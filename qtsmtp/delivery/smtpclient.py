@@ -42,6 +42,23 @@ def temporary(text: str) -> Reply:
     return Reply(451, f"4.4.2 {text}")
 
 
+def describe(error: BaseException) -> str:
+    """Never empty: a timeout's or a closed stream's text often is. The exception class,
+    then what it says (an OSError's strerror rather than its tuple)."""
+    if isinstance(error, asyncio.TimeoutError):
+        return "timed out"
+    said = getattr(error, "strerror", None) or getattr(error, "reason", None) or str(error)
+    name = type(error).__name__
+    return f"{name}: {said}" if said else name
+
+
+def after(conn: "Connection | None") -> str:
+    """The peer's last reply, for a reason: "; last reply: 250 2.1.0 Ok" or ""."""
+    if conn is None or conn.last_reply is None:
+        return ""
+    return f"; last reply: {' '.join(conn.last_reply.line.split())[:200]}"
+
+
 class Connection:
     def __init__(self, host: str, port: int, reader, writer):
         self.host, self.port = host, port
@@ -49,6 +66,7 @@ class Connection:
         self.extensions: dict[str, str] = {}
         self.used = 0
         self.broken = False
+        self.last_reply: Reply | None = None     # what the peer said last (reasons)
 
     @classmethod
     async def open(cls, host: str, port: int, helo: str, source: str | None = None,
@@ -74,7 +92,7 @@ class Connection:
                 CONNECT_TIMEOUT)
         except (OSError, asyncio.TimeoutError) as bad:
             raise SMTPFailure(temporary(f"cannot connect to {host} port {port}: "
-                                        f"{getattr(bad, 'strerror', None) or bad or 'timed out'}")) from None
+                                        f"{describe(bad)}")) from None
         conn = cls(host, port, reader, writer)
         try:
             await asyncio.wait_for(conn._start(helo, credentials, tls_context, use_tls),
@@ -87,7 +105,8 @@ class Connection:
             raise
         except (OSError, asyncio.TimeoutError, ssl.SSLError, asyncio.IncompleteReadError) as bad:
             conn.close()
-            raise SMTPFailure(temporary(f"{host} port {port}: session failed: {bad or 'timed out'}")) from None
+            raise SMTPFailure(temporary(f"{host} port {port}: session failed: "
+                                        f"{describe(bad)}{after(conn)}")) from None
         return conn
 
     async def _start(self, helo, credentials, tls_context, use_tls) -> None:
@@ -102,7 +121,7 @@ class Connection:
                 try:
                     await self.writer.start_tls(context, server_hostname=self.host)
                 except (ssl.SSLError, ConnectionError) as bad:
-                    raise _HandshakeFailed(getattr(bad, "reason", None) or bad) from None
+                    raise _HandshakeFailed(describe(bad)) from None
                 await self._hello(helo)
         if credentials and "AUTH" in self.extensions:
             if self.writer.get_extra_info("ssl_object") is None:
@@ -148,13 +167,14 @@ class Connection:
         while True:
             line = await self.reader.readline()
             if not line.endswith(b"\n"):
-                raise SMTPFailure(temporary(f"{self.host} closed the connection"))
+                raise SMTPFailure(temporary(f"{self.host} closed the connection{after(self)}"))
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             if len(text) < 3 or not text[:3].isdigit():
                 raise SMTPFailure(temporary(f"{self.host} sent a malformed reply: {text[:80]!r}"))
             lines.append(text[4:])
             if text[3:4] != "-":
-                return Reply(int(text[:3]), "\n".join(lines))
+                self.last_reply = Reply(int(text[:3]), "\n".join(lines))
+                return self.last_reply
 
     async def command(self, line: str) -> Reply:
         self.writer.write(line.encode("utf-8") + b"\r\n")
@@ -287,7 +307,7 @@ class ConnectionPool:
                     asyncio.IncompleteReadError) as bad:
                 conn.close()
                 reply = bad.reply if isinstance(bad, SMTPFailure) else temporary(
-                    f"{host} port {port}: connection lost: {bad or 'timed out'}")
+                    f"{host} port {port}: connection lost: {describe(bad)}{after(conn)}")
                 raise SMTPFailure(reply) from None
             if conn.broken or conn.used >= REUSE_LIMIT or result[0].code == 421:
                 await conn.quit()

@@ -15,6 +15,7 @@ from email.utils import format_datetime
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.committer import CommitProcess
+from qtsmtp.server import esmtp
 from qtsmtp.server.proxyproto import proxied_client
 from qtsmtp.config.address import AddressRefused, canonical_recipient
 from qtsmtp.config.policy import Decision
@@ -106,6 +107,9 @@ class RelayHandler(AiosmtpdLookup):
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # The sender is never a reason to refuse (MAIL FROM:<> least of all): bounces
         # must get through, and the relay decision belongs to each recipient.
+        refusal = esmtp.mail_refusal(server.offer(), mail_options)
+        if refusal:
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Sender ok"
@@ -132,6 +136,9 @@ class RelayHandler(AiosmtpdLookup):
     # --- DATA: durable before 250 ----------------------------------------------------
 
     async def handle_DATA(self, server, session, envelope):
+        refusal = esmtp.content_refusal(server.offer(), envelope.original_content)
+        if refusal:
+            return refusal
         queue_id = self.queue.new_id()
         arrival = datetime.now().astimezone()
         received = self._received(session, envelope, queue_id, arrival)
@@ -140,7 +147,7 @@ class RelayHandler(AiosmtpdLookup):
         record = {
             "id": queue_id, "arrival": arrival.isoformat(),
             "client": session.peer[0], "client_port": session.peer[1],
-            "helo": session.host_name, "protocol": "ESMTP" if session.extended_smtp else "SMTP",
+            "helo": session.host_name, "protocol": _with_protocol(session, envelope),
             "sender": sender, "recipients": envelope.rcpt_tos, "written": envelope.originals,
             "size": len(content), "server_job": self.job_number,
         }
@@ -159,7 +166,7 @@ class RelayHandler(AiosmtpdLookup):
         """RFC 2505 item 2: trace the real client address and what it called itself."""
         helo = _UNSAFE_HELO.sub("?", (session.host_name or "unknown")[:255])
         literal = address_literal(session.peer[0])
-        protocol = "ESMTP" if session.extended_smtp else "SMTP"
+        protocol = _with_protocol(session, envelope)
         by = session.compiled.system_name
         line = f"Received: from {helo} ({literal})\r\n\tby {by} (qtsmtp) with {protocol} id {queue_id}"
         if len(envelope.rcpt_tos) == 1:
@@ -169,3 +176,8 @@ class RelayHandler(AiosmtpdLookup):
 
     def _log_decision(self, session, decision: Decision) -> None:
         self.log.send("TCP3050", peer_text(session), decision.explain())
+
+
+def _with_protocol(session, envelope) -> str:
+    return esmtp.with_protocol(bool(session.extended_smtp), session.ssl is not None,
+                               bool(session.authenticated), bool(envelope.smtp_utf8))

@@ -54,6 +54,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
+from qtsmtp.server import esmtp
 from qtsmtp.server.handler import AiosmtpdLookup, peer_text
 
 # aiosmtpd logs every line at INFO; our job log says what an operator needs, once.
@@ -95,6 +96,31 @@ _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _PLAIN_ANGLE_ADDR = re.compile(
     rf"<(?!=\?)({_ATEXT}(?:\.{_ATEXT})*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*)>"
     r"(?:[ \t]+(?=[^\s(])|\Z)")
+
+
+# RFC 2034: once ENHANCEDSTATUSCODES is offered, every 2xx, 4xx and 5xx reply but the
+# greeting and the EHLO/HELO reply carries an RFC 3463 code. Ours do; aiosmtpd's own
+# ("503 Error: need RCPT command", "250 OK", "501 Syntax: ...") get the code their reply
+# code means (RFC 3463 section 3, RFC 5248's registry) in front of their text.
+_ENHANCED = re.compile(rb"[245]\.\d{1,3}\.\d{1,3}(?: |\Z)")
+_DEFAULT_ENHANCED = {
+    b"220": b"2.0.0", b"221": b"2.0.0", b"235": b"2.7.0", b"250": b"2.0.0", b"251": b"2.1.5",
+    b"252": b"2.5.0", b"421": b"4.3.0", b"432": b"4.7.12", b"450": b"4.2.0", b"451": b"4.3.0",
+    b"452": b"4.3.1", b"454": b"4.7.0", b"500": b"5.5.2", b"501": b"5.5.4", b"502": b"5.5.1",
+    b"503": b"5.5.1", b"504": b"5.5.4", b"530": b"5.7.0", b"534": b"5.7.9", b"535": b"5.7.8",
+    b"538": b"5.7.11", b"550": b"5.0.0", b"551": b"5.1.6", b"552": b"5.3.4", b"553": b"5.1.3",
+    b"554": b"5.0.0", b"555": b"5.5.4"}
+
+
+def with_enhanced_code(line: bytes) -> bytes:
+    """One reply line with an RFC 3463 code after the reply code, unless it has one."""
+    code = line[:3]
+    if len(line) < 4 or not code.isdigit() or code[:1] not in b"245":
+        return line
+    if _ENHANCED.match(line, 4):
+        return line
+    enhanced = _DEFAULT_ENHANCED.get(code, code[:1] + b".0.0")
+    return code + line[3:4] + enhanced + (b" " + line[4:] if line[4:] else b"")
 
 
 class RelayEnvelope(Envelope):
@@ -189,6 +215,8 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self.connection_checks = tuple(connection_checks)
         self.proxied = options.get("proxy_protocol_timeout") is not None
         self._pending_lines: list[bytes] = []
+        self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
+        self._greeted = False           # the greeting (no RFC 3463 code either) is sent
 
     def _create_session(self) -> RelaySession:
         # self.session is the session before STARTTLS, or None on a new connection.
@@ -227,15 +255,40 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
     async def push(self, status) -> None:
         line = status.encode("utf-8" if self.enable_SMTPUTF8 else "ascii") \
             if isinstance(status, str) else status
+        if not self._greeted:
+            self._greeted = line[:3] == b"220"      # the greeting: no RFC 3463 code
+        elif not self._hello_reply:
+            line = with_enhanced_code(line)
         # "250-..." continues the reply; "250 ..." (or anything else) ends it.
         if len(line) > 3 and line[3:4] == b"-" and line[:3].isdigit():
             self._pending_lines.append(line)
             return
         if self._pending_lines:
+            if self._hello_reply and line[:4] == b"250 ":
+                self._pending_lines = esmtp.ehlo_lines(self._pending_lines, self.offer())
             self._pending_lines.append(line)
             line = b"\r\n".join(self._pending_lines)
             self._pending_lines.clear()
         await super().push(line)          # one write of the lines and CRLF, one drain
+
+    def offer(self) -> esmtp.Offer:
+        """The ESMTP extensions of this session (the attributes it started with)."""
+        compiled = self.session.compiled if self.session is not None else None
+        return esmtp.Offer.from_attributes(compiled.attributes) if compiled else esmtp.Offer()
+
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._hello_reply = True
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._hello_reply = False
+
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._hello_reply = True
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._hello_reply = False
 
     # --- connection: the checks before the greeting -----------------------------------
 

@@ -42,7 +42,7 @@ def test_router_hub_and_local_maildir(droot, sinks):
     eventually(lambda: router.recipients() == ["far@remote.test"], "router got the mail")
     eventually(lambda: len(_maildir(droot.root, "bob")) == 1, "local Maildir delivery")
     text = _maildir(droot.root, "bob")[0].read_bytes()
-    assert text.startswith(b"Return-Path: <joe@client.test>\r\nDelivered-To: bob@sys.test\r\n")
+    assert text.startswith(b"Return-Path: <joe@client.test>\nDelivered-To: bob@sys.test\n")
     assert b"Received:" in text and b"Hello." in text
     # The hub, once set, takes all non-local mail (the client job reads it on its next run).
     droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')")
