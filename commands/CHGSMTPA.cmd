@@ -140,14 +140,8 @@
                           gets 554 5.6.1 at the end of DATA.')
              PARM       KWD(NFYDLVRY) TYPE(NFYE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Delivery status notification') +
-                          HELP('Who is told about mail that cannot be delivered +
-                          (RFC 3464 reports). Responsible person: a local user +
-                          who gets a copy of every failure report, and the +
-                          report a sender is not sent (see qtsmtp-server(8), +
-                          DSN); *NONE, nobody. Notify the sender *YES: senders +
-                          get reports and the server offers DSN (RFC 3461); +
-                          *NO: no report goes to a sender and DSN is not +
-                          offered.')
+                          HELP('Who is told about mail that cannot be delivered. No +
+                          effect yet: TCP2712.')
  NFYE:       ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Responsible person')
              ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +

@@ -37,7 +37,7 @@ def test_an_acting_keyword_names_a_test_that_exists_and_uses_it(keyword):
     path = CHECKOUT / file
     assert path.is_file(), f"{keyword}: {file} does not exist"
     assert name in _test_names(path), f"{keyword}: {file} has no {name}"
-    assert file.split("/")[1] in ("e2e", "delivery", "security"), \
+    assert file.split("/")[1] in ("e2e", "delivery", "security", "esmtp"), \
         f"{keyword}: {file} is not an end-to-end test"
 
 
