@@ -8,6 +8,7 @@ QTS the ones about qtsmtp itself (scripts, option form, data root).
 
 from __future__ import annotations
 
+import re
 import sys
 
 # Message types, as IBM i names them.
@@ -78,6 +79,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
     "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
     "TCP2682": (40, "Relay test: client &1 refused at connect."),
+    "TCP2690": (30, "Record of &1 longer than the &2 characters a record may have."),
+    "TCP2691": (40, "&1 not changed: &2; it is as it was before the command."),
     # Attributes and list types that cannot act on this system (config.attrstatus).
     "TCP2700": (20, "&1 stored; it has no effect here: the only user directory is the SMTP "
                     "directory of ADDUSRSMTP (*SMTP); there is no system distribution "
@@ -294,6 +297,41 @@ CATALOGUE: dict[str, tuple[int, str]] = {
 _SEVERITY_ESCAPE = 40
 
 
+# What a message quotes is shown, never obeyed: a value from a member, a client or a file
+# may be huge or hold bytes a terminal or a log reader would act on (ESC, NUL, CR, LF).
+# Message and the job log format everything here, so nothing reaches them raw.
+MAX_QUOTED = 512                      # characters of one substituted value
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    if char in _NAMED:
+        return _NAMED[char]
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        return f"\\x{code - 0xDC00:02x}"        # a byte that was not UTF-8
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}"                     # a lone surrogate
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character (C0, DEL, C1) and every undecodable byte
+    (a surrogate of surrogateescape) written as an escape: \\r, \\n, \\t, \\xNN."""
+    return _UNSAFE.sub(_escaped, text) if _UNSAFE.search(text) else text
+
+
+def quoted(value) -> str:
+    """One value as a message shows it: printable, and at most MAX_QUOTED characters
+    (the rest counted, not shown)."""
+    text = str(value)
+    if len(text) > MAX_QUOTED:
+        text = f"{text[:MAX_QUOTED]}... ({len(text) - MAX_QUOTED} more characters)"
+    return printable(text)
+
+
 def expand(text: str, data: tuple[str, ...]) -> str:
     # Replace the higher numbers first so &1 does not eat the start of &10.
     for n in range(len(data), 0, -1):
@@ -308,13 +346,13 @@ class Message:
 
     def __init__(self, msgid: str, *data, type: str | None = None, detail: str = ""):
         self.id = msgid
-        self.data = tuple(str(d) for d in data)
+        self.data = tuple(quoted(d) for d in data)
         severity = CATALOGUE[msgid][0]
         if type is None:
             type = (COMPLETION if severity == 0 else INFORMATIONAL if severity < 30
                     else ESCAPE if severity >= _SEVERITY_ESCAPE else DIAGNOSTIC)
         self.type = type
-        self.detail = detail
+        self.detail = printable(detail)
 
     @property
     def severity(self) -> int:

@@ -18,6 +18,11 @@ from qtsmtp.messages import CLError, escape
 from qtsmtp.config import listtypes as lt
 
 DEFAULT_MASK = "255.255.255.255"
+# The longest record (characters) a list member may hold: the longest a command makes is
+# a *HOSTAUTH entry, 255 + 255 + 255 and two tabs. A reader stops at
+# MAX_RECORD_BYTES, so that a huge line is never held whole (qatmadrlst(5)).
+MAX_RECORD = 1024
+MAX_RECORD_BYTES = 4 * MAX_RECORD
 
 # RFC 1123 labels; a leading "." on a *NEAR or *DOMAIN entry means "and its sub-domains".
 _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
@@ -177,6 +182,8 @@ def parse_record(list_type: lt.ListType, line: str) -> Entry | None:
     Filter members have no comments: their data may itself begin with "#".
     Raises the CL error of the offending value; the caller adds member and line number.
     """
+    if len(line) > MAX_RECORD:
+        raise escape("TCP2690", f"{len(line)} characters", MAX_RECORD)
     stripped = line.strip()
     kind = list_type.kind
     if not stripped:

@@ -31,7 +31,8 @@ from pathlib import Path
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
-from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
+from qtsmtp.config.entries import (MAX_RECORD, MAX_RECORD_BYTES, Entry, canonical_ip4_network,
+                                   not_valid_at, parse_record_fast)
 from qtsmtp.config.lists import member_file
 from qtsmtp.config.policy import ADD, REMOVE, RelayPolicy
 from qtsmtp.store import journal
@@ -118,7 +119,13 @@ class MemberReader:
             if since is not None:
                 self._check_unchanged(f, inode, digest)
                 size, number = since.size, since.records
-            for line in f:
+            while line := f.readline(MAX_RECORD_BYTES + 2):
+                if len(line) > MAX_RECORD_BYTES and not line.endswith(b"\n"):
+                    # Never read a huge line whole (a 100 MB one would take the job to
+                    # a gigabyte): it is no record, whatever the rest of it holds.
+                    raise not_valid_at(member, number + 1,
+                                       escape("TCP2690", f"more than {MAX_RECORD_BYTES} bytes",
+                                              MAX_RECORD))
                 digest.update(line)
                 size += len(line)
                 number += 1

@@ -23,7 +23,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from qtsmtp.messages import Message
+from qtsmtp.messages import Message, printable
 
 FLUSH_SECONDS = 0.2
 
@@ -47,8 +47,8 @@ class JobLog:
 
     def write(self, text: str) -> None:
         # One line per message: an address or HELO may hold a CR or LF; never let it
-        # forge a second log line.
-        text = text.replace("\r", "\\r").replace("\n", "\\n")
+        # forge a second log line, nor ESC or NUL reach whoever reads the log.
+        text = printable(text)
         line = f"{datetime.now().isoformat(timespec='microseconds')} {text}\n"
         if self._pending is not None and threading.get_ident() == self._loop_thread:
             self._pending.append(line)

@@ -200,11 +200,16 @@ class MemberFile:
                                        before, (st.st_ino, st.st_size + len(encoded)),
                                        _group, None if self.mode == 0o600 else [record])
                 try:
-                    write_all(fd, encoded)
+                    try:
+                        write_all(fd, encoded)
+                        if _group is None:
+                            os.fsync(fd)
+                    except OSError:
+                        _take_back(fd, st.st_size)
+                        raise
                     if _group is not None:
                         _group.add(self.path, fd, created, self.directory)
                         return
-                    os.fsync(fd)
                 finally:
                     journal.end(writer)
             except BaseException:
@@ -245,6 +250,19 @@ class MemberFile:
             where = f"{exc.filename or self.path}: {os.strerror(exc.errno) if exc.errno else exc}"
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise escape("TCP8051", self, where) from None
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+                raise escape("TCP2691", self, where) from None
             if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
                 raise escape("QTS0012", self.directory.parent.parent, where) from None
             raise escape("TCP8052", self, where) from None
+
+
+def _take_back(fd: int, size: int) -> None:
+    """An append that failed part-way (a short write, ENOSPC, EIO) leaves the member as it
+    was: the bytes that did reach it are cut off again, before anyone reads a torn
+    record (a reader of "10.3.148.0 " would take a /24 asked for as a /32)."""
+    try:
+        os.ftruncate(fd, size)
+        os.fsync(fd)
+    except OSError:
+        pass      # the write's own error is the one to report; the reader names the line
