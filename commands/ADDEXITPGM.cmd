@@ -56,3 +56,14 @@
              PARM       KWD(PGMDTA) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*NONE)) DFT(*NONE) PROMPT('Program data') +
                           HELP('Text handed to the program with every call.')
+             PARM       KWD(THREADS) TYPE(*INT4) RANGE(1 256) DFT(16) +
+                          PROMPT('Threads (qtsmtp extension)') +
+                          HELP('For a plain Python function: how many of its calls +
+                          may run at once in each server job, each in a thread of +
+                          its own. A call past its time budget cannot be stopped +
+                          and keeps its thread until it returns; when every thread +
+                          is held that way, further calls get DFTACN at once, the +
+                          server job log says so once (TCP6086) and WRKACTJOB +
+                          option 5 counts them. No effect on async functions, +
+                          external programs and policy servers, which use no +
+                          thread.')

@@ -3,10 +3,11 @@ QIBM_QTMS_SMTP_EXIT, in which order, with which time budget and default action.
 
 Member QUSRSYS/QATMEXITPG(EXITPGM), one record per exit program, tab-separated:
 
-    EXITPNT<TAB>FORMAT<TAB>PGMNBR<TAB>PGM<TAB>TIMEOUT<TAB>DFTACN<TAB>PGMDTA
+    EXITPNT<TAB>FORMAT<TAB>PGMNBR<TAB>PGM<TAB>TIMEOUT<TAB>DFTACN<TAB>PGMDTA<TAB>STATUS<TAB>THREADS
 
-ADDEXITPGM, RMVEXITPGM and WRKEXITPGM keep and show it (IBM i's registration facility
-commands); the server reads it for each new connection (qtsmtp.server.exits), so a change
+(STATUS and THREADS came later: a record of the first seven fields is released, with the
+default thread budget.) ADDEXITPGM, RMVEXITPGM and WRKEXITPGM keep and show it (IBM i's
+registration facility commands), HLDEXITPGM and RLSEXITPGM set STATUS; the server reads it for each new connection (qtsmtp.server.exits), so a change
 applies to new connections only, and a session keeps the programs it started with. The
 exit point, its format SMTP0100 and its calling conventions are qtsmtp's own (IBM does
 not document an SMTP exit point we could copy): see qtsmtp-exit(5).
@@ -22,7 +23,7 @@ What PGM may be (the kind is told by its form; nothing is imported or run here):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
@@ -34,6 +35,9 @@ EXIT_FILE, EXIT_MEMBER = "QATMEXITPG", "EXITPGM"
 SMTP_EXIT_POINT, SMTP_EXIT_FORMAT = "QIBM_QTMS_SMTP_EXIT", "SMTP0100"
 MAX_PROGRAMS = 16            # per exit point (the exit point provider's maximum)
 DEFAULT_TIMEOUT_MS = 2000
+MAX_THREADS = 256
+DEFAULT_THREADS = 16         # a plain Python function's threads per server job
+HELD, RELEASED = "*HELD", "*RELEASED"
 _PYTHON = re.compile(r"[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*:[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\Z")
 _POLICY = re.compile(r"policy:(inet:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})|unix:/\S+)\Z")
 
@@ -47,6 +51,12 @@ class ExitRegistration:
     timeout_ms: int
     default_action: str          # *CONTINUE or *REJECT
     data: str
+    status: str = RELEASED       # *HELD: registered, not called (HLDEXITPGM)
+    threads: int = DEFAULT_THREADS
+
+    @property
+    def held(self) -> bool:
+        return self.status == HELD
 
     @property
     def kind(self) -> str:
@@ -54,7 +64,12 @@ class ExitRegistration:
 
     def record(self) -> str:
         return "\t".join([self.exit_point, self.format, str(self.number), self.program,
-                          str(self.timeout_ms), self.default_action, self.data])
+                          str(self.timeout_ms), self.default_action, self.data,
+                          self.status, str(self.threads)])
+
+    def calls_same_program(self, other: "ExitRegistration") -> bool:
+        """The same call made the same way: only STATUS differs (a hold or release)."""
+        return replace(self, status=other.status) == other
 
 
 def program_kind(program: str) -> str:
@@ -86,17 +101,24 @@ def parse_registry(text: str) -> list[ExitRegistration]:
         if not line.strip() or line.startswith("#"):
             continue
         fields = line.split("\t")
-        if len(fields) != 7:
-            raise RegistryError(number, f"{len(fields)} fields; 7 expected")
-        point, fmt, pgmnbr, program, timeout, action, data = fields
-        if not pgmnbr.isdigit() or not timeout.isdigit():
-            raise RegistryError(number, "PGMNBR and TIMEOUT must be numbers")
+        if len(fields) == 7:
+            fields += [RELEASED, str(DEFAULT_THREADS)]
+        if len(fields) != 9:
+            raise RegistryError(number, f"{len(fields)} fields; 9 (or the first 7) expected")
+        point, fmt, pgmnbr, program, timeout, action, data, status, threads = fields
+        if not pgmnbr.isdigit() or not timeout.isdigit() or not threads.isdigit():
+            raise RegistryError(number, "PGMNBR, TIMEOUT and THREADS must be numbers")
+        if not 1 <= int(threads) <= MAX_THREADS:
+            raise RegistryError(number, f"THREADS {threads} is not 1 to {MAX_THREADS}")
+        if status not in (HELD, RELEASED):
+            raise RegistryError(number, f"STATUS {status} is not {RELEASED} or {HELD}")
         if action not in ("*CONTINUE", "*REJECT"):
             raise RegistryError(number, f"DFTACN {action} is not *CONTINUE or *REJECT")
         if not program_kind(program):
             raise RegistryError(number, f"program {program} is not module:function, "
                                         "/path or policy:...")
-        out.append(ExitRegistration(point, fmt, int(pgmnbr), program, int(timeout), action, data))
+        out.append(ExitRegistration(point, fmt, int(pgmnbr), program, int(timeout), action,
+                                    data, status, int(threads)))
     return sorted(out, key=lambda r: (r.exit_point, r.number))
 
 
@@ -105,7 +127,8 @@ def read_registry(root: Path) -> list[ExitRegistration]:
 
 
 def registry_text(registrations: list[ExitRegistration]) -> str:
-    header = "# Exit programs (ADDEXITPGM). Fields: EXITPNT FORMAT PGMNBR PGM TIMEOUT DFTACN PGMDTA\n"
+    header = ("# Exit programs (ADDEXITPGM). Fields: EXITPNT FORMAT PGMNBR PGM TIMEOUT DFTACN "
+              "PGMDTA STATUS THREADS\n")
     return header + "".join(r.record() + "\n" for r in
                             sorted(registrations, key=lambda r: (r.exit_point, r.number)))
 

@@ -36,6 +36,7 @@ from datetime import datetime
 from qtsmtp.cl.binder import Bound
 from qtsmtp.jobs import activejobs, procstat, table
 from qtsmtp.jobs.activejobs import Request, Row, ibm_decimal
+from qtsmtp.jobs.counters import read_counts
 from qtsmtp.messages import CATALOGUE, Message
 from qtsmtp.panels import screen
 from qtsmtp.panels.cmdline import run_command_line, show_output
@@ -683,6 +684,10 @@ def job_details(root, job: table.JobRecord) -> list[str]:
              ("Started", _local(job.started).strftime("%m/%d/%y  %H:%M:%S")),
              ("Port", ports or "none"),
              ("Sessions served", str(sessions) if job.name == table.SERVER_JOB else "-"),
+             # Counted, not logged each time: the log says it once (TCP6086).
+             ("Exit calls without a thread",
+              str(read_counts(root / job.log).get("exit_calls_without_thread", 0))
+              if job.name == table.SERVER_JOB else "-"),
              ("CPU time used", f"{ticks / procstat.CLOCK_TICKS:.2f} seconds" if ticks is not None else "-"),
              ("Run by Unix user", job.unix_user),
              ("Job log", job.log)]

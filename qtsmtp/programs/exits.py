@@ -1,15 +1,18 @@
-"""ADDEXITPGM, RMVEXITPGM, WRKEXITPGM: the SMTP exit point registry (qtsmtp.config.exitreg).
+"""ADDEXITPGM, RMVEXITPGM, WRKEXITPGM, HLDEXITPGM, RLSEXITPGM: the SMTP exit point
+registry (qtsmtp.config.exitreg).
 """
 
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.config.exitreg import (MAX_PROGRAMS, ExitRegistration, exit_member, point_of, program_kind,
-                                   read_for_change, registry_text)
+from qtsmtp.config.exitreg import (HELD, MAX_PROGRAMS, RELEASED, ExitRegistration, exit_member,
+                                   point_of, program_kind, read_for_change, registry_text)
 from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
+
 
 def addexitpgm(bound: Bound) -> list[Message]:
     point, fmt = point_of(bound)
@@ -36,11 +39,15 @@ def addexitpgm(bound: Bound) -> list[Message]:
             raise escape("TCP6013", number, point)
         if not replacing and len(mine) >= MAX_PROGRAMS:
             raise escape("TCP6014", point, MAX_PROGRAMS)
+        # A held program stays held when replaced: the operator who held it releases it.
+        held = any(r.number == number and r.held for r in mine)
         new = ExitRegistration(point, fmt, number, program, int(bound["TIMEOUT"]),
-                               bound["DFTACN"], data)
+                               bound["DFTACN"], data, HELD if held else RELEASED,
+                               int(bound["THREADS"]))
         kept = [r for r in current if not (r.exit_point == point and r.number == number)]
         member.replace(registry_text(kept + [new]))
-    return [Message("TCP6015", program, number, point)]
+    done = [Message("TCP6015", program, number, point)]
+    return done + [Message("TCP6094", number)] if held else done
 
 
 def rmvexitpgm(bound: Bound) -> list[Message]:
@@ -57,6 +64,35 @@ def rmvexitpgm(bound: Bound) -> list[Message]:
     return [Message("TCP6017", len(gone), point)]
 
 
+def hldexitpgm(bound: Bound) -> list[Message]:
+    return _set_status(bound, HELD, "TCP6092", "TCP6090")
+
+
+def rlsexitpgm(bound: Bound) -> list[Message]:
+    return _set_status(bound, RELEASED, "TCP6093", "TCP6091")
+
+
+def _set_status(bound: Bound, status: str, unchanged: str, done: str) -> list[Message]:
+    """Hold or release one program (or *ALL) for new connections, keeping its number,
+    data and settings; sessions already connected keep calling what they started with."""
+    point, _ = point_of(bound)
+    member = exit_member(data_root())
+    wanted = bound["PGMNBR"]
+    with member.locked():
+        current = read_for_change(member)
+        named = [r for r in current if r.exit_point == point
+                 and (wanted == "*ALL" or r.number == int(wanted))]
+        if not named:
+            raise escape("TCP6016", wanted, point)
+        changing = [r for r in named if r.status != status]
+        if not changing and wanted != "*ALL":
+            raise escape(unchanged, wanted, point)
+        if changing:
+            member.replace(registry_text(
+                [replace(r, status=status) if r in changing else r for r in current]))
+    return [Message(done, len(changing), point)]
+
+
 def wrkexitpgm(bound: Bound) -> list[Message]:
     registrations = read_for_change(exit_member(data_root()))
     point = bound["EXITPNT"].upper()
@@ -67,11 +103,13 @@ def wrkexitpgm(bound: Bound) -> list[Message]:
 
 def listing(registrations: list[ExitRegistration]) -> str:
     lines = ["                          Work with Exit Programs", "",
-             f" {'Exit point':<20} {'Format':<8} {'Number':>6}  {'Kind':<8} {'Timeout':>7}  "
-             f"{'Default':<9}  Program"]
+             f" {'Exit point':<20} {'Format':<8} {'Number':>6}  {'Status':<6} {'Kind':<8} "
+             f"{'Timeout':>7}  {'Default':<9} {'Threads':>7}  Program"]
     for r in registrations:
-        lines.append(f" {r.exit_point:<20} {r.format:<8} {r.number:>6}  {r.kind:<8} "
-                     f"{r.timeout_ms:>5}ms  {r.default_action:<9}  {r.program}")
+        threads = str(r.threads) if r.kind == "python" else "-"
+        lines.append(f" {r.exit_point:<20} {r.format:<8} {r.number:>6}  "
+                     f"{'HLD' if r.held else 'RLS':<6} {r.kind:<8} {r.timeout_ms:>5}ms  "
+                     f"{r.default_action:<9} {threads:>7}  {r.program}")
     if not registrations:
         lines.append(" (no exit programs)")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,8 @@ the later checks cost:
 4. the DNS blocklists (RBLSVR): network round trips, each up to DNSBL_TIMEOUT_SECONDS
    (answers are cached);
 5. the exit programs: the session takes the exit chain current now and keeps it to its
-   end (the programs themselves run on HELO, EHLO, MAIL, RCPT and DATA); never refuses.
+   end, and the programs are told CONNECT (they are called again on HELO, EHLO, MAIL,
+   RCPT and DATA, and told DISCONNECT at the end); a program may refuse the client.
 
 A check gets the session's protocol object (secure.SecureSMTP): ``session``,
 ``event_handler``, ``registry`` and ``max_sessions``, ``security`` and ``limits``.
@@ -28,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Awaitable, Callable
 
-from qtsmtp.server.exits import SessionExits
+from qtsmtp.server.exits import CONNECT, REJECT, SessionExits, exit_event
 from qtsmtp.server.handler import peer_text
 from qtsmtp.server.protocol import TOO_MANY_SESSIONS
 
@@ -80,8 +81,11 @@ async def dns_blocklists(server) -> str | None:
 async def exit_programs(server) -> str | None:
     source, session = server.security.exits, server.session
     if source.current:
-        session.exits = SessionExits(source.hold(), server.event_handler.log,
-                                     peer_text(session))
+        session.exits = exits = SessionExits(source.hold(), server.event_handler.log,
+                                             peer_text(session), source)
+        verdict = await exits.check(exit_event(session, None, CONNECT, ""))
+        if verdict.action == REJECT:
+            return verdict.reply()
     return None
 
 

@@ -3,14 +3,16 @@
 The registration (qtsmtp.config.exitreg) is compiled into an ``ExitChain``: the programs,
 in PGMNBR order, each ready to call. A session takes the chain that is current when it
 connects (``ExitSource.current``) and keeps it to its end, so adding, removing or
-replacing a program affects new connections only, and no session ever sees a mix of old
-and new programs (the z/OS STOPEXIT/STARTEXIT procedure, without a stop).
+replacing, holding or releasing a program affects new connections only, and no session
+ever sees a mix of old and new programs (the z/OS STOPEXIT/STARTEXIT procedure: HLDEXITPGM
+and RLSEXITPGM). Each session's programs are told when it starts (CONNECT) and ends
+(DISCONNECT, with the reason), so they can keep per-connection state and let it go.
 
 Each call gets an ``ExitEvent`` and returns a ``Verdict``: continue, reject (code and
 text), or accept (stop calling this program for the rest of the message). A program that
 takes longer than its time budget, raises, or cannot be reached gets its default action
 and a line in the job log; the session waits at most the budget, other sessions not at
-all (async callables run on the loop under a timeout, plain ones in a thread pool,
+all (async callables run on the loop under a timeout, plain ones in their own threads,
 external programs and policy servers through non-blocking I/O).
 """
 
@@ -18,20 +20,25 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import importlib
 import inspect
 import itertools
 import os
 import shlex
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qtsmtp.config.exitreg import (SMTP_EXIT_POINT, ExitRegistration, RegistryError,
-                                 exit_member, parse_registry)
+                                   exit_member, parse_registry)
+from qtsmtp.server.exitthreads import ExitThreads, load_function
 
 CONTINUE, REJECT, ACCEPT = "CONTINUE", "REJECT", "ACCEPT"
-EXIT_THREADS = 16
+CONNECT, DISCONNECT = "CONNECT", "DISCONNECT"
+# Why a session ended (DISCONNECT's reason): the client said QUIT; it said nothing for
+# CMDTIMEOUT (or DTATIMEOUT); it closed or dropped the connection without QUIT; the
+# server is ending (ENDTCPSVR); the server closed it (a refusal, too many bad commands
+# or failed authentications).
+QUIT, TIMEOUT, DROPPED, ENDING, CLOSED = "QUIT", "TIMEOUT", "DROPPED", "ENDING", "CLOSED"
+LOCAL_CLIENT = "*LOCAL"         # client_address of a local submission (SNDSMTPEMM, maildrop)
 POLICY_CONNECTIONS = 8          # per policy server and server job
 MAX_REPLY_LINE = 4096
 
@@ -54,7 +61,7 @@ TEMPORARY_REFUSAL = Verdict(REJECT, 451, "4.7.1 Try again later")
 @dataclass
 class ExitEvent:
     """What an exit program is told about one SMTP command (format SMTP0100)."""
-    command: str                # HELO, EHLO, MAIL, RCPT or DATA
+    command: str                # CONNECT, HELO, EHLO, MAIL, RCPT, DATA or DISCONNECT
     argument: str               # the command's argument as the client sent it
     client_address: str         # the real client (after a PROXY header)
     client_port: int
@@ -68,6 +75,8 @@ class ExitEvent:
     content: bytes | None = None     # DATA: headers and body, as received
     program_data: str = ""
     state: dict = field(default_factory=dict)   # this program's, for this connection
+    reason: str | None = None        # DISCONNECT: QUIT, TIMEOUT, DROPPED, ENDING or CLOSED
+    submitter: str | None = None     # a local submission: the user who submitted it
 
 
 def verdict_of(value) -> Verdict:
@@ -119,28 +128,67 @@ class ExitFailure(Exception):
     """A call that could not give a verdict (the default action applies)."""
 
 
-class PythonProgram:
-    """package.module:function, imported once per server job (when the chain is compiled)."""
+class ThreadsExhausted(Exception):
+    """Every thread of a plain function is held by a call past its budget."""
 
-    def __init__(self, spec: str, pool: ThreadPoolExecutor):
-        module, _, name = spec.partition(":")
-        target = importlib.import_module(module)
-        for part in name.split("."):
-            target = getattr(target, part)
-        if not callable(target):
-            raise TypeError(f"{spec} is not callable")
-        self.function = target
-        self.is_async = inspect.iscoroutinefunction(target)
-        self.pool = pool
+
+class PythonProgram:
+    """package.module:function, loaded when the chain is compiled (exitthreads.load_function).
+    A plain function runs in its own threads (``threads``, ADDEXITPGM THREADS), an async
+    one on the event loop."""
+
+    def __init__(self, spec: str, threads: int):
+        self.function, self.new_code = load_function(spec)
+        self.is_async = inspect.iscoroutinefunction(self.function)
+        self.threads = None if self.is_async else ExitThreads(threads, f"exit-{spec}"[:40])
 
     async def call(self, event: ExitEvent, timeout: float):
         if self.is_async:
             return await asyncio.wait_for(self.function(event), timeout)
+        threads = self.threads
+        if threads.exhausted:
+            raise ThreadsExhausted()
         loop = asyncio.get_running_loop()
-        return await asyncio.wait_for(loop.run_in_executor(self.pool, self.function, event), timeout)
+        future = loop.create_future()
+
+        def deliver(result, error):        # in the program's thread
+            loop.call_soon_threadsafe(_settle, future, result, error)
+
+        call = threads.submit(self.function, event, deliver)
+        expiry = loop.call_later(timeout, _expire, future)
+        try:
+            return await future
+        except asyncio.TimeoutError:
+            threads.past_budget(call)
+            raise
+        finally:
+            expiry.cancel()
+
+    def tell(self, event: ExitEvent, timeout: float):
+        """A call whose answer is not used (DISCONNECT): what to await (an async
+        function), or None (a plain function's call is queued, not waited for)."""
+        if self.is_async:
+            return asyncio.wait_for(self.function(event), timeout)
+        if not self.threads.exhausted:
+            self.threads.submit(self.function, event)
+        return None
 
     async def close(self) -> None:
-        pass
+        if self.threads is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.threads.close, 2.0)
+
+
+def _settle(future: asyncio.Future, result, error) -> None:
+    if not future.done():
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+
+def _expire(future: asyncio.Future) -> None:
+    if not future.done():
+        future.set_exception(asyncio.TimeoutError())
 
 
 def event_attributes(event: ExitEvent) -> list[tuple[str, str]]:
@@ -152,6 +200,10 @@ def event_attributes(event: ExitEvent) -> list[tuple[str, str]]:
              ("recipient_count", str(len(event.recipients))),
              ("sasl_username", event.authenticated_user or ""),
              ("tls", "yes" if event.tls else "no"), ("program_data", event.program_data)]
+    if event.reason is not None:
+        attrs.append(("reason", event.reason))
+    if event.submitter is not None:
+        attrs.append(("submitter", event.submitter))
     if event.content is not None:
         attrs.append(("size", str(len(event.content))))
         attrs.append(("content", base64.b64encode(event.content).decode()))
@@ -229,6 +281,9 @@ class ExternalProgram:
         except (BrokenPipeError, ConnectionError) as broken:
             raise ExitFailure(f"the exit program cannot be reached: {broken}") from None
 
+    def tell(self, event: ExitEvent, timeout: float):
+        return self.call(event, timeout)
+
     async def close(self) -> None:
         if self.process is not None and self.process.returncode is None:
             self.process.stdin.close()
@@ -242,24 +297,36 @@ class ExternalProgram:
 
 
 # Postfix SMTPD_POLICY_README: the request and the actions of access(5).
-POSTFIX_STATES = {"HELO": "HELO", "EHLO": "EHLO", "MAIL": "MAIL", "RCPT": "RCPT",
-                  "DATA": "END-OF-MESSAGE"}
+# CONNECT is Postfix's own state; DISCONNECT (with reason=) is qtsmtp's, and its answer
+# is not used.
+POSTFIX_STATES = {"CONNECT": "CONNECT", "HELO": "HELO", "EHLO": "EHLO", "MAIL": "MAIL",
+                  "RCPT": "RCPT", "DATA": "END-OF-MESSAGE", "DISCONNECT": "DISCONNECT"}
 
 
 def postfix_request(event: ExitEvent) -> bytes:
+    local = event.client_address == LOCAL_CLIENT
     attrs = {
         "request": "smtpd_access_policy",
         "protocol_state": POSTFIX_STATES.get(event.command, event.command),
         "protocol_name": "ESMTP" if event.command != "HELO" else "SMTP",
         "helo_name": event.helo or (event.argument if event.command in ("HELO", "EHLO") else ""),
         "queue_id": "", "sender": event.sender or "", "recipient": event.recipient or "",
-        "recipient_count": str(len(event.recipients)), "client_address": event.client_address,
-        "client_name": "unknown", "reverse_client_name": "unknown", "instance": event.session_id,
+        "recipient_count": str(len(event.recipients)),
+        # A local submission comes from this host, as Postfix's sendmail(1) mail does;
+        # policy servers parse client_address as an IP address.
+        "client_address": "127.0.0.1" if local else event.client_address,
+        "client_name": "localhost" if local else "unknown",
+        "reverse_client_name": "localhost" if local else "unknown", "instance": event.session_id,
         "sasl_method": "", "sasl_username": event.authenticated_user or "", "sasl_sender": "",
         "size": str(len(event.content)) if event.content is not None else "0",
         "encryption_protocol": "TLS" if event.tls else "",
         "server_port": "", "policy_context": event.program_data,
     }
+    if event.reason is not None:
+        attrs["reason"] = event.reason
+    if local:
+        attrs["local_submission"] = "yes"
+        attrs["submitter"] = event.submitter or ""
     return ("".join(f"{k}={_clean(v)}\n" for k, v in attrs.items()) + "\n").encode(
         "utf-8", "surrogateescape")
 
@@ -336,6 +403,9 @@ class PolicyServer:
         except OSError as failure:
             raise ExitFailure(f"policy server not reached: {failure.strerror or failure}") from None
 
+    def tell(self, event: ExitEvent, timeout: float):
+        return self.call(event, timeout)
+
     async def close(self) -> None:
         for _, writer in self.idle:
             writer.close()
@@ -352,7 +422,7 @@ class CompiledExit:
 
 
 class ExitChain:
-    """The programs of QIBM_QTMS_SMTP_EXIT at one moment, in PGMNBR order."""
+    """The released programs of QIBM_QTMS_SMTP_EXIT at one moment, in PGMNBR order."""
 
     def __init__(self, exits: list[CompiledExit], keys: tuple = (), generation: int = 0):
         self.exits = exits
@@ -371,16 +441,17 @@ class ExitChain:
 EMPTY_CHAIN = ExitChain([])
 
 
-def compile_chain(registrations: list[ExitRegistration], pool: ThreadPoolExecutor,
-                  keys: tuple = (), generation: int = 0) -> ExitChain:
+def compile_chain(registrations: list[ExitRegistration], keys: tuple = (),
+                  generation: int = 0) -> ExitChain:
+    """The chain of the released programs (a held one is not called, so not loaded)."""
     exits = []
     for registration in registrations:
-        if registration.exit_point != SMTP_EXIT_POINT:
+        if registration.exit_point != SMTP_EXIT_POINT or registration.held:
             continue
         try:
             kind = registration.kind
             if kind == "python":
-                program = PythonProgram(registration.program, pool)
+                program = PythonProgram(registration.program, registration.threads)
             elif kind == "external":
                 program = ExternalProgram(registration.program)
             else:
@@ -391,30 +462,61 @@ def compile_chain(registrations: list[ExitRegistration], pool: ThreadPoolExecuto
     return ExitChain(exits, keys, generation)
 
 
+def changes(before: list[ExitRegistration], after: list[ExitRegistration]) -> list[tuple]:
+    """The job-log messages that say what a new registration changes for new connections."""
+    old = {r.number: r for r in before if r.exit_point == SMTP_EXIT_POINT}
+    new = {r.number: r for r in after if r.exit_point == SMTP_EXIT_POINT}
+    out = []
+    for number, now in new.items():
+        was = old.get(number)
+        if was is None:
+            out.append(("TCP6081" if now.held else "TCP6080", now.program, number))
+            continue
+        if not now.calls_same_program(was):
+            out.append(("TCP6083", number, now.program))
+        if now.held != was.held:
+            out.append(("TCP6081" if now.held else "TCP6082", now.program, number))
+    out += [("TCP6085", was.program, number) for number, was in old.items() if number not in new]
+    return out
+
+
 class ExitSource:
     """The current chain of one server job, re-read when the registration member changes.
     Like the policy, an unreadable member leaves the last good chain in use. A replaced
-    chain's external programs are closed once no session holds it any more."""
+    chain's programs are closed once no session holds it any more."""
 
-    def __init__(self, root: Path, log=None):
+    def __init__(self, root: Path, log=None, counts=None):
         self.member = exit_member(Path(root))
-        self.pool = ThreadPoolExecutor(EXIT_THREADS, thread_name_prefix="exit")
         self.log = log
+        self.counts = counts        # callable(dict): publishes the job's exit counters
         self._failed_key = None
         self._generation = 0
+        self.registrations: list[ExitRegistration] = []
         self.holders: dict[int, int] = {}      # id(chain) -> sessions holding it
         self.retired: list[ExitChain] = []
+        self.without_thread = 0                # calls turned away: every thread overdue
+        self._exhausted_said: set[tuple] = set()
         self.current = self._compile()
 
     def _compile(self) -> ExitChain:
         key = self.member.stat_key()
         registrations = parse_registry(self.member.read_text()) if key else []
         self._generation += 1
-        chain = compile_chain(registrations, self.pool, key, self._generation)
-        for item in chain.exits:
-            if item.program is None and self.log is not None:
-                self.log.send("TCP6021", item.registration.program, item.registration.number,
-                              item.problem)
+        chain = compile_chain(registrations, key, self._generation)
+        if self.log is not None:
+            told = changes(self.registrations, registrations)
+            for message in told:
+                self.log.send(*message)
+            for item in chain.exits:
+                number = item.registration.number
+                if getattr(item.program, "new_code", False) \
+                        and not any(m[0] in ("TCP6080", "TCP6083") and number in m for m in told):
+                    # Registered again with the same record: its new code is the change.
+                    self.log.send("TCP6083", number, item.registration.program)
+                if item.program is None:
+                    self.log.send("TCP6021", item.registration.program,
+                                  item.registration.number, item.problem)
+        self.registrations = registrations
         return chain
 
     def needs_reload(self) -> bool:
@@ -446,6 +548,18 @@ class ExitSource:
             return
         self.holders.pop(id(chain), None)
 
+    def threads_exhausted(self, registration: ExitRegistration) -> None:
+        """A call turned away because every thread of its program is overdue: said once
+        per job and program, counted always (WRKACTJOB option 5 shows the count)."""
+        self.without_thread += 1
+        said = (registration.number, registration.program)
+        if said not in self._exhausted_said and self.log is not None:
+            self._exhausted_said.add(said)
+            self.log.send("TCP6086", registration.program, registration.number,
+                          registration.threads, registration.default_action)
+        if self.counts is not None:
+            self.counts({"exit_calls_without_thread": self.without_thread})
+
     async def close_retired(self) -> None:
         """Close the programs of replaced chains no session holds any more."""
         keep = []
@@ -459,21 +573,21 @@ class ExitSource:
     async def close(self) -> None:
         await self.close_retired()
         await self.current.close()
-        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 class SessionExits:
     """One session's exits: the chain it started with, each program's state, and which
     programs said accept for the message in progress."""
 
-    __slots__ = ("chain", "states", "accepted", "log", "where")
+    __slots__ = ("chain", "states", "accepted", "log", "where", "source")
 
-    def __init__(self, chain: ExitChain, log, where: str):
+    def __init__(self, chain: ExitChain, log, where: str, source: ExitSource | None = None):
         self.chain = chain
         self.states = [dict() for _ in chain.exits]
         self.accepted: set[int] = set()
         self.log = log
         self.where = where
+        self.source = source
 
     def new_message(self) -> None:
         self.accepted.clear()
@@ -495,6 +609,24 @@ class SessionExits:
                 return verdict
         return CONTINUED
 
+    def end(self, event: ExitEvent):
+        """DISCONNECT to every program, whatever it answered before (its answer is not
+        used); each program's state is let go once its call returns. Returns what is
+        left to wait for (async functions, external programs, policy servers) as one
+        awaitable, or None when nothing is (plain functions are only queued)."""
+        waits = []
+        for index, item in enumerate(self.chain.exits):
+            if item.program is None:
+                continue
+            registration = item.registration
+            told = replace(event, state=self.states[index], program_data=registration.data)
+            wait = item.program.tell(told, registration.timeout_ms / 1000)
+            if wait is not None:
+                waits.append(wait)
+        self.states = None
+        self.accepted.clear()
+        return _all_told(waits) if waits else None
+
     async def _one(self, item: CompiledExit, event: ExitEvent) -> Verdict:
         registration = item.registration
         if item.program is None:
@@ -502,8 +634,13 @@ class SessionExits:
         try:
             return verdict_of(await item.program.call(event, registration.timeout_ms / 1000))
         except asyncio.TimeoutError:
-            return self._default(registration, event,
-                                 f"no answer within {registration.timeout_ms} ms")
+            self.log.send("TCP6084", self.where, registration.program, registration.number,
+                          event.command, registration.timeout_ms, registration.default_action)
+            return _default_verdict(registration)
+        except ThreadsExhausted:
+            if self.source is not None:
+                self.source.threads_exhausted(registration)
+            return _default_verdict(registration)
         except asyncio.CancelledError:
             raise
         except Exception as failure:
@@ -513,7 +650,42 @@ class SessionExits:
     def _default(self, registration: ExitRegistration, event: ExitEvent, why: str) -> Verdict:
         self.log.send("TCP6020", self.where, registration.program, registration.number,
                       event.command, why, registration.default_action)
-        return TEMPORARY_REFUSAL if registration.default_action == "*REJECT" else CONTINUED
+        return _default_verdict(registration)
+
+
+def _default_verdict(registration: ExitRegistration) -> Verdict:
+    return TEMPORARY_REFUSAL if registration.default_action == "*REJECT" else CONTINUED
+
+
+async def _all_told(waits: list) -> None:
+    for wait in waits:
+        try:
+            await wait
+        except asyncio.CancelledError:
+            raise
+        except Exception:       # a late or failed DISCONNECT changes nothing
+            pass
+
+
+def exit_event(session, envelope, command: str, argument: str, **more) -> ExitEvent:
+    fields = {"helo": session.host_name, "sender": getattr(envelope, "mail_from", None),
+              "recipients": tuple(getattr(envelope, "rcpt_tos", ()) or ()),
+              # auth_data (a LoginPassword after AUTH): login_data is deprecated in
+              # aiosmtpd and warns on every read.
+              "authenticated_user": getattr(getattr(session, "auth_data", None), "login", None)
+              if session.authenticated else None,
+              "tls": session.ssl is not None, **more}
+    event = ExitEvent(command, argument, session.peer[0], session.peer[1],
+                      _session_id(session), **fields)
+    if isinstance(event.authenticated_user, bytes):
+        event.authenticated_user = event.authenticated_user.decode("utf-8", "replace")
+    return event
+
+
+def _session_id(session) -> str:
+    if session.qtsmtp_id is None:
+        session.qtsmtp_id = session_id("")
+    return session.qtsmtp_id
 
 
 def session_id(job_number: str, counter=itertools.count(1)) -> str:

@@ -25,7 +25,9 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from qtsmtp.server.admission import CONNECTION_CHECKS
 from qtsmtp.server.dnsbl import Blocklists
-from qtsmtp.server.exits import REJECT, ExitEvent, ExitSource, session_id
+from qtsmtp.jobs.counters import write_counts
+from qtsmtp.server.exits import (CLOSED, DISCONNECT, DROPPED, ENDING, QUIT, REJECT, TIMEOUT,
+                                 ExitSource, exit_event)
 from qtsmtp.server.handler import RelayHandler, peer_text
 from qtsmtp.server.protocol import RelaySMTP
 from qtsmtp.server.proxyproto import PROXY_HEADER_SECONDS
@@ -60,7 +62,10 @@ class Security:
                               and self.tls is not None else None)
         proxy = values.get("PROXYPORT")
         self.proxy_port = proxy if isinstance(proxy, int) else None
-        self.exits = ExitSource(self.root, log)
+        self.exits = ExitSource(self.root, log, self._publish_counts)
+        self.ending_sessions: set[asyncio.Task] = set()   # DISCONNECT calls in flight
+        self._counts: dict | None = None
+        self._counts_due = False
         self.credentials = CredentialStore(self.root)
         self.auth_failures: dict[str, list[float]] = {}
         self.per_client: Counter = Counter()
@@ -93,7 +98,53 @@ class Security:
                 self.log.send("TCP6023", error)
 
     async def close(self) -> None:
+        # The sessions' DISCONNECT calls first (each bounded by its program's budget).
+        if self.ending_sessions:
+            await asyncio.wait(list(self.ending_sessions), timeout=30)
         await self.exits.close()
+        if self._counts is not None:
+            self._write_counts()
+
+    # --- the end of a session ---------------------------------------------------------
+
+    def session_ended(self, session, reason: str) -> None:
+        """DISCONNECT to the session's programs; the chain is given back once they have
+        been told (a replaced chain's programs are closed only after that)."""
+        exits, session.exits = session.exits, None
+        waiting = exits.end(exit_event(session, None, DISCONNECT, reason, reason=reason))
+        if waiting is None:
+            self.exits.release(exits.chain)
+            return
+        task = asyncio.get_running_loop().create_task(self._told(exits.chain, waiting))
+        self.ending_sessions.add(task)
+        task.add_done_callback(self.ending_sessions.discard)
+
+    async def _told(self, chain, waiting) -> None:
+        try:
+            await waiting
+        finally:
+            self.exits.release(chain)
+
+    # --- counters for WRKACTJOB -------------------------------------------------------
+
+    def _publish_counts(self, counts: dict) -> None:
+        """Written at most once a second (off the event loop), and when the job ends."""
+        self._counts = dict(counts)
+        if not self._counts_due:
+            self._counts_due = True
+            asyncio.get_running_loop().call_later(1.0, self._flush_counts)
+
+    def _flush_counts(self) -> None:
+        self._counts_due = False
+        asyncio.get_running_loop().run_in_executor(None, self._write_counts)
+
+    def _write_counts(self) -> None:
+        path = getattr(self.log, "path", None)
+        if path is not None and self._counts is not None:
+            try:
+                write_counts(path, self._counts)
+            except OSError:
+                pass             # counters are for display; the job log said it once
 
     # --- per-client state ----------------------------------------------------------
 
@@ -140,6 +191,7 @@ class SecureSMTP(RelaySMTP):
         self.security = security
         self.limits = limits
         self.implicit_tls = implicit_tls
+        self.end_reason: str | None = None
 
     def _create_session(self):
         session = super()._create_session()
@@ -159,9 +211,31 @@ class SecureSMTP(RelaySMTP):
                 del per_client[session.counted]
             session.counted = None
         if session.exits is not None:
-            self.security.exits.release(session.exits.chain)
-            session.exits = None
+            self.security.session_ended(session, self._end_reason(session, error))
         super().connection_lost(error)
+
+    def _end_reason(self, session, error) -> str:
+        if session.ending:
+            return ENDING
+        if self.end_reason is not None:
+            return self.end_reason
+        return DROPPED if error is not None else CLOSED
+
+    # --- why a session ends (DISCONNECT's reason) ---------------------------------------
+
+    async def smtp_QUIT(self, arg: str) -> None:
+        if not arg:
+            self.end_reason = QUIT
+        await super().smtp_QUIT(arg)
+
+    def _timeout_cb(self) -> None:
+        self.end_reason = TIMEOUT
+        super()._timeout_cb()
+
+    def eof_received(self):
+        if self.end_reason is None:
+            self.end_reason = DROPPED        # the client closed without QUIT
+        return super().eof_received()
 
     # --- limits ------------------------------------------------------------------------
 
@@ -213,27 +287,6 @@ class SecureSMTP(RelaySMTP):
             await self.push(verdict.reply())
             return False
         return True
-
-
-def exit_event(session, envelope, command: str, argument: str, **more) -> ExitEvent:
-    fields = {"helo": session.host_name, "sender": getattr(envelope, "mail_from", None),
-              "recipients": tuple(getattr(envelope, "rcpt_tos", ()) or ()),
-              # auth_data (a LoginPassword after AUTH): login_data is deprecated in
-              # aiosmtpd and warns on every read.
-              "authenticated_user": getattr(getattr(session, "auth_data", None), "login", None)
-              if session.authenticated else None,
-              "tls": session.ssl is not None, **more}
-    event = ExitEvent(command, argument, session.peer[0], session.peer[1],
-                      _session_id(session), **fields)
-    if isinstance(event.authenticated_user, bytes):
-        event.authenticated_user = event.authenticated_user.decode("utf-8", "replace")
-    return event
-
-
-def _session_id(session) -> str:
-    if session.qtsmtp_id is None:
-        session.qtsmtp_id = session_id("")
-    return session.qtsmtp_id
 
 
 class SecureHandler(RelayHandler):

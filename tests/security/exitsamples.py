@@ -70,6 +70,41 @@ def version_two(event):
     return _record(2, event)
 
 
+class _Kept:
+    """Per-connection state that says when it is let go (the exit point's end of session)."""
+
+    def __init__(self, session_id):
+        self.session_id = session_id
+
+    def __del__(self):
+        _trace(["freed", self.session_id])
+
+
+def _trace(record) -> None:
+    path = os.environ.get("QTSMTP_EXIT_TRACE")
+    if path:
+        with open(path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+
+def sessions(event):
+    """Every call as [program, session, command, reason], and state kept from CONNECT to
+    DISCONNECT; at MAIL from refuse@..., a refusal (so a test sees the program acts)."""
+    if event.command == "CONNECT":
+        event.state["kept"] = _Kept(event.session_id)
+    _trace(["sync", event.session_id, event.command, event.reason])
+    if event.command == "MAIL" and (event.sender or "").startswith("refuse@"):
+        return "REJECT 550 5.7.1 refused by the sessions exit"
+    return None
+
+
+async def sessions_async(event):
+    if event.command == "CONNECT":
+        event.state["kept"] = _Kept(event.session_id)
+    _trace(["async", event.session_id, event.command, event.reason])
+    return None
+
+
 def accept_and_stop(event):
     """ACCEPT at MAIL: then it must not be called for RCPT or DATA of that message."""
     _record("stop", event)
@@ -86,6 +121,8 @@ def serve() -> None:
             attrs[key] = value
             continue
         number = attrs.get("request_id", "0")
+        _trace(["external", attrs.get("session_id"), attrs.get("command"),
+                attrs.get("reason") or None])
         if attrs.get("command") == "MAIL" and "@spam.example" in attrs.get("sender", ""):
             answer = "REJECT 550 5.7.1 Sender refused by external exit"
         elif attrs.get("command") == "DATA" and "content" in attrs:

@@ -17,7 +17,9 @@ import pytest
 from qtsmtp.config import entries
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.policy import RelayPolicy
+from qtsmtp.config.exitreg import ExitRegistration
 from qtsmtp.server.admission import CONNECTION_CHECKS
+from qtsmtp.server.exits import CompiledExit, ExitChain
 from qtsmtp.server.handler import RelayHandler
 from qtsmtp.server.protocol import RelaySession, RelaySMTP, SessionRegistry
 
@@ -57,9 +59,17 @@ class Blocklists:
         return ("bl.example" if self.listed else None), []
 
 
+class ContinuingProgram:
+    async def call(self, event, timeout):
+        return None
+
+
 class ExitSource:
     def __init__(self):
-        self.current = types.SimpleNamespace(exits=["a program"])     # a chain, truthy
+        registration = ExitRegistration("QIBM_QTMS_SMTP_EXIT", "SMTP0100", 1, "a:program",
+                                        1000, "*CONTINUE", "")
+        # A chain of one program that says continue at CONNECT.
+        self.current = ExitChain([CompiledExit(registration, ContinuingProgram())])
         self.held = 0
 
     def hold(self):
