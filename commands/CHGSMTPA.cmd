@@ -238,11 +238,15 @@
                           HELP('Days an undeliverable message is kept before it is +
                           returned to its sender. No effect yet: TCP2718.')
              PARM       KWD(MAXEMMSIZE) TYPE(*INT4) RANGE(1 2097151) +
-                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          SPCVAL((*SAME) (*DFT 10240) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum e-mail size (KB)') +
                           HELP('The largest message accepted, in kilobytes; +
                           announced with the SIZE extension (RFC 1870), and a +
-                          larger message is refused with 552.')
+                          larger message is read to its end without being +
+                          stored and refused with 552. Shipped (and *DFT): +
+                          10240, as Postfix''s message_size_limit. *NOMAX +
+                          announces 2097151 and lets any client fill the +
+                          disk of the queue with messages that large.')
              PARM       KWD(MAXINEMM) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum inbound e-mails') +

@@ -192,6 +192,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3052": (0, "&1 message &2 queued: from <&3>, &4 recipients, &5 bytes."),
     "TCP3053": (40, "&1 message not queued: &2."),
     "TCP3054": (0, "&1 session ended."),
+    # --- hostile clients (qtsmtp-server(8), "Hostile clients") -------------------------
+    "TCP3060": (30, "&1 message refused after &2 octets: &3"),
+    "TCP3061": (20, "&1 message &2: &3 line breaks put in lines longer than 998 octets."),
     # --- panels, command line and prompter (WRKSMTPLE, WRKACTJOB, qtsmtp, --prompt) ----
     "QTS1001": (30, "Option &1 not valid here; the options are &2."),
     "QTS1002": (20, "Already at the top of the list."),

@@ -34,7 +34,7 @@ SHIPPED = {
     "ALLMAILMSF": "*NO", "ALWAUTH": "*NONE", "ALWBARELF": "*NO", "ALWIMPSSL": "*NO",
     "ALWRLY": "*LIST", "DIALSCD": ["*NO", "*NONE", 15], "ETRNCLT": "*NO", "FIREWALL": "*NO",
     "FTRACN": "*NONE", "FWDHUBSVR": "*NONE", "IFCDMN": "*NONE", "KEEPUNTIL": 5,
-    "MAXEMMSIZE": "*NOMAX", "MAXINEMM": "*NOMAX", "MAXOUTEMM": "*NOMAX", "OVRRJTCNNL": "*NO",
+    "MAXEMMSIZE": 10240, "MAXINEMM": "*NOMAX", "MAXOUTEMM": "*NOMAX", "OVRRJTCNNL": "*NO",
     "POPWDW": "*NONE", "RBLSVR": "*NONE", "SBSD": "*LIBL/QSYSWRK", "VFYFROMUSR": "*NO",
     "VFYID": "*NO", "VFYMSFMSG": "*NO", "PORT": 25,
     # qtsmtp extensions for security and control: chgsmtpa(1), qatmsmtp(5).

@@ -64,6 +64,28 @@ def header(envelope: dict) -> bytes:
     return MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
 
 
+# A header written before the message's size is known (a message spooled as it arrives,
+# qtsmtp.server.committer) has room for any size: the final header, written over it in
+# place, is padded with blanks to the same length, which JSON allows after the object.
+SIZE_ROOM = 12
+
+
+def reserved_header(envelope: dict) -> bytes:
+    """The first line of a queue file whose size is not known yet: ``header`` with
+    ``size`` 0 and room for the real one."""
+    line = header({**envelope, "size": 0})
+    return line[:-1] + b" " * SIZE_ROOM + b"\n"
+
+
+def final_header(envelope: dict, length: int) -> bytes:
+    """``header(envelope)`` padded to ``length`` octets, to be written over the
+    reserved one."""
+    line = header(envelope)
+    if len(line) > length:
+        raise ValueError(f"the envelope outgrew its reserved header: {len(line)} > {length}")
+    return line[:-1] + b" " * (length - len(line)) + b"\n"
+
+
 class NotAQueueFile(ValueError):
     pass
 

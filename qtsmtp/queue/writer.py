@@ -104,14 +104,16 @@ class QueueWriter:
 
 
 class Commit:
-    """One message on its way into incoming/: the whole queue file, and how it fared."""
+    """One message on its way into incoming/: the whole queue file, and how it fared.
+    ``data`` None: the file is in tmp/ already, written and open as ``fd`` (a message
+    spooled as it arrived, qtsmtp.server.committer)."""
 
     __slots__ = ("queue_id", "data", "error", "fd")
 
-    def __init__(self, queue_id: str, data: bytes):
+    def __init__(self, queue_id: str, data: bytes | None, fd: int = -1):
         self.queue_id, self.data = queue_id, data
         self.error: BaseException | None = None
-        self.fd = -1
+        self.fd = fd
 
 
 def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming_fd: int,
@@ -127,6 +129,8 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
     only once the fsync that covers its directory entry has returned, as with
     ``QueueWriter.store``. ``fsync`` is injectable so a test can record the steps."""
     for message in batch:
+        if message.data is None:
+            continue                        # spooled: written already
         try:
             message.fd = writer.write_tmp(message.queue_id, (message.data,), tmp_fd)
         except OSError as failure:

@@ -12,16 +12,31 @@ futex calls a message, more than all the SMTP traffic's system calls together. A
 Postfix, where smtpd hands the message to cleanup, the protocol process never touches
 the queue's files.
 
-The job starts it as ``python -m qtsmtp.server.committer ROOT`` with two pipes:
+A message is spooled as it arrives: the job never holds a whole message (a client may
+send gigabytes), it hands the commit process the message in pieces, and the commit
+process writes each piece into tmp/ID as it comes. The job starts it as
+``python -m qtsmtp.server.committer ROOT`` with two pipes:
 
-    job -> commit process   ID SIZE LF, then SIZE bytes: the whole queue file
+    job -> commit process   frames: ID OP SIZE LF, then SIZE bytes, OP one of
+        M   the whole queue file (a message that fitted in one piece: one write)
+        W   the next piece of tmp/ID (the first creates it; it begins with a header
+            line reserved for the envelope, qformat.reserved_header)
+        C   the final header line, written over the reserved one: then tmp/ID is
+            committed like an M message
+        A   (SIZE 0) abandoned: tmp/ID is closed and removed, nothing is answered
     commit process -> job   ID 0 LF (durable), or ID ERRNO TEXT LF (not queued)
 
-The commit process ends when its input ends, after committing every whole frame it got:
-when the job ends or dies (even by kill -9) nothing of the commit process stays
-behind, and a message is in incoming/ only if all of it arrived; an answer that can no
-longer be sent was never a 250. A job whose commit process dies answers 451 for the
-messages it was waiting for and starts a new one for the next message.
+Pieces of the messages of several sessions interleave on the pipe, each frame whole.
+The job writes a piece, then waits while the pipe is full (flow control), so neither
+the job nor the commit process ever buffers more than a few pieces, whatever a client
+sends; the client waits on TCP meanwhile.
+
+The commit process ends when its input ends, after committing every whole frame it got
+and removing the tmp/ files of messages that never got their C: when the job ends or
+dies (even by kill -9) nothing of the commit process stays behind, and a message is in
+incoming/ only if all of it arrived; an answer that can no longer be sent was never a
+250. A job whose commit process dies answers 451 for the messages it was waiting for
+and for those it was spooling, and starts a new one for the next message.
 """
 
 from __future__ import annotations
@@ -35,15 +50,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from qtsmtp.queue import format as qformat
 from qtsmtp.jobs.process import set_process_name
+from qtsmtp.queue import format as qformat
 from qtsmtp.queue.format import INCOMING, TMP, queue_directory
 from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
+from qtsmtp.store.durable import write_all
 
 PROCESS_NAME = "QTSMTPQCOMMIT"       # in ps and top, beside its job's QTSMTPSRVP
 READ_SIZE = 1 << 20                  # whatever arrived while the last batch was on disk
 END_TIMEOUT_SECONDS = 30             # close(): the last batch's fsyncs, on a slow disk
-_FRAME_HEAD = re.compile(rb"([0-9A-F]{1,64}) ([0-9]{1,12})\n")
+PIECE_SIZE = 64 * 1024               # the job sends a message in pieces of about this
+PIPE_HIGH_WATER = 256 * 1024         # the job waits while more is in the pipe's buffer
+_FRAME_HEAD = re.compile(rb"([0-9A-F]{1,64}) ([MWCA]) ([0-9]{1,12})\n")
 _MAX_HEAD = 80
 
 
@@ -53,8 +71,9 @@ class ProtocolError(Exception):
 
 # --- the commit process ---------------------------------------------------------------
 
-def take_frames(buffer: bytearray) -> list[Commit]:
-    """Remove every whole frame from the front of ``buffer``; a partial one stays."""
+def take_frames(buffer: bytearray) -> list[tuple[str, str, bytes]]:
+    """Remove every whole frame from the front of ``buffer`` as (ID, OP, bytes); a
+    partial one stays."""
     frames = []
     view_start = 0
     while True:
@@ -66,11 +85,12 @@ def take_frames(buffer: bytearray) -> list[Commit]:
         head = _FRAME_HEAD.fullmatch(buffer, view_start, newline + 1)
         if head is None:
             raise ProtocolError(bytes(buffer[view_start:newline + 1]))
-        size = int(head.group(2))
+        size = int(head.group(3))
         end = newline + 1 + size
         if end > len(buffer):
             break
-        frames.append(Commit(head.group(1).decode(), bytes(buffer[newline + 1:end])))
+        frames.append((head.group(1).decode(), head.group(2).decode(),
+                       bytes(buffer[newline + 1:end])))
         view_start = end
     del buffer[:view_start]
     return frames
@@ -88,12 +108,82 @@ def answer_lines(batch: list[Commit]) -> bytes:
     return "".join(lines).encode("utf-8", "replace")
 
 
+class _Spooled:
+    """A message being written into tmp/ piece by piece (frames W), until its C or A."""
+
+    __slots__ = ("error", "fd")
+
+    def __init__(self):
+        self.fd = -1
+        self.error: OSError | None = None
+
+
+class Spools:
+    """The commit process's messages in tmp/ that have not had their C yet."""
+
+    def __init__(self, writer: QueueWriter, tmp_fd: int):
+        self.writer, self.tmp_fd = writer, tmp_fd
+        self.open: dict[str, _Spooled] = {}
+
+    def write(self, queue_id: str, data: bytes) -> None:
+        spooled = self.open.get(queue_id)
+        if spooled is None:
+            spooled = self.open[queue_id] = _Spooled()
+            try:
+                spooled.fd = self.writer.write_tmp(queue_id, (), self.tmp_fd)
+            except OSError as failure:
+                spooled.error = failure
+        if spooled.error is not None:
+            return                     # answered at its C: the session says 451
+        try:
+            write_all(spooled.fd, data)
+        except OSError as failure:
+            spooled.error = failure
+            self._drop(queue_id, spooled)
+
+    def commit(self, queue_id: str, header: bytes) -> Commit:
+        """The message with its final header, ready for commit_batch (or failed)."""
+        spooled = self.open.pop(queue_id, None)
+        if spooled is None:
+            commit = Commit(queue_id, None)
+            commit.error = OSError(errno.ENOENT, "no data arrived for the message")
+            return commit
+        commit = Commit(queue_id, None, spooled.fd)
+        commit.error = spooled.error
+        if commit.error is None:
+            try:
+                if os.pwrite(spooled.fd, header, 0) != len(header):
+                    raise OSError(errno.EIO, "short write of the queue file header")
+            except OSError as failure:
+                commit.error = failure
+        if commit.error is not None and spooled.fd >= 0:
+            self._drop(queue_id, spooled)
+            commit.fd = -1
+        return commit
+
+    def abandon(self, queue_id: str) -> None:
+        spooled = self.open.pop(queue_id, None)
+        if spooled is not None:
+            self._drop(queue_id, spooled)
+
+    def abandon_all(self) -> None:
+        for queue_id in list(self.open):
+            self.abandon(queue_id)
+
+    def _drop(self, queue_id: str, spooled: _Spooled) -> None:
+        if spooled.fd >= 0:
+            os.close(spooled.fd)
+            spooled.fd = -1
+            self.writer.discard_tmp(queue_id)
+
+
 def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
     """Commit what arrives on ``frames_fd`` until it ends; answer on ``answers_fd``."""
     writer = QueueWriter(root)
     queue = queue_directory(root)
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
     tmp_fd, incoming_fd = os.open(queue / TMP, flags), os.open(queue / INCOMING, flags)
+    spools = Spools(writer, tmp_fd)
     buffer = bytearray()
     can_answer = True
     try:
@@ -101,7 +191,16 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
             data = os.read(frames_fd, READ_SIZE)
             if data:
                 buffer += data
-            batch = take_frames(buffer)
+            batch = []
+            for queue_id, op, payload in take_frames(buffer):
+                if op == "W":
+                    spools.write(queue_id, payload)
+                elif op == "M":
+                    batch.append(Commit(queue_id, payload))
+                elif op == "C":
+                    batch.append(spools.commit(queue_id, payload))
+                else:
+                    spools.abandon(queue_id)
             if batch:
                 commit_batch(writer, batch, tmp_fd, incoming_fd, fsync)
                 if can_answer:
@@ -109,6 +208,7 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
             if not data:
                 return          # the job has ended; a partial frame was never a message
     finally:
+        spools.abandon_all()    # never got their C: never acknowledged
         os.close(tmp_fd)
         os.close(incoming_fd)
 
@@ -140,15 +240,16 @@ def main(argv: list[str]) -> int:
 # --- the server job's side ------------------------------------------------------------
 
 class CommitProcess:
-    """The durable queue of one server job: ``await store(...)`` returns once the
-    message is durable in incoming/, and raises OSError (the session answers 451) when
-    it is not."""
+    """The durable queue of one server job. ``await open(...)`` gives a Spool for one
+    message; its ``commit()`` returns once the message is durable in incoming/, and
+    raises OSError (the session answers 451) when it is not."""
 
     def __init__(self, writer: QueueWriter, log=None):
         self.writer = writer
         self.log = log                   # a JobLog: a commit process that died is news
         self._process: subprocess.Popen | None = None
         self._frames: asyncio.WriteTransport | None = None
+        self._flow: _FlowControl | None = None
         self._answers: _Answers | None = None
         self._closing = False
         self._restarting = asyncio.Lock()    # one replacement, however many sessions wait
@@ -164,10 +265,27 @@ class CommitProcess:
             [sys.executable, "-m", "qtsmtp.server.committer", str(self.writer.queue.parent)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self.writer.queue)
         self._answers = _Answers()
-        self._frames, _ = await loop.connect_write_pipe(asyncio.Protocol, self._process.stdin)
+        self._frames, self._flow = await loop.connect_write_pipe(_FlowControl,
+                                                                 self._process.stdin)
+        self._frames.set_write_buffer_limits(high=PIPE_HIGH_WATER)
         await loop.connect_read_pipe(lambda: self._answers, self._process.stdout)
 
+    async def open(self, queue_id: str, envelope: dict, first: bytes = b"",
+                   keep: int = 0) -> Spool:
+        """A new message: its queue ID, its envelope (``size`` filled in at commit),
+        and the first bytes of the queue file after the header (the Received: line).
+        ``keep``: how many octets of what the client sends to keep in memory too
+        (Spool.kept, for the exit programs)."""
+        await self._running()
+        return Spool(self, queue_id, envelope, first, keep)
+
     async def store(self, queue_id: str, envelope: dict, content: bytes) -> None:
+        """One whole message (a caller that has it in memory already)."""
+        spool = await self.open(queue_id, envelope)
+        await spool.write(content)
+        await spool.commit(envelope)
+
+    async def _running(self) -> _Answers:
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the queue writer has ended")
         if self._answers is None or self._answers.ended:
@@ -177,14 +295,15 @@ class CommitProcess:
                     await self.start()
                     if self.log is not None:
                         self.log.send("TCP3042", how)
-        header = qformat.header(envelope)
-        future = asyncio.get_running_loop().create_future()
-        self._answers.waiting[queue_id] = future
-        self._frames.writelines((b"%s %d\n" % (queue_id.encode(), len(header) + len(content)),
-                                 header, content))
-        # A session that goes away meanwhile cancels only its wait: the commit of the
-        # file goes on (at worst a duplicate, never a loss).
-        await future
+        return self._answers
+
+    def _send(self, queue_id: str, op: bytes, *parts: bytes) -> None:
+        size = sum(map(len, parts))
+        self._frames.writelines((b"%s %s %d\n" % (queue_id.encode(), op, size), *parts))
+
+    async def _drain(self) -> None:
+        if self._flow is not None:
+            await self._flow.drain()
 
     async def close(self) -> None:
         """After the last session: end the input, let the commit process finish the
@@ -196,7 +315,7 @@ class CommitProcess:
             try:
                 # Its answers end when it exits.
                 await asyncio.wait_for(self._answers.finished.wait(), END_TIMEOUT_SECONDS)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._process.kill()
         self._abandon()
 
@@ -207,6 +326,7 @@ class CommitProcess:
             if not self._frames.is_closing():
                 self._frames.abort()
             self._frames = None
+            self._flow = None
         if self._process is None:
             return "not started"
         try:
@@ -216,6 +336,145 @@ class CommitProcess:
             self._process.wait()
         code, self._process = self._process.returncode, None
         return f"signal {-code} ({signal.Signals(-code).name})" if code < 0 else f"exit status {code}"
+
+
+class Spool:
+    """One message on its way to the queue, spooled as it arrives.
+
+    ``write`` keeps what it is given until about PIECE_SIZE octets are there, then
+    hands them to the commit process (waiting while the pipe is full); a message that
+    ends before (nearly all) goes over as one M frame at ``commit``, as cheap as a
+    message held whole. ``head`` keeps the first HEAD_SIZE octets of the queue file's
+    message (the Received: line, then the client's header section, as a rule): what a
+    filter or a log needs to know about a message without reading it back."""
+
+    HEAD_SIZE = 64 * 1024
+
+    def __init__(self, process: CommitProcess, queue_id: str, envelope: dict, first: bytes,
+                 keep: int):
+        self.process, self.queue_id, self.envelope = process, queue_id, envelope
+        self.size = len(first)
+        self.head = bytearray(first[:self.HEAD_SIZE])
+        self.kept = bytearray() if keep else None    # the client's data, for the exits
+        self._keep = keep
+        self._pending = [first] if first else []
+        self._pending_size = len(first)
+        self._answers = process._answers            # the commit process it was opened on
+        self._reserved: bytes | None = None          # the header written first, once sent
+        self._failed: OSError | None = None
+        self.done = False                            # committed or abandoned
+
+    async def write(self, data: bytes) -> None:
+        if self.done or self._failed is not None:
+            return
+        self.size += len(data)
+        if len(self.head) < self.HEAD_SIZE:
+            self.head += data[:self.HEAD_SIZE - len(self.head)]
+        if self.kept is not None and len(self.kept) < self._keep:
+            self.kept += data[:self._keep - len(self.kept)]
+        self._pending.append(data)
+        self._pending_size += len(data)
+        if self._pending_size >= PIECE_SIZE:
+            await self._send_pending()
+            await self.process._drain()
+
+    async def _send_pending(self) -> None:
+        try:
+            if self._reserved is None:
+                # Nothing of it is with a commit process yet: the current one will do.
+                self._answers = await self.process._running()
+            elif self._answers is not self.process._answers or self._answers.ended:
+                raise OSError(errno.EPIPE, "the queue commit process ended")
+        except OSError as failure:
+            self._failed = failure        # the session answers 451 at the end of DATA
+        else:
+            if self._pending:
+                parts = self._pending
+                if self._reserved is None:
+                    self._reserved = qformat.reserved_header(self.envelope)
+                    parts = [self._reserved, *parts]
+                self.process._send(self.queue_id, b"W", *parts)
+        self._pending, self._pending_size = [], 0
+
+    async def commit(self, envelope: dict | None = None) -> None:
+        """Return once the message is durable in incoming/; OSError when it is not.
+        ``envelope``: the one to write, as given; else the one opened with, with the
+        size of what was written."""
+        if self.done:
+            raise OSError(errno.EINVAL, "the message was committed or abandoned already")
+        if self._failed is not None:
+            self.done = True
+            raise self._failed
+        if envelope is None:
+            envelope = {**self.envelope, "size": self.size}
+        if self._reserved is None:
+            # The whole message is here: one frame (a fresh commit process if need be).
+            self._answers = await self.process._running()
+            parts = [qformat.header(envelope), *self._pending]
+            self._pending = []
+            future = self._wait()
+            self.process._send(self.queue_id, b"M", *parts)
+        else:
+            await self._send_pending()
+            if self._failed is not None:
+                self.done = True
+                raise self._failed
+            future = self._wait()
+            self.process._send(self.queue_id, b"C",
+                               qformat.final_header(envelope, len(self._reserved)))
+        self.done = True
+        # A session that goes away meanwhile cancels only its wait: the commit of the
+        # file goes on (at worst a duplicate, never a loss).
+        await future
+
+    def _wait(self) -> asyncio.Future:
+        future = asyncio.get_running_loop().create_future()
+        self._answers.waiting[self.queue_id] = future
+        return future
+
+    def abandon(self) -> None:
+        """The message will not be queued (refused, too large, the session ended): the
+        commit process removes what it has of it. Nothing after commit()."""
+        if self.done:
+            return
+        self.done = True
+        self._pending = []
+        if (self._reserved is not None and self._answers is self.process._answers
+                and not self._answers.ended and self.process._frames is not None):
+            self.process._send(self.queue_id, b"A")
+
+
+class _FlowControl(asyncio.Protocol):
+    """The write side of the pipe to the commit process: ``drain()`` waits while the
+    transport holds more than its high-water mark."""
+
+    def __init__(self):
+        self._paused = False
+        self._lost = False
+        self._waiters: list[asyncio.Future] = []
+
+    def pause_writing(self) -> None:
+        self._paused = True
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._wake()
+
+    def connection_lost(self, exc) -> None:
+        self._lost = True
+        self._wake()
+
+    def _wake(self) -> None:
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def drain(self) -> None:
+        if self._paused and not self._lost:
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            await waiter
 
 
 class _Answers(asyncio.Protocol):

@@ -84,9 +84,10 @@ def mail_refusal(offer: Offer, mail_options: list[str]) -> str | None:
     return None
 
 
-def content_refusal(offer: Offer, content: bytes) -> str | None:
+def content_refusal(offer: Offer, eight_bit: bool) -> str | None:
     """Without 8BITMIME a client may send 7-bit data only (RFC 6152 section 3, RFC 5321
-    section 2.4): 8-bit bytes are refused rather than passed on or cut to 7 bits."""
-    if not offer.eight_bit and not content.isascii():
+    section 2.4): 8-bit bytes are refused rather than passed on or cut to 7 bits.
+    ``eight_bit``: the message holds a byte above 127 (dataread.DataOutcome)."""
+    if not offer.eight_bit and eight_bit:
         return "554 5.6.1 8-bit data not accepted here (MIME8BIT(*NO)); send it encoded"
     return None

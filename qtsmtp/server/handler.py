@@ -133,34 +133,63 @@ class RelayHandler(AiosmtpdLookup):
             envelope.rcpt_options.extend(rcpt_options)
         return decision.reply
 
-    # --- DATA: durable before 250 ----------------------------------------------------
+    # --- DATA: spooled as it arrives, durable before 250 ------------------------------
 
-    async def handle_DATA(self, server, session, envelope):
-        refusal = esmtp.content_refusal(server.offer(), envelope.original_content)
-        if refusal:
-            return refusal
+    async def open_message(self, session, envelope):
+        """Before the 354: the message's queue ID, Received: line and envelope, and a
+        Spool to the job's commit process (committer.Spool), or the reply when the
+        queue cannot take a message now."""
         queue_id = self.queue.new_id()
         arrival = datetime.now().astimezone()
         received = self._received(session, envelope, queue_id, arrival)
-        content = received + envelope.original_content
         sender = "" if envelope.mail_from == "<>" else envelope.mail_from
         record = {
             "id": queue_id, "arrival": arrival.isoformat(),
             "client": session.peer[0], "client_port": session.peer[1],
             "helo": session.host_name, "protocol": _with_protocol(session, envelope),
             "sender": sender, "recipients": envelope.rcpt_tos, "written": envelope.originals,
-            "size": len(content), "server_job": self.job_number,
+            "size": 0, "server_job": self.job_number,
         }
         try:
-            # Returns once file and directory are fsynced (the disk work is done by the
-            # job's commit process, with the other sessions' messages: server.committer).
-            await self.queue.store(queue_id, record, content)
+            return await self.queue.open(queue_id, record, received,
+                                         keep=self.content_kept_for(session))
         except OSError as failure:
             self.log.send("TCP3053", peer_text(session), failure.strerror or failure)
             return "451 4.3.0 Message not queued; try again later"
-        self.log.send("TCP3052", peer_text(session), queue_id, sender,
-                      len(envelope.rcpt_tos), len(content))
-        return f"250 2.0.0 Ok: queued as {queue_id}"
+
+    def content_kept_for(self, session) -> int:
+        """How much of a message to keep in memory besides spooling it (secure: for
+        the exit programs); 0: none."""
+        return 0
+
+    def data_refused(self, session, outcome, reply: str) -> None:
+        """The message was read to its end and is refused (too large, bare CR or LF)."""
+        self.log.send("TCP3060", peer_text(session), outcome.size, reply)
+
+    async def handle_DATA(self, server, session, envelope):
+        """The end of DATA: the whole message has been spooled. ``envelope.spool``
+        (committer.Spool) has its queue ID, its size and its first 64 KiB (``head``:
+        the Received: line and the client's header section, as a rule); the rest is
+        in the commit process's tmp/ file. This is the place for what must see the
+        complete message before it is accepted (content filters): refuse by returning
+        a reply without committing, and the spool is abandoned."""
+        spool = envelope.spool
+        refusal = esmtp.content_refusal(server.offer(), envelope.data_outcome.eight_bit)
+        if refusal:
+            return refusal
+        try:
+            # Returns once file and directory are fsynced (the disk work is done by the
+            # job's commit process, with the other sessions' messages: server.committer).
+            await spool.commit()
+        except OSError as failure:
+            self.log.send("TCP3053", peer_text(session), failure.strerror or failure)
+            return "451 4.3.0 Message not queued; try again later"
+        if envelope.data_outcome.folded:
+            self.log.send("TCP3061", peer_text(session), spool.queue_id,
+                          envelope.data_outcome.folded)
+        self.log.send("TCP3052", peer_text(session), spool.queue_id, spool.envelope["sender"],
+                      len(envelope.rcpt_tos), spool.size)
+        return f"250 2.0.0 Ok: queued as {spool.queue_id}"
 
     def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:
         """RFC 2505 item 2: trace the real client address and what it called itself."""

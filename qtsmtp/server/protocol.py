@@ -55,6 +55,7 @@ from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
 from qtsmtp.server import esmtp
+from qtsmtp.server.dataread import read_data
 from qtsmtp.server.handler import AiosmtpdLookup, peer_text
 
 # aiosmtpd logs every line at INFO; our job log says what an operator needs, once.
@@ -342,12 +343,43 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
     # --- DATA and graceful end -------------------------------------------------------
 
     async def smtp_DATA(self, arg: str) -> None:
-        session = self.session
+        """aiosmtpd's DATA, but the message is spooled as it arrives (dataread), never
+        collected whole in memory. The handler opens the message (its queue ID, the
+        Received: line, a Spool to the commit process) before the 354; at the final dot
+        its handle_DATA hook gets the envelope with ``envelope.spool`` and commits it."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        session, envelope, handler = self.session, self.envelope, self.event_handler
+        opened = await handler.open_message(session, envelope)
+        if isinstance(opened, str):            # the queue cannot take it: 451
+            await self.push(opened)
+            return
         session.in_data = True
         try:
-            await super().smtp_DATA(arg)
+            await self.push("354 End data with <CR><LF>.<CR><LF>")
+            allow_bare = session.compiled.attributes.get("ALWBARELF") == "*YES"
+            outcome = await read_data(self._reader, opened.write, limit=self.data_size_limit,
+                                      allow_bare_line_ends=allow_bare)
+            envelope.spool, envelope.data_outcome = opened, outcome
+            if opened.kept is not None:
+                envelope.original_content = bytes(opened.kept)
+            refusal = outcome.refusal(self.data_size_limit)
+            if refusal is not None:
+                handler.data_refused(session, outcome, refusal)
+                reply = refusal
+            else:
+                reply = await self._call_handler_hook("DATA")
         finally:
             session.in_data = False
+            opened.abandon()                  # nothing when the hook committed it
+        self._set_post_data_state()
+        await self.push(reply)
         if session.ending:
             self.say_421_and_close()
 

@@ -36,6 +36,9 @@ from qtsmtp.config import attributes
 from qtsmtp.config.credentials import CredentialStore
 
 AUTH_FAILURE_WINDOW, AUTH_MAX_DELAY = 600.0, 10.0
+# What exit programs see of a message at most (the first octets of a larger one): the
+# copy kept for them is the only one a server job holds in memory.
+EXIT_CONTENT_LIMIT = 32 * 1024 * 1024
 BAD_REPLIES = ("500", "501", "502", "503", "504")
 TOO_MANY_BAD = "421 4.7.0 Too many commands that are not valid, closing"
 TOO_MANY_AUTH = "421 4.7.0 Too many failed authentications, closing"
@@ -321,6 +324,11 @@ class SecureHandler(RelayHandler):
             if verdict.action == REJECT:
                 return verdict.reply()
         return await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+
+    def content_kept_for(self, session) -> int:
+        # Exit programs are given the message's content at DATA (qtsmtp-exit(5)): only
+        # then is a copy kept in memory, up to EXIT_CONTENT_LIMIT octets.
+        return EXIT_CONTENT_LIMIT if session.exits is not None else 0
 
     async def handle_DATA(self, server, session, envelope):
         exits = session.exits

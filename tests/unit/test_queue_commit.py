@@ -153,7 +153,7 @@ def test_messages_that_arrive_together_share_one_directory_fsync(queue_root) -> 
     ids = [f"0C{n}" for n in range(6)]
     frames_r, frames_w = os.pipe()
     answers_r, answers_w = os.pipe()
-    os.write(frames_w, b"".join(b"%s %d\n" % (i.encode(), len(queue_file(i))) + queue_file(i)
+    os.write(frames_w, b"".join(b"%s M %d\n" % (i.encode(), len(queue_file(i))) + queue_file(i)
                                 for i in ids))
     os.close(frames_w)                                 # then the job ends
     serve(queue_root, frames_r, answers_w, fsync=recorder)
@@ -275,17 +275,20 @@ def test_a_dead_commit_process_fails_its_messages_and_is_replaced(queue_root, tm
 
 def test_frames_are_taken_whole_and_a_partial_one_waits() -> None:
     one, two = queue_file("0A"), queue_file("0B", b"y" * 300)
-    stream = b"0A %d\n" % len(one) + one + b"0B %d\n" % len(two) + two
+    stream = (b"0A M %d\n" % len(one) + one + b"0B W %d\n" % len(two) + two
+              + b"0B C 3\nabc0B A 0\n")
     for cut in (0, 1, 5, len(one) + 3, len(stream) - 1, len(stream)):
         buffer = bytearray(stream[:cut])
         taken = take_frames(buffer)
         buffer += stream[cut:]
         taken += take_frames(buffer)
-        assert [(c.queue_id, c.data) for c in taken] == [("0A", one), ("0B", two)]
+        assert taken == [("0A", "M", one), ("0B", "W", two), ("0B", "C", b"abc"),
+                         ("0B", "A", b"")]
         assert buffer == b""
 
 
-@pytest.mark.parametrize("bad", [b"../x 3\nabc", b"0A -3\n", b"0A\n", b"x" * 100])
+@pytest.mark.parametrize("bad", [b"../x M 3\nabc", b"0A M -3\n", b"0A M\n", b"0A 3\nabc",
+                                 b"0A X 3\nabc", b"x" * 100])
 def test_what_is_not_a_frame_is_refused(bad: bytes) -> None:
     with pytest.raises(ProtocolError):
         take_frames(bytearray(bad))
@@ -324,3 +327,74 @@ def test_buffered_job_log_takes_other_threads_lines_at_once(tmp_path) -> None:
     assert "127.0.0.2:2000" in seen_while_buffered and "127.0.0.2:1000" not in seen_while_buffered
     assert len(path.read_text().splitlines()) == 2
     log.close()
+
+
+def test_a_message_spooled_in_pieces_is_the_file_a_whole_one_makes(queue_root, tmp_path) -> None:
+    """Pieces go to tmp/ as they come (W frames, a reserved header), the final header
+    goes over the reserved one at commit: the same queue file as QueueWriter.store,
+    but for blanks after the envelope."""
+    commit = CommitProcess(QueueWriter(queue_root))
+    queue_id = commit.new_id()
+    record = {**envelope(queue_id), "size": 0}
+    first, pieces = b"Received: from x\r\n", [bytes([65 + n % 26]) * 50_000 for n in range(40)]
+    tmp = queue_root / "queue" / "tmp"
+
+    async def run():
+        await commit.start()
+        spool = await commit.open(queue_id, record, first)
+        for piece in pieces:
+            await spool.write(piece)
+        on_disk = os.listdir(tmp)            # before the end of DATA: in tmp/ already
+        await spool.commit()
+        await commit.close()
+        return on_disk
+
+    assert asyncio.run(run()) == [queue_id]
+    content = first + b"".join(pieces)
+    written, message = qformat.read_queue_file(queue_root / "queue" / "incoming" / queue_id)
+    assert message == content and written == {**record, "size": len(content)}
+    assert os.listdir(tmp) == []
+
+
+def test_abandoned_and_unfinished_spools_leave_nothing_in_tmp(queue_root) -> None:
+    """A refused message (A frame), and one whose job ended before its end (the pipe
+    closes: kill -9 of the job looks the same to the commit process)."""
+    commit = CommitProcess(QueueWriter(queue_root))
+
+    async def run():
+        await commit.start()
+        refused = await commit.open("0D1", envelope("0D1"))
+        unfinished = await commit.open("0D2", envelope("0D2"))
+        for spool in (refused, unfinished):
+            await spool.write(b"y" * 200_000)
+        refused.abandon()
+        await commit.store("0D3", envelope("0D3"), b"x\r\n")   # after the A: it is done
+        assert sorted(os.listdir(queue_root / "queue" / "tmp")) == ["0D2"]
+        await commit.close()
+
+    asyncio.run(run())
+    assert os.listdir(queue_root / "queue" / "tmp") == []
+    assert os.listdir(queue_root / "queue" / "incoming") == ["0D3"]
+
+
+def test_a_commit_process_that_dies_mid_message_fails_that_message(queue_root) -> None:
+    """Pieces already with a dead commit process are lost with it: that message gets
+    an OSError at commit (451), never a 250 for a partial file; the next is queued."""
+    commit = CommitProcess(QueueWriter(queue_root))
+
+    async def run():
+        await commit.start()
+        spool = await commit.open("0E1", envelope("0E1"))
+        await spool.write(b"z" * 200_000)
+        victim = commit._process.pid
+        os.kill(victim, signal.SIGKILL)
+        while not commit._answers.ended:
+            await asyncio.sleep(0.01)
+        await spool.write(b"z" * 200_000)
+        with pytest.raises(OSError):
+            await spool.commit()
+        await commit.store("0E2", envelope("0E2"), b"x\r\n")
+        await commit.close()
+
+    asyncio.run(run())
+    assert os.listdir(queue_root / "queue" / "incoming") == ["0E2"]
