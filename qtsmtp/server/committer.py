@@ -359,6 +359,9 @@ class Spool:
         self._keep = keep
         self._pending = [first] if first else []
         self._pending_size = len(first)
+        # Called with each piece of what the client sends, as it comes: a filter's
+        # scanner (config.mimescan) reads the message here without a second copy.
+        self.watchers: list = []
         self._answers = process._answers            # the commit process it was opened on
         self._reserved: bytes | None = None          # the header written first, once sent
         self._failed: OSError | None = None
@@ -372,6 +375,8 @@ class Spool:
             self.head += data[:self.HEAD_SIZE - len(self.head)]
         if self.kept is not None and len(self.kept) < self._keep:
             self.kept += data[:self._keep - len(self.kept)]
+        for watcher in self.watchers:
+            watcher(data)
         self._pending.append(data)
         self._pending_size += len(data)
         if self._pending_size >= PIECE_SIZE:
