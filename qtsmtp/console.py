@@ -15,8 +15,6 @@ import sys
 from qtsmtp.cl import definition
 from qtsmtp.cl.command import command_name, statement, with_escape
 from qtsmtp.cl.optionform import is_option_form
-from qtsmtp.cl.parser import ValueList, parse
-from qtsmtp.cl.script import run_script
 from qtsmtp.messages import CLError, Message, send
 from qtsmtp.programs import runner
 from qtsmtp.programs.runner import EXIT_INVALID, EXIT_OK, exit_status_of
@@ -170,6 +168,7 @@ def _run_script_file(args: list[str]) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         send([Message("QTS0003", path, getattr(exc, "strerror", None) or exc)])
         return EXIT_INVALID
+    from qtsmtp.cl.script import run_script   # scripts and programs: only for qtsmtp run
     return run_script(source, name, runner.run_bound, parameters=parameters)
 
 
@@ -178,6 +177,7 @@ def _call_parameters(text: str) -> list[str]:
     values in upper case, quoted ones as written."""
     if not text.strip():
         return []
+    from qtsmtp.cl.parser import ValueList, parse
     stmt = parse("CALL " + text)
     bad = [Message("CPD0004", v) for v in stmt.positional]
     bad += [Message("CPD0043", k) for k, _ in stmt.keywords if k != "PARM"]

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
+# The C functions alone: socket.py would also load selectors, enum and array, at
+# every CL command's start (bench/bench_cl.py).
+import _socket as socket
 from dataclasses import dataclass
 
 from qtsmtp.messages import CLError, escape

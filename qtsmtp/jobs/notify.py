@@ -21,8 +21,6 @@ Request and answers are one line each: "apply <journal id> <generation>", then
 from __future__ import annotations
 
 import os
-import selectors
-import socket
 import time
 from pathlib import Path
 
@@ -31,6 +29,10 @@ from qtsmtp.messages import Message
 from qtsmtp.store import journal
 from qtsmtp.store.member import current_group
 from qtsmtp.store.root import SYSTEM_LIBRARY
+
+# socket and selectors are imported where a job is listened to or reached: a command
+# that changes a member while no server runs (the usual case) never needs them, and
+# they cost its start-up time (bench/bench_cl.py).
 
 CONFIRM_SECONDS = 5.0
 RETRY_SECONDS = 0.01
@@ -52,12 +54,13 @@ def _address(path: Path) -> tuple[str, int]:
     return f"/proc/self/fd/{directory}/{path.name}", directory
 
 
-def listen(root: Path, number: str) -> socket.socket:
+def listen(root: Path, number: str):
     """The job's socket, bound (mode 0600, whatever the umask) and listening; the job
     answers on it once it serves (qtsmtp.server.worker)."""
     path = table.socket_path(root, number)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.unlink(missing_ok=True)                 # a job number given out again
+    import socket
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)
     address, directory = _address(path)
     try:
@@ -107,6 +110,7 @@ def confirm(root: Path, position: tuple[str, int] | None,
     deadline = time.monotonic() + timeout
     request = f"apply {position[0] or '-'} {position[1]}\n".encode()
     messages: list[Message] = []
+    import selectors
     selector = selectors.DefaultSelector()
     try:
         for job in jobs:
@@ -157,6 +161,7 @@ def confirm(root: Path, position: tuple[str, int] | None,
 def _connect(root: Path, job: table.JobRecord, deadline: float):
     """A connected socket to the job; None when it has no socket yet or has ended (it
     needs no word); False when it did not take the connection in time."""
+    import socket
     path = table.socket_path(root, job.number)
     while True:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM | socket.SOCK_CLOEXEC)

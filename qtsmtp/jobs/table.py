@@ -21,7 +21,6 @@ import os
 import pwd
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 from qtsmtp.jobs import procstat
@@ -44,13 +43,18 @@ class JobRecord:
     user: str = USER
     subsystem: str = SUBSYSTEM
     unix_user: str = field(default_factory=lambda: _unix_user())
-    started: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    started: str = field(default_factory=lambda: _now())
     log: str = ""                # path of the job log, relative to the data root
 
     @property
     def qualified(self) -> str:
         """The IBM way to name a job: number/user/name."""
         return f"{self.number}/{self.user}/{self.name}"
+
+
+def _now() -> str:
+    from datetime import datetime, timezone   # only for a new job's record: not at import
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 def _unix_user() -> str:

@@ -15,7 +15,7 @@ import importlib
 import os
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.command import compile_text

@@ -27,7 +27,7 @@ import fcntl
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from qtsmtp.messages import Message, escape
 from qtsmtp.store import journal

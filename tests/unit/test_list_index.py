@@ -266,6 +266,25 @@ def test_a_damaged_index_is_made_again(tmp_path):
     assert index.read_bytes().startswith(b"SQLite format 3")
 
 
+def test_an_index_from_an_earlier_boot_is_made_again(tmp_path, monkeypatch):
+    # The index is written without fsync (a cache): only a crash of the machine could
+    # tear it, and after one the boot is another, so nothing written before is trusted.
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"}) == ("done", None)
+    listindex._close_all()
+    rebuilt = []
+    original = listindex.ListIndex._rebuild
+    monkeypatch.setattr(listindex.ListIndex, "_rebuild",
+                        lambda self, *a: rebuilt.append(1) or original(self, *a))
+    assert add(tmp_path, {"INTNETADR": "192.0.2.2"}) == ("done", None)
+    assert rebuilt == []                                     # same boot: trusted
+    listindex._close_all()
+    monkeypatch.setattr(listindex, "BOOT_ID", "another-boot")
+    assert add(tmp_path, {"INTNETADR": "192.0.2.1"})[1][0][0].startswith("TCP2650 ")
+    assert rebuilt == [1]
+    assert add(tmp_path, {"INTNETADR": "192.0.2.3"}) == ("done", None)
+    assert rebuilt == [1]                                    # and trusted from then on
+
+
 def test_an_index_that_cannot_be_a_file_is_kept_in_memory(tmp_path):
     index = member_file(tmp_path, ACCEPT).directory / ".ACCEPTRLY.idx"
     index.mkdir(parents=True)                   # in the way, and not ours to remove
