@@ -81,6 +81,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2682": (40, "Relay test: client &1 refused at connect."),
     "TCP2690": (30, "Record of &1 longer than the &2 characters a record may have."),
     "TCP2691": (40, "&1 not changed: &2; it is as it was before the command."),
+    "TCP2692": (40, "Entry &1 not added to the &2: &3."),
+    "TCP2693": (40, "Value of &1 not stored: &2."),
+    "TCP2694": (20, "Entry &1 of the &2 opens the relay to the world: when ALWRLY uses this "
+                    "list, &3."),
     # Attributes and list types that cannot act on this system (config.attrstatus).
     "TCP2700": (20, "&1 stored; it has no effect here: the only user directory is the SMTP "
                     "directory of ADDUSRSMTP (*SMTP); there is no system distribution "

@@ -67,6 +67,14 @@ def parse(member: MemberFile, text: str) -> dict:
     return {**SHIPPED, **stored}
 
 
+def check_stored(keyword: str, value) -> None:
+    """For the writer (CHGSMTPA): TCP2693 unless the reader of the member takes ``value``
+    as stored, so that no command stores what every later reader would refuse."""
+    problem = _problem(keyword, value)
+    if problem:
+        raise escape("TCP2693", keyword, problem)
+
+
 def _problem(keyword: str, value) -> str:
     """Why a stored value is not one CHGSMTPA could have stored, or "" when it is.
 

@@ -16,7 +16,7 @@ import re
 import _socket as socket
 from dataclasses import dataclass
 
-from qtsmtp.messages import CLError, escape
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import listtypes as lt
 
 DEFAULT_MASK = "255.255.255.255"
@@ -105,6 +105,12 @@ def domain_name(text: str) -> str:
     for label in body.split("."):
         if not _LABEL.match(label):
             raise escape("TCP1905", text, f"label '{label}' is not letters, digits and inner hyphens")
+    if body.rpartition(".")[2].isdigit():
+        # No top-level domain is all digits (RFC 3696 2): "129", "1.2.3", "10.0.0.0" are
+        # addresses, or nothing, and a list reader takes a record of digits and dots
+        # for an address. Refused here, for the writer and the reader alike.
+        raise escape("TCP1905", text, "its last label is all digits, as an address's; a host "
+                                      "name ends in a label with a letter")
     return name
 
 
@@ -276,6 +282,41 @@ def _canonical_ip4(address: str, mask: str) -> tuple[int, int] | None:
     if socket.inet_ntoa(packed) != address:
         return None
     return int.from_bytes(packed, "big") & known[0], known[1]
+
+
+def read_back(entry: Entry) -> None:
+    """What a writer checks before it stores ``entry``: the reader of the member takes its
+    record for this very entry. A command must never store a record the reader refuses
+    (every later command on the list and the server's start would fail on it) or reads
+    as another entry (a host name taken for a client network)."""
+    try:
+        # As the server reads it (parse_record's twin, which parse_record itself checks).
+        again = parse_record_fast(entry.list_type, entry.record)
+    except CLError as bad:
+        raise escape("TCP2692", entry.record, entry.list_type.name_in_text,
+                     bad.escape.text.rstrip(".")) from None
+    if again is None or again.identity != entry.identity or again.record != entry.record:
+        raise escape("TCP2692", entry.record, entry.list_type.name_in_text,
+                     "it would be read back as another entry")
+
+
+# Lists whose entries let a client relay (ALWRLY *LIST, *NEAR, *BOTH).
+_RELAY_LISTS = ("*ACCEPT", "*ACCEPTIP6", "*NEAR")
+
+
+def open_relay_warning(entry: Entry) -> Message | None:
+    """TCP2694 for an entry that lets the whole world relay: a relay list's network of
+    prefix 0 (0.0.0.0 0.0.0.0, :: 0), or a *NEAR domain that is a top-level domain."""
+    if entry.list_type.type not in _RELAY_LISTS:
+        return None
+    if entry.network is not None and entry.network.prefixlen == 0:
+        reach = "every client on the Internet may send mail through this system to any domain"
+    elif entry.domain and "." not in entry.domain.lstrip("."):
+        reach = (f"any client may send mail through this system to every domain under "
+                 f".{entry.domain.lstrip('.')}")
+    else:
+        return None
+    return Message("TCP2694", entry.record, entry.list_type.name_in_text, reach)
 
 
 def not_valid_at(member, number: int | str, bad: CLError) -> CLError:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from qtsmtp.messages import CLError, escape
 from qtsmtp.config import listtypes as lt
-from qtsmtp.config.entries import Entry, not_valid_at, parse_record
+from qtsmtp.config.entries import Entry, not_valid_at, parse_record, read_back
 from qtsmtp.config.listindex import ListIndex
 from qtsmtp.store import journal
 from qtsmtp.store.member import MemberFile
@@ -82,6 +82,7 @@ class ListMember:
             # The last record of that identity, as the member read into a dict would say.
             raise escape("TCP2650", self.list_type.name_in_text,
                          detail=f"The entry is {found[-1].entry.record.split(chr(9))[0]}.")
+        read_back(entry)
         self.member.append(entry.record)
         self.index.appended()
 

@@ -31,6 +31,7 @@ def chgsmtpa(bound: Bound) -> list[Message]:
         current = attributes.parse(member, member.read_text())
         for keyword, (parm, value) in changes.items():
             current[keyword] = _stored(parm, value, current[keyword])
+            attributes.check_stored(keyword, current[keyword])
         member.replace(attributes.dump(current), journal.REPLACE,
                        changes={keyword: current[keyword] for keyword in changes})
     # Returns once every running server job applies it (or names the one that did not).

@@ -6,7 +6,7 @@ from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import Message, escape
 from qtsmtp.config import attrstatus
 from qtsmtp.config import listtypes as lt
-from qtsmtp.config.entries import entry_from_parms
+from qtsmtp.config.entries import entry_from_parms, open_relay_warning
 from qtsmtp.config.lists import ListMember
 from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.store.root import data_root
@@ -18,8 +18,9 @@ def addsmtple(bound: Bound) -> list[Message]:
     with ListMember(root, list_type) as member:
         member.add(entry)
     # Returns once every running server job applies it (or names the one that did not).
+    warning = open_relay_warning(entry)
     return (member.index.passed_over + attrstatus.list_diagnostic(list_type)
-            + confirm_change(root) + [Message("TCP2660")])
+            + confirm_change(root) + [Message("TCP2660")] + ([warning] if warning else []))
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:
