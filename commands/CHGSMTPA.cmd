@@ -363,3 +363,13 @@
                           HELP('The TCP port the server listens on; *DFT is 25. The +
                           embedded default library ships 2525 so that a user +
                           without root can start it. Applies at the next start.')
+             PARM       KWD(RUNQINTV) TYPE(*INT4) RANGE(5 1440) +
+                          SPCVAL((*SAME) (*DFT 30)) DFT(*SAME) +
+                          PROMPT('Queue runner interval (min, qtsmtp extension)') +
+                          HELP('Minutes between two runs of the queue runner when the +
+                          server is not running: the shipped systemd timer (or a +
+                          cron line) starts qtsmtp runqueue --scheduled every 5 +
+                          minutes, and it delivers the submissions and the queue +
+                          when this interval has passed since its last run and the +
+                          client job is not running (sendmail -q30m). WRKSMTPQ +
+                          shows the next run. *DFT is 30.')

@@ -98,6 +98,7 @@ usage: qtsmtp                      on a terminal: the command entry display (===
        qtsmtp run FILE|- [PARM(v ...)]  run a CL script or CL program (qtsmtp-cl(7))
        qtsmtp commands             list the commands
        qtsmtp runqueue [--all]     deliver the queue now (cron; like sendmail -q)
+       qtsmtp runqueue --scheduled deliver if RUNQINTV minutes have passed (systemd timer, cron)
        qtsmtp COMMAND --help       a command's parameters
        qtsmtp --install-completion [bash|zsh|fish]  TAB completion for qtsmtp and every command
 """
@@ -137,13 +138,17 @@ def qtsmtp() -> None:
 
 
 def _run_queue(args: list[str]) -> int:
-    """qtsmtp runqueue [--all]: deliver the queue now, as sendmail -q (qtsmtp(1))."""
-    if any(a not in ("--all",) for a in args):
-        sys.stderr.write("usage: qtsmtp runqueue [--all]\n")
+    """qtsmtp runqueue [--all | --scheduled]: deliver the queue now, as sendmail -q, or
+    when RUNQINTV minutes have passed (qtsmtp(1), qtsmtp-server(8) QUEUE RUNNER)."""
+    if len(args) > 1 or any(a not in ("--all", "--scheduled") for a in args):
+        sys.stderr.write("usage: qtsmtp runqueue [--all | --scheduled]\n")
         return EXIT_INVALID
-    from qtsmtp.programs.wrksmtpq import run_queue  # the delivery engine: only here
+    from qtsmtp.programs import wrksmtpq  # the delivery engine: only here
     try:
-        send([run_queue(data_root(), all_deferred="--all" in args)])
+        if args == ["--scheduled"]:
+            send([wrksmtpq.scheduled_run(data_root())])
+        else:
+            send([wrksmtpq.run_queue(data_root(), all_deferred="--all" in args)])
     except CLError as error:
         return _failed(error)
     return EXIT_OK

@@ -289,6 +289,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP6092": (40, "Exit program number &1 at &2 already held."),
     "TCP6093": (40, "Exit program number &1 at &2 not held."),
     "TCP6094": (0, "Exit program number &1 stays held; RLSEXITPGM releases it."),
+    "TCP6095": (0, "Queue runner: client job QTSMTPCLTD is running and delivers; nothing done."),
+    "TCP6096": (0, "Queue runner: next run at &1 (every &2 minutes, RUNQINTV); nothing done."),
     "TCP6030": (40, "TLS certificate or key &1 not usable: &2."),
     "TCP6031": (40, "Secret file &1 can be read or written by other users (mode &2); make it 0600."),
     "TCP6032": (40, "&1 can be written by every user; the server does not start on it."),

@@ -41,6 +41,7 @@ SHIPPED = {
     "TLSCERT": "*NONE", "TLSKEY": "*NONE", "IMPSSLPORT": 465, "PROXYPORT": "*NONE",
     "MAXRCPT": 1000, "MAXCLTEMM": "*NOMAX", "CMDTIMEOUT": 300, "DTATIMEOUT": 180,
     "MAXBADCMD": 20, "MAXAUTHFAIL": 3,
+    "RUNQINTV": 30,
 }
 # *DFT of parameters whose default is not a number the definition can map.
 DFT_VALUES = {"USRIDDELIM": "?"}

@@ -44,6 +44,7 @@ ACTS: dict[str, str] = {
     "DTATIMEOUT": "tests/security/test_sec_limits.py::test_slow_upload_is_not_cut_but_a_stalled_one_is",
     "MAXBADCMD": "tests/security/test_sec_limits.py::test_size_recipients_and_bad_commands",
     "MAXAUTHFAIL": "tests/security/test_sec_auth_tls.py::test_too_many_failures_end_the_session",
+    "RUNQINTV": "tests/delivery/test_queue_runner.py::test_scheduled_run_waits_for_the_interval_and_for_no_client_job",
     "MIME8BIT": "tests/esmtp/test_esmtp_extensions.py::test_mime8bit_no_refuses_body_8bitmime_and_8bit_data",
     "ESMTPEXT": "tests/esmtp/test_esmtp_extensions.py::test_ehlo_offers_what_is_honoured_under_its_control",
 }

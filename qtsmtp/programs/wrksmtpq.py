@@ -4,6 +4,13 @@ The queue runner is for a system where the server is not running, or from cron (
 ``sendmail -q``): it takes the queue's delivery lock, picks up submissions, delivers
 what is ready (with ``all_deferred``, every deferred message too) and ends. When the
 client job holds the lock, the runner only wakes it: the job delivers.
+
+``scheduled_run`` is what the shipped systemd timer (tools/systemd/qtsmtp-runqueue.*) or
+a cron line starts every few minutes (``qtsmtp runqueue --scheduled``): sendmail's
+``-q30m`` with the interval an attribute (CHGSMTPA RUNQINTV), so an operator changes it
+without editing a unit. It runs the queue when RUNQINTV minutes have passed since its
+last run, and does nothing at all while the client job is running (it delivers by
+itself). WRKSMTPQ shows when the next run is.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pathlib import Path
 from tabulate import tabulate
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.config import attributes
 from qtsmtp.delivery import submit
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.delivery.job import take_delivery_lock
@@ -28,6 +36,8 @@ from qtsmtp.queue import states as qstates
 from qtsmtp.store.root import data_root
 
 RUNNER_LOG = "QTSMTPQRUN"
+LAST_RUN = ".queue-runner"          # in queue/: its time is the last scheduled run
+DEFAULT_INTERVAL_MINUTES = 30
 
 
 class _PlainLog:
@@ -43,12 +53,16 @@ class _PlainLog:
         self._log.write(text)
 
 
-def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -> Message:
-    """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it."""
+def run_queue(root: Path, all_deferred: bool = False, only: str | None = None,
+              wake_client_job: bool = True) -> Message:
+    """Deliver now; the TCP5037 summary, or TCP5038 when the client job does it (TCP6095
+    when it runs and ``wake_client_job`` is false: nothing done)."""
     queue = qformat.prepare(root)
     submit.prepare(root)
     lock = take_delivery_lock(queue, wait=False)
     if lock is None:
+        if not wake_client_job:
+            return Message("TCP6095")
         _request_retry(queue, only if only else "*ALL") if all_deferred else None
         submit.wake(root)
         return Message("TCP5038")
@@ -62,6 +76,41 @@ def run_queue(root: Path, all_deferred: bool = False, only: str | None = None) -
         return Message("TCP5037", picked, engine.delivered, engine.deferred_count, engine.bounced)
     finally:
         os.close(lock)
+
+
+def interval_minutes(root: Path) -> int:
+    value = attributes.load(root).get("RUNQINTV")
+    return value if isinstance(value, int) else DEFAULT_INTERVAL_MINUTES
+
+
+def last_scheduled_run(root: Path) -> float | None:
+    try:
+        return (qformat.queue_directory(root) / LAST_RUN).stat().st_mtime
+    except OSError:
+        return None
+
+
+def next_scheduled_run(root: Path) -> float | None:
+    """When the timer's next look will run the queue; None before its first run."""
+    last = last_scheduled_run(root)
+    return None if last is None else last + interval_minutes(root) * 60
+
+
+def scheduled_run(root: Path) -> Message:
+    """``qtsmtp runqueue --scheduled``: run the queue if RUNQINTV minutes have passed since
+    the last scheduled run and the client job is not running; else say why not."""
+    due = next_scheduled_run(root)
+    if due is not None and time.time() < due:
+        return Message("TCP6096", _clock(due), interval_minutes(root))
+    queue = qformat.prepare(root)
+    outcome = run_queue(root, wake_client_job=False)
+    if outcome.id != "TCP6095":
+        (queue / LAST_RUN).touch(mode=0o600)      # its time: this run
+    return outcome
+
+
+def _clock(when: float) -> str:
+    return datetime.fromtimestamp(when).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _request_retry(queue: Path, name: str) -> None:
@@ -97,6 +146,17 @@ def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
     return rows
 
 
+def runner_line(root: Path) -> str:
+    """When the queue runner (systemd timer or cron, for a stopped server) runs next."""
+    every = interval_minutes(root)
+    due = next_scheduled_run(root)
+    if due is None:
+        return (f"Queue runner: every {every} minutes once its timer or cron line runs it; "
+                "no run yet.")
+    return (f"Queue runner: every {every} minutes; last run {_clock(last_scheduled_run(root))}, "
+            f"next run {_clock(max(due, time.time()))} or the timer's first look after it.")
+
+
 def wrksmtpq(bound: Bound) -> list[Message]:
     root = data_root()
     only = bound["MSGID"]
@@ -114,5 +174,6 @@ def wrksmtpq(bound: Bound) -> list[Message]:
                             tablefmt="plain"))
     else:
         out.append("No messages in the queue.")
+    out += ["", runner_line(root)]
     sys.stdout.write("\n".join(out) + "\n")
     return [Message("TCP5040", len(rows))]

@@ -32,6 +32,21 @@ def test_systemd_analyze_verifies_the_unit(tmp_path) -> None:
     assert result.returncode == 0 and not result.stderr.strip(), result.stderr
 
 
+def test_systemd_analyze_verifies_the_queue_runner_timer_and_service(tmp_path) -> None:
+    analyze = tool("systemd-analyze", "systemd")
+    units = []
+    for name in ("qtsmtp-runqueue.timer", "qtsmtp-runqueue.service"):
+        text = (UNIT.parent / name).read_text().replace("/usr/bin/qtsmtp", script("qtsmtp"))
+        (tmp_path / name).write_text(text)
+        units.append(str(tmp_path / name))
+    result = subprocess.run([analyze, "verify", "--man=no", *units],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    timer = configparser.ConfigParser(strict=False, interpolation=None)
+    timer.read(tmp_path / "qtsmtp-runqueue.timer")
+    assert timer["Timer"]["OnCalendar"] == "*:0/5" and timer["Timer"]["Persistent"] == "true"
+
+
 def test_the_unit_runs_the_foreground_server_hardened_and_restarted() -> None:
     service = _service()
     command = shlex.split(service["ExecStart"])
