@@ -6,7 +6,10 @@
                           HELP('Gives a user profile an SMTP e-mail address in the +
                           SMTP user directory, member QUSRSYS/QATMSMTPU(USERS). +
                           SNDSMTPEMM sends as that address, and the submission +
-                          pickup accepts mail from the user only with it.')
+                          pickup accepts mail from the user only with it. Only +
+                          users of the directory, by profile name or alias, and +
+                          postmaster receive mail at the local domains; any +
+                          other local recipient gets 550 5.1.1.')
              PARM       KWD(USRPRF) TYPE(*NAME) LEN(10) MIN(1) PROMPT('User profile') +
                           HELP('The user profile: the Unix login name, in upper case.')
              PARM       KWD(ALIAS) TYPE(*CHAR) LEN(64) CASE(*MIXED) +

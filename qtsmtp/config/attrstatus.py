@@ -23,7 +23,7 @@ ACTS: dict[str, str] = {
     "RTYRMTSVR": "tests/delivery/test_routing.py::test_mx_hosts_in_order_and_name_server_failure_retried",
     "SYSNAME": "tests/e2e/test_protocol_hygiene.py::test_greeting_uses_the_configured_system_name",
     "MAILROUTER": "tests/delivery/test_client_job.py::test_router_hub_and_local_maildir",
-    "ALIASDMN": "tests/delivery/test_routing.py::test_local_domains_hub_router_and_mx",
+    "ALIASDMN": "tests/e2e/test_local_recipients.py::test_alias_domains_are_local_for_the_relay_decision",
     "ALWAUTH": "tests/security/test_sec_auth_tls.py::test_alwauth_local_does_not_let_a_logon_relay",
     "ALWIMPSSL": "tests/security/test_sec_auth_tls.py::test_implicit_tls_port",
     "ALWRLY": "tests/e2e/test_relay_gating.py::test_each_alwrly_mode",

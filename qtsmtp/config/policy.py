@@ -43,13 +43,14 @@ _NO_NAMES = MappingProxyType({})
 ADD, REMOVE = "add", "remove"
 
 # Decision.rule values other than "ALWRLY(*xxx)".
-CONNECT, REJECT, CLIENT, ADDRESS, LOCAL, AUTH = (
-    "CONNECT", "REJECT", "CLIENT", "ADDRESS", "LOCAL", "AUTH")
+CONNECT, REJECT, CLIENT, ADDRESS, LOCAL, AUTH, USER = (
+    "CONNECT", "REJECT", "CLIENT", "ADDRESS", "LOCAL", "AUTH", "USER")
 
 # Reply texts name no list, entry or rule: a refused client learns nothing to work around.
 _ACCESS_DENIED = "Access denied"
 _RELAY_DENIED = "Relaying denied"
 _RECIPIENT_OK = "Recipient ok"
+_NO_SUCH_USER = "No such user here"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +78,7 @@ class Decision:
         if not self.recipient and self.rule in (CONNECT, REJECT, CLIENT):
             verdict = "connection accepted" if self.allowed else "connection refused"
             return f"{verdict}: {self.reason}"
-        if self.rule in (REJECT, CLIENT, ADDRESS):
+        if self.rule in (REJECT, CLIENT, ADDRESS, USER):
             verdict = "recipient refused"
         else:
             verdict = "relay allowed" if self.allowed else "relay refused"
@@ -309,10 +310,11 @@ class RelayPolicy:
     """Who may connect, and who may relay to where. Built once, then read-only."""
 
     __slots__ = ("alwrly", "_rule", "_accept4", "_accept6", "_reject4", "_reject6",
-                 "_near4", "_near_domains", "_local_domains", "_local_names", "_local_literals")
+                 "_near4", "_near_domains", "_local_domains", "_local_names", "_local_literals",
+                 "_users")
 
     def __init__(self, alwrly: str, local_domains: Iterable[str] = (),
-                 local_addresses: Iterable[str] = ()):
+                 local_addresses: Iterable[str] = (), local_users=None):
         mode = alwrly.strip().upper()
         if not mode.startswith("*"):
             mode = "*" + mode
@@ -329,17 +331,20 @@ class RelayPolicy:
         self._local_domains = DomainTable()
         self._local_names = frozenset(n for n in map(_domain_key, local_domains) if n)
         self._local_literals = frozenset(address_literal(a) for a in local_addresses)
+        # users.LocalUsers: who receives mail here (550 5.1.1 for anyone else); None
+        # takes every local part at a local domain.
+        self._users = local_users
 
     @classmethod
     def from_entries(cls, alwrly: str, entries: Mapping[str, Iterable[Entry]],
                      local_domains: Iterable[str] = (),
-                     local_addresses: Iterable[str] = ()) -> RelayPolicy:
+                     local_addresses: Iterable[str] = (), local_users=None) -> RelayPolicy:
         """A policy from list entries keyed by TYPE. Types the relay decision does not use
         (filters, bind lists...) are ignored. The iterables may be generators, so a loader
         can stream a large member without holding every Entry at once. An IPv4 address
         list may give (network, prefix length) pairs instead of Entry objects: a loader
         need not build an IPv4Network for each of a million records."""
-        policy = cls(alwrly, local_domains, local_addresses)
+        policy = cls(alwrly, local_domains, local_addresses, local_users)
         policy._add(entries)
         return policy
 
@@ -478,6 +483,12 @@ class RelayPolicy:
         if local is not None and not recipient.routing_chars and (
                 not recipient.via or self._local(recipient.via) is not None):
             list_name, entry, reason = local
+            if self._users is not None and self._users.mailbox(recipient.local_part,
+                                                               domain) is None:
+                # Refused here, at RCPT: no bounce to a forged sender, nothing on disk.
+                return Decision(False, 550, "5.1.1", _NO_SUCH_USER, USER, list_name, entry,
+                                client_ip, shown, f"{reason}, but no user of the SMTP "
+                                f"directory is {recipient.local_part}")
             return Decision(True, 250, "2.1.5", _RECIPIENT_OK, LOCAL, list_name, entry,
                             client_ip, shown, reason)
         # A relay. The queue sends it to recipient.domain, so that is the destination the

@@ -35,6 +35,7 @@ from qtsmtp.config.entries import (MAX_RECORD, MAX_RECORD_BYTES, Entry, canonica
                                    not_valid_at, parse_record_fast)
 from qtsmtp.config.lists import member_file
 from qtsmtp.config.policy import ADD, REMOVE, RelayPolicy
+from qtsmtp.config.users import local_users, users_member
 from qtsmtp.store import journal
 from qtsmtp.store.journal import Behind, JournalReader
 from qtsmtp.store.member import MemberFile
@@ -78,8 +79,10 @@ class CompiledPolicy:
 
 
 def watched_members(root: Path) -> list[MemberFile]:
+    """The attributes, the POLICY_LISTS members in order, and last the SMTP user
+    directory (who receives mail here)."""
     return [attributes.attributes_member(root)] + [
-        member_file(root, lt.LIST_TYPES[t]) for t in POLICY_LISTS]
+        member_file(root, lt.LIST_TYPES[t]) for t in POLICY_LISTS] + [users_member(root)]
 
 
 def stat_keys(members: list[MemberFile]) -> tuple:
@@ -190,8 +193,9 @@ def compile_policy(root: Path, default_system_name: str, local_addresses: tuple[
                for t in POLICY_LISTS}
     try:
         policy = RelayPolicy.from_entries(values["ALWRLY"], readers,
-                                          local_domains=[system_name],
-                                          local_addresses=local_addresses)
+                                          local_domains=[system_name, *alias_domains(values)],
+                                          local_addresses=local_addresses,
+                                          local_users=local_users(root))
     except ValueError as bad:
         raise _not_valid(root, bad) from None
     return CompiledPolicy(policy, values, system_name, keys,
@@ -230,6 +234,8 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         touched.add(index)
         if index == 0:
             raise NotExplained(f"{name} changed the SMTP attributes")
+        if index == len(members) - 1:
+            raise NotExplained(f"{name} changed the SMTP user directory")
         changes.append(_change(record, POLICY_LISTS[index - 1], name))
     for index in touched:
         now = keys_now[index]
@@ -284,7 +290,7 @@ def _changed_lists(root: Path, compiled: CompiledPolicy
     compile will do)."""
     members = watched_members(root)
     keys = stat_keys(members)
-    if keys[0] != compiled.keys[0]:
+    if keys[0] != compiled.keys[0] or keys[-1] != compiled.keys[-1]:
         return None
     return keys, [(index, list_type, member)
                   for index, (list_type, member) in enumerate(zip(POLICY_LISTS, members[1:]))
@@ -323,6 +329,15 @@ def _not_valid(root: Path, bad: ValueError) -> CLError:
     # wrong family: the attributes member or a list is what the person must fix.
     member = attributes.attributes_member(root)
     return escape("TCP2670", member.member, member.file, member.library, "-", str(bad))
+
+
+def alias_domains(values: dict) -> list[str]:
+    """The ALIASDMN domains: local, for the relay decision as for delivery."""
+    aliases = values.get("ALIASDMN")
+    if not isinstance(aliases, list):
+        return []
+    return [str(item[1]).lower().rstrip(".") for item in aliases
+            if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE"]
 
 
 def system_name_of(values: dict, default_system_name: str) -> str:

@@ -27,6 +27,7 @@ from pathlib import Path
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.lists import member_file
+from qtsmtp.config.users import users_member
 from qtsmtp.delivery import dsn, maildir, schedule
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
 from qtsmtp.delivery.routing import (
@@ -130,6 +131,7 @@ class DeliveryEngine:
         members = [attributes.attributes_member(self.root)] + [
             member_file(self.root, lt.LIST_TYPES[t])
             for t in ("*DOMAIN", "*DOMAINIP6", "*NEAR", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH")]
+        members.append(users_member(self.root))
         return tuple(m.stat_key() for m in members)
 
     def load_configuration(self) -> None:
@@ -401,9 +403,14 @@ class DeliveryEngine:
         return [(h, 25) for h in hosts]
 
     def _deliver_local(self, address: str, sender: str, content: bytes) -> Result:
-        local, _ = split_address(address)
+        local, domain = split_address(address)
+        # The server refuses an unknown user at RCPT; a submission, or a user removed
+        # since, is refused here: never a new mailbox for a name nobody has.
+        mailbox = self.routing.users.mailbox(local, domain)
+        if mailbox is None:
+            return Result(Reply(550, f"5.1.1 no user {local} in the SMTP directory"))
         try:
-            maildir.deliver(self.root, local, address, sender, content)
+            maildir.deliver(self.root, mailbox, address, sender, content)
         except maildir.MailboxRefused as refused:
             return Result(Reply(550, f"5.1.1 {refused}"))
         except OSError as bad:

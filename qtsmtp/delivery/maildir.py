@@ -2,11 +2,12 @@
 
     $QTSMTP_ROOT/mail/NAME/{tmp,new,cur}
 
-NAME is the recipient's local part in lower case. A message is written to tmp/, fsynced,
-renamed into new/ and new/ is fsynced (the Maildir protocol, made durable), with a
-Return-Path: and a Delivered-To: line in front, as a local delivery agent adds them, and
-LF line ends (a Maildir file is a local file: Dovecot and mutt expect the local
-convention, not the wire's CRLF).
+NAME is the mailbox the SMTP user directory gives the recipient (config.users.LocalUsers:
+the user profile in lower case, or postmaster); the caller looks it up. A message is
+written to tmp/, fsynced, renamed into new/ and new/ is fsynced (the Maildir protocol,
+made durable), with a Return-Path: and a Delivered-To: line in front, as a local
+delivery agent adds them, and LF line ends (a Maildir file is a local file: Dovecot and
+mutt expect the local convention, not the wire's CRLF).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from qtsmtp.config.address import address_literal
 from qtsmtp.config.lists import read_entries
 from qtsmtp.config.policy import DomainTable
 from qtsmtp.config.settings import configured_system_name, own_addresses
+from qtsmtp.config.users import local_users
 
 LOCAL, HUB, ROUTER, MX, LITERAL = "local", "hub", "router", "mx", "literal"
 SMTP_PORT = 25
@@ -81,6 +82,7 @@ class Routing:
             for item in aliases:
                 if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE":
                     self.local.add(str(item[1]).lower().rstrip("."), "ALIASDMN")
+        self.users = local_users(root)      # who has a mailbox here
         self.near = DomainTable()
         for entry in read_entries(root, lt.LIST_TYPES["*NEAR"]):
             if entry.network is None:

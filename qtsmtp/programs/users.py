@@ -6,6 +6,7 @@ from __future__ import annotations
 from qtsmtp.cl.binder import Bound
 from qtsmtp.config.entries import domain_name
 from qtsmtp.config.users import address_of, read_users, users_member, users_text
+from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
@@ -32,7 +33,8 @@ def addusrsmtp(bound: Bound) -> list[Message]:
             raise escape("TCP5042", profile)
         entries[profile] = (_alias(bound["ALIAS"], profile), _domain(bound["DOMAIN"]))
         member.replace(users_text(entries))
-    return [Message("TCP5043", profile, address_of(root, profile))]
+    # Who receives mail changed: returns once every running server job applies it.
+    return confirm_change(root) + [Message("TCP5043", profile, address_of(root, profile))]
 
 
 def chgusrsmtp(bound: Bound) -> list[Message]:
@@ -50,7 +52,7 @@ def chgusrsmtp(bound: Bound) -> list[Message]:
             domain = _domain(bound["DOMAIN"])
         entries[profile] = (alias, domain)
         member.replace(users_text(entries))
-    return [Message("TCP5045", profile, address_of(root, profile))]
+    return confirm_change(root) + [Message("TCP5045", profile, address_of(root, profile))]
 
 
 def rmvusrsmtp(bound: Bound) -> list[Message]:
@@ -62,4 +64,4 @@ def rmvusrsmtp(bound: Bound) -> list[Message]:
         if entries.pop(profile, None) is None:
             raise escape("TCP5044", profile)
         member.replace(users_text(entries))
-    return [Message("TCP5046", profile)]
+    return confirm_change(root) + [Message("TCP5046", profile)]

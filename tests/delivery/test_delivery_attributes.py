@@ -62,3 +62,20 @@ def test_maxoutemm_limits_the_deliveries_made_at_once(droot):
         assert hub.most_active == 1
     finally:
         hub.stop()
+
+
+def _maildirs(root) -> list[str]:
+    mail = root / "mail"
+    return sorted(p.name for p in mail.iterdir()) if mail.exists() else []
+
+
+def test_queued_mail_for_an_unknown_local_user_bounces_and_makes_no_mailbox(droot):
+    # What the server refuses at RCPT can still come by the submission queue, or be
+    # queued for a user removed since: the client job refuses it too.
+    droot.queue_message("joe@sys.test", ["nobody@sys.test", "Bob@sys.test"],
+                        b"Subject: t\r\n\r\nx\r\n")
+    droot.start("SVRJOBS(1)")
+    droot.joblog_shows("TCP5014", "QTSMTPCLTD")           # the notification to joe
+    log = droot.joblog_text("QTSMTPCLTD")
+    assert "nobody@sys.test failed: 550 5.1.1 no user nobody in the SMTP directory" in log
+    eventually(lambda: _maildirs(droot.root) == ["bob", "joe"], "bob's mail and joe's report")

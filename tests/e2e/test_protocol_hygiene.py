@@ -47,7 +47,7 @@ def test_greeting_uses_the_configured_system_name(server) -> None:
     eventually(lambda: greeting().startswith(b"220 relay.corp.example ESMTP qtsmtp"),
                "greeting with the new SYSNAME")
     # The system name is local mail.
-    assert server.rcpt_code("127.0.0.2", "someone@relay.corp.example") == 250
+    assert server.rcpt_code("127.0.0.2", "postmaster@relay.corp.example") == 250
 
 
 def test_command_line_too_long_is_refused_and_the_session_goes_on(server) -> None:

@@ -73,7 +73,7 @@ def test_reject_entry_refuses_the_connection_even_when_accepted(server) -> None:
 # ALWRLY mode -> the RCPT code for (client, recipient), with these lists:
 #   *ACCEPT 127.0.5.0/24   *NEAR 127.0.6.0/24   *NEAR near.example   *DOMAIN corp.example
 PROBES = [("127.0.5.1", FAR), ("127.0.6.1", FAR), ("127.0.7.1", "u@near.example"),
-          ("127.0.7.1", "u@sub.near.example"), ("127.0.7.1", FAR), ("127.0.7.1", "u@corp.example")]
+          ("127.0.7.1", "u@sub.near.example"), ("127.0.7.1", FAR), ("127.0.7.1", "postmaster@corp.example")]
 EXPECTED = {
     "*NONE": [550, 550, 550, 550, 550, 250],
     "*ALL":  [250, 250, 250, 250, 250, 250],

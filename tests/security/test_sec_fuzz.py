@@ -95,7 +95,7 @@ def test_ten_thousand_recipients_ten_megabyte_lines_and_nul_bytes(fuzz_server):
     before = rss_kb(pid)
     port = fuzz_server.port
     rcpts = b"EHLO x\r\nMAIL FROM:<a@client.test>\r\n" + b"".join(
-        b"RCPT TO:<r%d@localhost>\r\n" % n for n in range(10_000)) + b"RSET\r\nQUIT\r\n"
+        b"RCPT TO:<postmaster@localhost>\r\n" for n in range(10_000)) + b"RSET\r\nQUIT\r\n"
     replies = send_and_drain(port, rcpts)
     assert b"452 4.5.3 Too many recipients" in replies or b"421" in replies
     huge_line = b"EHLO " + b"x" * (10 * 1024 * 1024) + b"\r\nQUIT\r\n"

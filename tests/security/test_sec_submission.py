@@ -18,8 +18,9 @@ def test_denied_submission_is_refused_logged_and_reported(new_server):
     server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('denied')", "NOTE('x')")
     ran = server.run("qtsmtp", "runqueue").stdout
     assert "0 submissions picked up" in ran
-    # The submitter (ops@sys.test, local) gets the notification in its mailbox.
-    boxes = list((server.root / "mail").glob("ops/new/*"))
+    # The submitter (ops@sys.test, local) gets the notification in its mailbox, which
+    # is named by the user profile, as IBM i's /QTCPTMM/MAIL/<profile>.
+    boxes = list((server.root / "mail").glob(f"{profile.lower()}/new/*"))
     assert len(boxes) == 1
     text = boxes[0].read_bytes().decode("utf-8", "replace")
     assert "submission refused" in text and "QTSMTP.SUBMIT.**" in text

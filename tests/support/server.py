@@ -19,7 +19,8 @@ from pathlib import Path
 from support import eventually, free_port, new_library, process_running, process_start, script
 
 COMMAND_TIMEOUT = 120
-CONFIG_COMMANDS = {"addsmtple", "rmvsmtple", "chgsmtpa"}
+CONFIG_COMMANDS = {"addsmtple", "rmvsmtple", "chgsmtpa", "addusrsmtp", "chgusrsmtp",
+                   "rmvusrsmtp"}
 QUEUE_STATES = ("incoming", "active", "deferred")
 
 
