@@ -178,8 +178,10 @@
              PARM       KWD(ALWBARELF) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow bare line feed') +
-                          HELP('*YES: a line ending in LF alone is accepted in DATA. No +
-                          effect yet: TCP2714.')
+                          HELP('*NO: a bare CR or LF in DATA (a way to smuggle +
+                          commands past another server) gets the message refused +
+                          with 550 5.6.2. *YES: it is taken as a line end and +
+                          stored as CR LF.')
              PARM       KWD(ALWIMPSSL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Allow implicit SSL') +

@@ -118,10 +118,6 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "delivery."),
     "TCP2712": (20, "&1 stored; it has no effect yet: every recipient that fails is reported "
                     "to the sender with an RFC 3464 notification, and no one else is told."),
-    "TCP2713": (20, "&1 stored; it has no effect yet: the server always offers 8BITMIME and "
-                    "takes 8-bit mail."),
-    "TCP2714": (20, "&1 stored; it has no effect yet: a bare line feed in DATA is kept in the "
-                    "message as received, never taken as a line end."),
     "TCP2715": (20, "&1 stored; it has no effect yet: mail queued when the server starts is "
                     "delivered; WRKSMTPQ lists it."),
     "TCP2716": (20, "&1 stored; it has no effect yet: the server does not take ETRN; the "
