@@ -218,10 +218,13 @@
                           HELP('*YES: mail for domains that are neither local nor +
                           *NEAR goes to MAILROUTER.')
              PARM       KWD(FTRACN) TYPE(*CHAR) LEN(11) RSTD(*YES) +
-                          VALUES(*SAME *NONE *KEEP *REJECTMAIL) DFT(*SAME) +
+                          VALUES(*SAME *NONE *KEEP *REJECTMAIL *REFUSE) DFT(*SAME) +
                           PROMPT('Filter action') +
-                          HELP('What happens to mail a *FTRxxx filter matches. No effect +
-                          yet: TCP2710.')
+                          HELP('What happens to mail a *FTRxxx filter list matches: +
+                          *KEEP keeps it in the quarantine (WRKSMTPQTN), undelivered; +
+                          *REJECTMAIL discards it and logs why; *REFUSE (qtsmtp''s +
+                          own) refuses it at the end of DATA with 550 5.7.1; *NONE +
+                          filters nothing.')
              PARM       KWD(FWDHUBSVR) TYPE(*CHAR) LEN(255) CASE(*MIXED) +
                           SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Forwarding mail hub server') +

@@ -111,8 +111,6 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "relay with ALWAUTH(*RELAY)."),
     "TCP2709": (20, "&1 stored; it has no effect here: with no POP relay window no client is "
                     "let past the reject list; take the client out of it with RMVSMTPLE."),
-    "TCP2710": (20, "&1 stored; it has no effect yet: the *FTRxxx filter lists are not "
-                    "applied to mail; an exit program (ADDEXITPGM) can refuse mail at DATA."),
     "TCP2711": (20, "&1 stored; it has no effect yet: no SMTP journal is written; the job "
                     "logs in QSYSWRK/joblog record every session, recipient decision and "
                     "delivery."),
@@ -308,6 +306,22 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP6050": (30, "&1 PROXY header not valid: &2; connection closed."),
     "TCP6051": (30, "&1 dropped after &2 commands that were not valid."),
     "TCP6052": (0, "Listening for &1 on &2 port &3."),
+    # --- mail filters, quarantine and the SMTP journal ------------------------------------
+    "TCP7000": (10, "Message &1 from &2 <&3> kept in the quarantine: &4."),
+    "TCP7001": (10, "Message &1 from &2 <&3> discarded by FTRACN(*REJECTMAIL): &4."),
+    "TCP7002": (10, "Message from &1 <&2> refused at end of DATA by FTRACN(*REFUSE): &3."),
+    "TCP7003": (30, "Message &1 not kept in the quarantine: &2."),
+    "TCP7005": (30, "Mail filter lists not read: &1; the last good filters stay in use."),
+    "TCP7006": (0, "Mail filters read: &1 entries."),
+    "TCP7007": (10, "Filter entries have no effect while FTRACN is *NONE; set CHGSMTPA FTRACN(*KEEP), FTRACN(*REJECTMAIL) or FTRACN(*REFUSE)."),
+    "TCP7010": (0, "&1 messages in the quarantine."),
+    "TCP7011": (0, "Message &1 released from the quarantine to the SMTP queue."),
+    "TCP7012": (0, "Message &1 deleted from the quarantine."),
+    "TCP7013": (40, "Message &1 not found in the quarantine."),
+    "TCP7020": (0, "&1 SMTP journal entries shown."),
+    "TCP7021": (40, "Value '&1' for &2 not a valid time; give YYYY-MM-DD, YYYY-MM-DD HH:MM or YYYY-MM-DD HH:MM:SS (UTC)."),
+    "TCP7022": (10, "JOURNAL is *NO: SMTP events are not being journalled; set CHGSMTPA JOURNAL(*YES)."),
+    "TCP7023": (40, "FROMTIME &1 is later than TOTIME &2."),
 }
 
 # Which messages are escape messages when raised by a processing program.

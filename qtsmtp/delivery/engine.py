@@ -41,6 +41,7 @@ from qtsmtp.delivery.routing import (
 )
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure, describe
 from qtsmtp.queue import format as qformat
+from qtsmtp.queue import quarantine
 from qtsmtp.queue import states as qstates
 from qtsmtp.queue.writer import QueueWriter
 
@@ -259,6 +260,13 @@ class DeliveryEngine:
         except (qformat.NotAQueueFile, UnicodeDecodeError) as bad:
             qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.CORRUPT)
             self.log.send("TCP5020", queue_id, str(bad))
+            return
+        if envelope.get(quarantine.KEY):
+            # FTRACN(*KEEP): a mail filter matched it at DATA; kept, never delivered.
+            try:
+                quarantine.take(self.root, queue_id, path, envelope)
+            except OSError as failure:       # stays in active/: taken again at next start
+                self.log.send("TCP7003", queue_id, failure.strerror or failure)
             return
         state = qstates.read_state(self.queue, queue_id) or qstates.MessageState(first_attempt=time.time())
         pending = [r for r in dict.fromkeys(envelope["recipients"])

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from qtsmtp.messages import CLError, Message
+from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, parse_record
 from qtsmtp.config.lists import member_file
+from qtsmtp.store.root import data_root
 
 ACCEPT, REJECT = {"*ACCEPT", "*ACCEPTIP6"}, {"*REJECT", "*REJECTIP6"}
 LOCAL = {"*DOMAIN", "*DOMAINIP6"}
@@ -132,6 +134,8 @@ def in_effect(list_type: lt.ListType, alwrly: str) -> tuple[str, str]:
     name = list_type.type
     if not list_type.acted_on:
         return "Stored", "No: this list is stored and validated, not yet used by the qtsmtp server."
+    if list_type.kind == lt.TEXT:
+        return filter_in_effect()
     if name in REJECT:
         return "Yes", "Yes: connections from these clients are refused, whatever ALWRLY says."
     if name in LOCAL:
@@ -144,6 +148,19 @@ def in_effect(list_type: lt.ListType, alwrly: str) -> tuple[str, str]:
     if alwrly == "*ALL":
         return "No", "No: ALWRLY(*ALL) lets every client relay; the relay lists are not read."
     return "No", f"No: ALWRLY({alwrly}) does not read the {list_type.name_in_text}."
+
+
+def filter_in_effect() -> tuple[str, str]:
+    """A filter list acts under CHGSMTPA FTRACN, whatever ALWRLY says."""
+    try:
+        action = attributes.load(data_root()).get("FTRACN", "*NONE")
+    except CLError:
+        action = "?"
+    if action == "*NONE":
+        return "No", "No: FTRACN(*NONE) filters nothing; CHGSMTPA FTRACN sets what a match does."
+    what = {"*KEEP": "kept in the quarantine", "*REJECTMAIL": "discarded",
+            "*REFUSE": "refused at the end of DATA"}.get(action, "filtered")
+    return "Yes", f"Yes: under FTRACN({action}) matching mail is {what}."
 
 
 def relay_summary(alwrly: str) -> str:

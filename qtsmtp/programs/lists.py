@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import Message, escape
-from qtsmtp.config import attrstatus
+from qtsmtp.config import attributes, attrstatus
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms, open_relay_warning
 from qtsmtp.config.lists import ListMember
@@ -20,7 +20,15 @@ def addsmtple(bound: Bound) -> list[Message]:
     # Returns once every running server job applies it (or names the one that did not).
     warning = open_relay_warning(entry)
     return (member.index.passed_over + attrstatus.list_diagnostic(list_type)
+            + _filter_note(root, list_type)
             + confirm_change(root) + [Message("TCP2660")] + ([warning] if warning else []))
+
+
+def _filter_note(root, list_type: lt.ListType) -> list[Message]:
+    """A filter entry under FTRACN(*NONE) is stored and does nothing: say so."""
+    if list_type.kind == lt.TEXT and attributes.load(root).get("FTRACN") == "*NONE":
+        return [Message("TCP7007")]
+    return []
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:

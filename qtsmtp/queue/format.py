@@ -9,6 +9,7 @@ Under the data root, Postfix style:
     queue/corrupt/ID    not a queue file, or a submission that was refused; kept for a person
     queue/state/ID      per-recipient delivery state (JSON)
     queue/retry/        marks of WRKSMTPQ's "retry now"
+    queue/quarantine/   messages a mail filter kept (FTRACN(*KEEP)), qtsmtp.queue.quarantine
     queue/maildrop/     local submissions (qtsmtp.delivery.submit), group-writable
     queue/.notify       a FIFO: one byte per message put in incoming/ wakes QTSMTPCLTD
 

@@ -16,6 +16,8 @@ from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.config.policyload import PolicySource
 from qtsmtp.server.committer import CommitProcess
 from qtsmtp.server import esmtp
+from qtsmtp.server.filtering import MessageFilters, act as act_on_filter
+from qtsmtp.jobs.smtpjournal import SmtpJournal, enabled as journal_enabled
 from qtsmtp.server.proxyproto import proxied_client
 from qtsmtp.config.address import AddressRefused, canonical_recipient
 from qtsmtp.config.policy import Decision
@@ -68,6 +70,21 @@ class RelayHandler(AiosmtpdLookup):
         self.log = log
         self.job_number = job_number
 
+    @functools.cached_property
+    def filters(self) -> MessageFilters:
+        """The *FTRxxx lists and FTRACN (qtsmtp.server.filtering)."""
+        return MessageFilters(self.source.root, self.log)
+
+    @functools.cached_property
+    def journal(self) -> SmtpJournal:
+        """JOURNAL(*YES): the SMTP journal this job writes."""
+        return SmtpJournal(self.source.root, self.job_number)
+
+    def journal_event(self, session, event: str, **fields) -> None:
+        """One SMTP journal record when JOURNAL(*YES) (qtsmtp.jobs.smtpjournal)."""
+        if journal_enabled(session.compiled.attributes):
+            self.journal.record(event, client=session.peer[0], port=session.peer[1], **fields)
+
     # --- connection ------------------------------------------------------------------
 
     def connection_refusal(self, session) -> str | None:
@@ -78,6 +95,8 @@ class RelayHandler(AiosmtpdLookup):
         decision = session.compiled.policy.check_connect(session.peer[0])
         if not decision.allowed:
             self._log_decision(session, decision)
+            self.journal_event(session, "refused", reply=decision.reply,
+                               explanation=decision.explain())
             return decision.reply
         return None
 
@@ -93,6 +112,7 @@ class RelayHandler(AiosmtpdLookup):
     def session_started(self, session) -> None:
         """Every connection check passed; the client is greeted."""
         self.log.send("TCP3051", peer_text(session))
+        self.journal_event(session, "connect")
 
     def session_ended(self, session) -> None:
         if session is not None and session.started:
@@ -112,6 +132,9 @@ class RelayHandler(AiosmtpdLookup):
             return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        if journal_enabled(session.compiled.attributes):
+            self._journal_helo(session)
+            self.journal_event(session, "mail", sender=address)
         return "250 2.1.0 Sender ok"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -127,6 +150,9 @@ class RelayHandler(AiosmtpdLookup):
             decision = session.compiled.policy.check_recipient(
                 client, recipient, self.may_relay_authenticated(session))
         self._log_decision(session, decision)
+        self.journal_event(session, "rcpt", sender=envelope.mail_from, recipient=address,
+                           allowed=decision.allowed, reply=decision.reply,
+                           explanation=decision.explain())
         if decision.allowed:
             envelope.rcpt_tos.append(recipient.address)
             envelope.originals.append(address)
@@ -151,11 +177,16 @@ class RelayHandler(AiosmtpdLookup):
             "size": 0, "server_job": self.job_number,
         }
         try:
-            return await self.queue.open(queue_id, record, received,
-                                         keep=self.content_kept_for(session))
+            spool = await self.queue.open(queue_id, record, received,
+                                          keep=self.content_kept_for(session))
         except OSError as failure:
             self.log.send("TCP3053", peer_text(session), failure.strerror or failure)
             return "451 4.3.0 Message not queued; try again later"
+        # FTRACN: the filter's scanner reads the client's data as it is spooled.
+        envelope.filter_check = self.filters.check(session.compiled)
+        if envelope.filter_check is not None:
+            spool.watchers.append(envelope.filter_check.feed)
+        return spool
 
     def content_kept_for(self, session) -> int:
         """How much of a message to keep in memory besides spooling it (secure: for
@@ -177,6 +208,10 @@ class RelayHandler(AiosmtpdLookup):
         refusal = esmtp.content_refusal(server.offer(), envelope.data_outcome.eight_bit)
         if refusal:
             return refusal
+        check = getattr(envelope, "filter_check", None)
+        match = check.verdict(spool.envelope["sender"]) if check is not None else None
+        if match is not None:
+            return await act_on_filter(self, session, check.action, match, spool)
         try:
             # Returns once file and directory are fsynced (the disk work is done by the
             # job's commit process, with the other sessions' messages: server.committer).
@@ -189,6 +224,9 @@ class RelayHandler(AiosmtpdLookup):
                           envelope.data_outcome.folded)
         self.log.send("TCP3052", peer_text(session), spool.queue_id, spool.envelope["sender"],
                       len(envelope.rcpt_tos), spool.size)
+        self.journal_event(session, "queued", queue_id=spool.queue_id,
+                           sender=spool.envelope["sender"], recipients=envelope.rcpt_tos,
+                           size=spool.size)
         return f"250 2.0.0 Ok: queued as {spool.queue_id}"
 
     def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:
@@ -202,6 +240,14 @@ class RelayHandler(AiosmtpdLookup):
             line += f"\r\n\tfor <{envelope.rcpt_tos[0]}>"
         line += f"; {format_datetime(when)}\r\n"
         return line.encode("utf-8", "surrogateescape")
+
+    def _journal_helo(self, session) -> None:
+        """The HELO/EHLO name, journalled with the first MAIL after it (aiosmtpd's HELO
+        and EHLO stay untouched)."""
+        if getattr(session, "journalled_helo", None) != session.host_name:
+            session.journalled_helo = session.host_name
+            self.journal_event(session, "helo", helo=session.host_name,
+                               esmtp=bool(session.extended_smtp))
 
     def _log_decision(self, session, decision: Decision) -> None:
         self.log.send("TCP3050", peer_text(session), decision.explain())

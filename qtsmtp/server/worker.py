@@ -86,6 +86,8 @@ class ServerJob:
         finally:
             # Every session has ended: the commit process finishes what it has, and ends.
             await self.queue.close()
+            if "journal" in vars(self.handler):
+                self.handler.journal.close()     # the SMTP journal's last records, synced
 
     async def _serve(self, report) -> int:
         loop = asyncio.get_running_loop()
