@@ -10,11 +10,11 @@ returns is plain Python: str, int, float, tuple (element list or qualified name)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, ValueSpec
 from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
+from qtsmtp.record import Record
 
 _NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z")
 _GENERIC = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\*?\Z")
@@ -22,8 +22,7 @@ _INTEGER = re.compile(r"[+-]?\d+\Z")
 _DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)\Z")
 
 
-@dataclass
-class Bound:
+class Bound(Record):
     command: Command
     values: dict          # every parameter: keyword -> value
     given: frozenset      # the keywords the user specified (not defaulted)

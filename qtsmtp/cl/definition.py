@@ -17,11 +17,11 @@ shows the parameter, from the value of another. PMTCTL(*PMTRQS): shown on reques
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.cl.parser import Scalar, ValueList, parse
+from qtsmtp.record import Record, field
 
 SIMPLE_TYPES = {"*CHAR", "*NAME", "*CNAME", "*PNAME", "*INT2", "*INT4", "*UINT2", "*UINT4",
                 "*DEC", "*GENERIC", "*CMDSTR"}
@@ -32,8 +32,7 @@ class DefinitionError(Exception):
     """A fault in a commands/*.cmd file: a developer's error, found by the test suite."""
 
 
-@dataclass
-class ValueSpec:
+class ValueSpec(Record):
     """What one value may be: a PARM's, an ELEM's or a QUAL's type and rules."""
     type: str = "*CHAR"
     length: int | None = None
@@ -86,7 +85,6 @@ class ValueSpec:
         return ", ".join([base] + list(self.spcval))
 
 
-@dataclass
 class Parm(ValueSpec):
     keyword: str = ""
 
@@ -97,8 +95,7 @@ _RELATIONS = {"*EQ": lambda a, b: a == b, "*NE": lambda a, b: a != b,
               "*NG": lambda a, b: a <= b, "*NL": lambda a, b: a >= b}
 
 
-@dataclass
-class PromptControl:
+class PromptControl(Record):
     """One PMTCTL statement: is the parameter CTL's value such that NBRTRUE of the
     conditions hold? ``relation`` joins it to the statements before it (LGLREL)."""
     control: str                                  # CTL: the controlling keyword
@@ -132,8 +129,7 @@ def _comparable(text: str):
         return text
 
 
-@dataclass
-class Command:
+class Command(Record):
     name: str
     prompt: str
     help: str

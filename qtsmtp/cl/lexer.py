@@ -14,9 +14,9 @@ Two steps, both from IBM's rules for CL source (continuation, comments, strings)
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from qtsmtp.messages import CLError, Message
+from qtsmtp.record import Record
 
 MAX_COMMAND_LENGTH = 32702
 
@@ -40,12 +40,19 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _OPERATOR_CHARS = frozenset("|<>=+-*/&\u00ac!")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(Record, frozen=True):
+    __slots__ = ("kind", "text", "pos", "attached")
     kind: str
     text: str        # a word as typed; a string's value with '' undone; "(" or ")"
     pos: int
     attached: bool   # immediately followed by "(": a keyword, not a value
+
+    def __init__(self, kind: str, text: str, pos: int, attached: bool):
+        put = object.__setattr__     # frozen: made for every word of every command
+        put(self, "kind", kind)
+        put(self, "text", text)
+        put(self, "pos", pos)
+        put(self, "attached", attached)
 
     @property
     def quoted(self) -> bool:

@@ -7,10 +7,10 @@ but not which keywords a command has. That is the binder's work.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from qtsmtp.cl.lexer import LPAREN, QNAME, RPAREN, STRING, WORD, Token, tokenize
 from qtsmtp.messages import CLError, Message
+from qtsmtp.record import Record
 
 MAX_LIST_DEPTH = 3
 # In a CL program a value may be an expression, with parentheses of its own, and a
@@ -20,10 +20,14 @@ _COMMAND_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")
 _LABEL = re.compile(r"([A-Za-z$#@][A-Za-z0-9$#@_]{0,9}):\Z")
 
 
-@dataclass(slots=True)
-class Scalar:
+# Records with __slots__ and their own __init__: made for every value of every command.
+class Scalar(Record):
+    __slots__ = ("text", "quoted")
     text: str
-    quoted: bool = False
+    quoted: bool
+
+    def __init__(self, text: str, quoted: bool = False):
+        self.text, self.quoted = text, quoted
 
     def __str__(self) -> str:
         return "'" + self.text.replace("'", "''") + "'" if self.quoted else self.text
@@ -34,33 +38,47 @@ class Scalar:
         return not self.quoted and self.text.upper() == "*N"
 
 
-@dataclass(slots=True)
-class ValueList:
+class ValueList(Record):
+    __slots__ = ("items",)
     items: list  # of Scalar | ValueList
+
+    def __init__(self, items: list):
+        self.items = items
 
     def __str__(self) -> str:
         return "(" + " ".join(str(i) for i in self.items) + ")"
 
 
-@dataclass(slots=True)
-class Keyword:
+class Keyword(Record):
     """``KWD(...)`` written inside a list (only a command-string value may hold one)."""
+    __slots__ = ("name", "value")
     name: str
     value: ValueList
+
+    def __init__(self, name: str, value: ValueList):
+        self.name, self.value = name, value
 
     def __str__(self) -> str:
         return f"{self.name}{self.value}"
 
 
-@dataclass(slots=True)
-class Statement:
+class Statement(Record):
+    __slots__ = ("command", "label", "library", "positional", "keywords", "prompt", "line")
     command: str | None                 # upper case; None for a line that is only a label
-    label: str | None = None
-    library: str | None = None          # LIB/CMD qualifier, upper case
-    positional: list = field(default_factory=list)
-    keywords: list = field(default_factory=list)   # (KEYWORD, ValueList) in order written
-    prompt: bool = False                # ?CMD: prompt before running (selective prompting)
-    line: int = 0
+    label: str | None
+    library: str | None                 # LIB/CMD qualifier, upper case
+    positional: list
+    keywords: list                      # (KEYWORD, ValueList) in order written
+    prompt: bool                        # ?CMD: prompt before running (selective prompting)
+    line: int
+
+    def __init__(self, command: str | None, label: str | None = None, library: str | None = None,
+                 positional: list | None = None, keywords: list | None = None,
+                 prompt: bool = False, line: int = 0):
+        self.command, self.label, self.library = command, label, library
+        self.positional = [] if positional is None else positional
+        self.keywords = [] if keywords is None else keywords
+        self.prompt, self.line = prompt, line
 
     def __str__(self) -> str:
         parts = [f"{self.label}:"] if self.label else []

@@ -16,7 +16,6 @@ import getpass
 import os
 import re
 import time
-from dataclasses import replace
 
 from qtsmtp.cl import expression as ex
 from qtsmtp.cl.binder import assign, bind_value, default
@@ -119,7 +118,7 @@ def command_makers(stmt: Statement, cmd: Command, variables: dict, diagnostics: 
     template = Statement(stmt.command, library=stmt.library, line=stmt.line)
 
     def make(_stmt: Statement) -> Statement:
-        return replace(template, keywords=[(keyword, maker()) for keyword, maker in parts])
+        return template.replace(keywords=[(keyword, maker()) for keyword, maker in parts])
     return make
 
 

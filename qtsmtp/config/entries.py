@@ -14,10 +14,10 @@ import re
 # The C functions alone: socket.py would also load selectors, enum and array, at
 # every CL command's start (bench/bench_cl.py).
 import _socket as socket
-from dataclasses import dataclass
 
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import listtypes as lt
+from qtsmtp.record import Record
 
 DEFAULT_MASK = "255.255.255.255"
 # The longest record (characters) a list member may hold: the longest a command makes is
@@ -31,15 +31,27 @@ _LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(Record, frozen=True):
+    __slots__ = ("list_type", "record", "identity", "network", "address", "domain", "text")
     list_type: lt.ListType
     record: str                       # the member line, without newline
     identity: tuple                   # equality key within the list
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None
-    address: str = ""                 # the address as given (host bits kept)
-    domain: str = ""                  # lower-case, no trailing dot, may start with "."
-    text: str = ""                    # filter data, credential user
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    address: str                      # the address as given (host bits kept)
+    domain: str                       # lower-case, no trailing dot, may start with "."
+    text: str                         # filter data, credential user
+
+    def __init__(self, list_type: lt.ListType, record: str, identity: tuple,
+                 network: ipaddress.IPv4Network | ipaddress.IPv6Network | None = None,
+                 address: str = "", domain: str = "", text: str = ""):
+        put = object.__setattr__          # frozen; made for every record a reader parses
+        put(self, "list_type", list_type)
+        put(self, "record", record)
+        put(self, "identity", identity)
+        put(self, "network", network)
+        put(self, "address", address)
+        put(self, "domain", domain)
+        put(self, "text", text)
 
     @property
     def is_address(self) -> bool:

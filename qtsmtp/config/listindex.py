@@ -41,16 +41,15 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import dataclasses
 import os
 import time
 import zlib
-from dataclasses import dataclass
 from collections.abc import Iterable, Iterator
 
 from qtsmtp.messages import CLError, Message
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
+from qtsmtp.record import Record
 from qtsmtp.store.member import MemberFile
 
 INDEX_VERSION = 1
@@ -75,15 +74,13 @@ CREATE TABLE IF NOT EXISTS boot (one INTEGER PRIMARY KEY CHECK (one = 1), id TEX
 _connections: dict[str, tuple] = {}
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(Record, frozen=True):
     rowid: int | None    # None: not yet in the index file (see _Unwritten)
     line: str            # the member line, as splitlines gives it
     entry: Entry
 
 
-@dataclass(frozen=True)
-class _State:
+class _State(Record, frozen=True):
     stat_key: str | None     # None: there was no member
     size: int                # bytes the index was made from
     crc: int                 # their CRC-32
@@ -162,7 +159,7 @@ class ListIndex:
             data = self.member.read_bytes()
             if len(data) == state.size and zlib.crc32(data) == state.crc:
                 if not state.trusted_by_stat():
-                    self._keep_state(dataclasses.replace(state, checked_ns=checked_ns))
+                    self._keep_state(state.replace(checked_ns=checked_ns))
                 return data
         # The member is not what the index says: from here on, in the index file.
         if self._write_unwritten():
@@ -385,8 +382,7 @@ class ListIndex:
         return True
 
 
-@dataclass
-class _Unwritten:
+class _Unwritten(Record):
     """Records this process appended to a member, not yet in its index file."""
     list_type: lt.ListType
     base: _State                      # what the index file described then

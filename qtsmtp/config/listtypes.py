@@ -7,7 +7,7 @@ the relay policy and the panels all read this table, so a list type is described
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from qtsmtp.record import Record
 
 ADDRESS_LIST_FILE = "QATMADRLST"
 
@@ -23,8 +23,7 @@ TEXT = "text"          # free text (filter data), one value per line
 CREDENTIAL = "cred"    # "host<TAB>user<TAB>password", member kept 0600
 
 
-@dataclass(frozen=True)
-class ListType:
+class ListType(Record, frozen=True):
     type: str                   # the TYPE special value, e.g. "*ACCEPT"
     member: str                 # member name in QATMADRLST
     title: str                  # what IBM i calls the list

@@ -20,10 +20,10 @@ import json
 import os
 import pwd
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qtsmtp.jobs import procstat
+from qtsmtp.record import Record, field
 
 SUBSYSTEM, USER = "QSYSWRK", "QTCP"
 SERVER_DAEMON, SERVER_JOB, CLIENT_DAEMON = "QTSMTPSRVD", "QTSMTPSRVP", "QTSMTPCLTD"
@@ -31,8 +31,7 @@ BATCH, PRESTART = "BCH", "PJ"
 MAX_NUMBER = 999999
 
 
-@dataclass
-class JobRecord:
+class JobRecord(Record):
     number: str                  # six digits, "000123"
     name: str                    # QTSMTPSRVD, QTSMTPSRVP, QTSMTPCLTD
     type: str                    # BCH or PJ
@@ -116,7 +115,7 @@ def new_record(root: Path, number: str, name: str, pid: int, program: str,
 def write_record(root: Path, record: JobRecord) -> None:
     directory = jobs_directory(root)
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomically(directory / record.number, json.dumps(asdict(record)) + "\n")
+    _write_atomically(directory / record.number, json.dumps(record.as_dict()) + "\n")
 
 
 def socket_path(root: Path, number: str) -> Path:

@@ -14,13 +14,13 @@ from __future__ import annotations
 import importlib
 import os
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from collections.abc import Callable
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.command import compile_text
 from qtsmtp.cl.parser import parse
 from qtsmtp.messages import ESCAPE, CLError, Message
+from qtsmtp.record import Record, field
 
 EXIT_OK, EXIT_ESCAPE, EXIT_INVALID, EXIT_UNCONFIRMED = 0, 1, 2, 3
 # Diagnostics of a change that is stored, but that a running server job did not confirm
@@ -30,8 +30,7 @@ UNCONFIRMED = {"TCP2665", "TCP2666"}
 SYNTAX_ESCAPES = {"CPF0001", "CPF0006", "QTS0005", "QTS0011"}
 
 
-@dataclass
-class Outcome:
+class Outcome(Record):
     command: str                                    # the command as it is logged
     messages: list[Message] = field(default_factory=list)
     output: list[str] = field(default_factory=list)  # what the program wrote, when captured
