@@ -193,6 +193,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     # --- hostile clients (qtsmtp-server(8), "Hostile clients") -------------------------
     "TCP3060": (30, "&1 message refused after &2 octets: &3"),
     "TCP3061": (20, "&1 message &2: &3 line breaks put in lines longer than 998 octets."),
+    "TCP3062": (30, "&1 &2 refused: a control character in its argument."),
     # --- panels, command line and prompter (WRKSMTPLE, WRKACTJOB, qtsmtp, --prompt) ----
     "QTS1001": (30, "Option &1 not valid here; the options are &2."),
     "QTS1002": (20, "Already at the top of the list."),

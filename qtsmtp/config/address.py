@@ -31,6 +31,33 @@ _DOMAIN = re.compile(r"(?:\w(?:[\w-]{0,61}\w)?\.)*\w(?:[\w-]{0,61}\w)?\Z")
 
 SOURCE_ROUTE, PERCENT_HACK, BANG_PATH = "source route", "percent hack", "bang path"
 
+# RFC 5321 Dot-string: atoms joined by single dots. A local part that is not one must be
+# written quoted (Quoted-string), or it means something else to the next hop.
+_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~\-\x80-\U0010ffff]+"
+_DOT_STRING = re.compile(rf"{_ATEXT}(?:\.{_ATEXT})*\Z")
+
+
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
+def quoted_local_part(local: str) -> str:
+    """``local`` (a local part as its characters, unquoted) as it must be written in an
+    SMTP path: as is when it is a Dot-string, else a Quoted-string (RFC 5321 4.1.2)."""
+    if _DOT_STRING.match(local):
+        return local
+    return '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _path_like(local: str) -> str:
+    """Why a local part (its characters) could be read as a path, or "": a recipient's
+    local part may end up as a mailbox name on this system, and no client may name a
+    directory with it (issue 16: ``../../etc@localhost``)."""
+    if "/" in local or "\\" in local:
+        return "/ or \\ in the local part"
+    if local.startswith(".") or ".." in local:
+        return "the local part begins with a dot or holds two in a row"
+    return ""
+
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
@@ -107,6 +134,9 @@ def canonical_recipient(raw: str) -> Recipient:
         raise _syntax("empty local part")
     if _BAD_LOCAL_CHAR.search(local):
         raise _syntax("character not allowed in an unquoted local part")
+    path_like = _path_like(local)
+    if path_like:
+        raise _syntax(path_like)
     domain = _canonical_domain(domain_text) if at else ""
     if at and not domain:
         raise _syntax("empty domain")
@@ -160,6 +190,9 @@ def _quoted(addr: str, raw: str, resolved: str) -> Recipient:
     if "@" in domain_text:
         raise _syntax("more than one @")
     routing = "@" in local or "%" in local or "!" in local
+    path_like = _path_like(_QUOTED_PAIR.sub(r"\1", local[1:-1]))
+    if path_like:
+        raise _syntax(path_like)
     if not rest:
         content = local[1:-1]
         if content.lower() == "postmaster":

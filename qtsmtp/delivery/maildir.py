@@ -38,7 +38,17 @@ def mailbox_name(local_part: str) -> str:
 
 
 def mailbox_path(root: Path, local_part: str) -> Path:
-    return Path(root) / MAIL_DIRECTORY / mailbox_name(local_part)
+    mail = Path(root) / MAIL_DIRECTORY
+    path = mail / mailbox_name(local_part)
+    if path.parent != mail or path.name in (".", ".."):    # never outside mail/
+        raise MailboxRefused(f"mailbox name {local_part!r} is not a local mailbox")
+    return path
+
+
+def _one_line(text: str) -> str:
+    """A header value made of what a client sent: control characters made "?", so no
+    CR or LF can add a header line (the server refuses them; a queue file may be old)."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
 
 
 def local_line_ends(content: bytes) -> bytes:
@@ -55,6 +65,7 @@ def deliver(root: Path, local_part: str, address: str, sender: str, content: byt
         (box / sub).mkdir(parents=True, mode=0o700, exist_ok=True)
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
-    head = f"Return-Path: <{sender}>\nDelivered-To: {address}\n".encode("utf-8", "replace")
+    head = (f"Return-Path: <{_one_line(sender)}>\nDelivered-To: {_one_line(address)}\n"
+            .encode("utf-8", "replace"))
     durable.write_file(tmp, final, (head, local_line_ends(content)), 0o600)
     return final

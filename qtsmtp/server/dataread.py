@@ -29,8 +29,8 @@ there for the command loop).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 MAX_LINE = 998                 # octets of a text line, without its CR LF
 FOLD = b"\r\n "                # what goes in after MAX_LINE octets of a longer line

@@ -47,6 +47,7 @@ for subclasses (aiosmtpd's smtp.rst, "SMTP API"), and used as such.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 
@@ -54,6 +55,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
+from qtsmtp.config.address import quoted_local_part
 from qtsmtp.server import esmtp
 from qtsmtp.server.dataread import read_data
 from qtsmtp.server.handler import AiosmtpdLookup, peer_text
@@ -204,9 +206,37 @@ class SessionRegistry:
         return len(stragglers)
 
 
+CONTROL_IN_ARGUMENT = "501 5.5.2 Syntax error: control character in the argument"
+
+
+def _arguments_checked(method):
+    """An aiosmtpd command method that refuses, before it runs, an argument holding a
+    NUL, a CR, an LF, another control character or an invisible one (str.isprintable:
+    one C-level test): no such byte reaches an address, a log line, a header or a
+    command relayed to the next hop (issue 16: ``MAIL FROM:<"a\rRSET\r"@b.example>``)."""
+    if getattr(method, "arguments_checked", False):
+        return method
+
+    @functools.wraps(method)
+    async def checked(self, arg):
+        if arg and not arg.isprintable():
+            self.event_handler.log.send("TCP3062", peer_text(self.session),
+                                        method.__name__.removeprefix("smtp_"))
+            await self.push(CONTROL_IN_ARGUMENT)
+            return
+        await method(self, arg)
+
+    checked.arguments_checked = True
+    return checked
+
+
 class RelaySMTP(AiosmtpdLookup, SMTP):
     """``connection_checks``: the checks every connection passes before the greeting, in
     order (admission.CONNECTION_CHECKS); ``options``: aiosmtpd's SMTP arguments."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _check_every_command(cls)        # a subclass's own command methods too
 
     def __init__(self, handler, registry: SessionRegistry, max_sessions: int, *,
                  connection_checks, **options):
@@ -241,6 +271,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
                 else:
                     address, rest = get_addr_spec(arg)
                 addr = address.addr_spec
+                local = address.local_part
+                if '"' in arg and local and "@" in addr and not addr.startswith('"') \
+                        and quoted_local_part(local) != local:
+                    # The email package writes "a..b", ".a", "a." without their quotes:
+                    # the address would mean something else to the next hop.
+                    addr = f"{quoted_local_part(local)}{addr[len(local):]}"
             except (HeaderParseError, AttributeError, IndexError, ValueError):
                 # The email parser raises more than HeaderParseError on some garbage
                 # ("<", "<=@[>"); aiosmtpd lets that out as "500 Error: (AttributeError)
@@ -396,3 +432,11 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             self.transport.write(SHUTTING_DOWN)
             self.transport.close()
 
+
+def _check_every_command(cls: type) -> None:
+    for name in dir(cls):
+        if name.startswith("smtp_"):
+            setattr(cls, name, _arguments_checked(getattr(cls, name)))
+
+
+_check_every_command(RelaySMTP)
