@@ -286,6 +286,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP6094": (0, "Exit program number &1 stays held; RLSEXITPGM releases it."),
     "TCP6095": (0, "Queue runner: client job QTSMTPCLTD is running and delivers; nothing done."),
     "TCP6096": (0, "Queue runner: next run at &1 (every &2 minutes, RUNQINTV); nothing done."),
+    "TCP6097": (30, "Submission &1 by user &2 refused by an exit program: &3; the submitter is notified."),
+    "TCP6098": (20, "Submission &1 by user &2 deferred by an exit program: &3; it stays in the maildrop for the next run."),
     "TCP6030": (40, "TLS certificate or key &1 not usable: &2."),
     "TCP6031": (40, "Secret file &1 can be read or written by other users (mode &2); make it 0600."),
     "TCP6032": (40, "&1 can be written by every user; the server does not start on it."),

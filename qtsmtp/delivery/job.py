@@ -44,7 +44,9 @@ def take_delivery_lock(queue: Path, wait: bool) -> int | None:
     return fd
 
 
-def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> int:
+def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
+                     screen=None) -> int:
+    """``screen``: the exit point for submissions (submit.pickup), or None."""
     if job_number is None:          # the log is QSYSWRK/joblog/NNNNNN.QTSMTPCLTD.log
         job_number = Path(log.path).name.split(".")[0]
     queue = qformat.prepare(root)
@@ -72,7 +74,7 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> 
     loop = asyncio.new_event_loop()
     try:
         while not state["ending"]:
-            picked = submit.pickup(root, engine)
+            picked = submit.pickup(root, engine, screen)
             if picked:
                 log.send("TCP5030", picked)
             engine.take_retry_requests()
@@ -90,6 +92,8 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None) -> 
         os.close(fd)
         if lock is not None:
             os.close(lock)
+        if screen is not None:
+            screen.close()
     return 0
 
 

@@ -98,8 +98,13 @@ def wake(root: Path) -> bool:
     return True
 
 
-def pickup(root: Path, engine) -> int:
-    """Move every submission into incoming/; returns how many were queued."""
+def pickup(root: Path, engine, screen=None) -> int:
+    """Move every submission into incoming/; returns how many were queued.
+
+    ``screen(queue_id, user, sender, recipients, content)``, when given, is the exit
+    point (qtsmtp.server.submitexits, passed down by the job or the runner that picks
+    up): None lets the submission go; a 5xx reply refuses it and the submitter gets a
+    notification; a 4xx reply leaves it in the maildrop for the next run."""
     directory = maildrop_directory(root)
     names = qstates.listing(qformat.queue_directory(root), qformat.MAILDROP)
     if not names:
@@ -138,6 +143,14 @@ def pickup(root: Path, engine) -> int:
                                resource, deciding.name)
             path.unlink(missing_ok=True)
             continue
+        refusal = screen(name, profile, sender, recipients, content) if screen else None
+        if refusal is not None and refusal.startswith("4"):
+            engine.log.send("TCP6098", name, profile, refusal)
+            continue
+        if refusal is not None:
+            _refused_by_exit(engine, name, profile, sender, recipients, content, refusal)
+            path.unlink(missing_ok=True)
+            continue
         received = (f"Received: from local user {profile} (uid {owner})\r\n"
                     f"\tby {engine.routing.system_name} (qtsmtp) with LOCAL id {name};\r\n"
                     f"\t{format_datetime(datetime.now(timezone.utc))}\r\n").encode()
@@ -146,6 +159,19 @@ def pickup(root: Path, engine) -> int:
         path.unlink(missing_ok=True)
         queued += 1
     return queued
+
+
+def _refused_by_exit(engine, name: str, profile: str, sender: str, recipients: list[str],
+                     content: bytes, reply: str) -> None:
+    """An exit program refused it: logged, and the submitter notified as above."""
+    engine.log.send("TCP6097", name, profile, reply)
+    words = reply.split()
+    status = words[1] if len(words) > 1 and words[1][:2] == "5." else "5.7.1"
+    failures = [dsn.Failure(r, status, f"submission refused by exit program: {reply}")
+                for r in recipients]
+    envelope = {"id": name, "sender": sender, "recipients": recipients}
+    engine.queue_message("", [sender], dsn.build(engine.routing.system_name, envelope,
+                                                 content, failures))
 
 
 def _refuse_submission(root: Path, engine, name: str, profile: str, sender: str,

@@ -33,6 +33,7 @@ from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.messages import Message, escape
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
+from qtsmtp.server.submitexits import SubmissionScreen
 from qtsmtp.store.root import data_root
 
 RUNNER_LOG = "QTSMTPQRUN"
@@ -71,7 +72,11 @@ def run_queue(root: Path, all_deferred: bool = False, only: str | None = None,
         engine.recover()
         if all_deferred:
             engine.due = [(0.0 if only in (None, qid) else when, qid) for when, qid in engine.due]
-        picked = submit.pickup(root, engine)
+        screen = SubmissionScreen(root, engine.log)     # the exit point, for submissions
+        try:
+            picked = submit.pickup(root, engine, screen)
+        finally:
+            screen.close()
         asyncio.run(engine.run_until_idle())
         return Message("TCP5037", picked, engine.delivered, engine.deferred_count, engine.bounced)
     finally:

@@ -27,6 +27,7 @@ from pathlib import Path
 from qtsmtp.config.policyload import PolicySource
 from qtsmtp.config.settings import load_settings
 from qtsmtp.delivery.job import run_delivery_job
+from qtsmtp.server.submitexits import SubmissionScreen
 from qtsmtp.jobs import table
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
@@ -211,7 +212,7 @@ class Supervisor:
         try:
             if name == table.CLIENT_DAEMON:
                 os.close(report_w)
-                code = run_delivery_job(self.root, log)
+                code = run_delivery_job(self.root, log, screen=SubmissionScreen(self.root, log))
             else:
                 code = run_server_job(self.settings, self.source, log, number, self.root, report)
         except BaseException as failure:          # the log must say why a job ended

@@ -105,6 +105,15 @@ async def sessions_async(event):
     return None
 
 
+def local_policy(event):
+    """Traces [local, session, command, client_address, submitter]; refuses at DATA a
+    message that says "forbidden"."""
+    _trace(["local", event.session_id, event.command, event.client_address, event.submitter])
+    if event.command == "DATA" and b"forbidden" in (event.content or b""):
+        return ("REJECT", 550, "5.7.1 forbidden words refused by exit")
+    return None
+
+
 def accept_and_stop(event):
     """ACCEPT at MAIL: then it must not be called for RCPT or DATA of that message."""
     _record("stop", event)

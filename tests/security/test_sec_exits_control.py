@@ -230,3 +230,43 @@ def test_thread_budget_exhausted_said_once_and_counted(new_server, tmp_path):
         finally:
             client.quit()
     eventually(accepted, "calls made again once the thread is free")
+
+
+def test_local_submission_runs_through_the_exit_and_a_refusal_is_bounced(new_server, tmp_path):
+    from qtsmtp.config.users import current_profile
+    server, trace = traced_server(new_server, tmp_path, "SYSNAME(sys.test)")
+    profile = current_profile()
+    server.run("addusrsmtp", profile, "ALIAS(ops)")
+    register(server, 1, "exitsamples:local_policy")
+    register(server, 2, f"{sys.executable} {HERE / 'exitsamples.py'} --serve")
+
+    # The server is down: the queue runner picks up and asks the exit programs.
+    server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('forbidden plans')",
+               "NOTE('x')")
+    ran = server.run("qtsmtp", "runqueue").stdout
+    assert "0 submissions picked up" in ran
+    local = calls(trace, "local")
+    assert [c[2] for c in local] == ["CONNECT", "MAIL", "RCPT", "DATA", "DISCONNECT"]
+    assert {(c[3], c[4]) for c in local} == {("*LOCAL", profile)}
+    # The external program (number 2) saw the same session; program 1's refusal at DATA
+    # ended that round before it, as in an SMTP session.
+    assert [c[2] for c in calls(trace, "external")] == ["CONNECT", "MAIL", "RCPT",
+                                                        "DISCONNECT"]
+    log = server.joblog_shows(" TCP6097 ")
+    assert "forbidden words refused by exit" in log
+    # The submitter gets the notification in its mailbox; nothing was queued for remote.
+    boxes = list((server.root / "mail").glob("ops/new/*"))
+    assert len(boxes) == 1
+    assert b"forbidden words refused by exit" in boxes[0].read_bytes()
+    assert not [p for p in server.queued() if b"someone@remote.test" in p.read_bytes()]
+
+    # Through the running client job too.
+    server.start("SVRJOBS(1)")
+    server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('forbidden again')",
+               "NOTE('y')")
+    eventually(lambda: len(list((server.root / "mail").glob("ops/new/*"))) == 2,
+               "the second refusal bounced by the client job")
+    server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('fine')", "NOTE('z')")
+    eventually(lambda: len([c for c in calls(trace, "local") if c[2] == "DATA"]) == 3,
+               "the client job asked the exit about the third submission")
+    assert len(list((server.root / "mail").glob("ops/new/*"))) == 2
