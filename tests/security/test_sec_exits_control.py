@@ -255,7 +255,7 @@ def test_local_submission_runs_through_the_exit_and_a_refusal_is_bounced(new_ser
     log = server.joblog_shows(" TCP6097 ")
     assert "forbidden words refused by exit" in log
     # The submitter gets the notification in its mailbox; nothing was queued for remote.
-    boxes = list((server.root / "mail").glob("ops/new/*"))
+    boxes = list((server.root / "mail").glob(f"{profile.lower()}/new/*"))
     assert len(boxes) == 1
     assert b"forbidden words refused by exit" in boxes[0].read_bytes()
     assert not [p for p in server.queued() if b"someone@remote.test" in p.read_bytes()]
@@ -264,9 +264,9 @@ def test_local_submission_runs_through_the_exit_and_a_refusal_is_bounced(new_ser
     server.start("SVRJOBS(1)")
     server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('forbidden again')",
                "NOTE('y')")
-    eventually(lambda: len(list((server.root / "mail").glob("ops/new/*"))) == 2,
+    eventually(lambda: len(list((server.root / "mail").glob(f"{profile.lower()}/new/*"))) == 2,
                "the second refusal bounced by the client job")
     server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT('fine')", "NOTE('z')")
     eventually(lambda: len([c for c in calls(trace, "local") if c[2] == "DATA"]) == 3,
                "the client job asked the exit about the third submission")
-    assert len(list((server.root / "mail").glob("ops/new/*"))) == 2
+    assert len(list((server.root / "mail").glob(f"{profile.lower()}/new/*"))) == 2
