@@ -28,8 +28,10 @@
              PARM       KWD(COLDSTART) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Clear e-mail on start-up') +
-                          HELP('*YES: mail still queued is discarded when SMTP starts. No +
-                          effect yet: TCP2715.')
+                          HELP('*YES: every message still queued (and every +
+                          submission waiting) is discarded when STRTCPSVR starts the +
+                          server, before the client job runs; the QTSMTPSRVD job log +
+                          says how many (TCP2740).')
              PARM       KWD(DIRTYPE) TYPE(*CHAR) LEN(8) RSTD(*YES) +
                           VALUES(*SAME *SMTP *SMTPMSF *SDD) DFT(*SAME) +
                           PROMPT('E-mail directory type') +
@@ -241,7 +243,10 @@
                           SPCVAL((*SAME) (*DFT 5) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Keep undelivered mail (days)') +
                           HELP('Days an undeliverable message is kept before it is +
-                          returned to its sender. No effect yet: TCP2718.')
+                          returned to its sender: a retry that would come later is +
+                          not made, the recipients still waiting fail with 4.4.7 +
+                          and the sender gets a notification (TCP2741). *NOMAX: only +
+                          the retries (RTYMIN, RTYHOUR, RTYDAY) decide.')
              PARM       KWD(MAXEMMSIZE) TYPE(*INT4) RANGE(1 2097151) +
                           SPCVAL((*SAME) (*DFT 10240) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum e-mail size (KB)') +
@@ -288,9 +293,11 @@
              PARM       KWD(VFYFROMUSR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES *ALL) DFT(*SAME) +
                           PROMPT('Verify from user') +
-                          HELP('Check the MAIL FROM address against local users: *YES +
-                          for local senders, *ALL for every sender. No effect yet: +
-                          TCP2719.')
+                          HELP('Check the MAIL FROM address against the users of the +
+                          SMTP directory (ADDUSRSMTP) and postmaster. *YES: a sender +
+                          at a local domain must be one of them; *ALL: every sender +
+                          must be. Others get 553 5.7.1 at MAIL. MAIL FROM:<> is +
+                          always taken.')
              PARM       KWD(VFYID) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Verify identity') +

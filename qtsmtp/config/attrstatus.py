@@ -45,6 +45,9 @@ ACTS: dict[str, str] = {
     "MAXBADCMD": "tests/security/test_sec_limits.py::test_size_recipients_and_bad_commands",
     "MAXAUTHFAIL": "tests/security/test_sec_auth_tls.py::test_too_many_failures_end_the_session",
     "ALWBARELF": "tests/security/test_sec_hostile_data.py::test_alwbarelf_yes_accepts_them_and_stores_only_crlf",
+    "COLDSTART": "tests/delivery/test_delivery_attributes.py::test_coldstart_yes_discards_the_queue_at_start_and_says_so",
+    "KEEPUNTIL": "tests/delivery/test_delivery_attributes.py::test_keepuntil_returns_a_message_kept_longer_than_it_allows",
+    "VFYFROMUSR": "tests/e2e/test_attribute_effects.py::test_vfyfromusr_checks_the_sender_against_the_user_directory",
     "RUNQINTV": "tests/delivery/test_queue_runner.py::test_scheduled_run_waits_for_the_interval_and_for_no_client_job",
     "MIME8BIT": "tests/esmtp/test_esmtp_extensions.py::test_mime8bit_no_refuses_body_8bitmime_and_8bit_data",
     "ESMTPEXT": "tests/esmtp/test_esmtp_extensions.py::test_ehlo_offers_what_is_honoured_under_its_control",
@@ -54,7 +57,6 @@ ACTS: dict[str, str] = {
 # keyword -> the diagnostic CHGSMTPA sends when it is set to anything but its shipped
 # value; its first substitution is KEYWORD(value). qtsmtp-messages(7) says more of each.
 NO_EFFECT: dict[str, str] = {
-    "COLDSTART": "TCP2715",
     "DIRTYPE": "TCP2700",
     "AUTOADD": "TCP2701",
     "USRIDPFX": "TCP2701",
@@ -72,11 +74,9 @@ NO_EFFECT: dict[str, str] = {
     "DIALSCD": "TCP2704",
     "ETRNCLT": "TCP2717",
     "IFCDMN": "TCP2705",
-    "KEEPUNTIL": "TCP2718",
     "OVRRJTCNNL": "TCP2709",
     "POPWDW": "TCP2708",
     "SBSD": "TCP2707",
-    "VFYFROMUSR": "TCP2719",
     "VFYID": "TCP2720",
     "VFYMSFMSG": "TCP2703",
 }

@@ -43,8 +43,8 @@ _NO_NAMES = MappingProxyType({})
 ADD, REMOVE = "add", "remove"
 
 # Decision.rule values other than "ALWRLY(*xxx)".
-CONNECT, REJECT, CLIENT, ADDRESS, LOCAL, AUTH, USER = (
-    "CONNECT", "REJECT", "CLIENT", "ADDRESS", "LOCAL", "AUTH", "USER")
+CONNECT, REJECT, CLIENT, ADDRESS, LOCAL, AUTH, USER, SENDER = (
+    "CONNECT", "REJECT", "CLIENT", "ADDRESS", "LOCAL", "AUTH", "USER", "SENDER")
 
 # Reply texts name no list, entry or rule: a refused client learns nothing to work around.
 _ACCESS_DENIED = "Access denied"
@@ -75,6 +75,8 @@ class Decision:
         """One line for logs and for people: the verdict, then which rule and entry decided."""
         if self.rule == LOCAL:
             return f"local recipient {self.recipient}: {self.reason}"
+        if self.rule == SENDER:
+            return f"sender {'accepted' if self.allowed else 'refused'}: {self.reason}"
         if not self.recipient and self.rule in (CONNECT, REJECT, CLIENT):
             verdict = "connection accepted" if self.allowed else "connection refused"
             return f"{verdict}: {self.reason}"
@@ -496,6 +498,25 @@ class RelayPolicy:
         # "@" left in the local part) goes somewhere unknown, which no domain can authorise.
         unknown = local is not None and recipient.routing_chars
         return self._relay(key, client_ip, "" if unknown else domain, shown, authenticated)
+
+    def check_sender(self, client_ip: str, sender: Recipient, mode: str) -> Decision:
+        """CHGSMTPA VFYFROMUSR for a (canonical) MAIL FROM address: *YES, a sender at a
+        local domain must be a user of the SMTP directory (or postmaster); *ALL, every
+        sender must be; *NO, anyone. The null sender is the caller's to let through:
+        bounces must arrive whatever this says."""
+        shown = _shown(sender)
+        local = None if sender.routing_chars else self._local(sender.domain)
+        user = local is not None and (self._users is None or self._users.mailbox(
+            sender.local_part, sender.domain) is not None)
+        rule = f"VFYFROMUSR({mode})"
+        if mode == "*NO" or user or (mode == "*YES" and local is None):
+            why = ("is a user of this system" if user else "is not at a local domain")
+            return Decision(True, 250, "2.1.0", "Sender ok", SENDER, client=client_ip,
+                            recipient=shown, reason=f"{rule} and sender {shown} {why}")
+        why = ("is at a local domain but no user of the SMTP directory" if local is not None
+               else "is not a user of this system")
+        return Decision(False, 553, "5.7.1", "Sender is not a user of this system", SENDER,
+                        client=client_ip, recipient=shown, reason=f"{rule} and sender {shown} {why}")
 
     def _relay(self, key: tuple[int, int], client_ip: str, destination: str, shown: str,
                authenticated: bool) -> Decision:

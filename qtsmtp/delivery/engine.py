@@ -144,6 +144,8 @@ class DeliveryEngine:
         self.routing = Routing(self.root, values)
         self._keys = keys
         self.delays = schedule.retry_delays(values)
+        self.keep_days = values.get("KEEPUNTIL")
+        self.keep_seconds = schedule.keep_seconds(values)
         limit = values.get("MAXOUTEMM")
         self.total = limit if isinstance(limit, int) else TOTAL_DEFAULT
         previous = getattr(self, "pool", None)
@@ -304,14 +306,20 @@ class DeliveryEngine:
         if deferred:
             state.attempts += 1
             delay = schedule.next_delay(self.delays, state.attempts)
-            if delay is None:                        # the schedule is spent
+            # KEEPUNTIL: a next attempt past the longest stay is never made.
+            kept_too_long = delay is not None and schedule.past_keep(
+                self.keep_seconds, state.first_attempt, time.time() + delay)
+            if delay is None or kept_too_long:       # the schedule is spent, or the stay
                 for rcpt in deferred:
                     record = state.recipients[rcpt]
                     record["status"] = qstates.FAILED
                     reply = record["reply"]
-                    failures.append(dsn.Failure(rcpt, _expired_status(reply), reply,
-                                                record.get("host", "")))
-                    self.log.send("TCP5013", queue_id, rcpt, state.attempts, reply)
+                    status = "4.4.7" if kept_too_long else _expired_status(reply)
+                    failures.append(dsn.Failure(rcpt, status, reply, record.get("host", "")))
+                    if kept_too_long:
+                        self.log.send("TCP2741", queue_id, rcpt, self.keep_days, reply)
+                    else:
+                        self.log.send("TCP5013", queue_id, rcpt, state.attempts, reply)
                 deferred = []
             else:
                 next_at = time.time() + delay

@@ -2,7 +2,9 @@
 
 RTYMIN(3 30) means three retries, thirty minutes apart; then RTYHOUR's retries, hours
 apart; then RTYDAY's, days apart. When they are spent the recipient fails and its
-sender gets a delivery status notification.
+sender gets a delivery status notification. KEEPUNTIL is the longest a message stays:
+an attempt that would come later than KEEPUNTIL days after the first is not made, and
+the recipients still waiting fail then, whatever retries are left.
 
 QTSMTP_MINUTE_SECONDS (default 60) is how many real seconds one schedule minute lasts
 (an hour is 60 such minutes, a day 1440). Tests and demonstrations set it to a fraction of
@@ -45,3 +47,14 @@ def next_delay(delays: list[float], attempts: int) -> float | None:
     if attempts < 1 or attempts > len(delays):
         return None
     return delays[attempts - 1]
+
+
+def keep_seconds(values: dict) -> float | None:
+    """KEEPUNTIL in seconds (days of 1440 schedule minutes); None for *NOMAX."""
+    days = values.get("KEEPUNTIL")
+    return days * 1440 * minute_seconds() if isinstance(days, int) else None
+
+
+def past_keep(keep: float | None, first_attempt: float, next_at: float) -> bool:
+    """Would an attempt at ``next_at`` keep the message longer than KEEPUNTIL allows?"""
+    return keep is not None and first_attempt > 0 and next_at - first_attempt > keep

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qtsmtp.queue.format import ACTIVE, STATE
+from qtsmtp.queue.format import ACTIVE, DEFERRED, INCOMING, MAILDROP, RETRY, STATE
 from qtsmtp.store.durable import write_file
 
 SENT, FAILED, WAITING = "sent", "failed", "deferred"   # a recipient's delivery status
@@ -88,3 +88,19 @@ def listing(queue: Path, state: str) -> list[str]:
 
 def now() -> float:
     return time.time()
+
+
+def discard_waiting(queue: Path) -> int:
+    """CHGSMTPA COLDSTART(*YES), at start, before any job runs: every message not yet
+    delivered (incoming, active, deferred, and the submissions in maildrop) is unlinked,
+    with its state and retry marks; corrupt/ is left for a person. Returns how many
+    messages were discarded."""
+    discarded = 0
+    for where in (INCOMING, ACTIVE, DEFERRED, MAILDROP, STATE, RETRY):
+        for name in listing(queue, where):
+            try:
+                (queue / where / name).unlink()
+            except FileNotFoundError:
+                continue
+            discarded += where not in (STATE, RETRY)
+    return discarded

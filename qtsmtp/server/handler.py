@@ -130,12 +130,32 @@ class RelayHandler(AiosmtpdLookup):
         refusal = esmtp.mail_refusal(server.offer(), mail_options)
         if refusal:
             return refusal
+        refusal = self._sender_refusal(session, address)
+        if refusal:
+            return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         if journal_enabled(session.compiled.attributes):
             self._journal_helo(session)
             self.journal_event(session, "mail", sender=address)
         return "250 2.1.0 Sender ok"
+
+    def _sender_refusal(self, session, address: str) -> str | None:
+        """CHGSMTPA VFYFROMUSR(*YES or *ALL): the sender must be a user of this system
+        (RelayPolicy.check_sender); the null sender always passes."""
+        mode = str(session.compiled.attributes.get("VFYFROMUSR", "*NO")).upper()
+        if mode == "*NO" or address in ("", "<>"):
+            return None
+        try:
+            sender = canonical_recipient(address)
+        except AddressRefused as refused:
+            decision = Decision.address_refused(refused, session.peer[0], address)
+        else:
+            decision = session.compiled.policy.check_sender(session.peer[0], sender, mode)
+        if decision.allowed:
+            return None
+        self._log_decision(session, decision)
+        return decision.reply
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         limit = session.compiled.attributes.get("MAXRCPT", MAX_RECIPIENTS)

@@ -33,6 +33,7 @@ from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_name
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 from qtsmtp.server import restarts
 from qtsmtp.server.tls import check_start
 from qtsmtp.server.worker import run_server_job
@@ -104,8 +105,12 @@ class Supervisor:
             self.log.send("TCP3020", current.policy.alwrly, current.system_name, current.summary())
             if current.policy.alwrly == "*ALL":
                 self.log.send("TCP2663")
-            qformat.prepare(self.root)
+            queue = qformat.prepare(self.root)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)
+            if str(current.attributes.get("COLDSTART", "*NO")).upper() == "*YES":
+                # Once the start cannot fail for the port, and before the client job
+                # runs: it would deliver what is being discarded.
+                self.log.send("TCP2740", qstates.discard_waiting(queue), queue)
             self._install_signals()
             os.close(self._spawn(table.CLIENT_DAEMON)[0])
             reports = [self._spawn(table.SERVER_JOB)[0] for _ in range(self.settings.server_jobs)]

@@ -79,3 +79,47 @@ def test_queued_mail_for_an_unknown_local_user_bounces_and_makes_no_mailbox(droo
     log = droot.joblog_text("QTSMTPCLTD")
     assert "nobody@sys.test failed: 550 5.1.1 no user nobody in the SMTP directory" in log
     eventually(lambda: _maildirs(droot.root) == ["bob", "joe"], "bob's mail and joe's report")
+
+
+def test_coldstart_yes_discards_the_queue_at_start_and_says_so(droot, sinks):
+    hub = sinks()
+    droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "COLDSTART(*YES)")
+    for n in range(3):
+        droot.queue_message("joe@sys.test", [f"r{n}@remote.test"], b"Subject: old\r\n\r\nx\r\n")
+    droot.start("SVRJOBS(1)")
+    droot.joblog_shows("TCP2740 COLDSTART(*YES): 3 messages waiting in", "QTSMTPSRVD")
+    assert not droot.queued()
+    # Mail that comes after the start is delivered as ever.
+    droot.queue_message("joe@sys.test", ["new@remote.test"], b"Subject: new\r\n\r\nx\r\n")
+    eventually(lambda: hub.recipients() == ["new@remote.test"], "the new mail delivered")
+    droot.end()
+    # COLDSTART(*NO), as shipped: what waits at start is delivered.
+    droot.run("chgsmtpa", "COLDSTART(*NO)")
+    droot.queue_message("joe@sys.test", ["kept@remote.test"], b"Subject: kept\r\n\r\nx\r\n")
+    droot.start("SVRJOBS(1)")
+    eventually(lambda: "kept@remote.test" in hub.recipients(), "waiting mail delivered")
+    assert not [r for r in hub.recipients() if r.startswith("r")]
+
+
+def test_keepuntil_returns_a_message_kept_longer_than_it_allows(tmp_path, sinks):
+    # One schedule minute lasts 1 ms: a day lasts 1.44 s; RTYMIN(99 1) would retry for
+    # about 6 s, so KEEPUNTIL(1) ends the stay before the retries are spent.
+    server = Server.on_new_root(tmp_path / "root", "SYSNAME('sys.test') RTYMIN(99 1)",
+                                env={"QTSMTP_MINUTE_SECONDS": "0.001", "QTSMTP_DNS": "off"})
+    try:
+        server.run("addusrsmtp", "JOE")
+        hub = sinks(lambda address, attempt: "451 4.3.0 busy")
+        server.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "KEEPUNTIL(1)")
+        server.queue_message("joe@sys.test", ["slow@remote.test"], b"Subject: t\r\n\r\nx\r\n")
+        server.start("SVRJOBS(1)")
+        server.joblog_shows("TCP2741", "QTSMTPCLTD")
+        log = server.joblog_text("QTSMTPCLTD")
+        assert "slow@remote.test returned: kept the most days KEEPUNTIL allows (1)" in log
+        assert "TCP5013" not in log                    # not for the spent retries
+        assert 1 < hub.attempts["slow@remote.test"] < 99
+        eventually(lambda: _maildirs(server.root) == ["joe"], "the report to joe")
+        report = next((server.root / "mail" / "joe" / "new").iterdir()).read_bytes()
+        assert b"Action: failed" in report, report
+        assert b"Status: 4.4.7" in report, report      # RFC 3463: delivery time expired
+    finally:
+        assert not server.shut_down()

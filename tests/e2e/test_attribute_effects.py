@@ -56,3 +56,27 @@ def test_chgsmtpa_without_effect_warns_stores_and_dspsmtpa_marks(server_root):
                line.endswith(":   500  (no effect)") for line in shown.splitlines())
     assert any(line.startswith(" Allow relayed mail") and line.endswith(":   *LIST")
                for line in shown.splitlines())
+
+
+def _mail_code(server, sender: str) -> int:
+    client = server.smtp("127.0.0.2")
+    try:
+        return client.mail(sender)[0]
+    finally:
+        client.quit()
+
+
+def test_vfyfromusr_checks_the_sender_against_the_user_directory(server_root):
+    server = server_root
+    server.run("chgsmtpa", "SYSNAME('sys.example')")
+    server.run("addusrsmtp", "JOE")
+    server.start("SVRJOBS(1)")
+    senders = ["joe@sys.example", "nobody@sys.example", "someone@remote.example",
+               "postmaster@sys.example", "<>"]
+    assert [_mail_code(server, s) for s in senders] == [250, 250, 250, 250, 250]   # *NO
+    server.run("chgsmtpa", "VFYFROMUSR(*YES)")       # local senders must be users
+    assert [_mail_code(server, s) for s in senders] == [250, 553, 250, 250, 250]
+    server.joblog_shows("sender refused: VFYFROMUSR(*YES) and sender nobody@sys.example "
+                        "is at a local domain but no user of the SMTP directory")
+    server.run("chgsmtpa", "VFYFROMUSR(*ALL)")       # every sender must be a user
+    assert [_mail_code(server, s) for s in senders] == [250, 553, 553, 250, 250]
