@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.messages import Message, escape
-from qtsmtp.config import attributes, attrstatus
+from qtsmtp.config import attrstatus
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms, open_relay_warning
 from qtsmtp.config.lists import ListMember
@@ -26,9 +26,11 @@ def addsmtple(bound: Bound) -> list[Message]:
 
 def _filter_note(root, list_type: lt.ListType) -> list[Message]:
     """A filter entry under FTRACN(*NONE) is stored and does nothing: say so."""
-    if list_type.kind == lt.TEXT and attributes.load(root).get("FTRACN") == "*NONE":
-        return [Message("TCP7007")]
-    return []
+    if list_type.kind != lt.TEXT:
+        return []
+    # The attributes (TOML) only here: every other ADDSMTPLE starts without them.
+    from qtsmtp.config import attributes
+    return [Message("TCP7007")] if attributes.load(root).get("FTRACN") == "*NONE" else []
 
 
 def rmvsmtple(bound: Bound) -> list[Message]:

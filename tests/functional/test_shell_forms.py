@@ -70,12 +70,13 @@ def test_every_case_answers_alike_in_both_forms(tmp_path):
     assert {0, 1, 2} <= statuses
 
 
-def _modules_after(argv: list[str], root: Path, stdin: str | None = None) -> set[str]:
-    """Which of typer/click/rich a console entry point had loaded when it exited."""
+def _modules_after(argv: list[str], root: Path, stdin: str | None = None,
+                   watched: tuple = ("typer", "click", "rich")) -> set[str]:
+    """Which of ``watched`` a console entry point had loaded when it exited."""
     name = argv[0]
     program = ("import atexit, sys\n"
                "atexit.register(lambda: sys.stderr.write('LOADED=' + ','.join(sorted("
-               "m for m in ('typer', 'click', 'rich') if m in sys.modules)) + '\\n'))\n"
+               f"m for m in {watched!r} if m in sys.modules)) + '\\n'))\n"
                f"sys.argv = {argv!r}\n"
                f"from qtsmtp.console import {name}\n{name}()\n")
     r = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True,
@@ -109,6 +110,15 @@ def test_the_cl_form_run_and_the_panels_never_load_typer(qroot, tmp_path):
     assert r.stdout.strip() == "[]", r.stderr
     # The option form does: it is the typer app's.
     assert "typer" in _modules_after(["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.5"], qroot)
+
+
+def test_the_cl_form_loads_nothing_it_does_not_need(qroot):
+    # What start-up time is made of (bench/bench_cl.py): none of these is needed to add
+    # or remove a list entry with no server running.
+    heavy = ("dataclasses", "inspect", "typing", "socket", "selectors", "tomllib", "asyncio",
+             "aiosmtpd", "curses", "decimal", "qtsmtp.cl.script", "qtsmtp.server")
+    assert _modules_after(["addsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=heavy) == set()
+    assert _modules_after(["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=heavy) == set()
 
 
 def test_help_goes_through_the_typer_app(cl):
