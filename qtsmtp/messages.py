@@ -83,6 +83,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2691": (40, "&1 not changed: &2; it is as it was before the command."),
     "TCP2692": (40, "Entry &1 not added to the &2: &3."),
     "TCP2693": (40, "Value of &1 not stored: &2."),
+    "TCP2695": (40, "&1 is owned by user &2, not by the server's user &3 or root; the server "
+                    "does not use it."),
     "TCP2694": (20, "Entry &1 of the &2 opens the relay to the world: when ALWRLY uses this "
                     "list, &3."),
     # Attributes and list types that cannot act on this system (config.attrstatus).
@@ -132,6 +134,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP9001": (40, "SMTP server job &1 ending: &2 jobs ended &3 times and none stayed up "
                     "&4 seconds in &5 seconds; start the server again once the cause is "
                     "found."),
+    "TCP9003": (40, "SMTP server cannot start: &1: &2."),
     "TCP9002": (20, "No process could be started to replace job &1: &2; tried again later."),
     # --- qtsmtp itself (QTS) ------------------------------------------------------------
     "QTS0001": (40, "Script &1 ended at line &2: escape message &3 not monitored."),

@@ -39,6 +39,7 @@ from qtsmtp.config.users import local_users, users_member
 from qtsmtp.store import journal
 from qtsmtp.store.journal import Behind, JournalReader
 from qtsmtp.store.member import MemberFile
+from qtsmtp.store.permissions import check_trusted
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
 # The lists the relay decision reads. *SVRBIND and *SVRBNDIP6 are read once, at start.
@@ -385,6 +386,10 @@ class PolicySource:
         changed, try again."""
         keys = None
         try:
+            # A member or directory another user may now write (chmod 777 QATMADRLST,
+            # a member renamed in by someone else) is not loaded: the last good policy
+            # stays in use, and the job log says why (qtsmtp-server(8), Permissions).
+            check_trusted(self._trusted_paths())
             try:
                 with self.journal.shared(LOCK_SECONDS):
                     try:
@@ -433,6 +438,12 @@ class PolicySource:
         self._failed_keys = None
         self.failure = None
         return None
+
+    def _trusted_paths(self) -> list[Path]:
+        library = self.root / SYSTEM_LIBRARY
+        directories = sorted({m.directory for m in self._members})
+        return [self.root, library, journal.journal_path(library), *directories,
+                *(m.path for m in self._members)]
 
     def _note(self, msgid: str, *data) -> None:
         self.notes.append(Message(msgid, *data))

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from qtsmtp.store import durable
+from qtsmtp.store.permissions import make_directory
 
 MAIL_DIRECTORY = "mail"
 _SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
@@ -62,7 +63,7 @@ def deliver(root: Path, local_part: str, address: str, sender: str, content: byt
     """Deliver one message into a Maildir; returns the file in new/."""
     box = mailbox_path(root, local_part)
     for sub in ("tmp", "new", "cur"):
-        (box / sub).mkdir(parents=True, mode=0o700, exist_ok=True)
+        make_directory(box / sub, 0o700)     # mail/ and the box too, whatever the umask
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
     head = (f"Return-Path: <{_one_line(sender)}>\nDelivered-To: {_one_line(address)}\n"

@@ -29,6 +29,7 @@ from qtsmtp.config.submission import check_submission
 from qtsmtp.config.users import address_of, profile_of_uid
 from qtsmtp.delivery import dsn
 from qtsmtp.queue import format as qformat
+from qtsmtp.store.permissions import make_directory
 from qtsmtp.queue import states as qstates
 from qtsmtp.store import durable
 
@@ -49,8 +50,7 @@ def _group_id() -> int | None:
 
 def prepare(root: Path) -> Path:
     """Create maildrop/ (2770, the submit group) and let that group wake the client job."""
-    queue = qformat.queue_directory(root)
-    queue.mkdir(parents=True, exist_ok=True)
+    queue = make_directory(qformat.queue_directory(root), qformat.QUEUE_MODE)
     directory = maildrop_directory(root)
     directory.mkdir(mode=0o770, exist_ok=True)
     gid = _group_id()

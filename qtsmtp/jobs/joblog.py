@@ -24,15 +24,20 @@ from datetime import datetime
 from pathlib import Path
 
 from qtsmtp.messages import Message, printable
+from qtsmtp.store.permissions import make_directory
 
 FLUSH_SECONDS = 0.2
+LOG_MODE, LOG_DIRECTORY_MODE = 0o640, 0o750
 
 
 class JobLog:
     def __init__(self, path: Path, echo=None):
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(path.parent, LOG_DIRECTORY_MODE)
         self.path = path
-        self._file = open(path, "a", buffering=1, encoding="utf-8", errors="backslashreplace")
+        # 0640 whatever the umask: a log names clients, senders and AUTH users.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, LOG_MODE)
+        os.fchmod(fd, LOG_MODE)
+        self._file = open(fd, "a", buffering=1, encoding="utf-8", errors="backslashreplace")
         self._echo = echo          # a stream that also gets each line (foreground mode)
         self._pending: list[str] | None = None    # lines waiting for a timed flush
         self._loop = None

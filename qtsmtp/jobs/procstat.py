@@ -36,6 +36,20 @@ def start_time(pid: int) -> int | None:
     return int(fields[21]) if fields else None
 
 
+def owner(pid: int) -> int | None:
+    """The real user id of ``pid`` (None when it is gone)."""
+    try:
+        return os.stat(f"/proc/{pid}").st_uid
+    except OSError:
+        return None
+
+
+def name(pid: int) -> str:
+    """The process name (/proc/PID/comm): a job sets it to its job name."""
+    fields = _stat_fields(pid)
+    return fields[1] if fields else ""
+
+
 def is_alive(pid: int, started: int) -> bool:
     """True when ``pid`` is the process that started at ``started`` and has not exited."""
     fields = _stat_fields(pid)

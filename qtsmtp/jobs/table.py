@@ -8,7 +8,11 @@ Layout (qtsmtp-jobs(5)), under the data root:
     QSYSWRK/joblog/NNNNNN.NAME.log   the job's log, kept after the job ends
 
 A record names the process behind the job by pid *and* its start time (from
-/proc/PID/stat), so a pid the kernel has reused is never taken for our job. Records
+/proc/PID/stat), so a pid the kernel has reused is never taken for our job, and by its
+owner (uid): a record is believed only when the file is the server user's or root's
+and no one else may write it, and the process is of the record's user and carries the
+job's name (set_process_name): a record planted by another local user can never make
+ENDTCPSVR or WRKACTJOB signal a process that is not the job. Records
 whose process is gone (ended by kill -9, a crash, a reboot) are removed by whoever reads
 the table next: nothing needs to be running for the table to stay true.
 """
@@ -19,11 +23,13 @@ import fcntl
 import json
 import os
 import pwd
+import stat
 from contextlib import contextmanager
 from pathlib import Path
 
 from qtsmtp.jobs import procstat
 from qtsmtp.record import Record, field
+from qtsmtp.store.permissions import make_directory
 
 SUBSYSTEM, USER = "QSYSWRK", "QTCP"
 SERVER_DAEMON, SERVER_JOB, CLIENT_DAEMON = "QTSMTPSRVD", "QTSMTPSRVP", "QTSMTPCLTD"
@@ -44,6 +50,7 @@ class JobRecord(Record):
     unix_user: str = field(default_factory=lambda: _unix_user())
     started: str = field(default_factory=lambda: _now())
     log: str = ""                # path of the job log, relative to the data root
+    uid: int = -1                # the process's user: -1 in a record of an older release
 
     @property
     def qualified(self) -> str:
@@ -75,10 +82,12 @@ def joblog_directory(root: Path) -> Path:
     return run_directory(root) / "joblog"
 
 
+JOBS_DIRECTORY_MODE, JOBLOG_DIRECTORY_MODE, RECORD_MODE = 0o755, 0o750, 0o644
+
+
 @contextmanager
 def _table_lock(root: Path):
-    directory = jobs_directory(root)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_directory(jobs_directory(root), JOBS_DIRECTORY_MODE)
     fd = os.open(directory / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
@@ -109,12 +118,11 @@ def new_record(root: Path, number: str, name: str, pid: int, program: str,
     """The record of a process that has just started (not yet written)."""
     log = joblog_path(root, number, name)
     return JobRecord(number, name, job_type, pid, procstat.start_time(pid) or 0, program,
-                     log=str(log.relative_to(root)))
+                     log=str(log.relative_to(root)), uid=os.geteuid())
 
 
 def write_record(root: Path, record: JobRecord) -> None:
-    directory = jobs_directory(root)
-    directory.mkdir(parents=True, exist_ok=True)
+    directory = make_directory(jobs_directory(root), JOBS_DIRECTORY_MODE)
     _write_atomically(directory / record.number, json.dumps(record.as_dict()) + "\n")
 
 
@@ -140,28 +148,51 @@ def active_jobs(root: Path) -> list[JobRecord]:
         record = _read(directory / name)
         if record is None:
             continue
-        if procstat.is_alive(record.pid, record.pid_start):
-            out.append(record)
-        else:
+        if not procstat.is_alive(record.pid, record.pid_start):
             remove_record(root, record.number)
+        elif is_the_job(record):
+            out.append(record)
     return out
+
+
+def is_the_job(record: JobRecord) -> bool:
+    """Is the process the record names the job (its user, its name), not only a live
+    process with that pid and start time?"""
+    if procstat.owner(record.pid) != record.uid:
+        return False
+    # The name is set just after the fork: a record written a moment before may name
+    # a process that is still "python"; it is left alone, not listed, until then.
+    return procstat.name(record.pid) == record.name[:15]
 
 
 def _read(path: Path) -> JobRecord | None:
     try:
-        data = json.loads(path.read_text())
-        return JobRecord(**data)
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            data = json.loads(f.read())
+        record = JobRecord(**data)
     except FileNotFoundError:
         return None
     except (ValueError, TypeError):
         # A torn or foreign file cannot describe a job: drop it rather than fail every reader.
         path.unlink(missing_ok=True)
         return None
+    # Believed only when written by the job's own user (or ours, or root's) and by no
+    # one else: a record another user planted names that user's processes at most.
+    if record.uid < 0 or st.st_uid not in (record.uid, os.geteuid(), 0) \
+            or st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return None
+    return record
 
 
 def _write_atomically(path: Path, text: str) -> None:
     # Readers never lock, so a record appears whole or not at all. No fsync: the table
     # describes running processes, and after a crash there are none to describe.
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, RECORD_MODE)
+    try:
+        os.fchmod(fd, RECORD_MODE)          # whatever the umask
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
     os.replace(tmp, path)

@@ -19,6 +19,7 @@ from qtsmtp.config import attributes
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import CLError, Message, escape, send
 from qtsmtp.server.supervisor import Supervisor
+from qtsmtp.store.permissions import make_directory
 from qtsmtp.store.root import data_root
 
 SUBMIT_TIMEOUT_SECONDS = 90
@@ -54,8 +55,13 @@ def _submit(root, jobs: int | None) -> list[Message]:
     if jobs:
         command += ["--server-jobs", str(jobs)]
     errors = table.run_directory(root) / "QTSMTPSRVD.stderr"
-    errors.parent.mkdir(parents=True, exist_ok=True)
-    with open(errors, "wb") as stderr:
+    try:
+        make_directory(errors.parent, table.JOBS_DIRECTORY_MODE)
+        fd = os.open(errors, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o640)
+        os.fchmod(fd, 0o640)
+    except OSError as failure:      # read-only, full: the supervisor says so on its pipe
+        raise escape("TCP9003", failure.filename or errors, failure.strerror or failure) from None
+    with open(fd, "wb") as stderr:
         process = subprocess.Popen(command, pass_fds=(write_fd,), start_new_session=True,
                                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                    stderr=stderr, env={**os.environ, "QTSMTP_ROOT": str(root)})
@@ -64,13 +70,27 @@ def _submit(root, jobs: int | None) -> list[Message]:
         line = pipe.readline()      # the supervisor writes one line, then closes
     if not line:
         code = process.wait(timeout=SUBMIT_TIMEOUT_SECONDS)
-        raise escape("TCP3005", f"QTSMTPSRVD ended with exit status {code}; see {errors}")
+        said = _last_line(errors)
+        raise escape("TCP3005", f"QTSMTPSRVD ended with exit status {code}"
+                                + (f": {said}" if said else ", with nothing said"))
     report = json.loads(line)
     messages = [Message(item[0], *item[1:]) for item in report["messages"]]
     if not report["ok"]:
         process.wait(timeout=SUBMIT_TIMEOUT_SECONDS)
         raise CLError(messages)
     return messages
+
+
+def _last_line(path) -> str:
+    """The last line the supervisor wrote to its standard error (a traceback ends with
+    the exception), or ""."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 4096))
+            lines = f.read().decode(errors="replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1] if lines else ""
 
 
 def _run_in_foreground(root, jobs: int | None) -> list[Message]:

@@ -24,12 +24,15 @@ import json
 import os
 from pathlib import Path
 
+from qtsmtp.store.permissions import make_directory
+
 MAGIC = b"QTSMTPQ1 "
 TMP, INCOMING, ACTIVE, DEFERRED = "tmp", "incoming", "active", "deferred"
 STATE, CORRUPT, MAILDROP, RETRY = "state", "corrupt", "maildrop", "retry"
 NOTIFY = ".notify"
 LOCK = ".delivery.lock"
 # The directories the jobs own; maildrop/ is the submitters' and made with its own modes.
+QUEUE_MODE = 0o755      # traversed by the submit group to maildrop/; its job directories are 0700
 JOB_DIRECTORIES = (TMP, INCOMING, ACTIVE, DEFERRED, STATE, CORRUPT, RETRY)
 
 
@@ -39,10 +42,9 @@ def queue_directory(root: Path) -> Path:
 
 def prepare(root: Path) -> Path:
     """Create every job directory and the FIFO (idempotent); returns the queue directory."""
-    queue = queue_directory(root)
-    queue.mkdir(parents=True, exist_ok=True)
+    queue = make_directory(queue_directory(root), QUEUE_MODE)
     for name in JOB_DIRECTORIES:
-        (queue / name).mkdir(mode=0o700, exist_ok=True)
+        make_directory(queue / name, 0o700)      # whatever the umask
     try:
         os.mkfifo(queue / NOTIFY, 0o600)
     except FileExistsError:

@@ -37,6 +37,7 @@ from qtsmtp.queue import states as qstates
 from qtsmtp.server import restarts
 from qtsmtp.server.tls import check_start
 from qtsmtp.server.worker import run_server_job
+from qtsmtp.store.permissions import make_directory
 from qtsmtp.store.root import data_root
 
 START_TIMEOUT_SECONDS = 60
@@ -89,13 +90,25 @@ class Supervisor:
         """Read the configuration, start every job; the TCP3001 message, or CLError
         (nothing left running) when the server cannot start."""
 
-        self._take_server_lock()
-        self.record = table.new_record(self.root, table.next_job_number(self.root),
-                                       table.SERVER_DAEMON, os.getpid(), DAEMON_PROGRAM)
-        table.write_record(self.root, self.record)
-        self.log = JobLog(self.root / self.record.log, echo=self.echo)
-        self.log.send("TCP3010", self.record.qualified, table.SUBSYSTEM, os.getpid())
-        set_process_name(table.SERVER_DAEMON)
+        # Nothing the server makes is writable by others, whatever umask it was given.
+        os.umask(os.umask(0o022) | 0o022)
+        set_process_name(table.SERVER_DAEMON)    # before the record: its name is checked
+        try:
+            self._take_server_lock()
+            self.record = table.new_record(self.root, table.next_job_number(self.root),
+                                           table.SERVER_DAEMON, os.getpid(), DAEMON_PROGRAM)
+            table.write_record(self.root, self.record)
+            self.log = JobLog(self.root / self.record.log, echo=self.echo)
+            self.log.send("TCP3010", self.record.qualified, table.SUBSYSTEM, os.getpid())
+        except OSError as failure:
+            # A read-only file system, a full disk: said, not a traceback (TCP9999).
+            if self._lock_fd >= 0:
+                os.close(self._lock_fd)
+                self._lock_fd = -1
+            record = getattr(self, "record", None)
+            if record is not None:
+                table.remove_record(self.root, record.number)
+            raise _cannot_write(failure, self.root) from None
         try:
             self.settings = load_settings(self.root, self.requested_jobs)
             check_start(self.root)       # permissions, secrets, TLS: before any job starts
@@ -115,6 +128,11 @@ class Supervisor:
             os.close(self._spawn(table.CLIENT_DAEMON)[0])
             reports = [self._spawn(table.SERVER_JOB)[0] for _ in range(self.settings.server_jobs)]
             self._await_ready(reports)
+        except OSError as failure:
+            error = _cannot_write(failure, self.root)
+            self.log.send("TCP3005", error.escape)
+            self.end("the start failed")
+            raise error from None
         except CLError as error:
             self.log.send("TCP3005", error.escape)
             self.end("the start failed")
@@ -124,7 +142,7 @@ class Supervisor:
 
     def _take_server_lock(self) -> None:
         path = server_lock_path(self.root)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_directory(path.parent, table.JOBS_DIRECTORY_MODE)
         self._lock_fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -329,6 +347,12 @@ class Supervisor:
         if self._lock_fd >= 0:
             os.close(self._lock_fd)
             self._lock_fd = -1
+
+
+def _cannot_write(failure: OSError, root: Path) -> CLError:
+    """TCP9003: what the file system refused, and where."""
+    return escape("TCP9003", failure.filename or root,
+                  failure.strerror or failure)
 
 
 def _signal(pid: int, signum: int) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from qtsmtp.config import attributes
 from qtsmtp.config.credentials import credentials_member
 from qtsmtp.config.exitreg import RegistryError, read_registry
+from qtsmtp.store.permissions import check_trusted
 from qtsmtp.messages import escape
 
 NONE = "*NONE"
@@ -87,10 +88,14 @@ def check_permissions(root: Path, secrets: list[Path], programs: list[Path] = ()
     candidates.append(queue)
     if queue.is_dir():
         candidates.extend(sorted(p for p in queue.iterdir() if p.is_dir()))
+    jobs = root / "QSYSWRK"
+    candidates += [jobs, jobs / "jobs", jobs / "joblog", root / "mail"]
     candidates.extend(programs)
     for path in candidates:
         if _world_writable(path):
             raise escape("TCP6032", path)
+    # And owned by the server's user or root: an owner can chmod it open at any time.
+    check_trusted(p for p in candidates if not p.is_symlink())
     for secret in secrets:
         if Path(secret).exists():
             check_secret(secret)

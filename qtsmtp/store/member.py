@@ -32,6 +32,9 @@ from collections.abc import Callable
 from qtsmtp.messages import Message, escape
 from qtsmtp.store import journal
 from qtsmtp.store.durable import fsync_directory, put_in_place, write_all, write_aside
+from qtsmtp.store.permissions import make_directory
+
+LIBRARY_MODE = 0o755      # libraries and files: members are readable (0644), never writable
 
 _group: "SyncGroup | None" = None
 
@@ -169,7 +172,7 @@ class MemberFile:
     def locked(self):
         """Hold the member's write lock; yields the member for chained calls."""
         with self._denied_as_message():
-            self.directory.mkdir(parents=True, exist_ok=True)
+            make_directory(self.directory, LIBRARY_MODE)
             lock_fd = os.open(self.directory / f".{self.member}.lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
