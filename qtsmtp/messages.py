@@ -135,6 +135,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "&4 seconds in &5 seconds; start the server again once the cause is "
                     "found."),
     "TCP9003": (40, "SMTP server cannot start: &1: &2."),
+    "TCP9004": (10, "&1 files left in queue/tmp by writers that ended without finishing "
+                    "were removed."),
     "TCP9002": (20, "No process could be started to replace job &1: &2; tried again later."),
     # --- qtsmtp itself (QTS) ------------------------------------------------------------
     "QTS0001": (40, "Script &1 ended at line &2: escape message &3 not monitored."),

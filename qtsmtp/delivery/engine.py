@@ -279,7 +279,8 @@ class DeliveryEngine:
             route = self.routing.route(rcpt)
             key = (route.kind, rcpt) if route.kind == LOCAL else route.key
             groups.setdefault(key, []).append(rcpt)
-        outcomes = await asyncio.gather(*(self._deliver_group(key, rcpts, sender, content)
+        done = (queue_id, state, list(pending))      # local recipients: _record_local
+        outcomes = await asyncio.gather(*(self._deliver_group(key, rcpts, sender, content, done)
                                           for key, rcpts in groups.items()))
         failures: list[dsn.Failure] = []
         deferred = []
@@ -370,10 +371,10 @@ class DeliveryEngine:
         return queue_id
 
     async def _deliver_group(self, key: tuple, recipients: list[str], sender: str,
-                             content: bytes) -> dict[str, Result]:
+                             content: bytes, done: tuple | None = None) -> dict[str, Result]:
         kind, destination = key
         if kind == LOCAL:
-            return {destination: self._deliver_local(destination, sender, content)}
+            return {destination: self._deliver_local(destination, sender, content, done)}
         try:
             hosts = await self._next_hops(kind, destination)
         except _RouteFailure as failed:
@@ -418,7 +419,8 @@ class DeliveryEngine:
             raise _RouteFailure(Reply(550, f"5.4.3 {failure} (RTYRMTSVR(*NO))")) from None
         return [(h, 25) for h in hosts]
 
-    def _deliver_local(self, address: str, sender: str, content: bytes) -> Result:
+    def _deliver_local(self, address: str, sender: str, content: bytes,
+                       done: tuple | None = None) -> Result:
         local, domain = split_address(address)
         # The server refuses an unknown user at RCPT; a submission, or a user removed
         # since, is refused here: never a new mailbox for a name nobody has.
@@ -431,7 +433,27 @@ class DeliveryEngine:
             return Result(Reply(550, f"5.1.1 {refused}"))
         except OSError as bad:
             return Result(Reply(451, f"4.2.0 local mailbox not writable: {describe(bad)}"))
-        return Result(Reply(250, "2.0.0 delivered to mailbox"))
+        result = Result(Reply(250, "2.0.0 delivered to mailbox"))
+        if done is not None:
+            self._record_local(address, result, *done)
+        return result
+
+    def _record_local(self, address: str, result: Result, queue_id: str,
+                      state: qstates.MessageState, pending: list[str]) -> None:
+        """Record a local recipient done right after its Maildir write, with no await in
+        between: a client job killed later delivers it no second time. The last
+        recipient of a message takes the message out of the queue at once; another
+        is written to its state (qtsmtp-queue(5))."""
+        pending.remove(address)
+        state.recipients[address] = {"reply": result.reply.line, "host": "",
+                                     "when": time.time(), "status": qstates.SENT}
+        try:
+            if pending:
+                qstates.note_state(self.queue, queue_id, state)
+            else:
+                (self.queue / qformat.ACTIVE / queue_id).unlink(missing_ok=True)
+        except OSError:
+            pass       # recorded at the end of the attempt, as before
 
 
 class _RouteFailure(Exception):

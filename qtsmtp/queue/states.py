@@ -72,6 +72,21 @@ def write_state(queue: Path, queue_id: str, state: MessageState) -> None:
                0o600, exclusive=False)
 
 
+def note_state(queue: Path, queue_id: str, state: MessageState) -> None:
+    """write_state without the fsyncs: what a recipient delivered a moment ago changes,
+    written as soon as it is so (renamed into place whole). A client job killed right
+    after then does not deliver that recipient again; only a crash of the whole system
+    before the next durable write can make it do so (a duplicate, never a loss)."""
+    directory = queue / STATE
+    tmp = directory / f".{queue_id}.note"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, state.to_json().encode())
+    finally:
+        os.close(fd)
+    os.rename(tmp, directory / queue_id)
+
+
 def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
     """The message is done: its file first, then its state (a state file without a
     message is ignored and swept)."""

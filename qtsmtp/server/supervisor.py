@@ -34,6 +34,7 @@ from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_na
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
+from qtsmtp.queue.sweep import sweep_tmp
 from qtsmtp.server import restarts
 from qtsmtp.server.tls import check_start
 from qtsmtp.server.worker import run_server_job
@@ -119,6 +120,9 @@ class Supervisor:
             if current.policy.alwrly == "*ALL":
                 self.log.send("TCP2663")
             queue = qformat.prepare(self.root)
+            swept = sweep_tmp(self.root)     # before any job of ours writes there
+            if swept:
+                self.log.send("TCP9004", swept)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)
             if str(current.attributes.get("COLDSTART", "*NO")).upper() == "*YES":
                 # Once the start cannot fail for the port, and before the client job
