@@ -16,7 +16,7 @@ import time
 from support import eventually
 
 MESSAGES, KILLS = 1500, 5
-BOXES = ("ann", "bob", "cy")
+BOXES = ("ann", "bob", "ops")              # users of the SMTP directory (droot)
 
 
 def _tags(root) -> collections.Counter:
