@@ -118,9 +118,10 @@
                           convert by CCSID. No effect here: TCP2702.')
              PARM       KWD(JOURNAL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) PROMPT('Journal') +
-                          HELP('*YES: the server writes a journal entry for each +
-                          message it accepts and each relay decision. No effect yet: +
-                          TCP2711.')
+                          HELP('*YES: the server and client jobs journal every +
+                          SMTP event (connection, HELO, MAIL, each RCPT decision, +
+                          queued, filtered, delivery attempt, bounce) as JSON lines +
+                          in QUSRSYS/QZMF, one file a day; DSPSMTPJRN reads them.')
              PARM       KWD(PCTRTGCHR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *YES *NO) DFT(*SAME) +
                           PROMPT('Percent routing character') +

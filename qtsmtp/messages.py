@@ -113,9 +113,6 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "relay with ALWAUTH(*RELAY)."),
     "TCP2709": (20, "&1 stored; it has no effect here: with no POP relay window no client is "
                     "let past the reject list; take the client out of it with RMVSMTPLE."),
-    "TCP2711": (20, "&1 stored; it has no effect yet: no SMTP journal is written; the job "
-                    "logs in QSYSWRK/joblog record every session, recipient decision and "
-                    "delivery."),
     "TCP2712": (20, "&1 stored; it has no effect yet: every recipient that fails is reported "
                     "to the sender with an RFC 3464 notification, and no one else is told."),
     "TCP2716": (20, "&1 stored; it has no effect yet: the server does not take ETRN; the "

@@ -51,6 +51,7 @@ ACTS: dict[str, str] = {
     "RUNQINTV": "tests/delivery/test_queue_runner.py::test_scheduled_run_waits_for_the_interval_and_for_no_client_job",
     "MIME8BIT": "tests/esmtp/test_esmtp_extensions.py::test_mime8bit_no_refuses_body_8bitmime_and_8bit_data",
     "ESMTPEXT": "tests/esmtp/test_esmtp_extensions.py::test_ehlo_offers_what_is_honoured_under_its_control",
+    "JOURNAL": "tests/e2e/test_smtp_journal.py::test_a_message_story_from_connection_to_delivery",
     "FTRACN": "tests/e2e/test_mail_filters.py::test_ftracn_keep_quarantines_with_reason_and_wrksmtpqtn_releases_and_deletes",
 }
 
@@ -66,7 +67,6 @@ NO_EFFECT: dict[str, str] = {
     "CCSID": "TCP2702",
     "TBLSMTPOUT": "TCP2702",
     "TBLSMTPIN": "TCP2702",
-    "JOURNAL": "TCP2711",
     "PCTRTGCHR": "TCP2706",
     "ETRNSVR": "TCP2716",
     "NFYDLVRY": "TCP2712",

@@ -42,6 +42,7 @@ from qtsmtp.delivery.routing import (
 from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure, describe
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import quarantine
+from qtsmtp.jobs import smtpjournal
 from qtsmtp.queue import states as qstates
 from qtsmtp.queue.writer import QueueWriter
 
@@ -142,6 +143,9 @@ class DeliveryEngine:
             return
         values = attributes.load(self.root)
         self.routing = Routing(self.root, values)
+        self.journal_on = smtpjournal.enabled(values)     # JOURNAL(*YES)
+        if self.journal_on and getattr(self, "journal", None) is None:
+            self.journal = smtpjournal.SmtpJournal(self.root, self.job_number)
         self._keys = keys
         self.delays = schedule.retry_delays(values)
         self.keep_days = values.get("KEEPUNTIL")
@@ -226,6 +230,8 @@ class DeliveryEngine:
                 loop.remove_reader(fifo_fd)
             await self.pool.close_all()
             self._wake = None
+            if getattr(self, "journal", None) is not None:
+                self.journal.close()             # the journal's last records, synced
 
     def _fifo_readable(self, fd: int) -> None:
         try:
@@ -303,6 +309,9 @@ class DeliveryEngine:
                     record["status"] = qstates.WAITING
                     deferred.append(rcpt)
                 state.recipients[rcpt] = record
+                self._journal("delivery", queue_id=queue_id, recipient=rcpt,
+                              status=record["status"], host=result.host or "local mailbox",
+                              reply=record["reply"], attempt=state.attempts + 1)
         next_at = None
         if deferred:
             state.attempts += 1
@@ -321,6 +330,9 @@ class DeliveryEngine:
                         self.log.send("TCP2741", queue_id, rcpt, self.keep_days, reply)
                     else:
                         self.log.send("TCP5013", queue_id, rcpt, state.attempts, reply)
+                    self._journal("expired", queue_id=queue_id, recipient=rcpt,
+                                  attempts=state.attempts, reply=reply,
+                                  kept_too_long=bool(kept_too_long))
                 deferred = []
             else:
                 next_at = time.time() + delay
@@ -352,6 +364,12 @@ class DeliveryEngine:
         queue_id = self.queue_message("", [sender], notification)
         state.dsn_sent += [f.recipient for f in new]
         self.log.send("TCP5014", envelope.get("id", "?"), sender, queue_id, len(new))
+        self._journal("bounce", queue_id=envelope.get("id", "?"), sender=sender,
+                      notification=queue_id, recipients=[f.recipient for f in new])
+
+    def _journal(self, event: str, **fields) -> None:
+        if getattr(self, "journal_on", False):
+            self.journal.record(event, **fields)
 
     def queue_message(self, sender: str, recipients: list[str], content: bytes,
                       helo: str | None = None) -> str:

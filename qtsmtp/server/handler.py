@@ -216,6 +216,7 @@ class RelayHandler(AiosmtpdLookup):
     def data_refused(self, session, outcome, reply: str) -> None:
         """The message was read to its end and is refused (too large, bare CR or LF)."""
         self.log.send("TCP3060", peer_text(session), outcome.size, reply)
+        self.journal_event(session, "data_refused", size=outcome.size, reply=reply)
 
     async def handle_DATA(self, server, session, envelope):
         """The end of DATA: the whole message has been spooled. ``envelope.spool``
