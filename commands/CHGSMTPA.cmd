@@ -131,9 +131,11 @@
              PARM       KWD(ETRNSVR) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support ETRN for server') +
-                          HELP('*YES: hosts in the *ETRNSVR list may ask this server +
-                          with ETRN to deliver the mail queued for them. No effect +
-                          yet: TCP2716.')
+                          HELP('*YES: EHLO offers ETRN (RFC 1985), and a host in +
+                          the *ETRNSVR list may ask with ETRN node or ETRN @node +
+                          that the deferred mail for that node be delivered now: +
+                          253 with the number of messages, 251 when none waits, 459 +
+                          for a client the list does not name. *NO: 502.')
              PARM       KWD(MIME8BIT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support 8-bit MIME') +

@@ -47,6 +47,7 @@ ACTS: dict[str, str] = {
     "ALWBARELF": "tests/security/test_sec_hostile_data.py::test_alwbarelf_yes_accepts_them_and_stores_only_crlf",
     "COLDSTART": "tests/delivery/test_delivery_attributes.py::test_coldstart_yes_discards_the_queue_at_start_and_says_so",
     "KEEPUNTIL": "tests/delivery/test_delivery_attributes.py::test_keepuntil_returns_a_message_kept_longer_than_it_allows",
+    "ETRNSVR": "tests/delivery/test_etrn.py::test_a_listed_client_runs_its_nodes_queue_now",
     "VFYFROMUSR": "tests/e2e/test_attribute_effects.py::test_vfyfromusr_checks_the_sender_against_the_user_directory",
     "RUNQINTV": "tests/delivery/test_queue_runner.py::test_scheduled_run_waits_for_the_interval_and_for_no_client_job",
     "MIME8BIT": "tests/esmtp/test_esmtp_extensions.py::test_mime8bit_no_refuses_body_8bitmime_and_8bit_data",
@@ -68,7 +69,6 @@ NO_EFFECT: dict[str, str] = {
     "TBLSMTPOUT": "TCP2702",
     "TBLSMTPIN": "TCP2702",
     "PCTRTGCHR": "TCP2706",
-    "ETRNSVR": "TCP2716",
     "NFYDLVRY": "TCP2712",
     "ALLMAILMSF": "TCP2703",
     "DIALSCD": "TCP2704",
@@ -113,7 +113,6 @@ def diagnostics(changed: dict, shipped: dict) -> list[Message]:
 # List types that listtypes marks acted_on=False -> why ADDSMTPLE's entry does nothing
 # yet (TCP2730), as WRKSMTPLE and qatmadrlst(5) say too.
 LIST_NO_EFFECT: dict[str, str] = {
-    "*ETRNSVR": "the server does not take ETRN (CHGSMTPA ETRNSVR)",
 }
 
 

@@ -58,7 +58,7 @@ LIST_TYPES: dict[str, ListType] = {t.type: t for t in (
     _t("*SVRBIND", "SVRBIND", "Server bind list", HOST4, "INTNETADR", ["INTNETADR"]),
     _t("*CLTBIND", "CLTBIND", "Client bind list", HOST4, "INTNETADR", ["INTNETADR"]),
     _t("*ETRNSVR", "ETRNSVR", "ETRN server list", HOST_OR_IP4, "INTNETADR SUBNETMASK HOSTNAME",
-       ["INTNETADR|HOSTNAME"], acted_on=False),
+       ["INTNETADR|HOSTNAME"]),
     _t("*FTRSUBJECT", "FTRSUBJECT", "Subject filter list", TEXT, "FTRDATA", ["FTRDATA"]),
     _t("*FTRORIGIN", "FTRORIGIN", "Originator filter list", TEXT, "FTRDATA", ["FTRDATA"]),
     _t("*FTRFILNAME", "FTRFILNAME", "Attachment file name filter list", TEXT, "FTRDATA", ["FTRDATA"]),

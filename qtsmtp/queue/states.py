@@ -21,7 +21,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from qtsmtp.queue.format import ACTIVE, DEFERRED, INCOMING, MAILDROP, RETRY, STATE
+from qtsmtp.queue.format import (
+    ACTIVE,
+    DEFERRED,
+    INCOMING,
+    MAILDROP,
+    RETRY,
+    STATE,
+    NotAQueueFile,
+    read_envelope,
+)
 from qtsmtp.store.durable import write_file
 
 SENT, FAILED, WAITING = "sent", "failed", "deferred"   # a recipient's delivery status
@@ -119,3 +128,22 @@ def discard_waiting(queue: Path) -> int:
                 continue
             discarded += where not in (STATE, RETRY)
     return discarded
+
+
+def run_now_for(queue: Path, wanted) -> int:
+    """ETRN: make every deferred message due now that has a recipient still waiting whose
+    domain ``wanted(domain)`` takes, with the retry mark WRKSMTPQ OPTION(*RETRY) leaves
+    (the caller wakes the client job). Returns how many messages were marked."""
+    marked = 0
+    for queue_id in listing(queue, DEFERRED):
+        try:
+            envelope = read_envelope(queue / DEFERRED / queue_id)
+        except (OSError, NotAQueueFile):
+            continue                      # delivered or moved meanwhile, or not ours
+        state = read_state(queue, queue_id) or MessageState()
+        waiting = [r for r in envelope["recipients"]
+                   if isinstance(r, str) and state.status(r) not in (SENT, FAILED)]
+        if any(wanted(r.rpartition("@")[2]) for r in waiting):
+            (queue / RETRY / queue_id).touch()
+            marked += 1
+    return marked

@@ -7,6 +7,7 @@ client. Nothing here decides who may relay; everything here says why.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import re
 from datetime import datetime
@@ -21,10 +22,22 @@ from qtsmtp.jobs.smtpjournal import SmtpJournal, enabled as journal_enabled
 from qtsmtp.server.proxyproto import proxied_client
 from qtsmtp.config.address import AddressRefused, canonical_recipient
 from qtsmtp.config.policy import Decision
+from qtsmtp.config import etrn
+from qtsmtp.config.listtypes import LIST_TYPES
+from qtsmtp.config.lists import read_entries
+from qtsmtp.delivery import submit
+from qtsmtp.queue import format as qformat
+from qtsmtp.queue import states as qstates
 
 # RFC 5321 4.5.3.1.8 asks for at least 100 recipients per message; more is a bulk tool.
 MAX_RECIPIENTS = 1000
 _UNSAFE_HELO = re.compile(r"[^A-Za-z0-9.\-_:\[\]]")
+
+
+def etrn_served(session) -> bool:
+    """CHGSMTPA ETRNSVR(*YES), as the session's configuration has it."""
+    compiled = session.compiled
+    return compiled is not None and str(compiled.attributes.get("ETRNSVR", "*NO")).upper() == "*YES"
 
 
 def peer_text(session) -> str:
@@ -139,6 +152,40 @@ class RelayHandler(AiosmtpdLookup):
             self._journal_helo(session)
             self.journal_event(session, "mail", sender=address)
         return "250 2.1.0 Sender ok"
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        """aiosmtpd's EHLO reply, its last line ("250 HELP") included; ETRN is offered
+        before that line when ETRNSVR(*YES)."""
+        session.host_name = hostname
+        if etrn_served(session):
+            responses.insert(len(responses) - 1, "250-ETRN")
+        return responses
+
+    async def etrn(self, session, argument: str) -> str:
+        """RFC 1985 ETRN: run the queue for a node now, if ETRNSVR(*YES) and the
+        *ETRNSVR list lets this client (config.etrn); the reply, and a job log line."""
+        if not etrn_served(session):
+            return "502 5.5.1 ETRN not available"
+        if not session.host_name:
+            return "503 5.5.1 Send EHLO first"
+        node = etrn.parse_node(argument)
+        if node is None:
+            return "501 5.5.4 Syntax: ETRN domain or ETRN @domain"
+        root = self.source.root
+        entries = await asyncio.to_thread(read_entries, root, LIST_TYPES["*ETRNSVR"])
+        entry = etrn.permitting_entry(entries, session.peer[0], session.host_name, node)
+        if entry is None:
+            self.log.send("TCP2743", peer_text(session), node,
+                          "the ETRN server list names neither the client nor its node")
+            return f"459 4.7.1 Node {node} not allowed: not in the ETRN server list"
+        queue = qformat.queue_directory(root)
+        marked = await asyncio.to_thread(qstates.run_now_for, queue, node.holds)
+        if marked:
+            submit.wake(root)
+        self.log.send("TCP2742", peer_text(session), node, marked, entry)
+        if not marked:
+            return f"251 2.0.0 OK, no messages waiting for node {node}"
+        return f"253 2.0.0 OK, {marked} pending messages for node {node} started"
 
     def _sender_refusal(self, session, address: str) -> str | None:
         """CHGSMTPA VFYFROMUSR(*YES or *ALL): the sender must be a user of this system

@@ -51,7 +51,7 @@ import functools
 import logging
 import re
 
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
@@ -319,6 +319,11 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             await super().smtp_EHLO(hostname)
         finally:
             self._hello_reply = False
+
+    @syntax("ETRN domain | @domain")
+    async def smtp_ETRN(self, arg: str) -> None:
+        """RFC 1985: the handler decides (ETRNSVR, the *ETRNSVR list) and runs the queue."""
+        await self.push(await self.event_handler.etrn(self.session, arg))
 
     async def smtp_HELO(self, hostname: str) -> None:
         self._hello_reply = True
