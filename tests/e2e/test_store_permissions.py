@@ -126,3 +126,22 @@ def test_a_start_the_file_system_refuses_says_why(server_root) -> None:
         assert "File too large" in result.stderr
         assert "TCP9999" not in result.stderr and "Traceback" not in result.stderr
         assert not server_root.jobs()
+
+
+def test_a_huge_bad_record_on_reload_adds_a_line_not_megabytes_to_the_logs(server) -> None:
+    member = server.root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+    logs = server.root / "QSYSWRK" / "joblog"
+    before = sum(p.stat().st_size for p in logs.glob("*.log"))
+    with open(member, "ab") as f:                 # a hand edit: 10 MB, NUL and ESC in it
+        f.write(b"10.\x1b[2J\x00" + b"7" * (10 << 20) + b"\n")
+    server.joblog_shows("TCP3021", "QTSMTPSRVP")
+    with open(member, "ab") as f:                 # a second change: a second reload attempt
+        f.write(b"# comment\n")
+    eventually(lambda: server.joblog_text("QTSMTPSRVP").count(" TCP3021 ") >= 4,
+               "two failed reloads in each of the two server jobs")
+    grown = sum(p.stat().st_size for p in logs.glob("*.log")) - before
+    assert grown < 64 * 1024, grown
+    text = server.joblog_text("QTSMTPSRVP")
+    assert "longer than the 1024 characters a record may have" in text
+    assert [c for c in ("\x1b", "\x00") if c in text] == []
+    assert server.rcpt_code("127.0.0.2", "postmaster") == 250
