@@ -144,7 +144,10 @@ class PythonProgram:
 
     async def call(self, event: ExitEvent, timeout: float):
         if self.is_async:
-            return await asyncio.wait_for(self.function(event), timeout)
+            # asyncio.timeout, not wait_for: wait_for wraps the call in a task of its own
+            # (Python 3.11), a third of what a no-op async exit cost a call.
+            async with asyncio.timeout(timeout):
+                return await self.function(event)
         threads = self.threads
         if threads.exhausted:
             raise ThreadsExhausted()

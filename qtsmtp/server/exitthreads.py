@@ -5,9 +5,10 @@ may block, so it never runs on the event loop; a call is put on a queue that the
 program's threads take from, and its result comes back to the loop with one
 call_soon_threadsafe. That is all a call costs: concurrent.futures and
 asyncio.wrap_future, which run_in_executor goes through, chain two futures with locks
-and callbacks on both sides, about a third of what a no-op exit cost a session
-(bench/bench_security.py). A call that is told nothing back (DISCONNECT) costs only
-the queue.
+and callbacks on both sides, and asyncio.wait_for adds a task. Measured in one process
+on uvloop (a no-op function, 20,000 calls in a row): 40-44 us of CPU per call through
+run_in_executor and wait_for, 25-26 us this way. A call that is told nothing back
+(DISCONNECT) costs only the queue.
 
 A thread cannot be stopped: a call past its time budget keeps its thread until the
 function returns. Calls past their budget are counted; when they hold every thread
