@@ -214,9 +214,10 @@
              PARM       KWD(ETRNCLT) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Support ETRN for client') +
-                          HELP('*YES: the client job sends ETRN to its mail hub to +
-                          collect the mail queued there for it. No effect yet: +
-                          TCP2717.')
+                          HELP('*YES: when the client job starts, it asks its mail hub +
+                          (FWDHUBSVR, else MAILROUTER) with ETRN (RFC 1985) for the +
+                          mail queued there for the system name and the ALIASDMN +
+                          domains; each reply goes to its job log (TCP2744).')
              PARM       KWD(FIREWALL) TYPE(*CHAR) LEN(4) RSTD(*YES) +
                           VALUES(*SAME *NO *YES) DFT(*SAME) +
                           PROMPT('Forward mail to router through firewall') +

@@ -115,14 +115,13 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "let past the reject list; take the client out of it with RMVSMTPLE."),
     "TCP2712": (20, "&1 stored; it has no effect yet: every recipient that fails is reported "
                     "to the sender with an RFC 3464 notification, and no one else is told."),
-    "TCP2717": (20, "&1 stored; it has no effect yet: the client job sends no ETRN; mail "
-                    "waiting on a hub for this system comes when the hub sends it."),
     "TCP2720": (20, "&1 stored; it has no effect here: SNDSMTPEMM and the submission queue "
                     "always check that the sender is the submitting user's address."),
     "TCP2730": (20, "Entry stored in the &1, which has no effect yet: &2."),
     "TCP2740": (10, "COLDSTART(*YES): &1 messages waiting in &2 discarded at start."),
     "TCP2742": (0, "&1 ETRN &2: &3 deferred messages made due now (*ETRNSVR entry &4)."),
     "TCP2743": (20, "&1 ETRN &2 refused: &3."),
+    "TCP2744": (0, "ETRN &1 to mail hub &2: &3."),
     "TCP2741": (20, "Message &1 to &2 returned: kept the most days KEEPUNTIL allows (&3); "
                     "last reply &4."),
     "TCP8051": (40, "Not authorized to change &1 (&2)."),

@@ -20,7 +20,8 @@ import threading
 import time
 from pathlib import Path
 
-from qtsmtp.delivery import submit
+from qtsmtp.delivery import etrnclient, submit
+from qtsmtp.delivery.routing import Routing
 from qtsmtp.delivery.engine import DeliveryEngine
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
@@ -70,6 +71,7 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
     fd = os.open(queue / qformat.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
     engine = DeliveryEngine(root, log, job_number=job_number)
     engine.recover()
+    etrnclient.start(Routing(root), log)          # ETRNCLT(*YES): ask the hub for our mail
     log.send("TCP3040", len(qstates.listing(queue, qformat.INCOMING)), queue / qformat.INCOMING)
     loop = asyncio.new_event_loop()
     try:

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import smtplib
 
+from aiosmtpd.smtp import SMTP
+
+from sinks import Sink
 from support import eventually
 from support.server import Server
 
@@ -65,3 +68,35 @@ def test_a_listed_client_runs_its_nodes_queue_now(tmp_path, sinks):
         assert _etrn(server, "127.0.0.5", "anything.test", "other.test")[0] == 502
     finally:
         assert not server.shut_down()
+
+
+class _EtrnHub(Sink):
+    """A loopback hub that takes ETRN and records each node asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.asked: list[str] = []
+        hub = self
+
+        class EtrnSMTP(SMTP):
+            async def smtp_ETRN(self, arg: str) -> None:
+                hub.asked.append(arg)
+                await self.push(f"250 OK, queuing for node {arg} started")
+
+        self.controller.factory = lambda: EtrnSMTP(self.controller.handler)
+
+
+def test_etrnclt_asks_the_hub_for_this_systems_mail_at_start(droot):
+    hub = _EtrnHub().start()
+    try:
+        droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "ALIASDMN((1 'branch.test'))")
+        droot.start("SVRJOBS(1)")          # ETRNCLT(*NO), as shipped: nothing asked
+        droot.joblog_shows("TCP3040", "QTSMTPCLTD")
+        droot.end()
+        droot.run("chgsmtpa", "ETRNCLT(*YES)")
+        droot.start("SVRJOBS(1)")
+        droot.joblog_shows("TCP2744 ETRN branch.test to mail hub", "QTSMTPCLTD")
+        assert hub.asked == ["sys.test", "branch.test"]
+        assert "250 OK, queuing for node sys.test started" in droot.joblog_text("QTSMTPCLTD")
+    finally:
+        hub.stop()
