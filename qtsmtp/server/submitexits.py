@@ -20,19 +20,37 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from qtsmtp.config.exitreg import RegistryError
 from qtsmtp.server.exits import (CONNECT, DISCONNECT, LOCAL_CLIENT, QUIT, REJECT, ExitEvent,
                                  ExitSource, SessionExits)
 
 
+UNREADABLE = "451 4.7.1 exit program registration not readable"
+
+
 class SubmissionScreen:
     def __init__(self, root: Path, log):
+        self.root = Path(root)
         self.log = log
-        self.source = ExitSource(Path(root), log)
+        self.source: ExitSource | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            self.source = ExitSource(self.root, self.log)
+        except (RegistryError, OSError) as bad:
+            # A registration this job cannot read must not let local mail past the exit:
+            # submissions wait in the maildrop (TCP6098) until it reads again.
+            self.log.send("TCP6023", bad)
 
     def __call__(self, queue_id: str, user: str, sender: str, recipients: list[str],
                  content: bytes) -> str | None:
         """None when the programs let the submission go; else the reply that refuses it."""
+        if self.source is None:
+            self._open()
+            if self.source is None:
+                return UNREADABLE
         if self.source.needs_reload():
             error = self.source.reload()
             if error is not None:
@@ -75,6 +93,8 @@ class SubmissionScreen:
 
     def close(self) -> None:
         """End the external programs and threads (the job or the queue run ends)."""
+        if self.source is None:
+            return
         loop = self.loop or asyncio.new_event_loop()
         try:
             loop.run_until_complete(self.source.close())

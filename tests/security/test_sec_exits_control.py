@@ -270,3 +270,69 @@ def test_local_submission_runs_through_the_exit_and_a_refusal_is_bounced(new_ser
     eventually(lambda: len([c for c in calls(trace, "local") if c[2] == "DATA"]) == 3,
                "the client job asked the exit about the third submission")
     assert len(list((server.root / "mail").glob(f"{profile.lower()}/new/*"))) == 2
+
+
+def test_unreadable_registration_holds_local_submissions_back(new_server):
+    from qtsmtp.config.users import current_profile
+    server = new_server()
+    server.run("chgsmtpa", "SYSNAME(sys.test)")
+    server.run("addusrsmtp", current_profile())
+    register(server, 1, "exitsamples:noop")
+    member = server.root / "QUSRSYS" / "QATMEXITPG" / "EXITPGM"
+    good = member.read_text()
+    member.write_text(good + "not a registration\n")           # a bad hand edit
+    server.run("sndsmtpemm", "RCP(('someone@remote.test'))", "SUBJECT(waits)", "NOTE('x')")
+    ran = server.run("qtsmtp", "runqueue").stdout
+    assert "0 submissions picked up" in ran
+    log = server.joblog_shows(" TCP6098 ")
+    assert "TCP6023" in log and "Traceback" not in log
+    assert len(list((server.root / "queue" / "maildrop").glob("[!.]*"))) == 1
+    member.write_text(good)
+    ran = server.run("qtsmtp", "runqueue").stdout
+    assert "1 submissions picked up" in ran
+
+
+def test_policy_server_is_told_connect_and_disconnect(new_server):
+    import socketserver
+    import threading
+
+    from support import free_port
+
+    seen: list[dict] = []
+
+    class Policy(socketserver.StreamRequestHandler):
+        def handle(self):
+            attrs: dict = {}
+            for raw in self.rfile:
+                line = raw.decode().rstrip("\n")
+                if line:
+                    key, _, value = line.partition("=")
+                    attrs[key] = value
+                    continue
+                seen.append(attrs)
+                self.wfile.write(b"action=DUNNO\n\n")
+                attrs = {}
+
+    socketserver.ThreadingTCPServer.allow_reuse_address = True
+    policy = socketserver.ThreadingTCPServer(("127.0.0.1", free_port()), Policy)
+    policy.daemon_threads = True
+    thread = threading.Thread(target=policy.serve_forever, daemon=True)
+    thread.start()
+    try:
+        server = new_server()
+        register(server, 1, f"policy:inet:127.0.0.1:{policy.server_address[1]}")
+        server.start("SVRJOBS(1)")
+        client = server.smtp("127.0.0.6")
+        assert client.mail("a@client.test")[0] == 250
+        client.quit()
+        eventually(lambda: any(a.get("protocol_state") == "DISCONNECT" for a in seen),
+                   "the policy server told of the end")
+        states = [(a["protocol_state"], a.get("reason")) for a in seen]
+        assert states == [("CONNECT", None), ("EHLO", None), ("MAIL", None),
+                          ("DISCONNECT", "QUIT")]
+        assert {a["client_address"] for a in seen} == {"127.0.0.6"}
+        assert len({a["instance"] for a in seen}) == 1
+    finally:
+        policy.shutdown()
+        policy.server_close()
+        thread.join(10)
