@@ -344,10 +344,20 @@
                           HELP('Most recipients of one message; one more gets 452. +
                           *DFT is 1000.')
              PARM       KWD(MAXCLTEMM) TYPE(*INT4) RANGE(1 65535) +
-                          SPCVAL((*SAME) (*NOMAX)) DFT(*SAME) +
+                          SPCVAL((*SAME) (*DFT 50) (*NOMAX)) DFT(*SAME) +
                           PROMPT('Maximum sessions per client (qtsmtp extension)') +
-                          HELP('Most sessions one client address may have with a +
-                          server job at the same time; one more gets 421.')
+                          HELP('Most sessions one client address may have at the +
+                          same time, counted across every server job; one more +
+                          gets 421. This system''s own addresses are not +
+                          limited. Shipped (and *DFT): 50, as Postfix''s +
+                          smtpd_client_connection_count_limit.')
+             PARM       KWD(MAXCLTRATE) TYPE(*INT4) RANGE(1 1000000) +
+                          SPCVAL((*SAME) (*DFT 300) (*NOMAX)) DFT(*SAME) +
+                          PROMPT('Connections per client a minute (qtsmtp extension)') +
+                          HELP('Most connections one client address may open in a +
+                          minute, counted across every server job; one more gets +
+                          421. This system''s own addresses are not limited. +
+                          Shipped (and *DFT): 300.')
              PARM       KWD(CMDTIMEOUT) TYPE(*INT4) RANGE(1 3600) +
                           SPCVAL((*SAME) (*DFT 300)) DFT(*SAME) +
                           PROMPT('Command timeout (s, qtsmtp extension)') +
@@ -370,9 +380,11 @@
                           SPCVAL((*SAME) (*DFT 3)) DFT(*SAME) +
                           PROMPT('Maximum AUTH failures (qtsmtp extension)') +
                           HELP('Failed AUTH attempts after which a session is closed +
-                          with 421; each failure from the same client address is +
-                          also answered more slowly, one second more per failure +
-                          within ten minutes, up to ten seconds. *DFT is 3.')
+                          with 421, and after which the client address, counted +
+                          across every server job, is refused AUTH for ten minutes +
+                          from its last failure, the right password too. Each +
+                          failure is also answered more slowly, one second more +
+                          per failure, up to ten seconds. *DFT is 3.')
              PARM       KWD(PORT) TYPE(*INT4) RANGE(1 65535) +
                           SPCVAL((*SAME) (*DFT 25)) DFT(*SAME) +
                           PROMPT('Port (qtsmtp extension)') +

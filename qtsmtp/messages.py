@@ -191,6 +191,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3060": (30, "&1 message refused after &2 octets: &3"),
     "TCP3061": (20, "&1 message &2: &3 line breaks put in lines longer than 998 octets."),
     "TCP3062": (30, "&1 &2 refused: a control character in its argument."),
+    "TCP3063": (20, "&1 session closed after &2 seconds without a command: 421 sent."),
+    "TCP3064": (30, "&1 refused: this server job serves &2 sessions, its most."),
+    "TCP3065": (30, "&1 refused: &2 connections from this address this minute, MAXCLTRATE &3."),
+    "TCP3066": (30, "&1 AUTH refused: &2 failures from this address within &3 seconds."),
     # --- panels, command line and prompter (WRKSMTPLE, WRKACTJOB, qtsmtp, --prompt) ----
     "QTS1001": (30, "Option &1 not valid here; the options are &2."),
     "QTS1002": (20, "Already at the top of the list."),

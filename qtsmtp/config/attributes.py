@@ -39,7 +39,7 @@ SHIPPED = {
     "VFYID": "*NO", "VFYMSFMSG": "*NO", "PORT": 25,
     # qtsmtp extensions for security and control: chgsmtpa(1), qatmsmtp(5).
     "TLSCERT": "*NONE", "TLSKEY": "*NONE", "IMPSSLPORT": 465, "PROXYPORT": "*NONE",
-    "MAXRCPT": 1000, "MAXCLTEMM": "*NOMAX", "CMDTIMEOUT": 300, "DTATIMEOUT": 180,
+    "MAXRCPT": 1000, "MAXCLTEMM": 50, "MAXCLTRATE": 300, "CMDTIMEOUT": 300, "DTATIMEOUT": 180,
     "MAXBADCMD": 20, "MAXAUTHFAIL": 3,
     "RUNQINTV": 30,
 }

@@ -40,6 +40,7 @@ ACTS: dict[str, str] = {
     "PROXYPORT": "tests/security/test_sec_proxy.py::test_relay_follows_the_proxy_header",
     "MAXRCPT": "tests/security/test_sec_limits.py::test_size_recipients_and_bad_commands",
     "MAXCLTEMM": "tests/security/test_sec_limits.py::test_sessions_per_client",
+    "MAXCLTRATE": "tests/security/test_sec_hostile_sessions.py::test_connection_rate_is_limited_across_jobs",
     "CMDTIMEOUT": "tests/e2e/test_attribute_effects.py::test_cmdtimeout_ends_an_idle_session",
     "DTATIMEOUT": "tests/security/test_sec_limits.py::test_slow_upload_is_not_cut_but_a_stalled_one_is",
     "MAXBADCMD": "tests/security/test_sec_limits.py::test_size_recipients_and_bad_commands",

@@ -11,7 +11,8 @@ the later checks cost:
 1. the reject lists (*REJECT, *REJECTIP6): one look-up in tables the job holds in memory;
    a rejected client also never causes a DNS query about itself;
 2. the sessions of this server job (MAXINEMM, spread over the jobs): a counter;
-3. the sessions of this client (MAXCLTEMM): a counter; from here on the session counts;
+3. the sessions and the connection rate of this client (MAXCLTEMM, MAXCLTRATE), across
+   every server job (anvil): from here on the session counts;
 4. the DNS blocklists (RBLSVR): network round trips, each up to DNSBL_TIMEOUT_SECONDS
    (answers are cached);
 5. the exit programs: the session takes the exit chain current now and keeps it to its
@@ -26,14 +27,15 @@ back in SecureSMTP.connection_lost.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Awaitable, Callable
 
 from qtsmtp.server.exits import CONNECT, REJECT, SessionExits, exit_event
 from qtsmtp.server.handler import peer_text
 from qtsmtp.server.protocol import TOO_MANY_SESSIONS
 
 TOO_MANY_FROM_CLIENT = "421 4.7.0 Too many sessions from your address, try again later"
+TOO_FAST_FROM_CLIENT = "421 4.7.0 Too many connections from your address, try again later"
 
 
 @dataclass(frozen=True)
@@ -48,18 +50,29 @@ async def reject_list(server) -> str | None:
 
 async def job_sessions(server) -> str | None:
     if len(server.registry.sessions) > server.max_sessions:
+        server.event_handler.log.send("TCP3064", peer_text(server.session),
+                                      len(server.registry.sessions) - 1)
         return TOO_MANY_SESSIONS
     return None
 
 
 async def client_sessions(server) -> str | None:
-    session, per_client = server.session, server.security.per_client
-    client, limit = session.peer[0], server.limits["MAXCLTEMM"]
-    if limit and per_client[client] >= limit:
-        server.event_handler.log.send("TCP6039", peer_text(session), per_client[client])
-        return TOO_MANY_FROM_CLIENT
-    per_client[client] += 1
+    """MAXCLTEMM and MAXCLTRATE, counted across every server job (anvil); this host's own
+    addresses are not limited (as Postfix exempts $mynetworks, whose default is the
+    host itself)."""
+    session, clients = server.session, server.security.clients
+    client = session.peer[0]
+    if client in server.security.own_addresses:
+        return None
+    sessions, rate = clients.connected(client)
     session.counted = client
+    limit, rate_limit = server.limits["MAXCLTEMM"], server.limits["MAXCLTRATE"]
+    if limit and sessions > limit:
+        server.event_handler.log.send("TCP6039", peer_text(session), sessions - 1)
+        return TOO_MANY_FROM_CLIENT
+    if rate_limit and rate > rate_limit:
+        server.event_handler.log.send("TCP3065", peer_text(session), rate - 1, rate_limit)
+        return TOO_FAST_FROM_CLIENT
     return None
 
 

@@ -17,7 +17,7 @@
 - The session knows whether it is in DATA, so ENDTCPSVR can let it finish and say 421
   to the others at once.
 
-Only aiosmtpd's public constructor arguments and documented hooks are used, with three
+Only aiosmtpd's public constructor arguments and documented hooks are used, with these
 exceptions, each checked to exist by tests/unit/test_fast_session.py so that an aiosmtpd
 that renames one fails the tests, not a server:
 
@@ -27,6 +27,12 @@ that renames one fails the tests, not a server:
 - ``_reset_timeout`` (called): DTATIMEOUT counts from the last piece of data
   (secure.SecureSMTP), aiosmtpd's one timer from the last command; and the connection
   checks after a PROXY header get the command timeout (RelaySMTP.admit).
+- ``_timeout_cb`` (extended, super() closes): a session whose time is up gets 421 and a
+  job-log line before the close, never a silent one; ``_reset_timeout`` is also
+  extended, for the shorter timeout under stress (``_timeout_duration``, aiosmtpd's
+  timeout, read).
+- ``_reader`` (read from, in DATA): the session's StreamReader, read in pieces by
+  dataread.read_data through its public methods, as aiosmtpd's own smtp_DATA does.
 - ``_getaddr`` (overridden, a shortcut kept for speed): aiosmtpd's defines a
   typing.Protocol class on every MAIL and RCPT before it parses the address, about 70 us
   each. Measured in the server's processes (CPU time per message, smtp-source, 10
@@ -76,6 +82,9 @@ class _ProxyWarnings(logging.Filter):
 logging.getLogger("mail.log").addFilter(_ProxyWarnings())
 
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, try again later\r\n"
+TIMED_OUT = b"421 4.4.2 Timeout exceeded, closing\r\n"
+PRE_GREETING_SECONDS = 30        # the connection checks before the greeting, at most
+STRESS_TIMEOUT_SECONDS = 10      # the command timeout above half of the session cap
 TOO_MANY_SESSIONS = "421 4.3.2 Too many sessions, try again later"
 
 # Commands that move no mail, capped per session so a client cannot keep a session
@@ -147,7 +156,7 @@ class RelaySession(Session):
     CARRIED = ("client", "proxy_data", "compiled", "exits", "qtsmtp_id", "counted",
                "bad_commands", "auth_failures", "started", "ending")
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, before: "RelaySession | None" = None):
+    def __init__(self, loop: asyncio.AbstractEventLoop, before: RelaySession | None = None):
         self.client: tuple[str, int] | None = None   # from the PROXY header, if any
         self._socket_peer = None
         super().__init__(loop)
@@ -178,15 +187,15 @@ class SessionRegistry:
     """The sessions one server job is serving; ENDTCPSVR ends them through it."""
 
     def __init__(self) -> None:
-        self.sessions: set["RelaySMTP"] = set()
+        self.sessions: set[RelaySMTP] = set()
         self.idle = asyncio.Event()
         self.idle.set()
 
-    def add(self, session: "RelaySMTP") -> None:
+    def add(self, session: RelaySMTP) -> None:
         self.sessions.add(session)
         self.idle.clear()
 
-    def discard(self, session: "RelaySMTP") -> None:
+    def discard(self, session: RelaySMTP) -> None:
         self.sessions.discard(session)
         if not self.sessions:
             self.idle.set()
@@ -245,6 +254,7 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self.max_sessions = max_sessions
         self.connection_checks = tuple(connection_checks)
         self.proxied = options.get("proxy_protocol_timeout") is not None
+        self._timeout_seconds = float(options.get("timeout") or 300)
         self._pending_lines: list[bytes] = []
         self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
         self._greeted = False           # the greeting (no RFC 3463 code either) is sent
@@ -366,11 +376,10 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
     async def admit(self) -> bool:
         """Run the connection checks in order; the first refusal is the reply, and the
         connection is closed. True: greet the client."""
-        if self.proxied:
-            # aiosmtpd gives the command timeout back only after handle_PROXY: the checks
-            # (DNS blocklists: seconds) get it here, as on a plain listener, not what is
-            # left of the PROXY header's.
-            self._reset_timeout()
+        # The checks (DNS blocklists: seconds) get PRE_GREETING_SECONDS at most; on a
+        # PROXY listener aiosmtpd would give the command timeout back only after
+        # handle_PROXY, what is left of the PROXY header's.
+        self._reset_timeout(PRE_GREETING_SECONDS)
         for entry in self.connection_checks:
             refusal = await entry.check(self)
             if refusal is not None:
@@ -379,7 +388,26 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
                 return False
         self.session.started = True
         self.event_handler.session_started(self.session)
+        self._reset_timeout()
         return True
+
+    # --- timeouts: stress-dependent, and never a silent close -------------------------
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        # Above half of the job's session cap, a session waits STRESS_TIMEOUT_SECONDS
+        # for its next command, as Postfix's smtpd_timeout under stress: idle sessions
+        # cannot hold the job's descriptors for CMDTIMEOUT each.
+        if duration is None and len(self.registry.sessions) * 2 > self.max_sessions:
+            duration = STRESS_TIMEOUT_SECONDS
+        self._timeout_seconds = duration or self._timeout_duration
+        super()._reset_timeout(duration)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.event_handler.log.send("TCP3063", peer_text(self.session),
+                                        f"{self._timeout_seconds:g}")
+            self.transport.write(TIMED_OUT)
+        super()._timeout_cb()
 
     # --- DATA and graceful end -------------------------------------------------------
 

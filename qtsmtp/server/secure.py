@@ -16,32 +16,42 @@ from __future__ import annotations
 
 import asyncio
 import binascii
-import time
 from base64 import b64decode
-from collections import Counter
 from pathlib import Path
 
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from qtsmtp.server.admission import CONNECTION_CHECKS
-from qtsmtp.server.dnsbl import Blocklists
+from qtsmtp.config import attributes
+from qtsmtp.config.credentials import CredentialStore
 from qtsmtp.jobs.counters import write_counts
-from qtsmtp.server.exits import (CLOSED, DISCONNECT, DROPPED, ENDING, QUIT, REJECT, TIMEOUT,
-                                 ExitSource, exit_event)
+from qtsmtp.server.admission import CONNECTION_CHECKS
+from qtsmtp.server.anvil import AUTH_PENALTY_SECONDS, ClientCounts, LocalCounts
+from qtsmtp.server.dnsbl import Blocklists
+from qtsmtp.server.exits import (
+    CLOSED,
+    DISCONNECT,
+    DROPPED,
+    ENDING,
+    QUIT,
+    REJECT,
+    TIMEOUT,
+    ExitSource,
+    exit_event,
+)
 from qtsmtp.server.handler import RelayHandler, peer_text
 from qtsmtp.server.protocol import RelaySMTP
 from qtsmtp.server.proxyproto import PROXY_HEADER_SECONDS
 from qtsmtp.server.tls import server_context, tls_paths
-from qtsmtp.config import attributes
-from qtsmtp.config.credentials import CredentialStore
 
-AUTH_FAILURE_WINDOW, AUTH_MAX_DELAY = 600.0, 10.0
+AUTH_MAX_DELAY = 10.0
 # What exit programs see of a message at most (the first octets of a larger one): the
 # copy kept for them is the only one a server job holds in memory.
 EXIT_CONTENT_LIMIT = 32 * 1024 * 1024
 BAD_REPLIES = ("500", "501", "502", "503", "504")
 TOO_MANY_BAD = "421 4.7.0 Too many commands that are not valid, closing"
 TOO_MANY_AUTH = "421 4.7.0 Too many failed authentications, closing"
+AUTH_LOCKED_OUT = ("421 4.7.0 Too many failed authentications from your address; "
+                   "try again later")
 # The AUTH mechanisms SecureHandler implements (the names aiosmtpd's own have too):
 # excluded, none is offered or accepted (ALWAUTH(*NONE), or no TLS configured).
 AUTH_MECHANISMS = ("LOGIN", "PLAIN")
@@ -54,7 +64,7 @@ def _number(value, default):
 class Security:
     """One server job's TLS context, exits, AUTH users and counters."""
 
-    def __init__(self, root: Path, log, job_number: str):
+    def __init__(self, root: Path, log, job_number: str, clients: ClientCounts | None = None):
         self.root = Path(root)
         self.log = log
         self.job_number = job_number
@@ -70,8 +80,10 @@ class Security:
         self._counts: dict | None = None
         self._counts_due = False
         self.credentials = CredentialStore(self.root)
-        self.auth_failures: dict[str, list[float]] = {}
-        self.per_client: Counter = Counter()
+        # Sessions, connection rate and AUTH failures of each client address, across
+        # every server job (anvil.ClientTable, made by the supervisor).
+        self.clients = clients if clients is not None else LocalCounts()
+        self.own_addresses: frozenset = frozenset()    # this host's: not limited per client
         self._blocklists: dict[tuple, Blocklists] = {}
         self._reported_silent: set = set()
 
@@ -160,17 +172,6 @@ class Security:
             lists = self._blocklists[key] = Blocklists(list(zones))
         return lists if lists.active else None
 
-    def auth_failed(self, client: str) -> int:
-        now = time.monotonic()
-        recent = [t for t in self.auth_failures.get(client, ()) if now - t < AUTH_FAILURE_WINDOW]
-        recent.append(now)
-        self.auth_failures[client] = recent[-100:]
-        if len(self.auth_failures) > 10_000:          # bounded, whatever clients do
-            for old in list(self.auth_failures)[:1000]:
-                del self.auth_failures[old]
-        return len(recent)
-
-
 class SecureSMTP(RelaySMTP):
     """RelaySMTP with TLS (STARTTLS, or TLS from the start on the implicit-TLS listener),
     AUTH, the PROXY listener, the connection checks of admission.CONNECTION_CHECKS, the
@@ -206,12 +207,7 @@ class SecureSMTP(RelaySMTP):
         # Give back what the connection checks took for the session.
         session = self.session
         if session.counted is not None:
-            per_client = self.security.per_client
-            left = per_client[session.counted] - 1
-            if left > 0:
-                per_client[session.counted] = left
-            else:
-                del per_client[session.counted]
+            self.security.clients.disconnected(session.counted)
             session.counted = None
         if session.exits is not None:
             self.security.session_ended(session, self._end_reason(session, error))
@@ -373,13 +369,23 @@ class SecureHandler(RelayHandler):
     async def _verify(self, server, user: bytes, password: bytes, mechanism: str):
         session = server.session
         name = user.decode("utf-8", "replace")
+        client, limit = session.peer[0], server.limits["MAXAUTHFAIL"]
+        failures = self.security.clients.auth_failures(client)
+        if failures >= limit:
+            # MAXAUTHFAIL failures of this address, in any job, within the penalty time:
+            # no password is looked at, the right one neither; this try counts too.
+            self.security.clients.auth_failed(client)
+            self.log.send("TCP3066", peer_text(session), failures, AUTH_PENALTY_SECONDS)
+            await server.push(AUTH_LOCKED_OUT)
+            server.transport.close()
+            return AuthResult(success=False, handled=True)
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(None, self.security.credentials.verify, name,
                                         password.decode("utf-8", "surrogateescape"))
         if ok:
             self.log.send("TCP6034", peer_text(session), name, mechanism)
             return AuthResult(success=True, auth_data=LoginPassword(user, b""))
-        failures = self.security.auth_failed(session.peer[0])
+        failures = self.security.clients.auth_failed(session.peer[0])
         session.auth_failures += 1
         self.log.send("TCP6035", peer_text(session), name[:64], failures)
         # Slower with every recent failure of this client: a guesser gets few tries an
@@ -410,6 +416,7 @@ def session_limits(values: dict, tls_configured: bool) -> dict:
         "MAXBADCMD": _number(values.get("MAXBADCMD"), 20),
         "MAXAUTHFAIL": _number(values.get("MAXAUTHFAIL"), 3),
         "MAXCLTEMM": _number(values.get("MAXCLTEMM"), 0),
+        "MAXCLTRATE": _number(values.get("MAXCLTRATE"), 0),
         "DTATIMEOUT": _number(values.get("DTATIMEOUT"), 180),
         "RBLSVR": values.get("RBLSVR"),
         "ALWAUTH": values.get("ALWAUTH", "*NONE") if tls_configured else "*NONE",

@@ -36,6 +36,7 @@ from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
 from qtsmtp.queue.sweep import sweep_tmp
 from qtsmtp.server import restarts
+from qtsmtp.server.anvil import ClientTable
 from qtsmtp.server.tls import check_start
 from qtsmtp.server.worker import run_server_job
 from qtsmtp.store.permissions import make_directory
@@ -123,6 +124,8 @@ class Supervisor:
             swept = sweep_tmp(self.root)     # before any job of ours writes there
             if swept:
                 self.log.send("TCP9004", swept)
+            # Shared by every server job, replacements too: they are forked from here.
+            self.clients = ClientTable(self.settings.server_jobs)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)
             if str(current.attributes.get("COLDSTART", "*NO")).upper() == "*YES":
                 # Once the start cannot fail for the port, and before the client job
@@ -194,6 +197,7 @@ class Supervisor:
         number = table.next_job_number(self.root)
         log_path = table.joblog_path(self.root, number, name)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        self._region = self.clients.claim() if name == table.SERVER_JOB else -1
         try:
             pid = os.fork()
         except OSError:
@@ -208,6 +212,8 @@ class Supervisor:
             finally:
                 os._exit(code)
         os.close(report_w)
+        if self._region >= 0:
+            self.clients.owned(pid, self._region)
         program = SERVER_JOB_PROGRAM if name == table.SERVER_JOB else CLIENT_JOB_PROGRAM
         job_type = table.PRESTART if name == table.SERVER_JOB else table.BATCH
         record = table.new_record(self.root, number, name, pid, program, job_type)
@@ -241,7 +247,8 @@ class Supervisor:
                 os.close(report_w)
                 code = run_delivery_job(self.root, log, screen=SubmissionScreen(self.root, log))
             else:
-                code = run_server_job(self.settings, self.source, log, number, self.root, report)
+                code = run_server_job(self.settings, self.source, log, number, self.root, report,
+                                      self.clients.job(self._region))
         except BaseException as failure:          # the log must say why a job ended
             log.write("TCP9999 " + "".join(traceback.format_exception(failure)).replace("\n", " | "))
             report(f"FAIL {failure}")
@@ -299,6 +306,8 @@ class Supervisor:
                 return
             record = self.children.pop(pid, None)
             born = self.born.pop(pid, None)
+            if hasattr(self, "clients"):
+                self.clients.release(pid)     # its sessions ended with it
             if record is None:
                 continue
             table.remove_record(self.root, record.number)

@@ -23,29 +23,49 @@ from __future__ import annotations
 import asyncio
 import functools
 import math
+import resource
 import signal
 import socket
 
 import uvloop
 
-from qtsmtp.server.committer import CommitProcess
+from qtsmtp.config.policyload import PolicySource
+from qtsmtp.config.settings import NOMAX_MESSAGE_KB, ServerSettings
 from qtsmtp.jobs import notify
 from qtsmtp.jobs.joblog import JobLog
-from qtsmtp.config.policyload import PolicySource
-from qtsmtp.server.protocol import SessionRegistry
 from qtsmtp.queue.writer import QueueWriter
+from qtsmtp.server.committer import CommitProcess
+from qtsmtp.server.protocol import SessionRegistry
 from qtsmtp.server.secure import SecureHandler, SecureSMTP, Security, session_limits
-from qtsmtp.config.settings import NOMAX_MESSAGE_KB, ServerSettings
 
 RELOAD_CHECK_SECONDS = 0.3       # a change no one told the job about is seen within this
 DATA_GRACE_SECONDS = 30          # ENDTCPSVR: how long a session in DATA may take to finish
 SESSION_TIMEOUT_SECONDS = 300    # RFC 5321 4.5.3.2.7: the server waits 5 minutes per command
+# Descriptors kept for what is not a session: the listeners, the job log, the pipes to
+# the commit process and the exits, the change socket, a member being read, the 421
+# that refuses a client beyond the cap.
+DESCRIPTOR_RESERVE = 100
+
+
+def descriptor_cap() -> int:
+    """The most sessions a job may hold, whatever MAXINEMM says: each takes one
+    descriptor, and a job out of descriptors can no longer even refuse a client (it
+    cannot accept the connection to say 421; the client is left without a greeting).
+    The soft limit is raised to the hard one first, as daemons do."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return max(1, min(soft - DESCRIPTOR_RESERVE, int(soft * 0.9)))
 
 
 class ServerJob:
     def __init__(self, settings: ServerSettings, source: PolicySource, log: JobLog,
                  job_number: str, queue: CommitProcess,
-                 changes: socket.socket | None = None):
+                 changes: socket.socket | None = None, clients=None):
         self.settings = settings
         self.source = source
         self.log = log
@@ -53,7 +73,9 @@ class ServerJob:
         self._policy_lock: asyncio.Lock | None = None
         self.registry = SessionRegistry()
         # STARTTLS, AUTH, exits, limits, PROXY listener (qtsmtp.server.secure).
-        self.security = Security(source.root, log, job_number)
+        self.security = Security(source.root, log, job_number, clients)
+        self.security.own_addresses = frozenset(settings.local_addresses)
+        self.session_cap = descriptor_cap()
         self.handler = SecureHandler(source, queue, log, job_number, self.security)
         self.queue = queue
         self._stop = asyncio.Event()
@@ -65,7 +87,8 @@ class ServerJob:
         size_kb = size_kb if isinstance(size_kb, int) else NOMAX_MESSAGE_KB
         max_in = values.get("MAXINEMM")
         per_job = (math.ceil(max_in / self.settings.server_jobs) if isinstance(max_in, int)
-                   else 1_000_000)
+                   else self.session_cap)
+        per_job = min(per_job, self.session_cap)
         timeout = values.get("CMDTIMEOUT")
         return SecureSMTP(self.handler, self.registry, per_job,
                           security=self.security,
@@ -145,7 +168,7 @@ class ServerJob:
         self.log.send("TCP3014", len(self.registry.sessions), in_data, DATA_GRACE_SECONDS)
         try:
             await asyncio.wait_for(self.registry.idle.wait(), DATA_GRACE_SECONDS)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.log.send("TCP3015", self.registry.force_end(), DATA_GRACE_SECONDS)
             await asyncio.sleep(0.1)   # let the transports flush the 421s
         await self.security.close()      # external exit programs, policy connections
@@ -191,7 +214,7 @@ class ServerJob:
             if answer:
                 writer.write(answer.encode("utf-8", "replace") + b"\n")
                 await writer.drain()
-        except (asyncio.TimeoutError, OSError, ValueError):
+        except (TimeoutError, OSError, ValueError):
             pass                  # the command reports the job that did not answer
         finally:
             writer.close()
@@ -225,7 +248,7 @@ class ServerJob:
 
 
 def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
-                   job_number: str, root, report) -> int:
+                   job_number: str, root, report, clients=None) -> int:
     """The body of a forked server job. ``report(text)`` tells the supervisor."""
     # The change socket first: a command that finds none needs no answer from this job,
     # since the job reads the journal after this (jobs.notify).
@@ -243,7 +266,7 @@ def run_server_job(settings: ServerSettings, source: PolicySource, log: JobLog,
             log.send(note.id, *note.data)
         source.notes.clear()
         job = ServerJob(settings, source, log, job_number,
-                        CommitProcess(QueueWriter(root), log), changes)
+                        CommitProcess(QueueWriter(root), log), changes, clients)
         try:
             return uvloop.run(job.serve(report))
         finally:

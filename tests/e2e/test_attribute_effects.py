@@ -40,8 +40,9 @@ def test_cmdtimeout_ends_an_idle_session(server_root):
     with client:
         greeting = client.recv(4096)
         assert greeting.startswith(b"220")
-        # Say nothing: the server closes the session (our 30 s would raise socket.timeout).
-        assert _read_all(client) == b""
+        # Say nothing: the server says 421 and closes the session (our 30 s would raise
+        # socket.timeout); never a close without a word (issue 16 item 2).
+        assert _read_all(client).startswith(b"421 4.4.2 ")
 
 
 def test_chgsmtpa_without_effect_warns_stores_and_dspsmtpa_marks(server_root):

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import types
-from collections import Counter
 
 import pytest
 
 from qtsmtp.config import entries
 from qtsmtp.config import listtypes as lt
-from qtsmtp.config.policy import RelayPolicy
 from qtsmtp.config.exitreg import ExitRegistration
+from qtsmtp.config.policy import RelayPolicy
 from qtsmtp.server.admission import CONNECTION_CHECKS
+from qtsmtp.server.anvil import LocalCounts
 from qtsmtp.server.exits import CompiledExit, ExitChain
 from qtsmtp.server.handler import RelayHandler
 from qtsmtp.server.protocol import RelaySession, RelaySMTP, SessionRegistry
@@ -31,7 +31,7 @@ ORDER = ["reject list", "sessions of this job", "sessions of this client", "DNS 
 # (the first check that refuses, the reply, what the job log says about it)
 ROWS = [
     ("reject list", "554 5.7.1 Access denied", "TCP3050"),
-    ("sessions of this job", "421 4.3.2 Too many sessions, try again later", None),
+    ("sessions of this job", "421 4.3.2 Too many sessions, try again later", "TCP3064"),
     ("sessions of this client",
      "421 4.7.0 Too many sessions from your address, try again later", "TCP6039"),
     ("DNS blocklists",
@@ -96,11 +96,14 @@ class Connection:
         self.max_sessions = 3
         for n in range(4 if "sessions of this job" in trips else 1):
             self.registry.add(object())
-        per_client = Counter({client: 2} if "sessions of this client" in trips else {})
+        clients = LocalCounts()
+        for _ in range(2 if "sessions of this client" in trips else 0):
+            clients.connected(client)            # two sessions of it already
         self.blocklists = Blocklists(listed="DNS blocklists" in trips)
-        self.security = types.SimpleNamespace(per_client=per_client, exits=ExitSource(),
+        self.security = types.SimpleNamespace(clients=clients, exits=ExitSource(),
+                                              own_addresses=frozenset(),
                                               blocklists=lambda zones: self.blocklists)
-        self.limits = {"MAXCLTEMM": 2, "RBLSVR": ["bl.example"]}
+        self.limits = {"MAXCLTEMM": 2, "MAXCLTRATE": 100, "RBLSVR": ["bl.example"]}
         self.connection_checks = CONNECTION_CHECKS
         self.proxied = False
         self.pushed: list[str] = []
@@ -109,6 +112,9 @@ class Connection:
 
     async def push(self, status: str) -> None:
         self.pushed.append(status)
+
+    def _reset_timeout(self, duration=None) -> None:
+        pass
 
 
 def test_the_checks_run_cheap_and_local_first() -> None:
@@ -133,7 +139,9 @@ def test_the_first_refusal_is_the_reply_and_nothing_after_it_runs(first, reply, 
     assert session.compiled is connection.event_handler.source.current
     # What the later checks do (count the client, ask DNS, hold the exits) happened
     # exactly when they ran.
-    assert (session.counted == CLIENT) is ("DNS blocklists" in ran)
+    # (A client the per-client check refuses is counted too: connection_lost gives
+    # back what session.counted names.)
+    assert (session.counted == CLIENT) is ("sessions of this client" in ran)
     assert connection.blocklists.asked == ([CLIENT] if "DNS blocklists" in ran else [])
     assert security.exits.held == (1 if "exit programs" in ran else 0)
     assert (session.exits is not None) is ("exit programs" in ran)

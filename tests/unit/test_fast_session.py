@@ -25,8 +25,13 @@ from hypothesis import strategies as st
 
 from qtsmtp.server import protocol
 from qtsmtp.server.handler import AiosmtpdLookup
-from qtsmtp.server.protocol import (CALL_LIMITS, RelaySession, RelaySMTP, SessionRegistry,
-                                    _PLAIN_ANGLE_ADDR)
+from qtsmtp.server.protocol import (
+    _PLAIN_ANGLE_ADDR,
+    CALL_LIMITS,
+    RelaySession,
+    RelaySMTP,
+    SessionRegistry,
+)
 
 OPTIONS = dict(hostname="relay.example", ident="ESMTP qtsmtp", data_size_limit=10240 * 1024,
                timeout=300)
@@ -119,6 +124,9 @@ def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
     assert inspect.iscoroutinefunction(SMTP._handle_client)
     assert list(inspect.signature(SMTP._reset_timeout).parameters) == ["self", "duration"]
     assert list(inspect.signature(SMTP._getaddr).parameters) == ["self", "arg"]
+    assert list(inspect.signature(SMTP._timeout_cb).parameters) == ["self"]
+    for name in ("_reader", "_smtp_methods", "_timeout_duration"):    # set in __init__ / connection_made
+        assert name in inspect.getsource(SMTP), name
     # Documented for subclasses, underscored all the same.
     assert list(inspect.signature(SMTP._create_session).parameters) == ["self"]
     assert list(inspect.signature(SMTP._create_envelope).parameters) == ["self"]
