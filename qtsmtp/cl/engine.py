@@ -24,8 +24,7 @@ from qtsmtp.store.member import group_commit
 # A runaway guard: GOTO loops are the program's to bound, but a program that runs this
 # many statements is taken to loop for ever and is ended (QTS0030).
 MAX_STATEMENTS = 5_000_000
-GROUP_COMMANDS = 256
-GROUP_SECONDS = 0.05
+GROUP_COMMANDS, GROUP_SECONDS = 1024, 0.25        # as qtsmtp.cl.script's group commit
 
 
 class Monitor:

@@ -9,6 +9,7 @@ that did not update it, a hand edit).
 """
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from qtsmtp.messages import CLError, escape
@@ -21,8 +22,14 @@ from qtsmtp.store.root import SYSTEM_LIBRARY
 
 
 def member_file(root: Path, list_type: lt.ListType) -> MemberFile:
-    return MemberFile(root, SYSTEM_LIBRARY, lt.ADDRESS_LIST_FILE, list_type.member,
-                      secret=list_type.secret)
+    return _member_file(root, list_type.member, list_type.secret)
+
+
+@functools.lru_cache(maxsize=64)
+def _member_file(root: Path, member: str, secret: bool) -> MemberFile:
+    # A MemberFile is only its names and paths: one per member, not one per command of a
+    # script (making its paths was a tenth of a 10,000-line script's time).
+    return MemberFile(root, SYSTEM_LIBRARY, lt.ADDRESS_LIST_FILE, member, secret=secret)
 
 
 def parse_member(member: MemberFile, list_type: lt.ListType, text: str) -> list[tuple[int, Entry]]:
