@@ -347,6 +347,8 @@ def _trim(name, args):
     _arity(name, args, 1, 2)
     _need(args[0], C, f"{name} takes a character value")
     value = args[0].run
+    if len(args) == 2:
+        _need(args[1], C, f"{name} takes the characters to trim as a character value")
     chars = args[1].run if len(args) == 2 else (lambda: " ")
     strip = {"%TRIM": str.strip, "%TRIML": str.lstrip, "%TRIMR": str.rstrip}[name]
     return Expr(C, lambda: strip(value(), chars()))
