@@ -145,12 +145,26 @@
                           gets 554 5.6.1 at the end of DATA.')
              PARM       KWD(NFYDLVRY) TYPE(NFYE) SNGVAL((*SAME)) DFT(*SAME) +
                           PROMPT('Delivery status notification') +
-                          HELP('Who is told about mail that cannot be delivered. No +
-                          effect yet: TCP2712.')
+                          HELP('Who is told about mail that cannot be delivered +
+                          (RFC 3464 reports). Responsible person: a local user +
+                          who gets a copy of every failure report; *NONE, +
+                          nobody. Notify the sender *YES: senders get reports +
+                          (only senders the client was trusted for: see +
+                          qtsmtp-server(8), DSN) and the server offers DSN (RFC +
+                          3461); *NO: no report goes to a sender and DSN is not +
+                          offered.')
  NFYE:       ELEM       TYPE(*NAME) LEN(10) SPCVAL((*SAME) (*NONE)) DFT(*SAME) +
                           PROMPT('Responsible person')
              ELEM       TYPE(*CHAR) LEN(4) RSTD(*YES) VALUES(*SAME *YES *NO) +
                           DFT(*SAME) PROMPT('Notify the sender')
+             PARM       KWD(DLYNFY) TYPE(*INT4) RANGE(1 10080) +
+                          SPCVAL((*SAME) (*NONE) (*DFT 240)) DFT(*SAME) +
+                          PROMPT('Delay notice after (min, qtsmtp extension)') +
+                          HELP('Minutes a recipient may wait in the queue before +
+                          its sender is told, once, that delivery is delayed (an +
+                          RFC 3464 report, action delayed), unless the sender +
+                          asked otherwise with NOTIFY; *NONE, never. *DFT is +
+                          240 (four hours).')
              PARM       KWD(ESMTPEXT) TYPE(*CHAR) LEN(11) RSTD(*YES) +
                           VALUES(*PIPELINING *ENHSTSCODE *SMTPUTF8) +
                           SNGVAL((*SAME) (*ALL) (*NONE)) MAX(3) DFT(*SAME) +

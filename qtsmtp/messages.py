@@ -251,6 +251,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP5044": (40, "User profile &1 not found in the SMTP user directory."),
     "TCP5045": (0, "SMTP e-mail address of user profile &1 changed to &2."),
     "TCP5046": (0, "User profile &1 removed from SMTP."),
+    "TCP5050": (10, "Message &1: &2 notification not sent to <&3>: client &4 was not trusted for that sender."),
+    "TCP5051": (10, "Message &1: &2 notification not sent to <&3>: NFYDLVRY notifies no sender."),
+    "TCP5052": (0, "Message &1: copy of the failure notification queued for the responsible person <&2> as &3."),
+    "TCP5053": (0, "Message &1 to &2: &3, no notification asked for (NOTIFY=&4)."),
     # --- security and control: AUTH users, exit point, TLS, limits, PROXY ----------------
     "TCP6001": (40, "User name &1 not valid: 1 to 64 printable characters, no blanks, quotes or backslashes."),
     "TCP6002": (40, "Password not valid: it must be 1 to &1 characters without NUL."),

@@ -56,6 +56,8 @@ ACTS: dict[str, str] = {
     "ESMTPEXT": "tests/esmtp/test_esmtp_extensions.py::test_ehlo_offers_what_is_honoured_under_its_control",
     "JOURNAL": "tests/e2e/test_smtp_journal.py::test_a_message_story_from_connection_to_delivery",
     "FTRACN": "tests/e2e/test_mail_filters.py::test_ftracn_keep_quarantines_with_reason_and_wrksmtpqtn_releases_and_deletes",
+    "NFYDLVRY": "tests/esmtp/test_dsn.py::test_nfydlvry_responsible_person_and_no_sender_reports",
+    "DLYNFY": "tests/esmtp/test_dsn.py::test_delay_notice_once_after_dlynfy",
 }
 
 # keyword -> the diagnostic CHGSMTPA sends when it is set to anything but its shipped

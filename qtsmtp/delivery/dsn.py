@@ -1,22 +1,51 @@
-"""Delivery status notifications (RFC 3464): multipart/report to the sender of mail that
-failed, built with the stdlib email package. Never to the null sender <>.
+"""Delivery status notifications (RFC 3464): multipart/report to the sender, built with the
+stdlib email package. Never to the null sender <>.
+
+One notification reports one kind of event (``Notice.action``): "failed", "delayed", or
+success: "delivered" (final local delivery) and "relayed" (passed to a next hop that does
+not offer DSN), which may share a report. It carries the sender's ENVID and each recipient's ORCPT (RFC 3461), and
+returns the original's header section, or the whole message when the sender asked for
+RET=FULL (qtsmtp-server(8), DSN, says who may get that). Internationalised addresses
+are written as RFC 6533 utf-8 addresses in their ASCII form (\\x{E9}).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from email import policy
+from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
 from email.utils import format_datetime, make_msgid
 
+FAILED, DELAYED, DELIVERED, RELAYED = "failed", "delayed", "delivered", "relayed"
+
+_SUBJECTS = {
+    FAILED: "Undelivered Mail Returned to Sender",
+    DELAYED: "Delayed Mail (still being retried)",
+    DELIVERED: "Successful Mail Delivery Report",
+    RELAYED: "Successful Mail Delivery Report",
+}
+_SUMMARIES = {
+    FAILED: "Your message could not be delivered to one or more recipients.",
+    DELAYED: "Your message could not be delivered yet to one or more recipients.\n"
+             "It is still being retried; you need not send it again.",
+    DELIVERED: "Your message was delivered to the mailbox of these recipients.",
+    RELAYED: "Your message was passed on to a system that sends no delivery reports;\n"
+             "this is the last report you will get for these recipients.",
+}
+
 
 @dataclass(frozen=True)
-class Failure:
+class Notice:
     recipient: str
     status: str            # enhanced status code, "5.1.1"
     diagnostic: str        # "550 5.1.1 no such user", or a local reason
-    remote_mta: str = ""   # the host that said so; "" for local failures
+    remote_mta: str = ""   # the host that said so; "" for local events
+    action: str = FAILED
+    orcpt: str = ""        # "rfc822;address" as the client gave it (RFC 3461 ORCPT)
+
+
+Failure = Notice           # the name the engine and the tests know a failure by
 
 
 def enhanced_status(code: int, text: str) -> str:
@@ -28,28 +57,43 @@ def enhanced_status(code: int, text: str) -> str:
     return f"{str(code)[0]}.0.0" if str(code)[:1] in "245" else "5.0.0"
 
 
-def build(system_name: str, envelope: dict, original: bytes, failures: list[Failure]) -> bytes:
-    """The notification, CRLF line ends, ready for the queue."""
-    now = datetime.now(timezone.utc)
-    message = EmailMessage(policy=policy.SMTP)
+def headers_of(original: bytes) -> bytes:
+    headers = original.split(b"\r\n\r\n", 1)[0]
+    if b"\r\n" not in original[:len(headers) + 4]:
+        headers = original.split(b"\n\n", 1)[0]
+    return headers
+
+
+def build(system_name: str, envelope: dict, original: bytes, notices: list[Notice],
+          full: bool = False) -> bytes:
+    """The notification, CRLF line ends, ready for the queue. ``full``: return the whole
+    original (RET=FULL), else its header section."""
+    now = datetime.now(UTC)
+    action = notices[0].action
+    utf8 = not all(_ascii(n.recipient) and _ascii(n.orcpt) for n in notices) \
+        or not _ascii(envelope.get("sender", ""))
+    message = EmailMessage(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
     message["From"] = f"Mail Delivery Subsystem <MAILER-DAEMON@{system_name}>"
     message["To"] = envelope.get("sender", "")
-    message["Subject"] = "Undelivered Mail Returned to Sender"
+    message["Subject"] = _SUBJECTS[action]
     message["Date"] = format_datetime(now)
     message["Message-ID"] = make_msgid(domain=system_name)
     message["Auto-Submitted"] = "auto-replied"
-    lines = [f"This is the mail system at {system_name}.", "",
-             "Your message could not be delivered to one or more recipients.", ""]
-    for f in failures:
-        lines.append(f"<{f.recipient}>: {f.diagnostic}")
+    lines = [f"This is the mail system at {system_name}.", ""]
+    for kind in dict.fromkeys(n.action for n in notices):      # delivered and relayed mix
+        lines += [_SUMMARIES[kind], ""]
+    for n in notices:
+        lines.append(f"<{n.recipient}>: {n.diagnostic}")
     message.set_content("\n".join(lines) + "\n")
     message.make_mixed()
     # multipart/report; report-type=delivery-status (RFC 3462)
     message.set_type("multipart/report")
     message.set_param("report-type", "delivery-status")
 
-    per_message = [f"Reporting-MTA: dns; {system_name}",
-                   f"X-Queue-ID: {envelope.get('id', '')}"]
+    per_message = [f"Reporting-MTA: dns; {system_name}"]
+    if envelope.get("envid"):
+        per_message.append(f"Original-Envelope-Id: {envelope['envid']}")
+    per_message.append(f"X-Queue-ID: {envelope.get('id', '')}")
     if envelope.get("arrival"):
         try:
             arrival = datetime.fromisoformat(envelope["arrival"])
@@ -57,7 +101,7 @@ def build(system_name: str, envelope: dict, original: bytes, failures: list[Fail
         except ValueError:
             pass
     blocks = []
-    for fields in [per_message] + [_recipient_fields(f, now) for f in failures]:
+    for fields in [per_message] + [_recipient_fields(n, now) for n in notices]:
         block = Message(policy=policy.SMTP)
         for line in fields:
             name, _, value = line.partition(": ")
@@ -69,22 +113,47 @@ def build(system_name: str, envelope: dict, original: bytes, failures: list[Fail
     status.set_payload(blocks)
     message.attach(status)
 
-    headers = original.split(b"\r\n\r\n", 1)[0]
-    if b"\r\n" not in original[:len(headers) + 4]:
-        headers = original.split(b"\n\n", 1)[0]
-    returned = EmailMessage(policy=policy.SMTP)
-    returned["Content-Type"] = "text/rfc822-headers"
-    returned["Content-Description"] = "Undelivered message headers"
-    returned.set_payload(headers.decode("utf-8", "replace").replace("\r\n", "\n") + "\n")
+    if full:
+        returned = EmailMessage(policy=policy.SMTP)
+        returned.set_content(message_from_bytes(original, policy=policy.SMTP))
+        returned["Content-Description"] = "The message"
+    else:
+        returned = EmailMessage(policy=policy.SMTP)
+        body = headers_of(original).decode("utf-8", "replace").replace("\r\n", "\n") + "\n"
+        # text/rfc822-headers (RFC 6522) also for UTF-8 headers, with charset and 8bit:
+        # the email package writes a message/global-headers payload as ASCII only.
+        returned.set_content(body, subtype="rfc822-headers",
+                             cte="7bit" if body.isascii() else "8bit")
+        returned["Content-Description"] = "The message's headers"
     message.attach(returned)
-    return message.as_bytes(policy=policy.SMTP)
+    return message.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
 
 
-def _recipient_fields(f: Failure, now: datetime) -> list[str]:
-    fields = [f"Final-Recipient: rfc822; {f.recipient}", "Action: failed", f"Status: {f.status}"]
-    if f.remote_mta:
-        fields.append(f"Remote-MTA: dns; {f.remote_mta}")
-    kind = "smtp" if f.remote_mta else "x-local"
-    fields.append(f"Diagnostic-Code: {kind}; {' '.join(f.diagnostic.split())}")
+def _ascii(text: str) -> bool:
+    return text.isascii()
+
+
+def _typed_address(kind: str, address: str) -> str:
+    """"rfc822; a@b", or for an internationalised address RFC 6533's "utf-8; " with the
+    utf-8-addr-xtext form (\\x{E9} for each non-ASCII character), which keeps the
+    delivery-status part ASCII."""
+    if address.isascii() and kind != "utf-8":
+        return f"{kind}; {address}"
+    encoded = "".join(c if c.isascii() and c.isprintable() and c not in "\\+=" else f"\\x{{{ord(c):X}}}"
+                      for c in address)
+    return f"utf-8; {encoded}"
+
+
+def _recipient_fields(n: Notice, now: datetime) -> list[str]:
+    fields = []
+    if n.orcpt:
+        orcpt_kind, _, orcpt_address = n.orcpt.partition(";")
+        fields.append(f"Original-Recipient: {_typed_address(orcpt_kind, orcpt_address)}")
+    fields += [f"Final-Recipient: {_typed_address('rfc822', n.recipient)}",
+               f"Action: {n.action}", f"Status: {n.status}"]
+    if n.remote_mta:
+        fields.append(f"Remote-MTA: dns; {n.remote_mta}")
+    code_kind = "smtp" if n.remote_mta else "x-local"
+    fields.append(f"Diagnostic-Code: {code_kind}; {' '.join(n.diagnostic.split())}")
     fields.append(f"Last-Attempt-Date: {format_datetime(now)}")
     return fields

@@ -28,7 +28,7 @@ from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.lists import member_file
 from qtsmtp.config.users import users_member
-from qtsmtp.delivery import dsn, maildir, schedule
+from qtsmtp.delivery import dsn, maildir, notices, schedule
 from qtsmtp.delivery.resolver import NameServerFailure, NoSuchDomain, resolve_mx
 from qtsmtp.delivery.routing import (
     HUB,
@@ -39,7 +39,7 @@ from qtsmtp.delivery.routing import (
     split_address,
     split_host_port,
 )
-from qtsmtp.delivery.smtpclient import ConnectionPool, Reply, SMTPFailure, describe
+from qtsmtp.delivery.smtpclient import ConnectionPool, Envelope, Reply, SMTPFailure, describe
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import quarantine
 from qtsmtp.jobs import smtpjournal
@@ -53,10 +53,11 @@ RESCAN_SECONDS = 5.0            # a listing of incoming/ even without a notify b
 
 
 class Result:
-    __slots__ = ("reply", "host")
+    __slots__ = ("dsn_passed_on", "host", "reply")
 
-    def __init__(self, reply: Reply, host: str = ""):
+    def __init__(self, reply: Reply, host: str = "", dsn_passed_on: bool = False):
         self.reply, self.host = reply, host
+        self.dsn_passed_on = dsn_passed_on     # the next hop took the DSN request over
 
 
 class DeliveryEngine:
@@ -150,6 +151,7 @@ class DeliveryEngine:
         self.delays = schedule.retry_delays(values)
         self.keep_days = values.get("KEEPUNTIL")
         self.keep_seconds = schedule.keep_seconds(values)
+        self.notice_policy = notices.Policy.from_attributes(values, self.routing.system_name)
         limit = values.get("MAXOUTEMM")
         self.total = limit if isinstance(limit, int) else TOTAL_DEFAULT
         previous = getattr(self, "pool", None)
@@ -286,24 +288,32 @@ class DeliveryEngine:
             key = (route.kind, rcpt) if route.kind == LOCAL else route.key
             groups.setdefault(key, []).append(rcpt)
         done = (queue_id, state, list(pending))      # local recipients: _record_local
-        outcomes = await asyncio.gather(*(self._deliver_group(key, rcpts, sender, content, done)
+        outbound = notices.outbound(envelope, content)
+        outcomes = await asyncio.gather(*(self._deliver_group(key, rcpts, sender, content,
+                                                              outbound, done)
                                           for key, rcpts in groups.items()))
-        failures: list[dsn.Failure] = []
+        failures: list[dsn.Notice] = []
+        successes: list[dsn.Notice] = []
         deferred = []
         for results in outcomes:
             for rcpt, result in results.items():
                 code = result.reply.code
                 record = {"reply": result.reply.line.replace("\n", " "), "host": result.host,
                           "when": time.time()}
+                if state.recipients.get(rcpt, {}).get("delay_noticed"):
+                    record["delay_noticed"] = True
                 if 200 <= code < 300:
                     record["status"] = qstates.SENT
                     self.delivered += 1
                     self.log.send("TCP5010", queue_id, rcpt, result.host or "local mailbox",
                                   record["reply"])
+                    success = notices.success(envelope, rcpt, result)
+                    if success is not None:
+                        successes.append(success)
                 elif code >= 500:
                     record["status"] = qstates.FAILED
-                    failures.append(dsn.Failure(rcpt, dsn.enhanced_status(code, result.reply.text),
-                                                record["reply"], result.host))
+                    failures.append(notices.notice(envelope, rcpt, dsn.FAILED, result.reply,
+                                                   result.host))
                     self.log.send("TCP5012", queue_id, rcpt, record["reply"])
                 else:
                     record["status"] = qstates.WAITING
@@ -325,7 +335,8 @@ class DeliveryEngine:
                     record["status"] = qstates.FAILED
                     reply = record["reply"]
                     status = "4.4.7" if kept_too_long else _expired_status(reply)
-                    failures.append(dsn.Failure(rcpt, status, reply, record.get("host", "")))
+                    failures.append(dsn.Notice(rcpt, status, reply, record.get("host", ""),
+                                               dsn.FAILED, notices.orcpt(envelope, rcpt)))
                     if kept_too_long:
                         self.log.send("TCP2741", queue_id, rcpt, self.keep_days, reply)
                     else:
@@ -341,8 +352,10 @@ class DeliveryEngine:
                     self.log.send("TCP5011", queue_id, rcpt, state.recipients[rcpt]["reply"],
                                   _when(next_at))
                 self.deferred_count += 1
-        if failures:
-            self._notify_sender(envelope, content, failures, state)
+        delayed = self.notice_policy.delayed(envelope, state, deferred)
+        for group in (failures, delayed, successes):
+            if group:
+                self._notify_sender(envelope, content, group, state)
         if deferred:
             qstates.write_state(self.queue, queue_id, state)
             qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.DEFERRED)
@@ -350,22 +363,49 @@ class DeliveryEngine:
         else:
             qstates.remove(self.queue, queue_id)
 
-    def _notify_sender(self, envelope: dict, content: bytes, failures: list[dsn.Failure],
+    def _notify_sender(self, envelope: dict, content: bytes, group: list[dsn.Notice],
                        state: qstates.MessageState) -> None:
+        """One report of one kind (failed, delayed, delivered/relayed) to the sender, if
+        the sender may have it (qtsmtp-server(8), DSN); a copy of failures to NFYDLVRY's
+        responsible person."""
         sender = envelope.get("sender", "")
-        new = [f for f in failures if f.recipient not in state.dsn_sent]
-        if not new:
-            return
-        self.bounced += len(new)
+        message_id = envelope.get("id", "?")
+        failed = group[0].action == dsn.FAILED
+        if failed:
+            group = [f for f in group if f.recipient not in state.dsn_sent]
+            if not group:
+                return
+            self.bounced += len(group)
+            state.dsn_sent += [f.recipient for f in group]
+        asked = [n for n in group if notices.asked_for(envelope, n)]
+        for n in group:
+            if n not in asked:
+                self.log.send("TCP5053", message_id, n.recipient, n.action,
+                              ",".join(notices.notify_of(envelope, n.recipient) or ()))
         if not sender:
-            self.log.send("TCP5015", envelope.get("id", "?"), len(new))
-            return
-        notification = dsn.build(self.routing.system_name, envelope, content, new)
-        queue_id = self.queue_message("", [sender], notification)
-        state.dsn_sent += [f.recipient for f in new]
-        self.log.send("TCP5014", envelope.get("id", "?"), sender, queue_id, len(new))
-        self._journal("bounce", queue_id=envelope.get("id", "?"), sender=sender,
-                      notification=queue_id, recipients=[f.recipient for f in new])
+            if failed:
+                self.log.send("TCP5015", message_id, len(group))
+        elif not asked:
+            pass
+        elif not self.notice_policy.to_senders:
+            self.log.send("TCP5051", message_id, asked[0].action, sender)
+        elif not envelope.get("trusted", True):
+            self.log.send("TCP5050", message_id, asked[0].action, sender,
+                          envelope.get("client", "?"))
+        else:
+            full = envelope.get("ret") == "FULL"
+            report = dsn.build(self.routing.system_name, envelope, content, asked, full)
+            queue_id = self.queue_message("", [sender], report)
+            self.log.send("TCP5014", message_id, sender, queue_id, len(asked))
+            self._journal("bounce" if failed else asked[0].action, queue_id=message_id,
+                          sender=sender, notification=queue_id,
+                          recipients=[n.recipient for n in asked])
+        person = self.notice_policy.responsible
+        made_here = not sender and not envelope.get("client")   # a report itself: no loop
+        if failed and person and not made_here:
+            report = dsn.build(self.routing.system_name, envelope, content, group)
+            queue_id = self.queue_message("", [person], report)
+            self.log.send("TCP5052", message_id, person, queue_id)
 
     def _journal(self, event: str, **fields) -> None:
         if getattr(self, "journal_on", False):
@@ -389,7 +429,8 @@ class DeliveryEngine:
         return queue_id
 
     async def _deliver_group(self, key: tuple, recipients: list[str], sender: str,
-                             content: bytes, done: tuple | None = None) -> dict[str, Result]:
+                             content: bytes, outbound: Envelope,
+                             done: tuple | None = None) -> dict[str, Result]:
         kind, destination = key
         if kind == LOCAL:
             return {destination: self._deliver_local(destination, sender, content, done)}
@@ -400,7 +441,8 @@ class DeliveryEngine:
         last = Reply(451, "4.4.1 no host to try")
         for host, port in hosts:
             try:
-                mail, rcpts, data = await self.pool.transaction(host, port, sender, recipients, content)
+                mail, rcpts, data, offers_dsn = await self.pool.transaction(
+                    host, port, sender, recipients, content, outbound)
             except SMTPFailure as failure:
                 last = failure.reply
                 if failure.reply.code >= 500:
@@ -410,7 +452,7 @@ class DeliveryEngine:
             for rcpt, reply in zip(recipients, rcpts):
                 if reply.code in (250, 251):
                     reply = data if data is not None else Reply(451, "4.3.0 DATA not sent")
-                out[rcpt] = Result(reply, host)
+                out[rcpt] = Result(reply, host, offers_dsn)
             return out
         return {r: Result(last, hosts[-1][0] if hosts else "") for r in recipients}
 

@@ -4,7 +4,9 @@ open and reused, at most ``per_destination`` connections to one host at a time.
 It speaks what a relay needs and no more: EHLO (HELO when refused), STARTTLS whenever the
 next hop offers it (opportunistic: see Connection.open), AUTH PLAIN or
 LOGIN when the next hop offers AUTH and *HOSTAUTH holds credentials for it, PIPELINING of
-MAIL and RCPT when offered, BODY=8BITMIME for 8-bit content, and dot-stuffing. Every reply
+MAIL and RCPT when offered, BODY=8BITMIME for 8-bit content, SMTPUTF8 for a message that
+needs it (never sent to a hop without it), the DSN parameters of RFC 3461 when the hop
+offers DSN, and dot-stuffing. Every reply
 is kept per recipient, so the engine can decide recipient by recipient.
 """
 
@@ -13,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from qtsmtp.queue.dsnfields import orcpt_parameter, xtext_encode
 
 CONNECT_TIMEOUT = 30.0
 TRANSACTION_TIMEOUT = 600.0
@@ -28,6 +32,20 @@ class Reply:
     @property
     def line(self) -> str:
         return f"{self.code} {self.text}"
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a transaction carries besides the addresses: SMTPUTF8 (RFC 6531) and the DSN
+    parameters (RFC 3461), passed on when the next hop offers them."""
+    utf8: bool = False                       # the message needs SMTPUTF8
+    ret: str = ""
+    envid: str = ""
+    notify: dict = field(default_factory=dict)    # recipient -> [NOTIFY values]
+    orcpt: dict = field(default_factory=dict)     # recipient -> "type;address"
+
+
+NO_UTF8 = "5.6.7 next hop does not offer SMTPUTF8; the address cannot be sent there (RFC 6531 3.2)"
 
 
 class SMTPFailure(Exception):
@@ -181,16 +199,30 @@ class Connection:
         await self.writer.drain()
         return await self.reply()
 
-    async def send(self, sender: str, recipients: list[str], content: bytes) -> tuple[Reply, list[Reply], Reply | None]:
+    async def send(self, sender: str, recipients: list[str], content: bytes,
+                   envelope: Envelope = Envelope()) -> tuple[Reply, list[Reply], Reply | None]:
         """One transaction: the MAIL reply, one reply per recipient, the DATA reply (None
-        when no recipient was accepted). Raises SMTPFailure when the connection breaks."""
+        when no recipient was accepted). Raises SMTPFailure when the connection breaks.
+        A message that needs SMTPUTF8 is not sent to a hop without it: every recipient
+        gets 550 5.6.7 (RFC 6531 3.2: bounce, as qtsmtp does not downgrade addresses)."""
         self.used += 1
+        if envelope.utf8 and "SMTPUTF8" not in self.extensions:
+            refused = Reply(550, NO_UTF8)
+            return refused, [refused] * len(recipients), None
         params = ""
         if "SIZE" in self.extensions:
             params += f" SIZE={len(content)}"
         if "8BITMIME" in self.extensions and not content.isascii():
             params += " BODY=8BITMIME"
-        commands = [f"MAIL FROM:<{sender}>{params}"] + [f"RCPT TO:<{r}>" for r in recipients]
+        if envelope.utf8:
+            params += " SMTPUTF8"
+        dsn = "DSN" in self.extensions
+        if dsn and envelope.ret:
+            params += f" RET={envelope.ret}"
+        if dsn and envelope.envid:
+            params += f" ENVID={xtext_encode(envelope.envid)}"
+        commands = [f"MAIL FROM:<{sender}>{params}"] + [
+            f"RCPT TO:<{r}>{_rcpt_parameters(r, envelope) if dsn else ''}" for r in recipients]
         if "PIPELINING" in self.extensions:
             self.writer.write(b"".join(c.encode("utf-8") + b"\r\n" for c in commands))
             await self.writer.drain()
@@ -236,6 +268,15 @@ class Connection:
             self.writer.close()
         except (OSError, RuntimeError):
             pass
+
+
+def _rcpt_parameters(recipient: str, envelope: Envelope) -> str:
+    out = ""
+    if envelope.notify.get(recipient):
+        out += " NOTIFY=" + ",".join(envelope.notify[recipient])
+    if envelope.orcpt.get(recipient):
+        out += " ORCPT=" + orcpt_parameter(envelope.orcpt[recipient])
+    return out
 
 
 def dot_stuffed(content: bytes) -> bytes:
@@ -291,7 +332,9 @@ class ConnectionPool:
         return self.slots[key]
 
     async def transaction(self, host: str, port: int, sender: str, recipients: list[str],
-                          content: bytes) -> tuple[Reply, list[Reply], Reply | None]:
+                          content: bytes, envelope: Envelope = Envelope()
+                          ) -> tuple[Reply, list[Reply], Reply | None, bool]:
+        """send() on a pooled connection; the fourth value: did the hop offer DSN?"""
         key = (host, port)
         async with self._slot(key):
             idle = self.idle.get(key)
@@ -301,8 +344,9 @@ class ConnectionPool:
                                              self.credentials_for(host), self.tls_context)
                 self.opened += 1
             try:
-                result = await asyncio.wait_for(conn.send(sender, recipients, content),
+                result = await asyncio.wait_for(conn.send(sender, recipients, content, envelope),
                                                 TRANSACTION_TIMEOUT)
+                offers_dsn = "DSN" in conn.extensions
             except (SMTPFailure, OSError, asyncio.TimeoutError, ssl.SSLError,
                     asyncio.IncompleteReadError) as bad:
                 conn.close()
@@ -313,7 +357,7 @@ class ConnectionPool:
                 await conn.quit()
             else:
                 self.idle.setdefault(key, []).append(conn)
-            return result
+            return (*result, offers_dsn)
 
     async def close_all(self) -> None:
         idle, self.idle = self.idle, {}

@@ -14,7 +14,8 @@ Under the data root, Postfix style:
     queue/.notify       a FIFO: one byte per message put in incoming/ wakes QTSMTPCLTD
 
 A queue file is one header line, ``QTSMTPQ1 `` + a JSON envelope, then the message
-exactly as it will be delivered (CRLF line ends). The server jobs write it
+exactly as it will be delivered (CRLF line ends). Besides make_envelope's keys, a server
+job may write ``trusted``, ``smtputf8``, ``ret``, ``envid`` and ``dsn`` (qtsmtp.queue.dsnfields). The server jobs write it
 (qtsmtp.queue.writer); the client job moves it between states (qtsmtp.queue.states).
 """
 

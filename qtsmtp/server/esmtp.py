@@ -17,6 +17,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from qtsmtp.queue import dsnfields
+from qtsmtp.queue.dsnfields import BadParameter
+
+__all__ = ["BadParameter", "Offer", "ehlo_lines", "take_dsn_parameters", "with_protocol"]
+
 ALL = "*ALL"
 PIPELINING, ENHANCED, SMTPUTF8 = "*PIPELINING", "*ENHSTSCODE", "*SMTPUTF8"
 
@@ -42,7 +47,7 @@ class Offer:
         return cls(eight_bit=eight_bit, pipelining=wanted(PIPELINING),
                    enhanced_codes=wanted(ENHANCED),
                    smtputf8=eight_bit and wanted(SMTPUTF8),
-                   dsn=False)       # DSN: offered once the parameters are kept
+                   dsn=notifies_sender(values))
 
 
 def notifies_sender(values: dict) -> bool:
@@ -77,11 +82,58 @@ def with_protocol(extended: bool, tls: bool, authenticated: bool, utf8: bool) ->
     return base + ("S" if tls else "") + ("A" if authenticated else "")
 
 
-def mail_refusal(offer: Offer, mail_options: list[str]) -> str | None:
-    """The reply to MAIL parameters of an extension this session was not offered."""
+def mail_refusal(offer: Offer, mail_options: list[str], sender: str, utf8: bool) -> str | None:
+    """The reply to MAIL parameters of an extension this session was not offered, or to
+    an internationalised sender without SMTPUTF8 (RFC 6531 3.4)."""
     if not offer.eight_bit and "BODY=8BITMIME" in mail_options:
         return "555 5.5.4 BODY=8BITMIME not offered here (MIME8BIT(*NO))"
+    if utf8 and not offer.smtputf8:
+        return "555 5.5.4 SMTPUTF8 not offered here"
+    if not utf8 and not sender.isascii():
+        return "553 5.6.7 A non-ASCII address needs MAIL FROM's SMTPUTF8 parameter"
     return None
+
+
+def rcpt_refusal(recipient: str, utf8: bool) -> str | None:
+    if not utf8 and not recipient.isascii():
+        return "553 5.6.7 A non-ASCII address needs MAIL FROM's SMTPUTF8 parameter"
+    return None
+
+
+MAIL_DSN = {"RET": dsnfields.parse_ret, "ENVID": dsnfields.parse_envid}
+RCPT_DSN = {"NOTIFY": dsnfields.parse_notify, "ORCPT": dsnfields.parse_orcpt}
+
+
+def take_dsn_parameters(parameters: str, parsers: dict) -> tuple[list[str], dict]:
+    """(the other parameters, {NAME: parsed value}) of a MAIL or RCPT parameter text;
+    BadParameter for a DSN parameter that is not valid or is given twice."""
+    kept, taken = [], {}
+    for word in parameters.split():
+        name, equals, value = word.partition("=")
+        name = name.upper()
+        if name not in parsers:
+            kept.append(word)
+            continue
+        if name in taken:
+            raise BadParameter(f"{name} given twice")
+        if not equals or not value:
+            raise BadParameter(f"{name} needs a value")
+        taken[name] = parsers[name](value)
+    return kept, taken
+
+
+def queue_fields(envelope) -> dict:
+    """What the queue file's envelope keeps of the ESMTP transaction (qtsmtp-queue(5))."""
+    fields = {}
+    if envelope.smtp_utf8:
+        fields["smtputf8"] = True
+    if getattr(envelope, "dsn_ret", None):
+        fields["ret"] = envelope.dsn_ret
+    if getattr(envelope, "dsn_envid", None):
+        fields["envid"] = envelope.dsn_envid
+    if getattr(envelope, "dsn", None):
+        fields["dsn"] = envelope.dsn
+    return fields
 
 
 def content_refusal(offer: Offer, eight_bit: bool) -> str | None:

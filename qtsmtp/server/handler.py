@@ -140,7 +140,7 @@ class RelayHandler(AiosmtpdLookup):
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
         # The sender is never a reason to refuse (MAIL FROM:<> least of all): bounces
         # must get through, and the relay decision belongs to each recipient.
-        refusal = esmtp.mail_refusal(server.offer(), mail_options)
+        refusal = esmtp.mail_refusal(server.offer(), mail_options, address, envelope.smtp_utf8)
         if refusal:
             return refusal
         refusal = self._sender_refusal(session, address)
@@ -148,6 +148,8 @@ class RelayHandler(AiosmtpdLookup):
             return refusal
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
+        envelope.dsn_ret = server.dsn_taken.get("RET")
+        envelope.dsn_envid = server.dsn_taken.get("ENVID")
         if journal_enabled(session.compiled.attributes):
             self._journal_helo(session)
             self.journal_event(session, "mail", sender=address)
@@ -208,6 +210,9 @@ class RelayHandler(AiosmtpdLookup):
         limit = session.compiled.attributes.get("MAXRCPT", MAX_RECIPIENTS)
         if len(envelope.rcpt_tos) >= (limit if isinstance(limit, int) else MAX_RECIPIENTS):
             return "452 4.5.3 Too many recipients"
+        refusal = esmtp.rcpt_refusal(address, envelope.smtp_utf8)
+        if refusal:
+            return refusal
         client = session.peer[0]
         try:
             recipient = canonical_recipient(address)
@@ -224,6 +229,9 @@ class RelayHandler(AiosmtpdLookup):
             envelope.rcpt_tos.append(recipient.address)
             envelope.originals.append(address)
             envelope.rcpt_options.extend(rcpt_options)
+            if server.dsn_taken:
+                envelope.dsn.setdefault(recipient.address, {
+                    "notify": server.dsn_taken.get("NOTIFY"), "orcpt": server.dsn_taken.get("ORCPT")})
         return decision.reply
 
     # --- DATA: spooled as it arrives, durable before 250 ------------------------------
@@ -242,6 +250,7 @@ class RelayHandler(AiosmtpdLookup):
             "helo": session.host_name, "protocol": _with_protocol(session, envelope),
             "sender": sender, "recipients": envelope.rcpt_tos, "written": envelope.originals,
             "size": 0, "server_job": self.job_number,
+            "trusted": self._trusted(session, sender), **esmtp.queue_fields(envelope),
         }
         try:
             spool = await self.queue.open(queue_id, record, received,
@@ -296,6 +305,20 @@ class RelayHandler(AiosmtpdLookup):
                            sender=spool.envelope["sender"], recipients=envelope.rcpt_tos,
                            size=spool.size)
         return f"250 2.0.0 Ok: queued as {spool.queue_id}"
+
+    def _trusted(self, session, sender: str) -> bool:
+        """Could this client have sent mail to the sender's address here? Only then may a
+        delivery status notification go to that address (qtsmtp-server(8), DSN): a
+        client denied relay cannot make the relay mail a stranger by naming the
+        stranger as sender. The null sender gets no notification anyway."""
+        if not sender:
+            return True
+        try:
+            address = canonical_recipient(sender)
+        except AddressRefused:
+            return False
+        return session.compiled.policy.check_recipient(
+            session.peer[0], address, self.may_relay_authenticated(session)).allowed
 
     def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:
         """RFC 2505 item 2: trace the real client address and what it called itself."""

@@ -139,6 +139,9 @@ class RelayEnvelope(Envelope):
     def __init__(self) -> None:
         super().__init__()
         self.originals: list[str] = []      # each accepted recipient as the client wrote it
+        self.dsn: dict[str, dict] = {}      # recipient -> its NOTIFY and ORCPT (RFC 3461)
+        self.dsn_ret: str | None = None
+        self.dsn_envid: str | None = None
 
 
 class RelaySession(Session):
@@ -258,6 +261,7 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self._pending_lines: list[bytes] = []
         self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
         self._greeted = False           # the greeting (no RFC 3463 code either) is sent
+        self.dsn_taken: dict = {}       # RFC 3461 parameters of the MAIL or RCPT in hand
 
     def _create_session(self) -> RelaySession:
         # self.session is the session before STARTTLS, or None on a new connection.
@@ -322,6 +326,36 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         """The ESMTP extensions of this session (the attributes it started with)."""
         compiled = self.session.compiled if self.session is not None else None
         return esmtp.Offer.from_attributes(compiled.attributes) if compiled else esmtp.Offer()
+
+    # --- DSN parameters (RFC 3461): taken out before aiosmtpd parses the rest -------
+
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        arg = await self._take_dsn(arg, "FROM:", esmtp.MAIL_DSN)
+        if arg is not False:
+            await super().smtp_MAIL(arg)
+
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        arg = await self._take_dsn(arg, "TO:", esmtp.RCPT_DSN)
+        if arg is not False:
+            await super().smtp_RCPT(arg)
+
+    async def _take_dsn(self, arg: str | None, keyword: str, names) -> str | None | bool:
+        """``arg`` without its DSN parameters, which go to ``dsn_taken`` for the handler;
+        False when one is not valid (the 501 is sent). aiosmtpd upper-cases every
+        parameter and refuses any on RCPT, but ENVID and ORCPT keep their case."""
+        self.dsn_taken = {}
+        if not arg or not self.session.extended_smtp or not self.offer().dsn \
+                or arg[:len(keyword)].upper() != keyword:
+            return arg
+        address, rest = self._getaddr(arg[len(keyword):].strip())
+        if not address or not rest:
+            return arg
+        try:
+            kept, self.dsn_taken = esmtp.take_dsn_parameters(rest, names)
+        except esmtp.BadParameter as bad:
+            await self.push(f"501 5.5.4 {bad}")
+            return False
+        return arg[:len(arg) - len(rest)].rstrip() + "".join(" " + word for word in kept)
 
     async def smtp_EHLO(self, hostname: str) -> None:
         self._hello_reply = True

@@ -94,6 +94,7 @@ class ServerJob:
                           security=self.security,
                           limits=session_limits(values, self.security.tls is not None),
                           hostname=compiled.system_name, ident="ESMTP qtsmtp",
+                          enable_SMTPUTF8=True,     # offered or not: server.esmtp
                           data_size_limit=size_kb * 1024,
                           timeout=timeout if isinstance(timeout, int) else SESSION_TIMEOUT_SECONDS,
                           loop=asyncio.get_running_loop(), **listener)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from qtsmtp.delivery.smtpclient import describe
+from qtsmtp.queue import dsnfields
 from qtsmtp.server import esmtp
 from qtsmtp.server.protocol import with_enhanced_code
 
@@ -27,8 +30,9 @@ def test_enhanced_code_is_added_only_where_missing():
 def test_ehlo_lines_follow_the_offer():
     full = esmtp.ehlo_lines(AIOSMTPD_EHLO, esmtp.Offer.from_attributes({}))
     assert b"250-PIPELINING" in full and b"250-ENHANCEDSTATUSCODES" in full
-    assert b"250-8BITMIME" in full and b"250-SMTPUTF8" in full
-    none = esmtp.Offer.from_attributes({"ESMTPEXT": "*NONE", "MIME8BIT": "*NO"})
+    assert b"250-8BITMIME" in full and b"250-SMTPUTF8" in full and b"250-DSN" in full
+    none = esmtp.Offer.from_attributes({"ESMTPEXT": "*NONE", "MIME8BIT": "*NO",
+                                        "NFYDLVRY": ["*NONE", "*NO"]})
     lines = esmtp.ehlo_lines(AIOSMTPD_EHLO, none)
     assert lines == [b"250-sys.test", b"250-SIZE 33554432", b"250-STARTTLS"]
     # SMTPUTF8 needs 8BITMIME (RFC 6531 3.1), whatever ESMTPEXT says.
@@ -50,3 +54,16 @@ def test_reasons_are_never_empty():
     assert describe(ConnectionResetError(104, "Connection reset by peer")) == \
         "ConnectionResetError: Connection reset by peer"
     assert describe(OSError()) == "OSError"
+
+
+def test_dsn_parameters_parse_as_rfc_3461_says():
+    kept, taken = esmtp.take_dsn_parameters("SIZE=10 RET=hdrs ENVID=a+2Bb", esmtp.MAIL_DSN)
+    assert kept == ["SIZE=10"] and taken == {"RET": "HDRS", "ENVID": "a+b"}
+    kept, taken = esmtp.take_dsn_parameters("NOTIFY=success,delay ORCPT=rfc822;A+2BB@C", esmtp.RCPT_DSN)
+    assert taken == {"NOTIFY": ["SUCCESS", "DELAY"], "ORCPT": "rfc822;A+B@C"}
+    for bad in ("NOTIFY=NEVER,DELAY", "NOTIFY=", "NOTIFY", "ORCPT=rfc822", "ORCPT=;a@b",
+                "ORCPT=rfc822;a+2b@c", "NOTIFY=DELAY NOTIFY=DELAY"):
+        with pytest.raises(esmtp.BadParameter):
+            esmtp.take_dsn_parameters(bad, esmtp.RCPT_DSN)
+    assert dsnfields.xtext_encode("a+b=c d\u00e9") == "a+2Bb+3Dc+20d+C3+A9"
+    assert dsnfields.xtext_decode(dsnfields.xtext_encode("a+b=c d")) == "a+b=c d"
