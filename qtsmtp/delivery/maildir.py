@@ -3,8 +3,7 @@
     $QTSMTP_ROOT/mail/NAME/{tmp,new,cur}
 
 NAME is the mailbox the SMTP user directory gives the recipient (config.users.LocalUsers:
-the user profile in lower case, or postmaster; an internationalised name
-in Unicode NFC); the caller looks it up. A message is
+the user profile in lower case, or postmaster); the caller looks it up. A message is
 written to tmp/, fsynced, renamed into new/ and new/ is fsynced (the Maildir protocol,
 made durable), with a Return-Path: and a Delivered-To: line in front, as a local
 delivery agent adds them, and LF line ends (a Maildir file is a local file: Dovecot and
@@ -18,16 +17,13 @@ import os
 import re
 import socket
 import time
-import unicodedata
 from pathlib import Path
 
 from qtsmtp.store import durable
 from qtsmtp.store.permissions import make_directory
 
 MAIL_DIRECTORY = "mail"
-# Letters and digits of any script (an SMTPUTF8 local part, RFC 6531), "_+=-", and dots
-# inside: never "/", a control byte, or a name that starts with a dot.
-_SAFE = re.compile(r"[\w+=-][\w.+=-]{0,63}\Z")
+_SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
 _sequence = itertools.count(1)
 
 
@@ -36,7 +32,7 @@ class MailboxRefused(Exception):
 
 
 def mailbox_name(local_part: str) -> str:
-    name = unicodedata.normalize("NFC", local_part.strip('"')).lower()
+    name = local_part.strip('"').lower()
     if not _SAFE.match(name) or ".." in name:
         raise MailboxRefused(f"mailbox name {local_part!r} is not a local mailbox")
     return name

@@ -38,10 +38,15 @@ def new_server(tmp_path):
     minutes, no DNS), all ended and checked at teardown."""
     made: list[Server] = []
 
-    def make(attributes: str = "", name: str = "root") -> Server:
+    def make(attributes: str = "", name: str = "root", users=()) -> Server:
+        """``users``: profiles to enrol with ADDUSRSMTP (only they and postmaster receive
+        local mail), each a name or (name, alias)."""
         server = Server.on_new_root(tmp_path / name, f"SYSNAME('sys.test') {attributes}".strip(),
                                     env={"QTSMTP_MINUTE_SECONDS": MINUTE, "QTSMTP_DNS": "off"})
         made.append(server)
+        for user in users:
+            profile, alias = (user, None) if isinstance(user, str) else user
+            server.run("addusrsmtp", profile, *([f"ALIAS('{alias}')"] if alias else []))
         return server
     yield make
     leftovers = [pid for server in made for pid in server.shut_down()]

@@ -84,7 +84,7 @@ def test_dsn_parameters_are_checked_kept_and_passed_to_a_hop_that_offers_dsn(new
 
 def test_delivered_and_relayed_success_reports(new_server, sinks):
     hub = sinks()                                   # offers no DSN
-    server = new_server(f"FWDHUBSVR('{hub.address}')")
+    server = new_server(f"FWDHUBSVR('{hub.address}')", users=["ALICE"])
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     server.start("SVRJOBS(1)")
     success = ["NOTIFY=SUCCESS", "ORCPT=rfc822;Postmaster@SYS.test"]
@@ -115,7 +115,7 @@ def _maildir_files(root, box: str) -> list:
 
 def test_failure_reports_follow_notify_and_ret(new_server, sinks):
     hub = sinks(reply=lambda address: "550 5.1.1 no such user here" if address.startswith("bad") else None)
-    server = new_server(f"FWDHUBSVR('{hub.address}')")
+    server = new_server(f"FWDHUBSVR('{hub.address}')", users=["ALICE"])
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     server.start("SVRJOBS(1)")
     body = b"From: alice@sys.test\r\nSubject: returned whole\r\n\r\nthe body line\r\n"
@@ -142,7 +142,7 @@ def test_failure_reports_follow_notify_and_ret(new_server, sinks):
 def test_delay_notice_once_after_dlynfy(new_server, sinks):
     hub = sinks(reply=lambda address: "451 4.2.1 mailbox busy")
     # One schedule minute lasts 50 ms here: DLYNFY(1) is due from the second attempt on.
-    server = new_server(f"FWDHUBSVR('{hub.address}') RTYMIN(4 1) DLYNFY(1)")
+    server = new_server(f"FWDHUBSVR('{hub.address}') RTYMIN(4 1) DLYNFY(1)", users=["ALICE"])
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     server.start("SVRJOBS(1)")
     _send(server, "alice@sys.test", ["slow@remote.test", "quiet@remote.test"],
@@ -161,7 +161,8 @@ def test_delay_notice_once_after_dlynfy(new_server, sinks):
 
 def test_nfydlvry_responsible_person_and_no_sender_reports(new_server, sinks):
     hub = sinks(reply=lambda address: "550 5.7.1 refused")
-    server = new_server(f"FWDHUBSVR('{hub.address}') NFYDLVRY(QSECOFR *NO)")
+    server = new_server(f"FWDHUBSVR('{hub.address}') NFYDLVRY(QSECOFR *NO)",
+                        users=["ALICE", "QSECOFR"])
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     server.start("SVRJOBS(1)")
     client = server.smtp()
@@ -184,7 +185,8 @@ def test_no_report_to_a_sender_the_client_was_not_trusted_for(new_server, sinks)
     recipient whose delivery then fails. The victim gets nothing; the same mail from a
     client allowed to relay gets its report (headers only)."""
     hub = sinks()
-    server = new_server(f"FWDHUBSVR('{hub.address}') RTYMIN(1 1) NFYDLVRY(QSECOFR *YES)")
+    server = new_server(f"FWDHUBSVR('{hub.address}') RTYMIN(1 1) NFYDLVRY(QSECOFR *YES)",
+                        users=["QSECOFR"])
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     (server.root / "mail").mkdir(exist_ok=True)
     (server.root / "mail" / "postmaster").write_text("not a Maildir: local delivery fails\n")

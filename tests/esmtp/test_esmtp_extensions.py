@@ -65,7 +65,7 @@ def test_every_reply_but_greeting_and_ehlo_carries_an_enhanced_code(new_server):
 
 
 def test_pipelined_swaks_session_is_answered_in_order(new_server):
-    server = new_server()
+    server = new_server(users=["BOB"])
     server.start("SVRJOBS(1)")
     swaks = tool("swaks", "swaks")
     result = subprocess.run(

@@ -14,6 +14,7 @@ from support import eventually
 SENDER = "josé@sys.test"
 LOCAL = "用户@sys.test"
 REMOTE = "bøb@bücher.example"
+USERS = [("JOSE", "josé"), ("YONGHU", "用户")]     # IBM i profiles, internationalised aliases
 
 
 def _message(to: str) -> EmailMessage:
@@ -26,7 +27,7 @@ def _message(to: str) -> EmailMessage:
 
 
 def test_internationalised_addresses_reach_a_local_maildir_intact(new_server):
-    server = new_server()
+    server = new_server(users=USERS)
     server.start("SVRJOBS(1)")
     client = server.smtp()
     try:
@@ -34,7 +35,7 @@ def test_internationalised_addresses_reach_a_local_maildir_intact(new_server):
         assert not client.send_message(_message(LOCAL))      # smtplib adds SMTPUTF8 itself
     finally:
         client.quit()
-    box = server.root / "mail" / "用户" / "new"
+    box = server.root / "mail" / "yonghu" / "new"          # the profile's mailbox
     eventually(lambda: box.exists() and any(box.iterdir()), "delivered to 用户")
     raw = next(box.iterdir()).read_bytes()
     assert raw.startswith(f"Return-Path: <{SENDER}>\nDelivered-To: {LOCAL}\n".encode())
@@ -65,7 +66,7 @@ def test_relayed_with_smtputf8_to_a_hop_that_offers_it(new_server, sinks):
 
 def test_a_hop_without_smtputf8_gets_nothing_and_the_sender_a_bounce(new_server, sinks):
     hub = sinks()                                  # no SMTPUTF8
-    server = new_server(f"FWDHUBSVR('{hub.address}')")
+    server = new_server(f"FWDHUBSVR('{hub.address}')", users=USERS)
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     server.start("SVRJOBS(1)")
     client = server.smtp()
@@ -76,7 +77,7 @@ def test_a_hop_without_smtputf8_gets_nothing_and_the_sender_a_bounce(new_server,
                                    b"Subject: plain\r\n\r\nascii\r\n", mail_options=["SMTPUTF8"])
     finally:
         client.quit()
-    box = server.root / "mail" / "josé" / "new"
+    box = server.root / "mail" / "jose" / "new"
     eventually(lambda: box.exists() and any(box.iterdir()), "bounce to josé")
     report = email.message_from_bytes(next(box.iterdir()).read_bytes(), policy=email.policy.default)
     assert report.get_content_type() == "multipart/report"
@@ -88,7 +89,7 @@ def test_a_hop_without_smtputf8_gets_nothing_and_the_sender_a_bounce(new_server,
 
 
 def test_non_ascii_without_smtputf8_and_smtputf8_not_offered_are_refused(new_server):
-    server = new_server()
+    server = new_server(users=USERS)
     server.start("SVRJOBS(1)")
     client = server.smtp()
     client.command_encoding = "utf-8"          # send the UTF-8 bytes, asked for or not
