@@ -73,7 +73,6 @@ NO_EFFECT: dict[str, str] = {
     "TBLSMTPOUT": "TCP2702",
     "TBLSMTPIN": "TCP2702",
     "PCTRTGCHR": "TCP2706",
-    "NFYDLVRY": "TCP2712",
     "ALLMAILMSF": "TCP2703",
     "DIALSCD": "TCP2704",
     "IFCDMN": "TCP2705",

@@ -112,7 +112,9 @@ def test_keepuntil_returns_a_message_kept_longer_than_it_allows(tmp_path, sinks)
     try:
         server.run("addusrsmtp", "JOE")
         hub = sinks(lambda address, attempt: "451 4.3.0 busy")
-        server.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "KEEPUNTIL(1)")
+        # DLYNFY(*NONE): at this time scale a delay notice (240 minutes: 0.24 s) would
+        # reach joe first.
+        server.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "KEEPUNTIL(1)", "DLYNFY(*NONE)")
         server.queue_message("joe@sys.test", ["slow@remote.test"], b"Subject: t\r\n\r\nx\r\n")
         server.start("SVRJOBS(1)")
         server.joblog_shows("TCP2741", "QTSMTPCLTD")
