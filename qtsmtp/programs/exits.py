@@ -56,12 +56,18 @@ def rmvexitpgm(bound: Bound) -> list[Message]:
     wanted = bound["PGMNBR"]
     with member.locked():
         current = read_for_change(member)
-        gone = [r for r in current if r.exit_point == point
-                and (wanted == "*ALL" or r.number == int(wanted))]
-        if not gone:
-            raise escape("TCP6016", wanted, point)
+        gone = _named(current, point, wanted)
         member.replace(registry_text([r for r in current if r not in gone]))
     return [Message("TCP6017", len(gone), point)]
+
+
+def _named(current: list[ExitRegistration], point: str, wanted: str) -> list[ExitRegistration]:
+    """The registrations PGMNBR names (a number or *ALL); TCP6016 when there is none."""
+    named = [r for r in current if r.exit_point == point
+             and (wanted == "*ALL" or r.number == int(wanted))]
+    if not named:
+        raise escape("TCP6016", wanted, point)
+    return named
 
 
 def hldexitpgm(bound: Bound) -> list[Message]:
@@ -80,11 +86,7 @@ def _set_status(bound: Bound, status: str, unchanged: str, done: str) -> list[Me
     wanted = bound["PGMNBR"]
     with member.locked():
         current = read_for_change(member)
-        named = [r for r in current if r.exit_point == point
-                 and (wanted == "*ALL" or r.number == int(wanted))]
-        if not named:
-            raise escape("TCP6016", wanted, point)
-        changing = [r for r in named if r.status != status]
+        changing = [r for r in _named(current, point, wanted) if r.status != status]
         if not changing and wanted != "*ALL":
             raise escape(unchanged, wanted, point)
         if changing:
