@@ -51,7 +51,7 @@ def test_kill9_during_local_delivery_duplicates_at_most_what_was_in_flight(droot
         if pids:
             os.kill(pids[0], signal.SIGKILL)
             kills += 1
-            eventually(lambda: droot.job_pids("QTSMTPCLTD") and droot.job_pids("QTSMTPCLTD") != pids,
+            eventually(lambda pids=pids: droot.job_pids("QTSMTPCLTD") and droot.job_pids("QTSMTPCLTD") != pids,
                        "a new client job", 60)
     assert kills >= 1
     eventually(lambda: set(_tags(droot.root)) >= wanted, "every recipient delivered",
