@@ -80,3 +80,21 @@ def test_a_supervisor_that_gives_up_exits_non_zero(server_root) -> None:
     assert process.returncode == 1, (out, err)
     assert "TCP9001" in err and "QTSMTPSRVP jobs ended" in err
     assert not [j for j in server_root.jobs() if server_root.alive(j)]
+
+
+def test_killing_qtsmtpsrvd_ends_its_jobs_and_keeps_the_queue_for_the_next_start(server) -> None:
+    server.run("addsmtple", "*ACCEPT INTNETADR('127.0.0.2')")
+    client = server.smtp("127.0.0.2")
+    client.sendmail("<>", ["someone@far.example"], b"Subject: waits\r\n\r\nbody\r\n")
+    client.quit()
+    queued = eventually(server.queued, "the message in the queue")
+    jobs = server.jobs()
+    daemon = next(j for j in jobs if j["name"] == "QTSMTPSRVD")
+    os.kill(daemon["pid"], signal.SIGKILL)
+    # Each job gets SIGTERM from the kernel (its parent-death signal) and ends.
+    eventually(lambda: not any(server.alive(j) for j in jobs), "every job ended", 60)
+    assert _greeting(server) == 0
+    assert [p.name for p in server.queued()] == [p.name for p in queued]
+    server.start("SVRJOBS(1)")                 # what a service manager does next
+    assert eventually(lambda: _greeting(server) == 250, "served again", 60)
+    assert [p.name for p in server.queued()] == [p.name for p in queued]
