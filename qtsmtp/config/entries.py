@@ -186,8 +186,17 @@ def text_entry(list_type: lt.ListType, data: str) -> Entry:
     return Entry(list_type, data, ("text", data), text=data)
 
 
+def next_hop_name(text: str) -> str:
+    """A next hop as the client job names it: a domain, or an IP address (FWDHUBSVR and
+    MAILROUTER may be either, so a *HOSTAUTH entry for one may be too)."""
+    try:
+        return ipaddress.ip_address(text.strip()).compressed
+    except ValueError:
+        return domain_name(text)
+
+
 def credential_entry(list_type: lt.ListType, host: str, user: str = "", password: str = "") -> Entry:
-    domain = domain_name(host)
+    domain = next_hop_name(host)
     user = plain_text(user, "USERNAME")
     password = plain_text(password, "PASSWORD")
     return Entry(list_type, f"{domain}\t{user}\t{password}", ("domain", domain), domain=domain,

@@ -104,8 +104,9 @@ def display_text(values: dict) -> str:
         if not attrstatus.acts(parm.keyword):
             value += "  " + attrstatus.NO_EFFECT_MARK
         lines.append(f" {label}{' ' if len(label) % 2 else ''}{leader} :   {value}")
-    lines += ["", f" {attrstatus.NO_EFFECT_MARK}: stored for IBM i scripts; this system cannot "
-                  "act on it (chgsmtpa(1))."]
+    # Within 80 columns: the report is read on a 24x80 display too (Command Entry).
+    lines += ["", f" {attrstatus.NO_EFFECT_MARK}: stored for IBM i scripts; not acted on here, "
+                  "see chgsmtpa(1)."]
     return "\n".join(lines) + "\n"
 
 

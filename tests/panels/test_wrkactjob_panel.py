@@ -151,8 +151,9 @@ def test_work_with_job_shows_the_process(term, smtp_server):
     terminal.press("Enter", "Work with Job")
     terminal.wait_for(f"Process ID . . . . . . . . . .   {job['pid']}")
     terminal.wait_for(f"Port . . . . . . . . . . . . .   {smtp_server.port} (127.0.0.1 ::1)")
-    terminal.wait_for("TCP3030 Listening on 127.0.0.1 port")
     expect_screen(terminal, "wrkactjob_work_with_job", mask=mask_jobs)
+    # The job log goes on below the details: Page Down reaches its listening lines.
+    terminal.press("NPage", "TCP3030 Listening on 127.0.0.1 port")
     terminal.press("F12", "Work with Active Jobs")
 
 
