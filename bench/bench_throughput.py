@@ -48,6 +48,11 @@ Printed: messages per second of each, and the ratios qtsmtp/postfix (the target:
 qtsmtp/postfix-hold and qtsmtp/aiosmtpd. With --baseline TREE (another qtsmtp, e.g. a
 ``git archive`` of the last commit), that version runs as one more server in the same
 rounds: a before/after that shares the machine's load, which a second run would not.
+With --filters-journal, one more qtsmtp runs in the same rounds with 20 filter entries
+(five of each *FTRxxx list, none matching), FTRACN(*KEEP) and JOURNAL(*YES): ftr/qt is
+its rate over plain qtsmtp's (issue 12's goal: at least 0.85). --no-peers leaves out
+aiosmtpd and Postfix. The recipient is postmaster@bench.test: local, and a user every
+system has (an unknown local user is refused at RCPT).
 The machine's load average is printed before and after: the runs share the CPUs with
 whatever else runs. Every run is bounded in messages and in time; every server started
 here is stopped in a ``finally``, Postfix by ``postfix stop`` and then by PID. Postfix
@@ -75,6 +80,17 @@ RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take se
 WARM_UP_MESSAGES = 100             # per server before timing: processes forked, caches warm
 SCENARIOS = ((10, False), (10, True), (50, False), (50, True))
 BASELINE = "qtsmtp-base"           # the --baseline tree's qtsmtp
+FILTERED = "qtsmtp-ftr"            # --filters-journal: 20 filter entries and JOURNAL(*YES)
+# Five entries of each filter list, none matching smtp-source's messages (so every
+# message is scanned against all of them and still queued), FTRACN(*KEEP) and the
+# SMTP journal on: the cost of issue 12's filters and journal on the receive path.
+FILTER_ENTRIES = {
+    "*FTRSUBJECT": ["*lottery*", "ILOVEYOU", "*viagra*", "*invoice overdue*", "Re: Re: Re: *"],
+    "*FTRORIGIN": ["*@spam.test", "*@phish.test", "bad.test", "*@malware.test", "x@y.test"],
+    "*FTRFILNAME": ["*.exe", "*.scr", "*.vbs", "*.pif", "*.js"],
+    "*FTRTYPE": ["application/x-msdownload", "application/x-ms*", "image/x-icon",
+                 "application/hta", "text/vbscript"],
+}
 
 BARE_AIOSMTPD = textwrap.dedent("""
     import asyncio, sys
@@ -96,7 +112,7 @@ BARE_AIOSMTPD = textwrap.dedent("""
 def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
     """Messages per second for one smtp-source run (1 KB messages)."""
     args = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "1024",
-            "-f", "bench@client.test", "-t", "user@bench.test", "-M", "client.test"]
+            "-f", "bench@client.test", "-t", "postmaster@bench.test", "-M", "client.test"]
     if keep_open:
         args.append("-d")
     start = time.perf_counter()
@@ -115,8 +131,11 @@ def file_system_type(path: Path) -> str:
 class Qtsmtp:
     """``version``: this checkout's installation, or another tree of qtsmtp (--baseline)."""
 
-    def __init__(self, root: Path, name: str = "qtsmtp", version: Version = THIS):
+    def __init__(self, root: Path, name: str = "qtsmtp", version: Version = THIS,
+                 attributes: str = "", entries: dict | None = None):
         self.name = name
+        self.attributes = attributes
+        self.entries = entries or {}
         self.root = root
         self.port = 0
         self.version = version
@@ -126,7 +145,13 @@ class Qtsmtp:
     def running(self):
         # bench.test is this system: the recipient is local, so every RCPT passes the full
         # decision path (canonicalise, reject list, local check) and every message is queued.
-        env, self.port = new_root(self.root, "SYSNAME('bench.test')", version=self.version)
+        env, self.port = new_root(self.root, f"SYSNAME('bench.test') {self.attributes}".rstrip(),
+                                  version=self.version)
+        for list_type, values in self.entries.items():
+            for value in values:
+                subprocess.run([*self.version.command("addsmtple"), list_type,
+                                f"FTRDATA('{value}')"], env=env, check=True,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.root)
         # Delivery is held off, as while a queue runner has the queue: the client job
         # waits for the queue's delivery lock, which this process holds until the end.
         # What is measured is the receive path, up to the durable queue file.
@@ -297,6 +322,9 @@ def print_table(results: dict, names: list[str], scenarios) -> None:
     if BASELINE in names:
         columns.insert(1, BASELINE)
         ratios.append(("qt/baseline", BASELINE))
+    if FILTERED in names:
+        columns.insert(1, FILTERED)
+        ratios.append(("ftr/qt", FILTERED))
     print(f"{'run':<22}" + "".join(f"{c:>13}" for c in columns)
           + "".join(f"{title:>13}" for title, _ in ratios))
     for sessions, keep_open in scenarios:
@@ -305,7 +333,9 @@ def print_table(results: dict, names: list[str], scenarios) -> None:
         label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
         cells = "".join(f"{rates[c]:>13.0f}" if rates[c] else f"{'not run':>13}" for c in columns)
         qt = rates["qtsmtp"]
-        print(f"{label:<22}{cells}" + "".join(f"{ratio(qt, rates[c]):>13}" for _, c in ratios))
+        print(f"{label:<22}{cells}" + "".join(
+            f"{ratio(rates[c], qt) if c == FILTERED else ratio(qt, rates[c]):>13}"
+            for _, c in ratios))
 
 
 def main() -> int:
@@ -315,6 +345,11 @@ def main() -> int:
     parser.add_argument("--baseline", type=Path, default=None,
                         help="a tree of another qtsmtp version (git archive of a commit) to "
                              "run too, in the same rounds: before/after on the same machine load")
+    parser.add_argument("--filters-journal", action="store_true",
+                        help="also run a qtsmtp with 20 filter entries, FTRACN(*KEEP) and "
+                             "JOURNAL(*YES), in the same rounds (ftr/qt: its rate over qtsmtp's)")
+    parser.add_argument("--no-peers", action="store_true",
+                        help="run qtsmtp (and --baseline / --filters-journal) only")
     parser.add_argument("--sessions", type=int, choices=sorted({s for s, _ in SCENARIOS}),
                         help="only the scenarios with this many parallel sessions")
     args = parser.parse_args()
@@ -328,13 +363,17 @@ def main() -> int:
         top = Path(tmp)
         (top / "qtsmtp").mkdir()
         qt = Qtsmtp(top / "qtsmtp")
-        servers = [qt, BareAiosmtpd()]
+        servers = [qt] if args.no_peers else [qt, BareAiosmtpd()]
+        if args.filters_journal:
+            (top / "filtered").mkdir()
+            servers.append(Qtsmtp(top / "filtered", FILTERED, attributes="FTRACN(*KEEP) JOURNAL(*YES)",
+                                  entries=FILTER_ENTRIES))
         if args.baseline is not None:
             (top / "baseline").mkdir()
             servers.append(Qtsmtp(top / "baseline", BASELINE,
                                   Version(args.baseline, top / "baseline-code")))
         postfix = None
-        if why_not is None:
+        if why_not is None and not args.no_peers:
             top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
             (top / "postfix").mkdir()
             postfix = Postfix(top / "postfix")

@@ -64,31 +64,63 @@ class FilterMatch:
 class Pattern:
     """One FTRDATA value: ``*`` is one or more characters, the rest literal, no case."""
 
-    __slots__ = ("_regex", "text")
+    __slots__ = ("_regex", "source", "text")
 
     def __init__(self, text: str):
         self.text = text
-        pieces = [re.escape(_fold(piece)) for piece in text.split("*")]
-        self._regex = re.compile(".+".join(pieces), re.DOTALL)
+        self.source = ".+".join(re.escape(_fold(piece)) for piece in text.split("*"))
+        self._regex = re.compile(self.source, re.DOTALL)
 
     def matches(self, folded_value: str) -> bool:
         return self._regex.fullmatch(folded_value) is not None
+
+
+class PatternSet:
+    """Several patterns as one regular expression, so that a value no entry matches
+    (nearly every value) costs one match, whatever the number of entries."""
+
+    __slots__ = ("_any", "patterns")
+
+    def __init__(self, patterns: list[Pattern]):
+        self.patterns = patterns
+        self._any = (re.compile("|".join(f"(?:{p.source})" for p in patterns), re.DOTALL)
+                     if patterns else None)
+
+    def __bool__(self) -> bool:
+        return bool(self.patterns)
+
+    def __len__(self) -> int:
+        return len(self.patterns)
+
+    def first(self, folded_value: str) -> Pattern | None:
+        if self._any is None or self._any.fullmatch(folded_value) is None:
+            return None
+        return next(p for p in self.patterns if p.matches(folded_value))
 
 
 class FilterRules:
     """The four lists, compiled once per change of the lists."""
 
     def __init__(self, entries: dict[str, list[str]]):
-        self.subject = [Pattern(p) for p in entries.get(SUBJECT, ())]
-        self.origin = [Pattern(p) for p in entries.get(ORIGIN, ())]
-        self.filename = [Pattern(p) for p in entries.get(FILENAME, ())]
-        self.type = [Pattern(p) for p in entries.get(TYPE, ())]
+        def compiled(list_type: str, keep=lambda text: True) -> PatternSet:
+            return PatternSet([Pattern(p) for p in entries.get(list_type, ()) if keep(p)])
+        self.subject = compiled(SUBJECT)
+        self.filename = compiled(FILENAME)
+        # An originator pattern with @ is an address, one without a domain; a type
+        # pattern with / is type/subtype, one without a main type.
+        self.origin_address = compiled(ORIGIN, lambda p: "@" in p)
+        self.origin_domain = compiled(ORIGIN, lambda p: "@" not in p)
+        self.type_full = compiled(TYPE, lambda p: "/" in p)
+        self.type_main = compiled(TYPE, lambda p: "/" not in p)
+        self.origin = bool(self.origin_address or self.origin_domain)
+        self.type = bool(self.type_full or self.type_main)
 
     def __bool__(self) -> bool:
         return bool(self.subject or self.origin or self.filename or self.type)
 
     def count(self) -> int:
-        return len(self.subject) + len(self.origin) + len(self.filename) + len(self.type)
+        return sum(map(len, (self.subject, self.filename, self.origin_address,
+                             self.origin_domain, self.type_full, self.type_main)))
 
     @property
     def needs_parts(self) -> bool:
@@ -122,28 +154,20 @@ class FilterRules:
         return None
 
     def _origin(self, address: str) -> FilterMatch | None:
-        domain = address.rpartition("@")[2]
-        for pattern in self.origin:
-            value = address if "@" in pattern.text else domain
-            if pattern.matches(_fold(value)):
-                return FilterMatch(ORIGIN, pattern.text, shown(address))
-        return None
+        folded = _fold(address)
+        found = (self.origin_address.first(folded)
+                 or self.origin_domain.first(folded.rpartition("@")[2]))
+        return FilterMatch(ORIGIN, found.text, shown(address)) if found else None
 
     def _type(self, content_type: str) -> FilterMatch | None:
-        main = content_type.partition("/")[0]
-        for pattern in self.type:
-            value = content_type if "/" in pattern.text else main
-            if pattern.matches(_fold(value)):
-                return FilterMatch(TYPE, pattern.text, shown(content_type))
-        return None
+        folded = _fold(content_type)
+        found = self.type_full.first(folded) or self.type_main.first(folded.partition("/")[0])
+        return FilterMatch(TYPE, found.text, shown(content_type)) if found else None
 
 
-def _first(list_type: str, patterns: list[Pattern], value: str) -> FilterMatch | None:
-    folded = _fold(value)
-    for pattern in patterns:
-        if pattern.matches(folded):
-            return FilterMatch(list_type, pattern.text, shown(value))
-    return None
+def _first(list_type: str, patterns: PatternSet, value: str) -> FilterMatch | None:
+    found = patterns.first(_fold(value))
+    return FilterMatch(list_type, found.text, shown(value)) if found else None
 
 
 def _fold(text: str) -> str:

@@ -26,7 +26,6 @@ import json
 import os
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 from qtsmtp.store.root import SYSTEM_LIBRARY
@@ -68,19 +67,24 @@ class SmtpJournal:
         self._flushing = False
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()                  # the writer thread and close()
+        self._second = -1
+        self._stamp = ""
 
     def record(self, event: str, **fields) -> None:
         now = time.time()
-        stamp = datetime.fromtimestamp(now, timezone.utc)
-        entry = {"time": stamp.isoformat(timespec="microseconds"), "event": event,
-                 "job": self.job}
+        seconds = int(now)
+        if seconds != self._second:           # one strftime a second, not one a record
+            self._second = seconds
+            self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        micro = int((now - seconds) * 1_000_000)
+        entry = {"time": f"{self._stamp}.{micro:06d}+00:00", "event": event, "job": self.job}
         entry.update((k, _cut(v)) for k, v in fields.items())
         line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
         if len(line) > MAX_RECORD:
             entry = {k: v for k, v in entry.items() if not isinstance(v, list)}
             entry["cut"] = True
             line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode()[:MAX_RECORD - 1] + b"\n"
-        day = stamp.strftime("%Y-%m-%d")
+        day = self._stamp[:10]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:

@@ -7,6 +7,8 @@ import sys
 from datetime import datetime
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.config import attributes
+from qtsmtp.jobs import smtpjournal
 from qtsmtp.messages import Message, escape
 from qtsmtp.queue import quarantine
 from qtsmtp.store.root import data_root
@@ -27,6 +29,8 @@ def wrksmtpqtn(bound: Bound) -> list[Message]:
         sys.stdout.write(text)
         return [Message("TCP7010", len(kept))]
     chosen = ([k.queue_id for k in quarantine.listing(root)] if only == "*ALL" else [only])
+    journal = (smtpjournal.SmtpJournal(root, "WRKSMTPQTN")
+               if smtpjournal.enabled(attributes.load(root)) else None)
     done = []
     for queue_id in chosen:
         if option == "*RELEASE":
@@ -38,6 +42,10 @@ def wrksmtpqtn(bound: Bound) -> list[Message]:
                 raise escape("TCP7013", queue_id)
             continue                  # released or deleted by someone else meanwhile
         done.append(Message(msgid, queue_id))
+        if journal is not None:
+            journal.record("released" if option == "*RELEASE" else "deleted", queue_id=queue_id)
+    if journal is not None:
+        journal.close()
     return done or [Message("TCP7010", 0)]
 
 

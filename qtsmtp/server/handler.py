@@ -221,10 +221,10 @@ class RelayHandler(AiosmtpdLookup):
         else:
             decision = session.compiled.policy.check_recipient(
                 client, recipient, self.may_relay_authenticated(session))
-        self._log_decision(session, decision)
+        explanation = self._log_decision(session, decision)
         self.journal_event(session, "rcpt", sender=envelope.mail_from, recipient=address,
                            allowed=decision.allowed, reply=decision.reply,
-                           explanation=decision.explain())
+                           explanation=explanation)
         if decision.allowed:
             envelope.rcpt_tos.append(recipient.address)
             envelope.originals.append(address)
@@ -340,8 +340,10 @@ class RelayHandler(AiosmtpdLookup):
             self.journal_event(session, "helo", helo=session.host_name,
                                esmtp=bool(session.extended_smtp))
 
-    def _log_decision(self, session, decision: Decision) -> None:
-        self.log.send("TCP3050", peer_text(session), decision.explain())
+    def _log_decision(self, session, decision: Decision) -> str:
+        explanation = decision.explain()
+        self.log.send("TCP3050", peer_text(session), explanation)
+        return explanation
 
 
 def _with_protocol(session, envelope) -> str:

@@ -174,10 +174,18 @@ def test_overlaps_and_shadows(qroot, cl):
 @pytest.mark.parametrize("list_type, alwrly, word", [
     ("*ACCEPT", "*LIST", "Yes"), ("*ACCEPT", "*NEAR", "No"), ("*ACCEPT", "*ALL", "No"),
     ("*NEAR", "*BOTH", "Yes"), ("*NEAR", "*LIST", "No"), ("*REJECT", "*NONE", "Yes"),
-    ("*DOMAIN", "*NONE", "Yes"), ("*SVRBIND", "*LIST", "At start"), ("*FTRSUBJECT", "*ALL", "Stored"),
+    ("*DOMAIN", "*NONE", "Yes"), ("*SVRBIND", "*LIST", "At start"), ("*ETRNSVR", "*ALL", "Stored"),
 ])
 def test_in_effect(list_type, alwrly, word):
     assert entrylist.in_effect(lt.LIST_TYPES[list_type], alwrly)[0] == word
+
+
+def test_filter_lists_are_in_effect_under_ftracn(qroot, cl):
+    # FTRACN, not ALWRLY, decides: *NONE (shipped) filters nothing.
+    assert entrylist.in_effect(lt.LIST_TYPES["*FTRSUBJECT"], "*ALL")[0] == "No"
+    assert cl("chgsmtpa", "FTRACN(*REFUSE)").returncode == 0
+    word, sentence = entrylist.in_effect(lt.LIST_TYPES["*FTRFILNAME"], "*LIST")
+    assert word == "Yes" and "refused at the end of DATA" in sentence
 
 
 @pytest.mark.parametrize("add", [
