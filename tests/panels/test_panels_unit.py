@@ -174,7 +174,7 @@ def test_overlaps_and_shadows(qroot, cl):
 @pytest.mark.parametrize("list_type, alwrly, word", [
     ("*ACCEPT", "*LIST", "Yes"), ("*ACCEPT", "*NEAR", "No"), ("*ACCEPT", "*ALL", "No"),
     ("*NEAR", "*BOTH", "Yes"), ("*NEAR", "*LIST", "No"), ("*REJECT", "*NONE", "Yes"),
-    ("*DOMAIN", "*NONE", "Yes"), ("*SVRBIND", "*LIST", "At start"), ("*ETRNSVR", "*ALL", "Stored"),
+    ("*DOMAIN", "*NONE", "Yes"), ("*SVRBIND", "*LIST", "At start"),
 ])
 def test_in_effect(list_type, alwrly, word):
     assert entrylist.in_effect(lt.LIST_TYPES[list_type], alwrly)[0] == word
