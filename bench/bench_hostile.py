@@ -10,6 +10,8 @@ memory    one session sends 1 GiB of DATA (998-octet lines) without the final do
 sessions  one client address opens idle sessions (up to 20,000, 5 s per attempt at most):
           how many the server holds; then, with those held, a new client's time to a
           220 greeting (median of 5).
+flood     idle sessions from 250 addresses, 60 attempts each: held, refused with 421,
+          refused without a word; a new client's time to 220 meanwhile.
 auth      100 parallel sessions from one address, each AUTH PLAIN with wrong passwords
           for 20 s: failed guesses per second the server answered; then whether the right
           password from that address is accepted.
@@ -175,6 +177,55 @@ def sessions(version: Version, scratch: Path, limit: int = 20000) -> dict:
     return out
 
 
+def flood(version: Version, scratch: Path, addresses: int = 250, per_address: int = 60) -> dict:
+    """Idle sessions from many addresses (127.0.1.1 ...), at most 15,000 attempts: how
+    many the server holds, and a new client's time to 220 meanwhile (median of 5)."""
+    root = scratch / f"flood-{version.name}"
+    env, port = new_root(root, version=version)
+    out = {}
+    held: list[socket.socket] = []
+    with server_running(root, env, hold_delivery=True, version=version):
+        wait_for_greeting(port)
+        refused = silent = 0
+        deadline = time.monotonic() + 180
+        for n in range(addresses):
+            source = f"127.0.1.{n + 1}"
+            for _ in range(per_address):
+                if time.monotonic() > deadline:
+                    break
+                try:
+                    sock = socket.create_connection(("127.0.0.1", port), timeout=5,
+                                                    source_address=(source, 0))
+                    greeting = sock.recv(512)
+                except OSError:
+                    silent += 1
+                    continue
+                if greeting.startswith(b"220"):
+                    held.append(sock)
+                else:
+                    refused += greeting.startswith(b"421")
+                    silent += not greeting
+                    sock.close()
+        out["idle sessions held"] = len(held)
+        out["refused with 421"] = refused
+        out["closed or timed out without a word"] = silent
+        times = []
+        for _ in range(5):
+            started = time.monotonic()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=30,
+                                              source_address=("127.0.0.4", 0)) as s:
+                    answer = s.recv(512)
+                times.append(time.monotonic() - started if answer.startswith(b"220")
+                             else float("inf"))
+            except OSError:
+                times.append(float("inf"))
+        out["new client's time to 220 during the flood (median s)"] = statistics.median(times)
+        for sock in held:
+            sock.close()
+    return out
+
+
 def auth(version: Version, scratch: Path, parallel: int = 100, seconds: float = 20) -> dict:
     root = scratch / f"auth-{version.name}"
     tls = scratch / "tls"
@@ -200,7 +251,9 @@ def auth(version: Version, scratch: Path, parallel: int = 100, seconds: float = 
     def session() -> ssl.SSLSocket | None:
         raw = socket.create_connection(("127.0.0.1", port), timeout=30,
                                        source_address=("127.0.0.5", 0))
-        reply(raw)
+        if not reply(raw).startswith(b"220"):         # refused at connect (rate)
+            raw.close()
+            return None
         raw.sendall(b"EHLO bench.test\r\n")
         reply(raw)
         raw.sendall(b"STARTTLS\r\n")
@@ -241,21 +294,28 @@ def auth(version: Version, scratch: Path, parallel: int = 100, seconds: float = 
         for thread in threads:
             thread.join(seconds + 60)
         elapsed = time.monotonic() - started
-        sock = session()
-        sock.sendall(plain("wonderland"))
-        right = reply(sock)[:3].decode()
-        sock.close()
+        time.sleep(1)
+        try:
+            sock = session()
+            if sock is None:
+                right = "421 at connect"
+            else:
+                sock.sendall(plain("wonderland"))
+                right = reply(sock)[:3].decode()
+                sock.close()
+        except OSError as failure:
+            right = f"connection ended: {failure}"
     return {"failed guesses answered per s": failures[0] / elapsed,
             "right password from that address": right}
 
 
-SCENARIOS = {"memory": memory, "sessions": sessions, "auth": auth}
+SCENARIOS = {"memory": memory, "sessions": sessions, "flood": flood, "auth": auth}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--baseline", type=Path, help="another qtsmtp tree, run in the same run")
-    parser.add_argument("--only", default="memory,sessions,auth")
+    parser.add_argument("--only", default="memory,sessions,flood,auth")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-hostile-") as scratch_name:
         scratch = Path(scratch_name)

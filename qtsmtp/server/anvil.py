@@ -35,8 +35,8 @@ session cap still holds.
 
 from __future__ import annotations
 
-import ipaddress
 import mmap
+import socket
 import struct
 import time
 import zlib
@@ -49,14 +49,18 @@ RATE_WINDOW_SECONDS = 60         # connection rate: connections per minute, as P
 AUTH_PENALTY_SECONDS = 600       # an address with MAXAUTHFAIL failures waits this long
 
 
+_MAPPED = bytes(10) + b"\xff\xff"
+
+
 def address_key(address: str) -> bytes:
+    """16 octets: the IPv6 address, an IPv4 one as ::ffff:a.b.c.d (the same key as the
+    mapped form a dual-stack socket gives)."""
     try:
-        ip = ipaddress.ip_address(address.split("%")[0])
-    except ValueError:
+        if ":" in address:
+            return socket.inet_pton(socket.AF_INET6, address.split("%")[0])
+        return _MAPPED + socket.inet_pton(socket.AF_INET, address)
+    except OSError:
         return zlib.crc32(address.encode()).to_bytes(16, "little")   # not an IP: rare
-    if ip.version == 4:
-        ip = ipaddress.IPv6Address(b"\0" * 10 + b"\xff\xff" + ip.packed)
-    return ip.packed
 
 
 class ClientTable:
@@ -114,8 +118,14 @@ class ClientCounts:
             connections = connections + 1 if slot_window == window else 1
             _SLOT.pack_into(self.map, offset, key, sessions + 1, window, connections,
                             failures, failed, 0)
-        return self._sum(key, lambda s: s[1]), self._sum(
-            key, lambda s: s[3] if s[2] == window else 0)
+        sessions = connections = 0
+        for index in range(self.table.regions):
+            found = self._find(index * self.table.region_size, key)
+            if found is not None:
+                slot = _SLOT.unpack_from(self.map, found)
+                sessions += slot[1]
+                connections += slot[3] if slot[2] == window else 0
+        return sessions, connections
 
     def disconnected(self, address: str) -> None:
         key = address_key(address)
