@@ -147,6 +147,14 @@ class ClientCounts:
             _SLOT.pack_into(self.map, offset, *values)
         return self.auth_failures(address)
 
+    def auth_forgiven(self, address: str) -> None:
+        """An AUTH counted as failed before its password was checked succeeded."""
+        offset = self._find(self.base, address_key(address))
+        if offset is not None:
+            values = list(_SLOT.unpack_from(self.map, offset))
+            values[4] = max(0, values[4] - 1)
+            _SLOT.pack_into(self.map, offset, *values)
+
     def auth_failures(self, address: str) -> int:
         key, now = address_key(address), int(self.clock())
         return self._sum(key, lambda s: s[4] if now - s[5] <= AUTH_PENALTY_SECONDS else 0)

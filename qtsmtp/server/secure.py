@@ -370,12 +370,14 @@ class SecureHandler(RelayHandler):
         session = server.session
         name = user.decode("utf-8", "replace")
         client, limit = session.peer[0], server.limits["MAXAUTHFAIL"]
-        failures = self.security.clients.auth_failures(client)
-        if failures >= limit:
+        # Counted as a failure before the password is checked (forgiven if it is right),
+        # so that a hundred sessions guessing at once get MAXAUTHFAIL checks between
+        # them, not a hundred.
+        failures = self.security.clients.auth_failed(client)
+        if failures > limit:
             # MAXAUTHFAIL failures of this address, in any job, within the penalty time:
             # no password is looked at, the right one neither; this try counts too.
-            self.security.clients.auth_failed(client)
-            self.log.send("TCP3066", peer_text(session), failures, AUTH_PENALTY_SECONDS)
+            self.log.send("TCP3066", peer_text(session), failures - 1, AUTH_PENALTY_SECONDS)
             await server.push(AUTH_LOCKED_OUT)
             server.transport.close()
             return AuthResult(success=False, handled=True)
@@ -383,9 +385,9 @@ class SecureHandler(RelayHandler):
         ok = await loop.run_in_executor(None, self.security.credentials.verify, name,
                                         password.decode("utf-8", "surrogateescape"))
         if ok:
+            self.security.clients.auth_forgiven(client)
             self.log.send("TCP6034", peer_text(session), name, mechanism)
             return AuthResult(success=True, auth_data=LoginPassword(user, b""))
-        failures = self.security.clients.auth_failed(session.peer[0])
         session.auth_failures += 1
         self.log.send("TCP6035", peer_text(session), name[:64], failures)
         # Slower with every recent failure of this client: a guesser gets few tries an

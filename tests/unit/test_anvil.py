@@ -70,3 +70,12 @@ def test_a_full_probe_range_fails_open_and_stale_slots_are_reused(monkeypatch) -
         job.disconnected(f"10.0.0.{n}")
     clock.now += anvil.RATE_WINDOW_SECONDS
     assert job.connected("10.0.0.99") == (1, 1)       # a stale slot reused
+
+
+def test_an_auth_counted_before_its_check_is_forgiven_when_right() -> None:
+    table, clock = ClientTable(1), Clock()
+    job = anvil.ClientCounts(table, 0, clock)
+    job.auth_failed("192.0.2.50")
+    job.auth_failed("192.0.2.50")
+    job.auth_forgiven("192.0.2.50")
+    assert job.auth_failures("192.0.2.50") == 1
