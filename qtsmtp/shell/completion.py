@@ -33,12 +33,17 @@ def answer(prog: str, command: str | None) -> int:
     shell = instruction.partition("_")[2]
     words, current = typed_words(shell)
     if command is None:                                # qtsmtp WORD ...
+        typed = _unquoted(current)
+        if not words and " " in typed.strip():         # qtsmtp "ADDSMTPLE TYPE(*AC
+            start = cl.last_token_start(typed)
+            found = cl.line_candidates(typed) if start is not None else []
+            return _print(shell, current, [typed[:start] + c for c in found])
         if not words:
             names = cl.command_candidates(current, definition.runnable_command_names())
             if current.islower() or not current:
                 names += [w for w in COMMANDS if w.startswith(current)]
             return _print(shell, current, names)
-        if " " in words[0].strip():                    # qtsmtp "ADDSMTPLE TYPE(*AC
+        if " " in words[0].strip():                    # a whole command line went before
             return _print(shell, current, [])
         command = words[0].upper()
         if definition.load(command) is None:
@@ -50,7 +55,7 @@ def answer(prog: str, command: str | None) -> int:
         from qtsmtp.shell.typerapp import make_command  # typer: the option form only
         make_command(cmd).main(args=[], prog_name=prog, complete_var=var)
         return 0
-    return _print(shell, current, _cl_candidates(cmd, words, current))
+    return _print(shell, current, _cl_candidates(cmd, words, _unquoted(current)))
 
 
 def typed_words(shell: str) -> tuple[list[str], str]:
@@ -80,9 +85,9 @@ def _drop_first_word(shell: str) -> None:
         os.environ["_TYPER_COMPLETE_ARGS"] = text.lstrip().partition(" ")[2]
 
 
-def _cl_candidates(cmd, words: list[str], current: str) -> list[str]:
-    """Whole-word completions of ``current``, the CL words before it being ``words``."""
-    typed = _unquoted(current)
+def _cl_candidates(cmd, words: list[str], typed: str) -> list[str]:
+    """Whole-word completions of ``typed`` (the word as the command will get it), the CL
+    words before it being ``words``."""
     text = " ".join([*words, typed])
     start = cl.last_token_start(text)
     if start is None or start < len(text) - len(typed):

@@ -192,6 +192,10 @@ def test_cl_form_completes_in_bash_and_zsh(cl):
     assert r.stdout.split() == ["TYPE\\(\\*DOMAIN\\)", "TYPE\\(\\*DOMAINIP6\\)"]
     r = complete(cl, "qtsmtp", "bash", ["qtsmtp", "addsmtple", "--type", "near"])
     assert r.stdout.split() == ["near"]
+    r = complete(cl, "qtsmtp", "bash", ["qtsmtp", '"ADDSMTPLE *NEAR HOST'])
+    assert r.stdout.splitlines() == ["ADDSMTPLE *NEAR HOSTNAME("]
+    r = complete(cl, "qtsmtp", "bash", ["qtsmtp", "'CHGSMTPA ALWRLY(*N"])
+    assert r.stdout.splitlines() == ["CHGSMTPA ALWRLY(*NONE)", "CHGSMTPA ALWRLY(*NEAR)"]
     r = complete(cl, "qtsmtp", "zsh", ["qtsmtp", "RMVSMTPL"])
     assert '"RMVSMTPLE"' in r.stdout
 
