@@ -35,6 +35,7 @@ from qtsmtp.config.entries import (MAX_RECORD, MAX_RECORD_BYTES, Entry, canonica
                                    not_valid_at, parse_record_fast)
 from qtsmtp.config.lists import member_file
 from qtsmtp.config.policy import ADD, REMOVE, RelayPolicy
+from qtsmtp.config.settings import alias_domains
 from qtsmtp.config.users import local_users, users_member
 from qtsmtp.store import journal
 from qtsmtp.store.journal import Behind, JournalReader
@@ -330,15 +331,6 @@ def _not_valid(root: Path, bad: ValueError) -> CLError:
     # wrong family: the attributes member or a list is what the person must fix.
     member = attributes.attributes_member(root)
     return escape("TCP2670", member.member, member.file, member.library, "-", str(bad))
-
-
-def alias_domains(values: dict) -> list[str]:
-    """The ALIASDMN domains: local, for the relay decision as for delivery."""
-    aliases = values.get("ALIASDMN")
-    if not isinstance(aliases, list):
-        return []
-    return [str(item[1]).lower().rstrip(".") for item in aliases
-            if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE"]
 
 
 def system_name_of(values: dict, default_system_name: str) -> str:

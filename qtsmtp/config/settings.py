@@ -57,6 +57,15 @@ def configured_system_name(values: dict) -> str:
     return default_system_name() if name.upper() == "*DFT" else name.lower().rstrip(".")
 
 
+def alias_domains(values: dict) -> list[str]:
+    """The ALIASDMN domains: local, for the relay decision as for delivery."""
+    aliases = values.get("ALIASDMN")
+    if not isinstance(aliases, list):
+        return []
+    return [str(item[1]).lower().rstrip(".") for item in aliases
+            if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE"]
+
+
 def default_system_name() -> str:
     """SYSNAME(*DFT): this host's name, looked up once per server start, never per
     connection (aiosmtpd would call getfqdn for every session)."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import smtplib
 import threading
 
+from qtsmtp.config.settings import alias_domains
 from qtsmtp.delivery.routing import Routing, split_host_port
 
 TIMEOUT_SECONDS = 30
@@ -21,12 +22,7 @@ TIMEOUT_SECONDS = 30
 
 def nodes(routing: Routing) -> list[str]:
     """The names this system takes mail for that a hub may hold mail for."""
-    names = [routing.system_name]
-    aliases = routing.values.get("ALIASDMN")
-    if isinstance(aliases, list):
-        names += [str(item[1]).lower().rstrip(".") for item in aliases
-                  if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE"]
-    return list(dict.fromkeys(names))
+    return list(dict.fromkeys([routing.system_name, *alias_domains(routing.values)]))
 
 
 def wanted(routing: Routing) -> bool:

@@ -21,8 +21,8 @@ import time
 from pathlib import Path
 
 from qtsmtp.delivery import etrnclient, submit
-from qtsmtp.delivery.routing import Routing
 from qtsmtp.delivery.engine import DeliveryEngine
+from qtsmtp.delivery.routing import Routing
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates

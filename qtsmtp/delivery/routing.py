@@ -17,7 +17,7 @@ from qtsmtp.config import listtypes as lt
 from qtsmtp.config.address import address_literal
 from qtsmtp.config.lists import read_entries
 from qtsmtp.config.policy import DomainTable
-from qtsmtp.config.settings import configured_system_name, own_addresses
+from qtsmtp.config.settings import alias_domains, configured_system_name, own_addresses
 from qtsmtp.config.users import local_users
 
 LOCAL, HUB, ROUTER, MX, LITERAL = "local", "hub", "router", "mx", "literal"
@@ -77,11 +77,8 @@ class Routing:
         for type_ in ("*DOMAIN", "*DOMAINIP6"):
             for entry in read_entries(root, lt.LIST_TYPES[type_]):
                 self.local.add(entry.domain, type_)
-        aliases = self.values.get("ALIASDMN")
-        if isinstance(aliases, list):
-            for item in aliases:
-                if isinstance(item, list) and len(item) == 2 and str(item[1]).upper() != "*NONE":
-                    self.local.add(str(item[1]).lower().rstrip("."), "ALIASDMN")
+        for alias in alias_domains(self.values):
+            self.local.add(alias, "ALIASDMN")
         self.users = local_users(root)      # who has a mailbox here
         self.near = DomainTable()
         for entry in read_entries(root, lt.LIST_TYPES["*NEAR"]):

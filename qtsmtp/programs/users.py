@@ -10,6 +10,7 @@ from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
+
 def _alias(value: str, profile: str) -> str:
     alias = profile.lower() if value.upper() == "*USRPRF" else value
     if not alias or any(c in alias for c in " \t@<>\"\\") or not alias.isprintable():

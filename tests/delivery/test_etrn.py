@@ -7,7 +7,6 @@ from __future__ import annotations
 import smtplib
 
 from aiosmtpd.smtp import SMTP
-
 from sinks import Sink
 from support import eventually
 from support.server import Server
