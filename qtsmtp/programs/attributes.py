@@ -62,10 +62,12 @@ def _check_hosts(changes: dict) -> None:
     """Host values are checked here, where a bad one can still be refused."""
     def host(keyword: str, text: str, port_allowed: bool = False):
         name, port = text, ""
-        if port_allowed and text.count(":") == 1:
+        if port_allowed and text.startswith("[") and "]:" in text:
+            name, port = text[1:].split("]:", 1)       # [IPv6]:port (qtsmtp-queue(5))
+        elif port_allowed and text.count(":") == 1:
             name, port = text.split(":")
-            if not (port.isdigit() and 1 <= int(port) <= 65535):
-                raise escape("TCP1905", text, f"port {port} is not 1 to 65535")
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise escape("TCP1905", text, f"port {port} is not 1 to 65535")
         try:
             ipaddress.ip_address(name.strip("[]"))
         except ValueError:

@@ -38,11 +38,18 @@ def test_open_relay_warning(cl, qroot):
 def test_chgsmtpa_bad_values_change_nothing(cl, qroot):
     before = member(qroot, "QATMSMTP", "CONFIG")
     for args in (["NBRCLT(5)"], ["ALWRLY(*OPEN)"], ["RTYDAY(10 1)"], ["MAILROUTER('bad..name')"],
-                 ["FWDHUBSVR('hub.example:99999')"], ["--alwrly", "sometimes"], ["PORT(0)"]):
+                 ["FWDHUBSVR('hub.example:99999')"], ["FWDHUBSVR('[::1]:0')"],
+                 ["FWDHUBSVR('[bad..name]:25')"], ["--alwrly", "sometimes"], ["PORT(0)"]):
         r = cl("chgsmtpa", *args)
         assert r.returncode in (1, 2), args
         assert r.stderr[:3] in ("CPD", "TCP", "QTS") and "Traceback" not in r.stderr, args
     assert member(qroot, "QATMSMTP", "CONFIG") == before
+
+
+def test_an_ipv6_hub_with_a_port_is_stored(cl, qroot):
+    # qtsmtp-queue(5): an IPv6 address with a port is written [address]:port.
+    assert cl("chgsmtpa", "FWDHUBSVR('[::1]:2526')").returncode == 0
+    assert "FWDHUBSVR = \"[::1]:2526\"" in member(qroot, "QATMSMTP", "CONFIG")
 
 
 def test_dspsmtpa_shows_the_stored_values_without_a_terminal(cl, qroot):
