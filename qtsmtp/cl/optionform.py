@@ -1,7 +1,11 @@
 """The Unix option form of a command: ``addsmtple --type accept --intnetadr 10.1.1.1``.
 
 It builds the same Statement the CL parser builds, from the same definition, so both
-forms are validated, defaulted and documented by one set of rules. Conventions:
+forms are validated, defaulted and documented by one set of rules. From the shell the
+options are parsed by the command's typer app (qtsmtp.shell.typerapp), which hands each
+value to ``option_value`` here; ``statement_from_options`` parses them without typer,
+for the F4 prompter (``addsmtple --prompt --type accept``), which must not load it.
+Conventions:
 
 * ``--keyword VALUE`` or ``--keyword=VALUE``; keywords are the CL keywords in lower case.
 * A special value may be written without its asterisk where that cannot be mistaken for
