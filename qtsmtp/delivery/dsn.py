@@ -45,7 +45,7 @@ class Notice:
     orcpt: str = ""        # "rfc822;address" as the client gave it (RFC 3461 ORCPT)
 
 
-Failure = Notice           # the name the engine and the tests know a failure by
+Failure = Notice           # the name submissions (delivery.submit) know a failure by
 
 
 def enhanced_status(code: int, text: str) -> str:

@@ -4,7 +4,8 @@ open and reused, at most ``per_destination`` connections to one host at a time.
 It speaks what a relay needs and no more: EHLO (HELO when refused), STARTTLS whenever the
 next hop offers it (opportunistic: see Connection.open), AUTH PLAIN or
 LOGIN when the next hop offers AUTH and *HOSTAUTH holds credentials for it, PIPELINING of
-MAIL and RCPT when offered, BODY=8BITMIME for 8-bit content, SMTPUTF8 for a message that
+MAIL and RCPT when offered, BODY=8BITMIME for 8-bit content (quoted-printable to a hop
+without 8BITMIME: delivery.downgrade), SMTPUTF8 for a message that
 needs it (never sent to a hop without it), the DSN parameters of RFC 3461 when the hop
 offers DSN, and dot-stuffing. Every reply
 is kept per recipient, so the engine can decide recipient by recipient.
@@ -17,6 +18,7 @@ import base64
 import ssl
 from dataclasses import dataclass, field
 
+from qtsmtp.delivery.downgrade import seven_bit
 from qtsmtp.queue.dsnfields import orcpt_parameter, xtext_encode
 
 CONNECT_TIMEOUT = 30.0
@@ -45,6 +47,8 @@ class Envelope:
     orcpt: dict = field(default_factory=dict)     # recipient -> "type;address"
 
 
+NO_8BIT = ("5.6.3 next hop does not offer 8BITMIME and an 8-bit header cannot be "
+           "converted (RFC 6152 3)")
 NO_UTF8 = "5.6.7 next hop does not offer SMTPUTF8; the address cannot be sent there (RFC 6531 3.2)"
 
 
@@ -70,7 +74,7 @@ def describe(error: BaseException) -> str:
     return f"{name}: {said}" if said else name
 
 
-def after(conn: "Connection | None") -> str:
+def after(conn: Connection | None) -> str:
     """The peer's last reply, for a reason: "; last reply: 250 2.1.0 Ok" or ""."""
     if conn is None or conn.last_reply is None:
         return ""
@@ -209,6 +213,11 @@ class Connection:
         if envelope.utf8 and "SMTPUTF8" not in self.extensions:
             refused = Reply(550, NO_UTF8)
             return refused, [refused] * len(recipients), None
+        if not content.isascii() and "8BITMIME" not in self.extensions:
+            content = seven_bit(content)
+            if content is None:
+                refused = Reply(550, NO_8BIT)
+                return refused, [refused] * len(recipients), None
         params = ""
         if "SIZE" in self.extensions:
             params += f" SIZE={len(content)}"

@@ -185,3 +185,23 @@ def test_mime8bit_no_refuses_body_8bitmime_and_8bit_data(new_server):
     finally:
         client.quit()
     assert len(server.stored_messages()) == 1
+
+
+def test_8bit_mail_to_a_hop_without_8bitmime_goes_quoted_printable(new_server, sinks):
+    hub = sinks(without=["8BITMIME"])
+    server = new_server(f"FWDHUBSVR('{hub.address}')")
+    server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
+    server.start("SVRJOBS(1)")
+    client = server.smtp()
+    try:
+        body = ("From: a@client.test\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\nSubject: 8 bits\r\n\r\nna\u00efve\r\n").encode()
+        assert not client.sendmail("a@client.test", ["far@remote.test"], body, ["BODY=8BITMIME"])
+    finally:
+        client.quit()
+    eventually(lambda: len(hub.messages) == 1, "relayed")
+    relayed = hub.messages[0]
+    assert "BODY=8BITMIME" not in relayed.mail_options
+    assert relayed.original_content.isascii()
+    assert b"Content-Transfer-Encoding: quoted-printable" in relayed.original_content
+    assert b"na=C3=AFve" in relayed.original_content

@@ -67,3 +67,20 @@ def test_dsn_parameters_parse_as_rfc_3461_says():
             esmtp.take_dsn_parameters(bad, esmtp.RCPT_DSN)
     assert dsnfields.xtext_encode("a+b=c d\u00e9") == "a+2Bb+3Dc+20d+C3+A9"
     assert dsnfields.xtext_decode(dsnfields.xtext_encode("a+b=c d")) == "a+b=c d"
+
+
+def test_8bit_bodies_become_quoted_printable_for_a_hop_without_8bitmime():
+    from email import message_from_bytes
+    from email.policy import default
+
+    from qtsmtp.delivery.downgrade import seven_bit
+    original = ("From: a@b.test\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; "
+                "boundary=XX\r\n\r\n--XX\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                "Content-Transfer-Encoding: 8bit\r\n\r\nna\u00efve\r\n.dot\r\n--XX\r\n"
+                "Content-Type: text/plain\r\n\r\nascii\r\n--XX--\r\n").encode()
+    converted = seven_bit(original)
+    assert converted.isascii() and b"quoted-printable" in converted
+    # Read as a Maildir reader would: local line ends.
+    first, second = message_from_bytes(converted.replace(b"\r\n", b"\n"), policy=default).iter_parts()
+    assert first.get_content() == "na\u00efve\n.dot" and second.get_content() == "ascii"
+    assert seven_bit("Subject: caf\u00e9\r\n\r\nx\r\n".encode()) is None    # an 8-bit header
