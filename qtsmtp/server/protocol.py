@@ -90,7 +90,7 @@ TOO_MANY_SESSIONS = "421 4.3.2 Too many sessions, try again later"
 # Commands that move no mail, capped per session so a client cannot keep a session
 # spinning; MAIL/RCPT/DATA are limited per message instead (see handler.MAX_RECIPIENTS).
 CALL_LIMITS = {"NOOP": 100, "VRFY": 20, "HELP": 20, "EHLO": 20, "HELO": 20, "STARTTLS": 5,
-               "AUTH": 5, "EXPN": 5, "*": 1_000_000}
+               "AUTH": 5, "EXPN": 5, "ETRN": 10, "*": 1_000_000}
 
 # asyncio reads a socket with recv(256 KiB) and then shrinks the bytes object: above
 # glibc's mmap threshold (128 KiB), so every read of every command line is an mmap, an

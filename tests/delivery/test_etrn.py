@@ -61,6 +61,15 @@ def test_a_listed_client_runs_its_nodes_queue_now(tmp_path, sinks):
         assert _etrn(server, "127.0.0.5", "anything.test", "other.test")[0] == 251
         server.joblog_shows("TCP2742")
         server.joblog_shows("TCP2743")
+        # Each ETRN reads the queue: a session may send ten, as it may send twenty VRFY.
+        client = smtplib.SMTP("127.0.0.1", server.port, source_address=("127.0.0.5", 0),
+                              timeout=30)
+        try:
+            client.ehlo("anything.test")
+            assert {client.docmd("ETRN", "other.test")[0] for _ in range(10)} == {251}
+            assert client.docmd("ETRN", "other.test")[0] == 421
+        finally:
+            client.close()
         # ETRNSVR(*NO): neither offered nor taken.
         server.run("chgsmtpa", "ETRNSVR(*NO)")
         assert not _offers_etrn(server)
