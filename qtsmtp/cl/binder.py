@@ -17,6 +17,7 @@ from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
 from qtsmtp.record import Record
 
 _NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z")
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 _GENERIC = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\*?\Z")
 _INTEGER = re.compile(r"[+-]?\d+\Z")
 _DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)\Z")
@@ -166,7 +167,10 @@ def _bind_one(spec: ValueSpec, node, keyword: str):
     elif spec.type in ("*NAME", "*CNAME", "*GENERIC"):
         value = text if quoted else text.upper()
         pattern = _GENERIC if spec.type == "*GENERIC" else _NAME
-        if not quoted and not pattern.match(value):
+        # A quoted name may hold blanks and punctuation, never a control character (IBM:
+        # X'00'-X'3F' are not valid in a quoted name): a line end would cut the member's
+        # record in two.
+        if (not pattern.match(value)) if not quoted else _CONTROL_CHARACTER.search(value):
             raise _Invalid("CPD0078", shown, keyword)
     else:  # *CHAR, *PNAME, *CMDSTR
         value = text if quoted or spec.mixed_case else text.upper()
