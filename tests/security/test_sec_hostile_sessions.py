@@ -128,3 +128,28 @@ def test_the_job_session_cap_refuses_aloud(new_server, limit) -> None:
     finally:
         first.close()
     server.joblog_shows("TCP3064")
+
+
+def test_above_half_the_cap_idle_sessions_get_the_stress_timeout(new_server) -> None:
+    """CMDTIMEOUT is 300 s, but with the job past half of its cap (MAXINEMM(2): two
+    sessions) an idle session gets 421 after STRESS_TIMEOUT_SECONDS: the socket's own
+    timeout (60 s) would end the wait otherwise."""
+    server = new_server()
+    server.run("chgsmtpa", "MAXINEMM(2)")
+    server.start("SVRJOBS(1)")
+    first, _ = connect(server, "127.0.0.11")
+    second, greeting = connect(server, "127.0.0.12")
+    assert greeting.startswith(b"220")
+    try:
+        second.settimeout(60)
+        data = b""
+        while not data.endswith(b"\r\n"):
+            chunk = second.recv(512)
+            if not chunk:
+                break
+            data += chunk
+        assert data.startswith(b"421 4.4.2 "), data
+    finally:
+        first.close()
+        second.close()
+    server.joblog_shows("TCP3063 127.0.0.12")
