@@ -113,8 +113,6 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "relay with ALWAUTH(*RELAY)."),
     "TCP2709": (20, "&1 stored; it has no effect here: with no POP relay window no client is "
                     "let past the reject list; take the client out of it with RMVSMTPLE."),
-    "TCP2712": (20, "&1 stored; it has no effect yet: every recipient that fails is reported "
-                    "to the sender with an RFC 3464 notification, and no one else is told."),
     "TCP2720": (20, "&1 stored; it has no effect here: SNDSMTPEMM and the submission queue "
                     "always check that the sender is the submitting user's address."),
     "TCP2730": (20, "Entry stored in the &1, which has no effect yet: &2."),
