@@ -167,7 +167,7 @@ class RelaySession(Session):
         #                              applies to the next connection)
         self.exits = None            # exits.SessionExits: the exit chain held for it
         self.qtsmtp_id: str | None = None     # the session id exit programs are told
-        self.counted: str | None = None       # the address counted in Security.per_client
+        self.counted: str | None = None       # the address counted in anvil (Security.clients)
         self.bad_commands = 0        # replies 500-504 so far (MAXBADCMD)
         self.auth_failures = 0       # failed AUTH so far (MAXAUTHFAIL)
         self.started = False         # every connection check passed; greeted
