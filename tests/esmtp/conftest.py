@@ -4,27 +4,16 @@ starts is ended in teardown, and every process the job table named is killed by 
 
 from __future__ import annotations
 
-import os
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from support import free_port
+from support import free_port, make_certificate
 from support.server import Server
 
 MINUTE = "0.05"        # QTSMTP_MINUTE_SECONDS: one schedule minute lasts 50 ms in tests
 
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    directory.mkdir(mode=0o700, exist_ok=True)
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    os.chmod(key, 0o600)
-    return cert, key
 
 
 @pytest.fixture

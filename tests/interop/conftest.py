@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
-from support import eventually, free_port
+from support import eventually, free_port, make_certificate
 from support.server import Server
 
 MAIN_CF = """\
@@ -209,12 +209,7 @@ def pair():
     # and pytest's temporary directories are 0700: a directory of its own, 0755.
     top = Path(tempfile.mkdtemp(prefix="qtsmtp-interop-"))
     tls = top / "tls"
-    tls.mkdir(mode=0o700)
-    cert, key = tls / "cert.pem", tls / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    os.chmod(key, 0o600)
+    cert, key = make_certificate(tls)
     os.chmod(top, 0o755)
     os.chmod(tls, 0o755)                       # Postfix reads the key as root, then drops
     sink = Sink()

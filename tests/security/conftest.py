@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support import free_port
+from support import free_port, make_certificate
 from support.server import Server
 
 HERE = Path(__file__).resolve().parent
@@ -34,10 +34,7 @@ def new_server(tmp_path):
 
 @pytest.fixture
 def certificate(tmp_path) -> tuple[Path, Path]:
-    from test_sec_units import make_certificate
-    directory = tmp_path / "tls"
-    directory.mkdir(mode=0o700)
-    return make_certificate(directory)
+    return make_certificate(tmp_path / "tls")
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from qtsmtp.server.tls import check_permissions, server_context
 from qtsmtp.config import credentials
 from qtsmtp.config.exitreg import ExitRegistration, RegistryError, parse_registry, program_kind
 from qtsmtp.config import submission as subctl
-from support import blocklist_server
+from support import blocklist_server, make_certificate
 
 HERE = Path(__file__).resolve().parent
 
@@ -267,16 +267,6 @@ def test_policy_server_client():
 
 
 # --- TLS and permissions -------------------------------------------------------------------
-
-def make_certificate(directory: Path) -> tuple[Path, Path]:
-    import subprocess
-    cert, key = directory / "cert.pem", directory / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                    "-subj", "/CN=localhost", "-keyout", str(key), "-out", str(cert)],
-                   check=True, capture_output=True, timeout=60)
-    os.chmod(key, 0o600)
-    return cert, key
-
 
 def test_tls_context_is_tls12_plus_and_key_permissions_are_checked(tmp_path):
     cert, key = make_certificate(tmp_path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -175,3 +176,14 @@ def children_named(parent: int, name: str) -> list[int]:
         if int(rest[1]) == parent and comm == name and rest[0] not in ("Z", "X"):
             found.append(int(entry))
     return found
+
+
+def make_certificate(directory: Path, common_name: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed certificate and its key (0600) in ``directory``, made by openssl."""
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={common_name}", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    os.chmod(key, 0o600)
+    return cert, key
