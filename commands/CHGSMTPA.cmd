@@ -367,7 +367,7 @@
                           smtpd_client_connection_count_limit.')
              PARM       KWD(MAXCLTRATE) TYPE(*INT4) RANGE(1 1000000) +
                           SPCVAL((*SAME) (*DFT 300) (*NOMAX)) DFT(*SAME) +
-                          PROMPT('Connections per client a minute (qtsmtp extension)') +
+                          PROMPT('Client connections a minute (qtsmtp extension)') +
                           HELP('Most connections one client address may open in a +
                           minute, counted across every server job; one more gets +
                           421. This system''s own addresses are not limited. +
