@@ -105,9 +105,12 @@ def test_coldstart_yes_discards_the_queue_at_start_and_says_so(droot, sinks):
 
 
 def test_keepuntil_returns_a_message_kept_longer_than_it_allows(tmp_path, sinks):
-    # One schedule minute lasts 1 ms: a day lasts 1.44 s; RTYMIN(99 1) would retry for
-    # about 6 s, so KEEPUNTIL(1) ends the stay before the retries are spent.
-    server = Server.on_new_root(tmp_path / "root", "SYSNAME('sys.test') RTYMIN(99 1)",
+    # One schedule minute lasts 1 ms: a day lasts 1.44 s. RTYMIN(3 1) RTYHOUR(99 1) would
+    # retry for 6 s by the schedule itself (99 hours of 60 ms), however fast each attempt
+    # is, so KEEPUNTIL(1) ends the stay before the retries are spent. (RTYMIN(99 1) alone
+    # was spent in under 1.44 s on a quiet machine: TCP5013, not TCP2741.)
+    server = Server.on_new_root(tmp_path / "root",
+                                "SYSNAME('sys.test') RTYMIN(3 1) RTYHOUR(99 1)",
                                 env={"QTSMTP_MINUTE_SECONDS": "0.001", "QTSMTP_DNS": "off"})
     try:
         server.run("addusrsmtp", "JOE")
