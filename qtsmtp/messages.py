@@ -76,6 +76,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2671": (20, "Member &1 file &2 in library &3 not valid at record &4: &5; the "
                     "record is not an entry and was passed over."),
     "TCP2672": (0, "Record &1 of member &2, not a valid entry, removed."),
+    "TCP2673": (20, "&1 more records of member &2 file &3 in library &4 are not valid "
+                    "entries and were passed over; WRKSMTPLE TYPE(&5) shows them."),
+    "TCP2674": (20, "No job or subsystem name starts with &1."),
     "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
     "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
     "TCP2682": (40, "Relay test: client &1 refused at connect."),

@@ -40,6 +40,7 @@ from qtsmtp.jobs.counters import read_counts
 from qtsmtp.messages import CATALOGUE, Message
 from qtsmtp.panels import screen
 from qtsmtp.panels.cmdline import run_command_line, show_output
+from qtsmtp.panels.jobinclude import Include, IncludePanel, position
 from qtsmtp.panels.panel import (
     CANCEL,
     Field,
@@ -57,6 +58,7 @@ from qtsmtp.programs.runner import Outcome
 from qtsmtp.store.root import data_root
 
 HEADING_ROW, FIRST_ROW = 8, 9
+POSITION_ROW, POSITION_COL = 3, 26
 OPTIONS = {"2": "Change", "3": "Hold", "4": "End", "5": "Work with", "6": "Release",
            "7": "Display message", "8": "Work with spooled files"}
 OPT_WIDTH = max(len(k) for k in OPTIONS)
@@ -88,6 +90,12 @@ class JobsPanel(Panel):
         self.next_refresh = 0.0
         self.top = 0
         self.options: dict[str, str] = {}          # row key -> option typed
+        self.include = Include()
+        self.position = Field(POSITION_ROW, POSITION_COL, 10, key="position",
+                              help="Type the start of a job or subsystem name and press "
+                                   "Enter: the list starts at the first one whose name "
+                                   "starts with it. *TOP and *BOT go to the top and the "
+                                   "bottom.")
         self.command = Field(20, 7, 72, max_length=2000, key="command",
                              help="Type a command and press Enter to run it, or F4 to "
                                   "prompt it.")
@@ -123,16 +131,17 @@ class JobsPanel(Panel):
         self.jobs = activejobs.select_jobs(every, request.subsystems, request.job)
         measured = self.sampler.measure(self.jobs)
         present = sorted({j.subsystem for j in activejobs.select_jobs(every, request.subsystems, "*ALL")})
-        self.table = activejobs.arrange(measured, request.seq, request.cpu_limit, request.rsp_limit,
-                                        present if request.job == "*SBS" else [])
+        self.table = self.include.apply(
+            activejobs.arrange(measured, request.seq, request.cpu_limit, request.rsp_limit,
+                               present if request.job == "*SBS" else []))
         self.keys = [row_key(row) for row in self.table]
         self.elapsed = self.sampler.elapsed
-        self.top = max(0, min(self.top, (len(self.table) - 1) // self.page * self.page))
+        self.top = max(0, min(self.top, len(self.table) - 1))   # Position to: any row on top
         self.arrange()
 
     def arrange(self) -> None:
         key = self.field.key if self.field else None
-        fields = []
+        fields = [self.position]
         for index in range(self.top, min(self.top + self.page, len(self.table))):
             fields.append(Field(FIRST_ROW + index - self.top, 2, OPT_WIDTH,
                                 self.options.get(self.keys[index], ""), key=self.keys[index],
@@ -141,7 +150,7 @@ class JobsPanel(Panel):
                                      "prompts the option's command where it has one): "
                                      + ", ".join(f"{k}={v}" for k, v in OPTIONS.items()) + "."))
         fields.append(self.command)
-        self.set_fields(fields)
+        self.set_fields(fields, focus=1)           # the first Opt (or ===> on an empty list)
         if key is not None:
             self.focus_key(key)
 
@@ -163,6 +172,9 @@ class JobsPanel(Panel):
         active = sum(1 for row in self.table if row.job is not None)
         put(lines, 2, 1, f"CPU %: {ibm_decimal(total):>7}     Elapsed time:   {hhmmss(self.elapsed)}"
             f"     Active jobs: {active:>5}" + ("     Automatic refresh" if self.auto else ""))
+        put(lines, POSITION_ROW, 1, leader("Position to", POSITION_COL - 4))
+        if self.include.active:
+            put(lines, POSITION_ROW, POSITION_COL + 12, "Include: " + self.include.describe())
         put(lines, 4, 1, "Type options, press Enter.")
         put(lines, 5, 3, "   ".join(f"{k}={v}" for k, v in list(OPTIONS.items())[:6]))
         put(lines, 6, 3, "   ".join(f"{k}={v}" for k, v in list(OPTIONS.items())[6:]))
@@ -182,7 +194,7 @@ class JobsPanel(Panel):
         for offset, row in enumerate(self.table[self.top: self.top + self.page]):
             put(lines, FIRST_ROW + offset, 6, self._row_text(row))
         if not self.table:
-            put(lines, FIRST_ROW, 6, "(No active jobs)")
+            put(lines, FIRST_ROW, 6, "(No jobs included)" if self.include.active else "(No active jobs)")
         more_or_bottom(lines, FIRST_ROW + self.page, self.top + self.page < len(self.table))
         put(lines, self.rows - 5, 1, "Parameters or command")
         put(lines, self.rows - 4, 1, "===>")
@@ -211,7 +223,7 @@ class JobsPanel(Panel):
         keys = ["F3=Exit", "F4=Prompt", "F5=Refresh", "F9=Retrieve", "F10=Restart statistics", ""]
         if not self.wide:
             keys.append(NEXT_VIEW[self.view])
-        keys += ["F12=Cancel", "F19=" + ("Stop automatic refresh" if self.auto else "Automatic refresh")]
+        keys += ["F12=Cancel", "F14=Include", "F19=" + ("Stop automatic refresh" if self.auto else "Automatic refresh")]
         return keys
 
     def _row(self, key: str) -> Row | None:
@@ -234,6 +246,9 @@ class JobsPanel(Panel):
             return None
         if key == "F11":
             self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+            return None
+        if key == "F14":
+            self.choose_include()
             return None
         if key == "F19":
             self.auto = not self.auto
@@ -274,6 +289,32 @@ class JobsPanel(Panel):
         self.refresh()
         return None
 
+    def choose_include(self) -> None:
+        self.keep_options()
+        result = IncludePanel(self.include).run()
+        if isinstance(result, Include):
+            self.include = result
+            self.options.clear()
+            self.top = 0
+            self.show([])
+            self.refresh()
+            self.focus_on(1 if len(self.fields) > 2 else 0)
+
+    def position_to(self, text: str) -> None:
+        """Position to: *TOP, *BOT, or the first job or subsystem whose name starts
+        with ``text`` on the top line."""
+        self.position.set("")
+        word = text.strip()
+        last = max(0, (len(self.table) - 1) // self.page * self.page)
+        found = {"*TOP": 0, "*BOT": last}.get(word.upper(), position(self.table, word))
+        if found is None:
+            self.show([Message("TCP2674", word)], field=self.position)
+            return
+        self.top = found
+        self.show([])
+        self.arrange()
+        self.focus_on(1 if len(self.fields) > 2 else 0)
+
     def help_lines(self) -> list[str]:
         return [
             " Work with Active Jobs lists the qtsmtp jobs under their subsystem, with the",
@@ -291,13 +332,19 @@ class JobsPanel(Panel):
             "   8=Work with spooled files  the job log (QPJOBLOG)",
             "",
             " F5 refreshes the list, F10 restarts the statistics, F11 goes round the",
-            " status, elapsed data and process views, F19 refreshes every INTERVAL",
-            " seconds. A command typed at ===> runs with Enter; F4 prompts it, F9",
-            " retrieves the previous one.",
+            " status, elapsed data and process views, F14 chooses the jobs shown (by",
+            " name, user, type, function, status), F19 refreshes every INTERVAL",
+            " seconds. Position to: the start of a job or subsystem name, *TOP or *BOT.",
+            " A command typed at ===> runs with Enter; F4 prompts it, F9 retrieves",
+            " the previous one.",
         ]
 
     def enter(self, prompt: bool = False):
         self.keep_options()
+        if self.position.text:
+            self.position_to(self.position.text)
+            if self.messages:
+                return None
         order = {key: index for index, key in enumerate(self.keys)}
         for key, option in sorted(self.options.items(), key=lambda item: order.get(item[0], 0)):
             if option not in OPTIONS or key.startswith("sbs:"):

@@ -194,13 +194,13 @@ def status_of(lines: list[str], name: str) -> str:
 def test_hold_shows_at_once_and_endtcpsvr_ends_a_held_server(term, smtp_server):
     terminal = term("wrkactjob")
     lines = terminal.wait_for(lambda now: "QTSMTPSRVP" in "\n".join(now))
-    terminal.keys("Home", *["Down"] * (row_of(lines, "QTSMTPSRVD") - 9))
+    terminal.keys("Home", *["Down"] * (row_of(lines, "QTSMTPSRVD") - 8))   # Home: Position to
     terminal.type("3")
     terminal.press("Enter", "held.")
     # Without F5: the list drawn after the hold shows it.
     lines = terminal.screen()
     assert status_of(lines, "QTSMTPSRVD") == "HLD", "\n".join(lines)
-    terminal.keys("Home", "BTab")             # the first field, then back round to ===>
+    terminal.keys("Home", "BTab")             # Position to (the first field), then ===>
     terminal.type("ENDTCPSVR *SMTP")
     started = time.monotonic()
     terminal.press("Enter", "SMTP server ended")

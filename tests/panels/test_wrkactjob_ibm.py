@@ -182,7 +182,7 @@ def row_of(lines: list[str], name: str) -> int:
 
 def on_row(terminal, name: str, option: str) -> None:
     lines = terminal.wait_for(lambda now: any(line[6:].strip().startswith(name) for line in now))
-    terminal.keys("Home", *["Down"] * (row_of(lines, name) - 9))
+    terminal.keys("Home", *["Down"] * (row_of(lines, name) - 8))     # Home: Position to
     terminal.type(option)
 
 
@@ -244,3 +244,19 @@ def test_end_with_the_end_job_prompt(term, smtp_server):
     terminal.press("Enter", f"Job {other['number']}/QTCP/QTSMTPSRVP ended.")
     assert not smtp_server.alive(other)
     assert os.path.exists(f"/proc/{smtp_server.job('QTSMTPSRVD')['pid']}")
+
+
+def test_include_on_the_wide_display(term, smtp_server):
+    terminal = term("wrkactjob", size=(132, 27))
+    terminal.wait_for("QTSMTPSRVP")
+    terminal.press("S-F2", "Include Jobs")                  # F14
+    terminal.type("QTSMTPSRV*")
+    terminal.press("Enter", "Include: Job name QTSMTPSRV*")
+    lines = terminal.wait_for(lambda now: [line[6:20].strip() for line in now[9:13]]
+                              == ["QSYSWRK", "QTSMTPSRVD", "QTSMTPSRVP", ""])
+    assert "QTSMTPCLTD" not in "\n".join(lines)
+    expect_screen(terminal, "wrkactjob_132_include", mask=mask_wide)
+    terminal.keys("Home")
+    terminal.type("QTSMTPSRVP")
+    terminal.press("Enter", lambda now: now[9][6:].strip().startswith("QTSMTPSRVP"))
+    expect_screen(terminal, "wrkactjob_132_position_to", mask=mask_wide)

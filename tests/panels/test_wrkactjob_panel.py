@@ -68,9 +68,9 @@ def row_of(lines: list[str], name: str) -> int:
 
 def type_option(terminal, row: int, option: str) -> None:
     """Put ``option`` in the Opt field of screen row ``row`` (rows start at 9): Home
-    (the first row's Opt: the cursor stays on the row last worked on), then Down."""
+    (Position to: the cursor stays on the row last worked on), then Down."""
     terminal.keys("Home")
-    for _ in range(row - 9):
+    for _ in range(row - 8):
         terminal.keys("Down")
     terminal.type(option)
 
@@ -175,3 +175,43 @@ def test_report_when_output_is_not_a_terminal(smtp_server):
     assert "Work with Active Jobs" in result.stdout.splitlines()[0]
     names = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("   QTSMTP")]
     assert sorted(names) == ["QTSMTPCLTD", "QTSMTPSRVD", "QTSMTPSRVP"]
+
+
+# --- Position to and F14=Include --------------------------------------------------------------
+
+def test_position_to_and_include(term, smtp_server):
+    terminal = open_jobs(term)
+    refresh_until(terminal, settled)
+    terminal.keys("Home")                                   # Position to
+    terminal.type("qtsmtps")
+    lines = terminal.press("Enter", lambda now: now[9][6:].strip().startswith("QTSMTPSRVD"))
+    assert lines[10][6:].strip().startswith("QTSMTPSRVP") and not lines[11].strip()
+    assert terminal.cursor() == (9, 2)                      # on the first Opt shown
+    expect_screen(terminal, "wrkactjob_position_to", mask=mask_jobs)
+    terminal.keys("Home")
+    terminal.type("NOSUCHJOB")
+    terminal.press("Enter", "No job or subsystem name starts with NOSUCHJOB.")
+    assert terminal.cursor()[0] == 3                        # the field in error
+    terminal.keys("C-u")
+    terminal.type("*TOP")
+    terminal.press("Enter", lambda now: now[9][6:].startswith("QSYSWRK"))
+
+    terminal.press("S-F2", "Include Jobs")                  # F14
+    terminal.keys("Tab", "Tab")
+    terminal.type("PX")
+    terminal.press("Enter", "PX not valid for parameter TYPE.")
+    terminal.keys("C-u")
+    terminal.type("pj")
+    terminal.press("Enter", "Include: Job type PJ")
+    lines = refresh_until(terminal, lambda now: "QTSMTPSRVP" in now[10]
+                          and status_of(now, "QTSMTPSRVP") == "SELW")
+    assert [line[6:20].strip() for line in lines[9:12]] == ["QSYSWRK", "QTSMTPSRVP", ""]
+    expect_screen(terminal, "wrkactjob_include_pj", mask=mask_jobs)
+    # Options work on the rows included; Position to looks among them only.
+    terminal.keys("Home")
+    terminal.type("QTSMTPC")
+    terminal.press("Enter", "No job or subsystem name starts with QTSMTPC.")
+    terminal.keys("C-u")
+    terminal.press("S-F2", "Include Jobs")
+    terminal.keys("F5")                                     # every value blanked
+    terminal.press("Enter", lambda now: "Include:" not in now[3] and "QTSMTPCLTD" in "\n".join(now))
