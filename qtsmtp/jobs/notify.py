@@ -3,7 +3,7 @@ server job applies the change.
 
 Every server job listens on a Unix socket beside its job record (``QSYSWRK/jobs/
 NNNNNN.sock``, mode 0600). After its change is durable, ADDSMTPLE, RMVSMTPLE and
-CHGSMTPA (``confirm``) send each running server job the change journal position of
+CHGSMTPA (``confirm``), and the exit program commands, send each running server job the change journal position of
 the change (journal id and generation, store.journal) and wait for "applied": the job
 has then read the journal that far and its policy for new connections holds the change.
 The wait is bounded by CONFIRM_SECONDS in all; a job that does not answer in time, or

@@ -1,5 +1,8 @@
 """ADDEXITPGM, RMVEXITPGM, WRKEXITPGM, HLDEXITPGM, RLSEXITPGM: the SMTP exit point
 registry (qtsmtp.config.exitreg).
+
+A command that changed the registration returns once every running server job has read
+it (jobs.notify, as ADDSMTPLE and CHGSMTPA do): the next connection sees the change.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from dataclasses import replace
 from qtsmtp.cl.binder import Bound
 from qtsmtp.config.exitreg import (HELD, MAX_PROGRAMS, RELEASED, ExitRegistration, exit_member,
                                    point_of, program_kind, read_for_change, registry_text)
+from qtsmtp.jobs.notify import confirm_change
 from qtsmtp.messages import Message, escape
 from qtsmtp.store.root import data_root
 
@@ -22,7 +26,8 @@ def addexitpgm(bound: Bound) -> list[Message]:
     data = bound["PGMDTA"] if bound["PGMDTA"] not in (None, "*NONE") else ""
     if any(c in data for c in "\t\r\n\0"):
         raise escape("TCP6012")
-    member = exit_member(data_root())
+    root = data_root()
+    member = exit_member(root)
     with member.locked():
         current = read_for_change(member)
         mine = [r for r in current if r.exit_point == point]
@@ -46,19 +51,20 @@ def addexitpgm(bound: Bound) -> list[Message]:
                                int(bound["THREADS"]))
         kept = [r for r in current if not (r.exit_point == point and r.number == number)]
         member.replace(registry_text(kept + [new]))
-    done = [Message("TCP6015", program, number, point)]
+    done = confirm_change(root) + [Message("TCP6015", program, number, point)]
     return done + [Message("TCP6094", number)] if held else done
 
 
 def rmvexitpgm(bound: Bound) -> list[Message]:
     point, _ = point_of(bound)
-    member = exit_member(data_root())
+    root = data_root()
+    member = exit_member(root)
     wanted = bound["PGMNBR"]
     with member.locked():
         current = read_for_change(member)
         gone = _named(current, point, wanted)
         member.replace(registry_text([r for r in current if r not in gone]))
-    return [Message("TCP6017", len(gone), point)]
+    return confirm_change(root) + [Message("TCP6017", len(gone), point)]
 
 
 def _named(current: list[ExitRegistration], point: str, wanted: str) -> list[ExitRegistration]:
@@ -82,7 +88,8 @@ def _set_status(bound: Bound, status: str, unchanged: str, done: str) -> list[Me
     """Hold or release one program (or *ALL) for new connections, keeping its number,
     data and settings; sessions already connected keep calling what they started with."""
     point, _ = point_of(bound)
-    member = exit_member(data_root())
+    root = data_root()
+    member = exit_member(root)
     wanted = bound["PGMNBR"]
     with member.locked():
         current = read_for_change(member)
@@ -92,7 +99,7 @@ def _set_status(bound: Bound, status: str, unchanged: str, done: str) -> list[Me
         if changing:
             member.replace(registry_text(
                 [replace(r, status=status) if r in changing else r for r in current]))
-    return [Message(done, len(changing), point)]
+    return (confirm_change(root) if changing else []) + [Message(done, len(changing), point)]
 
 
 def wrkexitpgm(bound: Bound) -> list[Message]:

@@ -77,6 +77,7 @@ class Security:
         self.proxy_port = proxy if isinstance(proxy, int) else None
         self.exits = ExitSource(self.root, log, self._publish_counts)
         self.ending_sessions: set[asyncio.Task] = set()   # DISCONNECT calls in flight
+        self._exits_lock: asyncio.Lock | None = None
         self._counts: dict | None = None
         self._counts_due = False
         self.credentials = CredentialStore(self.root)
@@ -99,18 +100,27 @@ class Security:
         return out
 
     async def watch(self, every: float) -> None:
-        """Re-read the exit registration when it changes (off the event loop: imports)."""
-        loop = asyncio.get_running_loop()
+        """Re-read the exit registration when it changes."""
         while True:
             await asyncio.sleep(every)
             await self.exits.close_retired()
+            await self.follow_exits()
+
+    async def follow_exits(self) -> str | None:
+        """Re-read the exit registration if it changed (off the event loop: imports), one
+        task at a time: the watch above, or a command asking the job to confirm its change
+        (worker.ServerJob._applied). Returns why the registration was not taken, or None."""
+        if self._exits_lock is None:
+            self._exits_lock = asyncio.Lock()
+        async with self._exits_lock:
             if not self.exits.needs_reload():
-                continue
-            error = await loop.run_in_executor(None, self.exits.reload)
+                return None
+            error = await asyncio.get_running_loop().run_in_executor(None, self.exits.reload)
             if error is None:
                 self.log.send("TCP6024", len(self.exits.current.exits))
             else:
                 self.log.send("TCP6023", error)
+            return error
 
     async def close(self) -> None:
         # The sessions' DISCONNECT calls first (each bounded by its program's budget).

@@ -227,6 +227,11 @@ class ServerJob:
         journal_id, generation = ("" if words[1] == "-" else words[1]), int(words[2])
         while True:
             if self._holds(journal_id, generation):
+                # The exit registration too (HLDEXITPGM, RLSEXITPGM, ADDEXITPGM...): its
+                # member is written before the command asks.
+                problem = await self.security.follow_exits()
+                if problem is not None:
+                    return f"failed exit programs: {problem}"
                 current_id, current_generation = self.source.position
                 return f"applied {current_id or '-'} {current_generation}"
             await self._follow()
