@@ -48,11 +48,15 @@ from collections.abc import Iterable, Iterator
 
 from qtsmtp.messages import CLError, Message
 from qtsmtp.config import listtypes as lt
-from qtsmtp.config.entries import Entry, canonical_ip4_network, not_valid_at, parse_record_fast
+from qtsmtp.config.entries import Entry, canonical_ip4_network, parse_record_fast
 from qtsmtp.record import Record
 from qtsmtp.store.member import MemberFile
 
-INDEX_VERSION = 1
+INDEX_VERSION = 2          # 2: the passed_over table (an index of version 1 is made again)
+
+# A command names at most this many records that are not entries (TCP2671), and counts
+# the others in one TCP2673: a member with 10,000 bad lines must not flood the job log.
+NAMED_MOST = 3
 
 # A write within this long after the index looked at the member might have kept the
 # member's stat key (one timestamp tick: jiffies on Linux, up to 2 s on FAT): the content
@@ -68,6 +72,7 @@ CREATE TABLE IF NOT EXISTS state (
 CREATE TABLE IF NOT EXISTS records (bucket INTEGER NOT NULL, line BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS records_bucket ON records (bucket);
 CREATE TABLE IF NOT EXISTS boot (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS passed_over (line BLOB NOT NULL, reason TEXT NOT NULL);
 """
 
 # index path (or ":memory: " and the member's) -> (connection, inode of the index file)
@@ -113,6 +118,18 @@ def _stat_key(st: os.stat_result | None) -> tuple[str | None, int]:
             max(st.st_mtime_ns, st.st_ctime_ns))
 
 
+def passed_over_messages(member: MemberFile, list_type: lt.ListType,
+                         found: list[tuple[int, str]]) -> list[Message]:
+    """TCP2671 for the first NAMED_MOST of ``found`` (record number, reason: records of
+    the member that are not entries), and TCP2673 counting the others."""
+    messages = [Message("TCP2671", member.member, member.file, member.library, number, reason)
+                for number, reason in found[:NAMED_MOST]]
+    if len(found) > NAMED_MOST:
+        messages.append(Message("TCP2673", len(found) - NAMED_MOST, member.member, member.file,
+                                member.library, list_type.type))
+    return messages
+
+
 class ListIndex:
     """The index of one member. Use under the member's lock, as ListMember does."""
 
@@ -122,9 +139,13 @@ class ListIndex:
         self.db = None
         self._name: str | None = None
         self.state: _State | None = None
-        # TCP2671 for each record that is not an entry, found as the index was made: such
-        # a line (a hand edit) is passed over, so it does not stop every change to the list.
+        # TCP2671 for the records that are not entries (a hand edit): such a line is
+        # passed over, so it does not stop every change to the list, and named by every
+        # command that syncs the index (the lines are kept in the index's passed_over
+        # table) until it is corrected or removed: not only by the first one after the
+        # edit. At most NAMED_MOST, then a count (TCP2673).
         self.passed_over: list[Message] = []
+        self._found_bad: list[tuple[bytes, str]] = []      # (line, reason), as _rows finds
 
     # --- bringing the index up to date -----------------------------------------------
 
@@ -136,7 +157,9 @@ class ListIndex:
         while True:
             try:
                 self._connect(in_memory)
-                return self._sync(read)
+                data = self._sync(read)
+                self.passed_over = self._passed_over_messages(data)
+                return data
             except (OSError, _sqlite().Error) as error:
                 # (The member's own errors are CLErrors, for the user.) A damaged index
                 # file is made again; one we cannot use is left alone, for memory.
@@ -180,18 +203,23 @@ class ListIndex:
             # Rows in bulk, then the bucket index: far faster than keeping it as we go.
             db.execute("DROP INDEX IF EXISTS records_bucket")
             db.execute("DELETE FROM records")
+            self._found_bad = []
             db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)",
                            self._rows(lines, 1))
             db.execute("CREATE INDEX records_bucket ON records (bucket)")
+            db.execute("DELETE FROM passed_over")
+            db.executemany("INSERT INTO passed_over (line, reason) VALUES (?, ?)", self._found_bad)
             self._write_state(_State(key, len(data), zlib.crc32(data), len(lines),
                                      _ends_whole(data), changed_ns, checked_ns))
 
     def _add_lines(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
                    checked_ns: int) -> None:
         """Add the records of ``tail``, appended to what ``state`` describes (whole lines)."""
+        self._found_bad = []
         rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns)
         with _transaction(self.db) as db:
             db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)", rows)
+            db.executemany("INSERT INTO passed_over (line, reason) VALUES (?, ?)", self._found_bad)
             self._write_state(new_state)
 
     def _appended_rows(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
@@ -204,9 +232,9 @@ class ListIndex:
 
     def _rows(self, lines: list[str], first: int) -> Iterator[tuple[int, bytes]]:
         """(bucket, line) of every record; a line that does not parse is not an entry and
-        is left out, with a TCP2671 in ``passed_over``."""
-        list_type, member = self.list_type, self.member
-        for number, line in enumerate(lines, first):
+        is left out, with its reason in ``_found_bad``."""
+        list_type = self.list_type
+        for line in lines:
             fast = canonical_ip4_network(list_type, line)
             if fast is not None:
                 yield _ip4_bucket(*fast), line.encode("utf-8", "surrogateescape")
@@ -214,11 +242,28 @@ class ListIndex:
             try:
                 entry = parse_record_fast(list_type, line)
             except CLError as bad:
-                data = not_valid_at(member, number, bad).escape.data
-                self.passed_over.append(Message("TCP2671", *data))
+                self._found_bad.append((line.encode("utf-8", "surrogateescape"),
+                                        bad.escape.text.rstrip(".")))
                 continue
             if entry is not None:
                 yield bucket(entry.identity), line.encode("utf-8", "surrogateescape")
+
+    def _passed_over_messages(self, data: bytes | None) -> list[Message]:
+        """TCP2671 for the first NAMED_MOST records of the member that are not entries,
+        with their record numbers as the member is now, and TCP2673 counting the rest.
+        The member is read only when it has such records."""
+        reasons = {bytes(line).decode("utf-8", "surrogateescape"): reason
+                   for line, reason in self.db.execute("SELECT line, reason FROM passed_over")}
+        if not reasons:
+            return []
+        if data is None:
+            data = self.member.read_bytes()
+        member, found = self.member, []
+        for number, line in enumerate(data.decode("utf-8", "surrogateescape").splitlines(), 1):
+            reason = reasons.get(line)
+            if reason is not None:
+                found.append((number, reason))
+        return passed_over_messages(member, self.list_type, found)
 
     # --- questions ---------------------------------------------------------------------
 
@@ -267,7 +312,11 @@ class ListIndex:
             # is the one exception the module docstring names (another process, whose
             # stat key is within RACY_NS of checked_ns, compares the CRC-32).
             key, changed_ns = _stat_key(st)
+            self._found_bad = []
             rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns)
+            if self._found_bad:     # another writer's line, not ours: the next sync reads all
+                self._forget_state()
+                return
             unwritten = _unwritten.setdefault(self._name, _Unwritten(self.list_type, state, state, [], {}))
             unwritten.rows += rows
             for found_bucket, line in rows:
@@ -290,6 +339,8 @@ class ListIndex:
                 self._write_state(_State(key, len(data), zlib.crc32(data), lines,
                                          _ends_whole(data), changed_ns, checked_ns))
             _own_keys[self._name] = key
+            if self.passed_over:            # named with their record numbers as they are now
+                self.passed_over = self._passed_over_messages(data)
         except (CLError, OSError, _sqlite().Error):
             self._forget_state()
 

@@ -26,6 +26,7 @@ from datetime import datetime
 from qtsmtp.cl.binder import Bound
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
+from qtsmtp.config.listindex import passed_over_messages
 from qtsmtp.config.lists import remove_record
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import entrylist, execute, screen
@@ -687,14 +688,19 @@ def report(type_value: str = "*ALL") -> tuple[str, list[Message]]:
     if not rows:
         return "\n".join(out + [" No SMTP list entries to display.", ""]), messages
     table = []
+    not_entries: dict[lt.ListType, list[tuple[int, str]]] = {}
     for row in rows:
         effect, _ = entrylist.in_effect(row.list_type, alwrly)
         try:
             address, mask, host = entrylist.columns(row)
         except CLError as error:
-            messages.append(error.escape)
+            # Named as ADDSMTPLE names them (TCP2671, a few, then a count): listed, not
+            # a failure of the report.
+            not_entries.setdefault(row.list_type, []).append((row.number, error.escape.data[4]))
             address, mask, host, effect = "", "", row.record.replace("\t", " "), "Not valid"
         table.append([row.list_type.type, address, mask, host, effect, str(row.number)])
+    for list_type, found in not_entries.items():
+        messages += passed_over_messages(entrylist.member_file(root, list_type), list_type, found)
     text = "\n".join(report_table(table))
     out += [text, "", f" Entries: {len(rows)}", ""]
     return "\n".join(out), messages

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qtsmtp.cl.binder import Bound
-from qtsmtp.messages import Message, escape
+from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import attrstatus
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms, open_relay_warning
@@ -15,11 +15,10 @@ from qtsmtp.store.root import data_root
 def addsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=True)
     root = data_root()
-    with ListMember(root, list_type) as member:
-        member.add(entry)
+    passed_over = _change(root, list_type, lambda member: member.add(entry))
     # Returns once every running server job applies it (or names the one that did not).
     warning = open_relay_warning(entry)
-    return (member.index.passed_over + attrstatus.list_diagnostic(list_type)
+    return (passed_over + attrstatus.list_diagnostic(list_type)
             + _filter_note(root, list_type)
             + confirm_change(root) + [Message("TCP2660")] + ([warning] if warning else []))
 
@@ -36,9 +35,21 @@ def _filter_note(root, list_type: lt.ListType) -> list[Message]:
 def rmvsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=False)
     root = data_root()
+    passed_over = _change(root, list_type, lambda member: member.remove(entry))
+    return passed_over + confirm_change(root) + [Message("TCP2661")]
+
+
+def _change(root, list_type: lt.ListType, change) -> list[Message]:
+    """``change`` (ListMember -> None) made under the member's lock; returns the
+    messages naming the records passed over (TCP2671, TCP2673), which go before the
+    escape message too when the change fails (TCP2650 duplicate, TCP2651 not found):
+    the operator hears of the bad lines from every command on the list."""
     with ListMember(root, list_type) as member:
-        member.remove(entry)
-    return member.index.passed_over + confirm_change(root) + [Message("TCP2661")]
+        try:
+            change(member)
+        except CLError as error:
+            raise CLError(member.index.passed_over + error.messages) from None
+    return member.index.passed_over
 
 
 def _named_entry(bound: Bound, adding: bool):

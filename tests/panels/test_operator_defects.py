@@ -259,6 +259,58 @@ def test_a_record_not_valid_does_not_block_other_changes(cl, qroot):
     assert member(qroot, ACCEPT) == "# typo below\n10.1.1.999\n10.2.2.2 255.255.255.255\n"
 
 
+
+def named_not_valid(stderr: str) -> list[str]:
+    """The TCP2671 and TCP2673 lines of a command's messages."""
+    return [line for line in stderr.splitlines() if line.startswith(("TCP2671 ", "TCP2673 "))]
+
+
+def test_a_record_not_valid_is_named_by_every_command_until_it_is_fixed(cl, qroot):
+    """An operator who hand-edits a member is told of the bad line by each command that
+    changes the list, not only the first after the edit; with its record number as the
+    member is then; many bad lines are named three at a time and counted, not listed."""
+    path = qroot / ACCEPT
+    path.write_text("10.1.1.1 255.255.255.255\n10.1.1.999\n")
+    for command, text, record in [("addsmtple", "INTNETADR('10.2.2.2')", 2),
+                                  ("addsmtple", "INTNETADR('10.3.3.3')", 2),
+                                  ("rmvsmtple", "INTNETADR('10.1.1.1')", 1),   # one line above it gone
+                                  ("rmvsmtple", "INTNETADR('10.2.2.2')", 1)]:
+        result = cl(command, f"*ACCEPT {text}")
+        assert result.returncode == 0, result.stderr
+        assert named_not_valid(result.stderr) == [
+            f"TCP2671 Member ACCEPTRLY file QATMADRLST in library QUSRSYS not valid at record "
+            f"{record}: Internet address 10.1.1.999 not valid; the record is not an entry and "
+            f"was passed over."], (command, result.stderr)
+    # A command that fails names it too, before its escape message.
+    missing = cl("rmvsmtple", "*ACCEPT INTNETADR('10.9.9.9')")
+    assert missing.returncode == 1 and missing.stderr.startswith(
+        "TCP2671 Member ACCEPTRLY file QATMADRLST in library QUSRSYS not valid at record 1: ")
+    assert missing.stderr.splitlines()[1].startswith("TCP2651 ")
+    # Many bad lines, appended by hand: three named, the rest counted, on every command.
+    with path.open("a") as f:
+        f.writelines(f"bad{n}\n" for n in range(10))
+    for text in ("INTNETADR('10.4.4.4')", "INTNETADR('10.5.5.5')"):
+        result = cl("addsmtple", f"*ACCEPT {text}")
+        named = named_not_valid(result.stderr)
+        assert [line.split(" at record ")[1].split(":")[0] for line in named[:3]] == ["1", "3", "4"]
+        assert named[3] == ("TCP2673 8 more records of member ACCEPTRLY file QATMADRLST in library "
+                            "QUSRSYS are not valid entries and were passed over; WRKSMTPLE "
+                            "TYPE(*ACCEPT) shows them.")
+        assert len(named) == 4
+    # The printed list says the same, no more.
+    report = cl("wrksmtple", "*ACCEPT OUTPUT(*PRINT)")
+    assert report.returncode == 0 and len(named_not_valid(report.stderr)) == 4, report.stderr
+    assert report.stdout.count("Not valid") == 11
+    # Fixed by hand: no more messages.
+    path.write_text("".join(line + "\n" for line in path.read_text().splitlines()
+                            if line.endswith(" 255.255.255.255")))
+    for text in ("INTNETADR('10.6.6.6')", "INTNETADR('10.7.7.7')"):
+        result = cl("addsmtple", f"*ACCEPT {text}")
+        assert result.returncode == 0 and not named_not_valid(result.stderr), result.stderr
+    assert not named_not_valid(cl("wrksmtple", "*ACCEPT OUTPUT(*PRINT)").stderr)
+
+
+
 # --- 8. no zombie ------------------------------------------------------------------------------
 
 def test_a_server_started_from_the_command_line_leaves_no_zombie(term, cl, qroot):
