@@ -21,6 +21,19 @@ Limit, Response Time Limit, Sequence, Job name; CPU %, elapsed time and active j
 in column 3 and its jobs' one column in; the end-of-listing line last. A program that
 reads IBM's spooled file (by those heading texts, by columns 3-12 for the subsystem, by
 the first 37 columns for name, user and number, by the type after column 36) reads this.
+
+What public sources confirm, and what they do not. Two programs of IBM's JTOpen test
+suite read QPDSPAJB (JobListTestcase: WRKACTJOB OUTPUT(*PRINT) copied with CPYSPLF;
+JDGroupTestInfo: the output of `system wrkactjob`): 132-byte records; ten heading lines
+before the first job line and one line after the last; the heading texts above (each is
+looked for as a substring, "Subsystem/Job  User        Number   User" with its blanks);
+the subsystem or job name in columns 3-12, column 3 blank on a job line; the name, user
+and number as the first three words of columns 1-37; the type SBS after column 36.
+Every other position (the type's exact column, Pool to Status, the job's indent, the
+places of the system name, date and time on the first line) is qtsmtp's choice: no
+public capture of the spooled file was found. Column 1 blank on the first line, the
+page number ending in column 130 and the end-of-listing line from column 27 follow
+IBM's printed DSPLIBL, WRKSBS and DSPJOBLOG outputs, not QPDSPAJB's own.
 OUTPUT(*CSV) is the same data for scripts: one line per row, every value whole.
 """
 
@@ -45,6 +58,9 @@ BATCH_PRIORITY, SUBSYSTEM_PRIORITY = 50, 0
 BASE_POOL = 2                        # IBM's *BASE storage pool
 REPORT_WIDTH = 132
 END_OF_LISTING = "* * * * *  E N D  O F  L I S T I N G  * * * * *"
+END_OF_LISTING_AT = 26               # 0-based: column 27, as IBM's other printed lists
+PAGE_AT = 121                        # "Page    1" in columns 122-130
+SYSTEM_AT = 83                       # system name, date, time from column 84
 
 SEQUENCES = ("*SBS", "*AUXIO", "*CPU", "*CPUPCT", "*FUNCTION", "*INT", "*JOB", "*JOBTYPE",
              "*NUMBER", "*POOL", "*PTY", "*RSP", "*STS", "*THREAD", "*USER")
@@ -260,9 +276,12 @@ def heading_lines(request: Request, rows: list[Row], elapsed: float, now: dateti
                   system: str) -> list[str]:
     total = sum(r.cpu_percent for r in rows if r.job is not None)
     jobs = sum(1 for r in rows if r.job is not None)
-    first = PRODUCT.ljust(42) + "Work with Active Jobs"
-    first = first.ljust(92) + system[:8].ljust(10) + now.strftime("%m/%d/%y  %H:%M:%S")
-    first = first.ljust(REPORT_WIDTH - 9) + "Page    1"
+    # Column 1 blank, the page number's last digit in column 130: as IBM's printed
+    # DSPLIBL, WRKSBS and DSPJOBLOG have them; the system name, date and time where a
+    # V7R5 DSPJOBLOG has them (see the module's docstring).
+    first = " " + PRODUCT.ljust(41) + "Work with Active Jobs"
+    first = first.ljust(SYSTEM_AT) + system[:8].ljust(10) + now.strftime("%m/%d/%y  %H:%M:%S")
+    first = first.ljust(PAGE_AT) + "Page    1"
     limit = (lambda v: "*NONE" if v is None else ibm_decimal(v))
     seconds = int(elapsed)
     ruler = _place(_place("", CURRENT_AT, 7, "Current", False), ELAPSED_AT,
@@ -293,7 +312,7 @@ def print_report(request: Request, rows: list[Row], elapsed: float,
     lines += [report_line(_cells(row)) for row in rows]
     if not any(row.job is not None for row in rows):
         lines.append("   No active jobs to display.".ljust(REPORT_WIDTH))
-    lines.append(END_OF_LISTING.center(REPORT_WIDTH))
+    lines.append((" " * END_OF_LISTING_AT + END_OF_LISTING).ljust(REPORT_WIDTH))
     return "\n".join(lines) + "\n"
 
 

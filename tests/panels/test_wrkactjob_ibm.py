@@ -14,12 +14,18 @@ from qtsmtp.panels.panel import system_name
 from support import eventually
 from tmuxterm import DATE_TIME, expect_screen, masked
 
-# IBM's documented layout, column by column (0-based first column; the spooled file is
-# 132 columns wide). The heading texts are those programs written for the spooled file
-# skip a heading line by; the job columns those they read by position: a subsystem's
-# name in columns 3-12 (a job's name one column in, so that a nine-character job name
-# read from columns 3-12 is whole), name, user and number in the first 37 columns, the
-# job type after column 36.
+# IBM's layout, column by column (0-based first column). CONFIRMED by two programs of
+# IBM's JTOpen test suite that read the spooled file QPDSPAJB (JobListTestcase.java:
+# WRKACTJOB OUTPUT(*PRINT) copied into a 132-byte file, the first ten records and the
+# last dropped, the first three words of columns 1-37 read as name, user, number, a
+# subsystem line known by SBS after column 36; JDGroupTestInfo.java: `system wrkactjob`,
+# heading lines skipped by the texts of HEADING_TEXTS, columns 3-12 read as a subsystem
+# when column 3 is not blank, as a job when it is): WIDTH, HEADING_TEXTS, the ten heading
+# lines and the trailer, columns 3-12, columns 1-37, SBS after column 36. NOT CONFIRMED
+# (no public capture of the spooled file found; qtsmtp's choice, which the man page
+# says): the other positions of COLUMNS, the job's one-column indent, the first line's
+# layout. The first line's column 1 blank, its "Page    1" ending in column 130 and the
+# end-of-listing line from column 27 follow IBM's printed DSPLIBL, WRKSBS and DSPJOBLOG.
 WIDTH = 132
 HEADING_TEXTS = ["Work with Active Jobs", "Reset . . . . . . . . . ", "Subsystems  . . . . . . ",
                  "CPU Percent Limit . . . ", "Response Time Limit . . ",
@@ -81,7 +87,8 @@ def test_report_is_ibm_s_layout_column_by_column(smtp_server):
     for number, text in enumerate(HEADING_TEXTS):             # the ten heading lines, in order
         assert text in lines[number], (number, lines[number])
     first = lines[0]
-    assert re.search(r"\d\d/\d\d/\d\d  \d\d:\d\d:\d\d", first) and first.rstrip().endswith("Page    1")
+    assert re.search(r"\d\d/\d\d/\d\d  \d\d:\d\d:\d\d", first)
+    assert first[0] == " " and first[121:130] == "Page    1" and not first[130:].strip()
     assert lines[8][38:45] == "Current"
     headings = lines[9]
     for column in COLUMNS:
@@ -89,7 +96,7 @@ def test_report_is_ibm_s_layout_column_by_column(smtp_server):
         shown = cell(headings, column)
         assert (shown.rstrip() if not right else shown.lstrip()) == heading[:width] or \
             headings[first_col:first_col + len(heading)] == heading, (heading, shown)
-    assert lines[-1].strip() == END_OF_LISTING
+    assert lines[-1][:26].strip() == "" and lines[-1][26:].rstrip() == END_OF_LISTING
     rows = lines[10:-1]
     subsystem = rows[0]
     assert cell(subsystem, COLUMNS[0]).rstrip() == "QSYSWRK" and cell(subsystem, COLUMNS[4]).strip() == "SBS"
