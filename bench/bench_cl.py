@@ -5,7 +5,11 @@
 1. ``addsmtple`` (a real console script that adds a real, fsynced entry) against
    ``python -c pass``: the price of being a CL command. Target ratio <= 2. Then the
    same command in the option form (``--type accept --intnetadr ...``), which loads the
-   command's typer app: target ratio <= 4.
+   command's typer app: target ratio <= 4. Both are measured twice: in this checkout's
+   venv (an editable install, whose import hook also costs ``python -c pass`` there),
+   and in a fresh venv made for the run with ``pip install`` of a copy of this
+   checkout, a normal install as a user has one, each against that venv's own
+   ``python -c pass`` (``--installs`` names which).
 2. ``qtsmtp run`` on CL scripts of 1,000, 5,000 and 10,000 ADDSMTPLE lines, every command
    durable (group-committed fsync) before its completion message: target 10,000 lines in
    <= 3 s, and linear growth (the cost of each extra line stays the same). Then a CL
@@ -163,6 +167,9 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, default=None, metavar="TREE",
                         help="another qtsmtp tree: parts 1 and 2 before/after in this run")
     parser.add_argument("--part", default="1,2,3", help="the parts to run, e.g. 1 or 2,3")
+    parser.add_argument("--installs", default="editable,normal",
+                        help="part 1: the installations measured, editable and/or normal")
+    parser.add_argument("--runs", type=int, default=40, help="part 1: runs of each command")
     args = parser.parse_args()
     parts = {int(p) for p in args.part.split(",")}
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(CHECKOUT_TREE / "qtsmtp")],
@@ -175,7 +182,7 @@ def main() -> None:
         if args.baseline is not None:
             before_after(root / "versions", args.baseline)
         if 1 in parts:
-            startup(env)
+            startup(env, root, args.installs.split(","), args.runs)
         if 2 in parts:
             batch(root, env)
         if 3 in parts:
@@ -184,31 +191,67 @@ def main() -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def startup(env: dict, runs: int = 40) -> None:
-    """Part 1: the three interleaved, run by run, so they share the machine's load."""
-    addsmtple = console("addsmtple")
-    commands = {
-        "python -c pass": lambda n: [sys.executable, "-c", "pass"],
-        "addsmtple (CL form)": lambda n: [addsmtple, f"*ACCEPT INTNETADR('10.100.{n // 250}.{n % 250}')"],
-        "addsmtple --options": lambda n: [addsmtple, "--type", "accept", "--intnetadr",
-                                          f"10.101.{n // 250}.{n % 250}"],
-    }
-    times: dict[str, list[float]] = {name: [] for name in commands}
+def normal_install(root: Path) -> Path:
+    """A fresh venv with this checkout installed by ``pip install`` (not editable), from a
+    copy of its working tree (pip would leave build/ in the checkout); its bin/."""
+    source = root / "source"
+    skipped = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__",
+                                     ".hypothesis")
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        # data/ (the embedded library and what runs on it made) is not installed
+        top = Path(directory) == CHECKOUT_TREE
+        return set(skipped(directory, names)) | ({"data"} if top else set())
+
+    shutil.copytree(CHECKOUT_TREE, source, ignore=ignore)
+    venv = root / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
+                    "--disable-pip-version-check", str(source)], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return venv / "bin"
+
+
+def startup(env: dict, root: Path, installs: list[str], runs: int = 40) -> None:
+    """Part 1: every command of every installation interleaved, run by run, so they
+    share the machine's load; each installation against its own ``python -c pass``."""
+    bins = {}
+    for install in installs:
+        if install == "editable":
+            bins[install] = Path(console("addsmtple")).parent, sys.executable
+        elif install == "normal":
+            print("making a fresh venv with pip install of this checkout ...", flush=True)
+            normal = normal_install(root / "normal")
+            bins[install] = normal, str(normal / "python")
+        else:
+            raise SystemExit(f"--installs: editable or normal, not {install!r}")
+    commands = {}
+    for k, (install, (bin_dir, python)) in enumerate(bins.items()):
+        addsmtple = str(bin_dir / "addsmtple")
+        commands[install, "python -c pass"] = lambda n, python=python: [python, "-c", "pass"]
+        commands[install, "addsmtple (CL form)"] = lambda n, a=addsmtple, k=k: [
+            a, f"*ACCEPT INTNETADR('10.{100 + k}.{n // 250}.{n % 250}')"]
+        commands[install, "addsmtple --options"] = lambda n, a=addsmtple, k=k: [
+            a, "--type", "accept", "--intnetadr", f"10.{110 + k}.{n // 250}.{n % 250}"]
+    times: dict[tuple[str, str], list[float]] = {key: [] for key in commands}
     for n in range(runs + 3):                  # the first three warm the page cache
-        for name, argv in commands.items():
+        for key, argv in commands.items():
             start = time.perf_counter()
             subprocess.run(argv(n), env=env, check=True, stdout=subprocess.DEVNULL,
                            stderr=subprocess.DEVNULL)
             if n >= 3:
-                times[name].append(time.perf_counter() - start)
-    medians = {name: statistics.median(t) for name, t in times.items()}
-    peer = medians["python -c pass"]
-    for name, median in medians.items():
-        print(f"{name:24}  median {median * 1000:7.1f} ms  ({runs} runs)")
-    print(f"ratio addsmtple CL form (fsynced add) / python -c pass = "
-          f"{medians['addsmtple (CL form)'] / peer:.2f}   (target <= 2)")
-    print(f"ratio addsmtple option form (typer) / python -c pass = "
-          f"{medians['addsmtple --options'] / peer:.2f}   (target <= 4)")
+                times[key].append(time.perf_counter() - start)
+    medians = {key: statistics.median(t) for key, t in times.items()}
+    for install in bins:
+        peer = medians[install, "python -c pass"]
+        print(f"{install} install:")
+        for (of, name), median in medians.items():
+            if of == install:
+                print(f"  {name:24}  median {median * 1000:7.1f} ms  ({runs} runs)")
+        print(f"  ratio addsmtple CL form (fsynced add) / python -c pass = "
+              f"{medians[install, 'addsmtple (CL form)'] / peer:.2f}   (target <= 2)")
+        print(f"  ratio addsmtple option form (typer) / python -c pass = "
+              f"{medians[install, 'addsmtple --options'] / peer:.2f}   (target <= 4)")
     print()
 
 
