@@ -202,13 +202,20 @@ def runnable_command_names() -> list[str]:
 @lru_cache(maxsize=None)
 def load(name: str) -> Command | None:
     """The definition of command ``name`` (upper case), or None if there is none."""
+    from qtsmtp.cl import defcache     # compiled definitions, kept beside the sources
     path = os.path.join(definitions_dir(), f"{name}.cmd")
     try:
         with open(path, encoding="utf-8") as f:
+            st = os.fstat(f.fileno())
+            cached = defcache.load(path, st)
+            if cached is not None:
+                return cached
             source = f.read()
     except FileNotFoundError:
         return None
-    return compile_definition(name, source)
+    cmd = compile_definition(name, source)
+    defcache.store(path, st, cmd)
+    return cmd
 
 
 def compile_definition(name: str, source: str) -> Command:

@@ -15,9 +15,9 @@ from pathlib import Path
 from qtsmtp.messages import CLError, escape
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, not_valid_at, parse_record, read_back
-from qtsmtp.config.listindex import ListIndex
+from qtsmtp.config import listscan
 from qtsmtp.store import journal
-from qtsmtp.store.member import MemberFile
+from qtsmtp.store.member import MemberFile, current_group
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
 
@@ -76,8 +76,22 @@ class ListMember:
     def __enter__(self) -> "ListMember":
         self._lock = self.member.locked()
         self._lock.__enter__()
-        self.index = ListIndex(self.member, self.list_type)
+        try:
+            self.index = self._index()
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
         return self
+
+    def _index(self):
+        """The member's index; for a small member outside a script, a scan of it
+        (listscan: SQLite would cost more than reading it)."""
+        if current_group() is None:
+            st = self.member.stat()
+            if (st.st_size if st is not None else 0) <= listscan.MOST_BYTES:
+                return listscan.MemberScan(self.member, self.list_type)
+        from qtsmtp.config.listindex import ListIndex
+        return ListIndex(self.member, self.list_type)
 
     def __exit__(self, *exc):
         return self._lock.__exit__(*exc)

@@ -20,7 +20,6 @@ the table next: nothing needs to be running for the table to stay true.
 from __future__ import annotations
 
 import fcntl
-import json
 import os
 import pwd
 import stat
@@ -123,6 +122,7 @@ def new_record(root: Path, number: str, name: str, pid: int, program: str,
 
 def write_record(root: Path, record: JobRecord) -> None:
     directory = make_directory(jobs_directory(root), JOBS_DIRECTORY_MODE)
+    import json      # not at import: a command that finds no job table never needs it
     _write_atomically(directory / record.number, json.dumps(record.as_dict()) + "\n")
 
 
@@ -166,6 +166,7 @@ def is_the_job(record: JobRecord) -> bool:
 
 
 def _read(path: Path) -> JobRecord | None:
+    import json
     try:
         with open(path, "rb") as f:
             st = os.fstat(f.fileno())

@@ -11,8 +11,8 @@ configuration command never loads the server, asyncio or aiosmtpd.
 
 from __future__ import annotations
 
-import importlib
 import os
+import sys
 from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Callable
 
@@ -79,7 +79,10 @@ def run(bound: Bound, text: str, capture: Capture | None = None) -> Outcome:
 def program_of(target: str) -> Callable[[Bound], list[Message] | None]:
     """The processing program a definition names ("module:function"), imported now."""
     module, _, function = target.partition(":")
-    return getattr(importlib.import_module(module), function)
+    # __import__ rather than importlib.import_module: importlib (and warnings with it)
+    # would be loaded for this alone, at every command's start.
+    __import__(module)
+    return getattr(sys.modules[module], function)
 
 
 def run_bound(bound: Bound) -> list[Message]:

@@ -41,9 +41,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import json
 import os
-import signal
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -143,6 +141,7 @@ def fault_point(name: str) -> None:
             return
     elif _FAULT != name:
         return
+    import signal
     os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -225,7 +224,13 @@ def _append(writer: _Writer, file, member, op, before, after, records, changes,
     writer.written = (writer.journal_id, generation)
 
 
-_string = json.encoder.encode_basestring_ascii     # json.dumps's own C string encoder
+# json.dumps's own C string encoder. json itself is loaded only where a record is read
+# or a dict written: not by ADDSMTPLE or RMVSMTPLE, whose start-up it would cost
+# (bench/bench_cl.py).
+try:
+    from _json import encode_basestring_ascii as _string
+except ImportError:             # a Python without the C accelerator
+    from json.encoder import encode_basestring_ascii as _string
 
 
 _heads: dict[tuple[str, str, str], str] = {}
@@ -245,13 +250,15 @@ def record_line(file: str, member: str, op: str, before, after, records, changes
     if records is not None:
         line += f',"records":[{",".join(map(_string, records))}]'
     if changes is not None:
+        import json
         line += ',"changes":' + json.dumps(changes, separators=(",", ":"))
     return f'{line},"gen":{generation:d}}}\n'.encode("ascii")
 
 
-def record_bytes(record: dict) -> bytes:
-    """Any record (a start line) as one line of JSON."""
-    return json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+def start_line(generation: int, journal_id: str) -> bytes:
+    """The start line of a journal file, as json.dumps would write it (_own_start reads
+    it back without json)."""
+    return f'{{"gen":{generation:d},"op":"start","journal":{_string(journal_id)}}}\n'.encode("ascii")
 
 
 def _last_generation(fd: int, size: int) -> tuple[int, str, bool] | None:
@@ -261,16 +268,50 @@ def _last_generation(fd: int, size: int) -> tuple[int, str, bool] | None:
     torn = bool(tail) and not tail.endswith(b"\n")
     generation = None
     for line in reversed(tail.split(b"\n")):
+        if not line:
+            continue
+        own = _own_generation(line)
+        if own is None and (start := _own_start(line)) is not None:
+            own = start[0]
+        if own is not None:
+            generation = own
+            break
         parsed = parse_line(line)
         if parsed is not None:
             generation = parsed["gen"]
             break
     head = os.pread(fd, 4096, 0).split(b"\n", 1)[0]
-    start = parse_line(head)
-    if start is None or start.get("op") != START or not start.get("journal"):
-        return None
-    journal_id = start["journal"]
-    return (start["gen"] if generation is None else generation), journal_id, torn
+    start = _own_start(head)
+    if start is None:
+        parsed = parse_line(head)
+        if parsed is None or parsed.get("op") != START or not parsed.get("journal"):
+            return None
+        start = parsed["gen"], parsed["journal"]
+    return (start[0] if generation is None else generation), start[1], torn
+
+
+# The lines record_line and _start write, read without json (the writer reads two in
+# every new process); any other line, hand-made or torn, goes to parse_line.
+_RECORD_HEAD, _RECORD_GEN = b'{"file":', b',"gen":'
+_START_HEAD, _START_MIDDLE = b'{"gen":', b',"op":"start","journal":"'
+
+
+def _own_generation(line: bytes) -> int | None:
+    """The generation of a record line as record_line writes it, else None."""
+    if line.startswith(_RECORD_HEAD) and line.endswith(b"}"):
+        number = line[:-1].rpartition(_RECORD_GEN)[2]
+        if number.isdigit() and number.isascii():
+            return int(number)
+    return None
+
+
+def _own_start(line: bytes) -> tuple[int, str] | None:
+    """(generation, journal id) of a start line as _start writes it, else None."""
+    if line.startswith(_START_HEAD) and line.endswith(b'"}'):
+        number, middle, journal_id = line[len(_START_HEAD):-2].partition(_START_MIDDLE)
+        if middle and number.isdigit() and journal_id.isalnum() and line.isascii():
+            return int(number), journal_id.decode("ascii")
+    return None
 
 
 def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[int, int]:
@@ -278,7 +319,7 @@ def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[i
     renamed into place. Returns its size and inode."""
     library = Path(library)
     path = journal_path(library)
-    head = record_bytes({"gen": generation, "op": START, "journal": journal_id})
+    head = start_line(generation, journal_id)
     tmp = path.with_name(f"{JOURNAL}.tmp{os.getpid()}")
     data = head + records
     inode = write_aside(tmp, (data,), MODE, exclusive=False)
@@ -298,7 +339,7 @@ def _cut(library, journal_id: str, new: bytes) -> tuple[int, int]:
         kept += b"\n"                           # a torn line stays a line of its own
     first = next((p for line in kept.split(b"\n")
                   if (p := parse_line(line)) is not None and p.get("op") != START), None)
-    generation_before = (first["gen"] if first else json.loads(new)["gen"]) - 1
+    generation_before = (first or parse_line(new))["gen"] - 1
     return _start(library, journal_id, generation_before, kept + new)
 
 
@@ -306,6 +347,7 @@ def parse_line(line: bytes) -> dict | None:
     """The record of a journal line; None for a line that is not one (torn, empty)."""
     if not line.strip():
         return None
+    import json
     try:
         record = json.loads(line)
     except ValueError:

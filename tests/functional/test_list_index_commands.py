@@ -27,14 +27,28 @@ def refused(r, detail=None):
             and (detail is None or lines[1] == f"  The entry is {detail}."))
 
 
+def larger_than_a_scan(qroot) -> str:
+    """A member the commands keep an index of: larger than listscan.MOST_BYTES (a
+    smaller one is searched without it)."""
+    path = accept(qroot)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"192.168.{n // 256}.{n % 256} 255.255.255.255\n" for n in range(400))
+    path.write_text(text)
+    return text
+
+
 def test_a_duplicate_right_after_an_add_is_refused(cl, qroot):
-    assert add(cl, "10.1.1.0", "255.255.255.0").returncode == 0
-    assert (accept(qroot).parent / ".ACCEPTRLY.idx").exists()     # kept for the next one
-    assert refused(add(cl, "10.1.1.200", "255.255.255.0"), "10.1.1.0 255.255.255.0")
-    assert add(cl, "10.1.1.200").returncode == 0                   # another network
-    assert refused(add(cl, "10.1.1.200"), "10.1.1.200 255.255.255.255")
-    assert member(qroot, "QATMADRLST", "ACCEPTRLY") == (
-        "10.1.1.0 255.255.255.0\n10.1.1.200 255.255.255.255\n")
+    for big in (False, True):
+        accept(qroot).unlink(missing_ok=True)
+        before = larger_than_a_scan(qroot) if big else ""
+        assert add(cl, "10.1.1.0", "255.255.255.0").returncode == 0
+        # kept for the next one, but for a small member, searched without it
+        assert (accept(qroot).parent / ".ACCEPTRLY.idx").exists() == big
+        assert refused(add(cl, "10.1.1.200", "255.255.255.0"), "10.1.1.0 255.255.255.0")
+        assert add(cl, "10.1.1.200").returncode == 0                   # another network
+        assert refused(add(cl, "10.1.1.200"), "10.1.1.200 255.255.255.255")
+        assert member(qroot, "QATMADRLST", "ACCEPTRLY") == before + (
+            "10.1.1.0 255.255.255.0\n10.1.1.200 255.255.255.255\n")
 
 
 def test_a_hand_edit_between_two_adds_is_seen(cl, qroot):
@@ -85,6 +99,7 @@ def test_removing_takes_every_record_of_the_entry_and_only_those(cl, qroot):
 
 
 def test_an_index_removed_or_damaged_between_commands_is_made_again(cl, qroot):
+    before = larger_than_a_scan(qroot)
     index = accept(qroot).parent / ".ACCEPTRLY.idx"
     assert add(cl, "10.1.1.1").returncode == 0
     index.unlink()
@@ -92,7 +107,7 @@ def test_an_index_removed_or_damaged_between_commands_is_made_again(cl, qroot):
     index.write_bytes(b"\0" * 4096)
     assert refused(add(cl, "10.1.1.1"))
     assert add(cl, "10.1.1.3").returncode == 0
-    assert accept(qroot).read_text() == "10.1.1.1 255.255.255.255\n10.1.1.3 255.255.255.255\n"
+    assert accept(qroot).read_text() == before + "10.1.1.1 255.255.255.255\n10.1.1.3 255.255.255.255\n"
 
 
 def test_a_bad_record_appended_by_hand_is_named(cl, qroot):

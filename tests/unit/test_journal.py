@@ -331,3 +331,24 @@ def test_a_journal_that_cannot_be_read_leaves_the_members_in_charge(root, monkey
     assert [n.id for n in source.notes] == ["TCP3024"]
     assert source.current.policy.check_recipient("10.0.0.1", FAR).allowed
     assert not source.needs_reload()           # not compiled again at every look
+
+
+# A command reads the last generation of the journal without json (json's import is a
+# part of its start-up, bench/bench_cl.py): what it reads must be what json reads.
+@pytest.mark.parametrize("records, changes", [
+    (["10.1.1.1 255.255.255.255"], None),
+    (['a "quoted" \\ domain,"gen":9}', "caf\u00e9", "\udcff bytes"], None),
+    (None, {"ALWRLY": "*LIST", "odd": 'x","gen":5}'}),
+    (None, None),
+])
+def test_the_lines_the_writer_makes_are_read_back_without_json_as_json_reads_them(records, changes):
+    line = journal.record_line("QATMADRLST", "ACCEPTRLY", journal.ADD, (1, 2, 3), (4, 5),
+                               records, changes, 12345).rstrip(b"\n")
+    assert journal._own_generation(line) == json.loads(line)["gen"] == 12345
+    start = journal.start_line(77, "0f1e2d3c4b5a6978").rstrip(b"\n")
+    assert json.loads(start) == {"gen": 77, "op": journal.START, "journal": "0f1e2d3c4b5a6978"}
+    assert journal._own_start(start) == (77, "0f1e2d3c4b5a6978")
+    # Lines of any other shape are left to json (parse_line), which may refuse them.
+    for other in (b'{"gen":3,"op":"start","journal":"a b"}', b'{"file":"X","gen":"7"}',
+                  b'{"file":"X","gen":7', b"", line[:-1], start[:-1]):
+        assert journal._own_generation(other) is None and journal._own_start(other) is None

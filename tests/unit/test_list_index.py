@@ -3,7 +3,9 @@ member would: ADDSMTPLE/RMVSMTPLE through ListMember are compared, operation by
 operation, with the member-parsing implementation the index replaced, through adds,
 removes and every kind of hand edit between them; messages, details and member bytes
 must be the same. And the index does what it is for: an add to a member that did not
-change under it parses nothing."""
+change under it parses nothing. ListMember searches a small member without its index
+(listscan); here the index is used whatever the size, but for the comparison with
+the member-parsing implementation, which runs both ways."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from qtsmtp.messages import CLError, escape
-from qtsmtp.config import entries, listindex
+from qtsmtp.config import entries, listindex, listscan
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.lists import ListMember, member_file, parse_member, without_lines
 
@@ -76,9 +78,14 @@ def outcome(call):
     return ("done", result)
 
 
-def indexed(root: Path, list_type: lt.ListType, op: str, entry):
-    with ListMember(root, list_type) as member:
-        return outcome(lambda: getattr(member, op)(entry))
+def indexed(root: Path, list_type: lt.ListType, op: str, entry, scan: bool = False):
+    """``op`` through ListMember: with its index, or (``scan``) as it does for a small
+    member, searching the member without it."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        if not scan:
+            monkeypatch.setattr(listscan, "MOST_BYTES", -1)
+        with ListMember(root, list_type) as member:
+            return outcome(lambda: getattr(member, op)(entry))
 
 
 # --- operations and hand edits --------------------------------------------------------
@@ -146,7 +153,7 @@ def stored(root: Path) -> bytes | None:
     return path.read_bytes() if path.exists() else None
 
 
-def run_both(ops, stat_is_coarse: bool, monkeypatch) -> None:
+def run_both(ops, stat_is_coarse: bool, monkeypatch, scan: bool = False) -> None:
     if stat_is_coarse:
         # A file system whose stat key may not change on a write (same size, same tick):
         # only the content checksum can tell, and it must.
@@ -163,7 +170,7 @@ def run_both(ops, stat_is_coarse: bool, monkeypatch) -> None:
             for op in ops:
                 if op[0] in ("add", "remove"):
                     entry = entries.entry_from_parms(NEAR, NEAR_VALUES[op[1]])
-                    new = indexed(new_root, NEAR, op[0], entry)
+                    new = indexed(new_root, NEAR, op[0], entry, scan)
                     member_file(old_root, NEAR).directory.mkdir(parents=True, exist_ok=True)
                     old = outcome(lambda: getattr(ParsingListMember(old_root, NEAR), op[0])(entry))
                     assert new == old, (op, stored(new_root))
@@ -200,6 +207,17 @@ TWO_OF_ONE = [("append", "10.1.1.9   255.255.255.0", "\n"), ("append", "10.1.1.0
 def test_index_decides_as_parsing_the_member_would(ops):
     with pytest.MonkeyPatch.context() as monkeypatch:
         run_both(ops, stat_is_coarse=False, monkeypatch=monkeypatch)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(operation, max_size=25))
+@example(SAME_SIZE_EDITS[0])
+@example(TWO_OF_ONE)
+def test_a_small_member_searched_without_its_index_decides_as_parsing_would(ops):
+    # Outside a script, ListMember searches a small member itself (listscan); an index
+    # file made by an earlier, larger state of the list is left as it is.
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_both(ops, stat_is_coarse=False, monkeypatch=monkeypatch, scan=True)
 
 
 @settings(max_examples=100, deadline=None)
