@@ -19,7 +19,6 @@ from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import (
     Entry,
     canonical_ip4_network,
-    not_valid_at,
     parse_record_fast,
 )
 from qtsmtp.messages import CLError, Message
@@ -45,42 +44,59 @@ class MemberScan:
 
     def __init__(self, member: MemberFile, list_type: lt.ListType):
         self.member, self.list_type = member, list_type
-        self.lines: list[str] = []
         self.state = _Lines(0)
-        self.passed_over: list[Message] = []     # TCP2671, as ListIndex gives them
+        # TCP2671/TCP2673 for the records that are not entries, as ListIndex names them.
+        self.passed_over: list[Message] = []
+        # (line, (network, prefix)) of a canonical IPv4 record, else (line, its Entry)
+        self._records: list[tuple[str, object]] = []
 
     def sync(self, read: bool = False) -> bytes | None:
         data = self.member.read_bytes()
-        self.lines = data.decode("utf-8", "surrogateescape").splitlines()
-        self.state = _Lines(len(self.lines))
+        self._scan(data)
         return data if read else None
+
+    def _scan(self, data: bytes) -> None:
+        list_type, records, bad = self.list_type, [], []
+        lines = data.decode("utf-8", "surrogateescape").splitlines()
+        for number, line in enumerate(lines, 1):
+            # A canonical IPv4 record is valid: kept as (network, prefix), parsed only
+            # when it is the one asked for.
+            fast = canonical_ip4_network(list_type, line)
+            if fast is not None:
+                records.append((line, fast))
+                continue
+            try:
+                entry = parse_record_fast(list_type, line)
+            except CLError as error:
+                bad.append((number, error.escape.text.rstrip(".")))
+                continue
+            if entry is not None:
+                records.append((line, entry))
+        self._records, self.state = records, _Lines(len(lines))
+        self.passed_over = []
+        if bad:
+            from qtsmtp.config.listindex import passed_over_messages
+            self.passed_over = passed_over_messages(self.member, list_type, bad)
 
     def find(self, entry: Entry) -> list[Match]:
         """The records whose identity is the entry's, in member order (after sync)."""
-        list_type = self.list_type
         network = entry.network
-        # An IPv4 record in canonical form is compared as (network, prefix) first:
-        # only the one that is the entry's is parsed.
         wanted = ((int(network.network_address), network.prefixlen)
-                  if list_type.kind == lt.IP4 and network is not None else None)
+                  if self.list_type.kind == lt.IP4 and network is not None else None)
         found = []
-        self.passed_over = []
-        for number, line in enumerate(self.lines, 1):
-            fast = canonical_ip4_network(list_type, line)
-            if fast is not None and fast != wanted:
-                continue
-            try:
-                other = parse_record_fast(list_type, line)
-            except CLError as bad:
-                data = not_valid_at(self.member, number, bad).escape.data
-                self.passed_over.append(Message("TCP2671", *data))
-                continue
-            if other is not None and other.identity == entry.identity:
-                found.append(Match(None, line, other))
+        for line, known in self._records:
+            if isinstance(known, tuple):
+                if known != wanted:
+                    continue
+                known = parse_record_fast(self.list_type, line)
+            if known.identity == entry.identity:
+                found.append(Match(None, line, known))
         return found
 
     def appended(self) -> None:
         """Nothing to keep up to date."""
 
     def replaced(self, removed, data: bytes, lines: int) -> None:
-        """Nothing to keep up to date."""
+        """The records passed over, numbered as they are now."""
+        if self.passed_over:
+            self._scan(data)

@@ -335,3 +335,28 @@ def test_without_lines_is_the_lines_not_dropped(text, drop):
             if bare not in drop]
     removed = len(text.splitlines()) - len(kept)
     assert without_lines(text, drop) == ("".join(kept), removed)
+
+
+@pytest.mark.parametrize("op, values", [("add", {"INTNETADR": "10.2.2.2"}),
+                                        ("remove", {"INTNETADR": "10.1.1.1"}),
+                                        ("remove", {"INTNETADR": "10.9.9.9"})])
+def test_a_small_member_names_the_records_passed_over_as_its_index_does(tmp_path, op, values):
+    text = ("10.1.1.1 255.255.255.255\n10.1.1.999\n# note\n"
+            + "".join(f"bad{n}\n" for n in range(5)) + "10.3.3.3\n")
+    said = {}
+    for scan in (False, True):
+        root = tmp_path / str(scan)
+        path = member_file(root, ACCEPT).path
+        path.parent.mkdir(parents=True)
+        path.write_text(text)
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            if not scan:
+                monkeypatch.setattr(listscan, "MOST_BYTES", -1)
+            with ListMember(root, ACCEPT) as member:
+                result = outcome(lambda: getattr(member, op)(
+                    entries.entry_from_parms(ACCEPT, values)))
+                said[scan] = (result, [str(m) for m in member.index.passed_over],
+                              path.read_text())
+        listindex._close_all()
+    assert said[True] == said[False]
+    assert said[True][1][0].startswith("TCP2671 ") and said[True][1][-1].startswith("TCP2673 ")
