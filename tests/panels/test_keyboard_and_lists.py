@@ -119,6 +119,22 @@ def test_the_wide_display(term, cl, qroot):
     expect_screen(terminal, "wrksmtple_132", mask=mask_wide)
 
 
+def test_position_to_and_subset_on_the_wide_display(term, qroot):
+    five_hundred(qroot)
+    terminal = term("wrksmtple", size=(132, 27))
+    terminal.wait_for("F18=Bottom")
+    terminal.keys("Home")
+    terminal.type("10.1.100")
+    lines = terminal.press("Enter", lambda now: "10.1.100.1 " in now[9])
+    assert [line.split()[2] for line in lines[9:21]][-1] == "10.1.111.1"      # 12 rows
+    expect_screen(terminal, "wrksmtple_132_position_to", mask=mask_wide)
+    terminal.press("S-F3", "Subset SMTP List Entries")     # F15
+    terminal.type("*accept")
+    terminal.keys("Tab")
+    terminal.type("*.7.1")
+    terminal.press("Enter", "Subset: *ACCEPT '*.7.1'")
+    expect_screen(terminal, "wrksmtple_132_subset", mask=mask_wide)
+
 def mask_wide(lines: list[str]) -> list[str]:
     """Date and time, and the system name at the end of line 1 (132 columns)."""
     out = [DATE_TIME.sub("MM/DD/YY  HH:MM:SS", line) for line in lines]
