@@ -104,9 +104,14 @@ def more_or_bottom(lines: list[str], row: int, more: bool) -> None:
 def leader(label: str, width: int = 32) -> str:
     """IBM dot leaders: 'Internet address . . . .' filling ``width`` columns, the dots on
     alternate columns ending at the last one, so the leaders of a display line up. A
-    label too long for the width is cut at a word, keeping at least one leader dot."""
+    label too long for the width is cut at a word, keeping at least one leader dot, and
+    never inside a parenthesis ('TLS certificate (qtsmtp . . .' reads as a fault): an
+    aside that does not fit goes whole."""
     if len(label) > width - 2:
         label, _ = fit_words(label, width - 2)
+        opened = label.rfind("(")
+        if opened > label.rfind(")") and label[:opened].strip():
+            label = label[:opened].rstrip(" ,")
     chars = list(label.ljust(width))
     for col in range(len(label) + 1, width):
         if (width - 1 - col) % 2 == 0:

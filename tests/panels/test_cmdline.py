@@ -86,6 +86,25 @@ def test_f9_retrieves_previous_commands_and_history_persists(term, qroot):
     assert "10.3.3.3" in (qroot / "QUSRSYS/QATMADRLST/REJECTCNN").read_text()
 
 
+def test_every_chgsmtpa_prompt_label_reads_whole(term):
+    """A label longer than the 30 columns before its leader dots is cut at a word, and
+    never inside a parenthesis: 'TLS certificate (qtsmtp . . .' reads as a fault; the
+    whole label is in F1's help. Every page of the prompt, at 80 x 24 and 132 x 27."""
+    for size, golden in (((80, 24), "prompt_chgsmtpa_page5"), ((132, 27), "prompt_chgsmtpa_132_last")):
+        terminal = term("qtsmtp", "?CHGSMTPA", size=size)
+        lines = terminal.wait_for("Change SMTP Attributes (CHGSMTPA)")
+        for _ in range(12):
+            for line in lines[4:-3]:
+                label = line[:34]
+                if ". ." in label:
+                    assert label.count("(") == label.count(")"), line
+            if "Bottom" in "\n".join(lines[-4:]):
+                break
+            lines = terminal.press("NPage", lambda now, before=lines: now != before)
+        expect_screen(terminal, golden)
+        terminal.close()
+
+
 def test_f4_prompts_chgsmtpa_with_the_stored_values(term, cl, qroot):
     assert cl("chgsmtpa", "ALWRLY(*BOTH) RTYMIN(5 15) MAILROUTER('relay.example.net:2525') "
               "TBLSMTPOUT(MYLIB/OUTTBL) ALIASDMN((1 'a.example.com') (2 b.example.net))").returncode == 0
