@@ -13,6 +13,8 @@ identifiers and second-level text in the log. F3 or F12 ends the session.
 
 from __future__ import annotations
 
+import textwrap
+
 from qtsmtp.cl import command, definition
 from qtsmtp.messages import CLError, Message
 from qtsmtp.panels import execute, history, prompter
@@ -67,6 +69,18 @@ def show_output(outcome: Outcome) -> object:
     return TextPanel(title, output).run()
 
 
+def output_lines(line: str, cols: int) -> list[str]:
+    """A line a command wrote, as the log shows it: indented four, and when that does
+    not fit, never cut: it goes on on the next lines, under the value of a 'label . . :
+    value' line (DSPSMTPA's lines are 80 columns before the indent)."""
+    if len(line) + 4 <= cols:
+        return ["    " + line]
+    label_end = line.find(":   ")
+    hang = label_end + 4 if 0 < label_end < cols - 24 else len(line) - len(line.lstrip())
+    return textwrap.wrap(line, cols - 5, initial_indent="    ", subsequent_indent=" " * (hang + 4),
+                         drop_whitespace=True, replace_whitespace=False) or ["    "]
+
+
 class CommandEntry(Panel):
     LOG_FIRST = 3           # log rows: LOG_FIRST to the row that holds More.../Bottom
 
@@ -107,7 +121,7 @@ class CommandEntry(Panel):
                 if self.detailed and item.detail:
                     out += wrap(item.detail, width - 2, "      ")
             else:
-                out.append("    " + item)
+                out += output_lines(item, self.cols)
         return out
 
     def lines(self) -> list[str]:

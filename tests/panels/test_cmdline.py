@@ -47,8 +47,22 @@ def test_output_of_a_command_goes_to_the_log(term):
     # Page Up scrolls the log back to the start of the output, and no further.
     page_until(terminal, "PPage", "> DSPSMTPA")
     terminal.press("PPage", "Already at the top of the list.")
-    page_until(terminal, "NPage", "Port (qtsmtp extension)")
+    page_until(terminal, "NPage", "stored for IBM i scripts")        # the last line written
     terminal.press("NPage", "Already at the bottom of the list.")
+
+
+def test_output_wider_than_the_log_goes_on_below_not_cut(term):
+    """DSPSMTPA writes 80 columns; the log indents them by four: a line that does not
+    fit goes on on the next line, under its value (it was cut: '*LIBL/QSYSWRK  (no eff')."""
+    terminal = command_entry(term)
+    enter(terminal, "DSPSMTPA", "Port (qtsmtp extension)")
+    page_until(terminal, "PPage", "Subsystem description")
+    lines = terminal.screen()
+    row = next(n for n, line in enumerate(lines) if "Subsystem description" in line)
+    assert lines[row].rstrip().endswith(":   *LIBL/QSYSWRK"), lines[row]
+    assert lines[row + 1].strip() == "(no effect)" and lines[row + 1].index("(") == lines[row].index("*LIBL")
+    assert all(len(line.rstrip()) <= 79 for line in lines[3:16])
+    expect_screen(terminal, "cmdline_dspsmtpa_wrapped")
 
 
 def page_until(terminal, key: str, text: str, pages: int = 10) -> None:
