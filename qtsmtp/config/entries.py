@@ -9,8 +9,10 @@ member and a command-made one mean exactly the same thing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+import sys
 # The C functions alone: socket.py would also load selectors, enum and array, at
 # every CL command's start (bench/bench_cl.py).
 import _socket as socket
@@ -303,6 +305,53 @@ def _canonical_ip4(address: str, mask: str) -> tuple[int, int] | None:
     if socket.inet_ntoa(packed) != address:
         return None
     return int.from_bytes(packed, "big") & known[0], known[1]
+
+
+class PackedIp4(dict):
+    """IPv4 entries by prefix length: the keys (``network >> host bits``) of each, in
+    an array("I") (canonical_ip4_block), as the policy keeps them."""
+    __slots__ = ()
+
+
+# By canonical dotted mask: the tag and the shift of canonical_ip4_block. inet_pton
+# takes exactly what the inet_aton and inet_ntoa round trip of _canonical_ip4 takes,
+# given only digits and dots (tests/unit/test_prefix_table.py).
+_PREFIX_OF = {mask: prefix for mask, (_, prefix) in _CANONICAL_MASKS.items()}
+_SHIFT_OF = {mask: 32 - prefix for mask, (_, prefix) in _CANONICAL_MASKS.items()}
+_ip4_bytes = functools.partial(socket.inet_pton, socket.AF_INET)
+_BIG_ENDIAN = sys.byteorder == "big"
+
+
+def canonical_ip4_block(data: bytes) -> PackedIp4 | None:
+    """The entries of every line of ``data`` (whole lines, each ending in "\n") when
+    every one is the canonical "a.b.c.d m.m.m.m" ADDSMTPLE writes: the networks and
+    prefix lengths canonical_ip4_network gives, packed, a block of lines at a time with
+    every loop in C (the server's start with a million entries). None when any line is
+    anything else; the caller then reads the block line by line."""
+    lines = data.count(b"\n")
+    if data.translate(None, b"0123456789.") != b" \n" * lines:
+        return None
+    words = data.decode("ascii").split()
+    if len(words) != 2 * lines:
+        return None                 # a line of one word and one of three, or blanks
+    masks = words[1::2]
+    try:
+        shifts = list(map(_SHIFT_OF.__getitem__, masks))
+        packed = b"".join(map(_ip4_bytes, words[0::2]))
+    except (KeyError, OSError):
+        return None
+    from array import array         # here: the CL commands never need it
+    addresses = array("I")
+    if addresses.itemsize != 4:
+        return None
+    addresses.frombytes(packed)
+    if not _BIG_ENDIAN:
+        addresses.byteswap()
+    keys = PackedIp4((_PREFIX_OF[mask], array("I")) for mask in set(masks))
+    append = {32 - prefix: keys[prefix].append for prefix in keys}
+    for shift, address in zip(shifts, addresses):
+        append[shift](address >> shift)
+    return keys
 
 
 def read_back(entry: Entry) -> None:

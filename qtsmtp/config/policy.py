@@ -4,31 +4,33 @@
 addresses, then only read: every connection and every RCPT is one call that returns a
 ``Decision`` (reply code, text, and which list entry and ALWRLY rule decided, for logs).
 
-Lookups must cost the same for ten entries and for a million. An IP list keeps one set
-per prefix length present, holding ``network >> host_bits`` as plain ints; a lookup
-probes those prefix lengths longest first, so the first hit is also the most specific
-entry, the one DESIGN 5.5 says to report (PrefixTable also skips the long lengths that
-have no entry near the client). Entry text is rebuilt from the int and the
-prefix length when a decision needs it, so a million entries cost ints, not strings.
+Lookups must cost the same for ten entries and for a million. An IP list is a
+PrefixTable (config/prefixtable.py): per prefix length present, the sorted keys
+``network >> host_bits``, 4 bytes an IPv4 entry; a lookup probes those prefix lengths
+longest first, so the first hit is also the most specific entry, the one DESIGN 5.5 says
+to report. Entry text is rebuilt from the key and the prefix length when a decision
+needs it, so a million entries cost an array, not strings.
 
 A change (ADDSMTPLE, RMVSMTPLE) makes a new policy and leaves the old one as it was:
-a session keeps the policy it started with. So the new one must not cost a copy of a
-million-entry table: every set and dict of keys is split into SHARDS shards by the low
-bits of the key (its hash, for a domain), and a new policy copies the list of shards and
-then only the shards its change writes to (copy on write): a 256th of the table.
+a session keeps the policy it started with. So the new one must not cost a copy of
+every table: it shares every table the change does not touch; a PrefixTable it touches
+shares every key array but those of the prefix lengths changed (made again from slices
+of the old one); a domain table is split into SHARDS shards by the hash of the key, and
+a copy shares every shard it does not write to (copy on write): a 256th of the table.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from array import array
 from collections.abc import Iterable, Mapping
+from array import array
 from dataclasses import dataclass
 from functools import lru_cache
 from types import MappingProxyType
 
 from qtsmtp.config.address import AddressRefused, Recipient, address_literal
-from qtsmtp.config.entries import Entry
+from qtsmtp.config.entries import Entry, PackedIp4
+from qtsmtp.config.prefixtable import PrefixTable
 
 ALWRLY_VALUES = ("*NONE", "*ALL", "*LIST", "*NEAR", "*BOTH")
 
@@ -36,7 +38,6 @@ ALWRLY_VALUES = ("*NONE", "*ALL", "*LIST", "*NEAR", "*BOTH")
 SHARDS = 256
 _SHARD = SHARDS - 1         # match() writes it as the constant 255: a global costs a look-up
 # What a shard is before anything is written to it: shared, never written to.
-_NO_KEYS = frozenset()
 _NO_NAMES = MappingProxyType({})
 
 # What RelayPolicy.with_changes does with a list's entries.
@@ -121,108 +122,6 @@ class _Shards:
         return sum(map(len, self.shards))
 
 
-class PrefixTable:
-    """One IP list for one address family: network keys grouped by prefix length.
-
-    A miss probes every prefix length present; in a big list each probe is a cache miss.
-    So an IPv4 table also keeps, per /16 block, a 16-bit mask of the lengths /17../32 that
-    have an entry inside that block (such an entry lies wholly inside one /16): a client
-    far from every long entry skips those 16 probes for one array read. 128 KB, made on
-    the first long entry.
-    """
-
-    __slots__ = ("bits", "list_name", "_by_prefix", "_long", "_short", "_block_lengths",
-                 "_own_blocks")
-
-    def __init__(self, bits: int, list_name: str):
-        self.bits = bits
-        self.list_name = list_name
-        self._by_prefix: dict[int, _Shards] = {}
-        # Longest prefix first, so the first hit is the most specific entry.
-        self._long: tuple[tuple[int, int, list, int], ...] = ()   # (bit, shift, shards, prefix)
-        self._short: tuple[tuple[int, list, int], ...] = ()       # (shift, shards, prefix)
-        self._block_lengths: array | None = None
-        self._own_blocks = True
-
-    def add(self, network: int, prefix: int) -> None:
-        keys = self._by_prefix.get(prefix)
-        if keys is None:
-            keys = self._by_prefix[prefix] = _Shards(_NO_KEYS)
-            self._arrange()
-        key = network >> (self.bits - prefix)
-        keys.writable(key & _SHARD, set).add(key)
-        if prefix > 16 and self._block_lengths is not None:
-            bit = 1 << (prefix - 17)
-            if not self._block_lengths[network >> 16] & bit:
-                if not self._own_blocks:
-                    self._block_lengths = array("H", self._block_lengths)
-                    self._own_blocks = True
-                self._block_lengths[network >> 16] |= bit
-
-    def _arrange(self) -> None:
-        summarised = self.bits == 32 and any(p > 16 for p in self._by_prefix)
-        if summarised and self._block_lengths is None:
-            self._block_lengths = array("H", bytes(2 * 65536))
-            self._own_blocks = True
-        order = sorted(self._by_prefix, reverse=True)
-        self._long = tuple((1 << (p - 17), 32 - p, self._by_prefix[p].shards, p)
-                           for p in order if summarised and p > 16)
-        self._short = tuple((self.bits - p, self._by_prefix[p].shards, p)
-                            for p in order if not (summarised and p > 16))
-
-    def discard(self, network: int, prefix: int) -> None:
-        """Take the entry out. Its block's bit in _block_lengths stays: a hint that costs
-        a probe, never a wrong answer."""
-        keys = self._by_prefix.get(prefix)
-        if keys is None:
-            return
-        key = network >> (self.bits - prefix)
-        if key not in keys.shards[key & _SHARD]:
-            return
-        keys.writable(key & _SHARD, set).discard(key)
-        if not any(keys.shards):
-            del self._by_prefix[prefix]
-            self._arrange()
-
-    def copy(self) -> PrefixTable:
-        """A table with the same entries that shares this one's shards until either is
-        written to (for RelayPolicy.with_changes): the cost does not grow with the list."""
-        twin = PrefixTable(self.bits, self.list_name)
-        twin._by_prefix = {prefix: keys.copy() for prefix, keys in self._by_prefix.items()}
-        twin._block_lengths = self._block_lengths
-        twin._own_blocks = self._block_lengths is None
-        self._own_blocks = self._block_lengths is None    # shared now: both copy to write
-        twin._arrange()
-        return twin
-
-    def match(self, address: int) -> int:
-        """The prefix length of the most specific entry holding ``address``, or -1."""
-        if self._block_lengths is not None:
-            present = self._block_lengths[address >> 16]
-            if present:
-                for bit, shift, shards, prefix in self._long:
-                    if present & bit:
-                        key = address >> shift
-                        if key in shards[key & 255]:      # 255: _SHARD, as a constant
-                            return prefix
-        for shift, shards, prefix in self._short:
-            key = address >> shift
-            if key in shards[key & 255]:
-                return prefix
-        return -1
-
-    def record(self, address: int, prefix: int) -> str:
-        """The member record of the entry of length ``prefix`` that holds ``address``."""
-        shift = self.bits - prefix
-        network = address >> shift << shift
-        if self.bits == 32:
-            return f"{_dotted(network)} {_MASKS4[prefix]}"
-        return f"{ipaddress.IPv6Address(network).compressed} {prefix}"
-
-    def __len__(self) -> int:
-        return sum(len(keys) for keys in self._by_prefix.values())
-
-
 class DomainTable:
     """Domain entries: "name" matches that name, ".name" matches name and its sub-domains.
 
@@ -301,6 +200,65 @@ class DomainTable:
         return len(self._exact) + len(self._suffix)
 
 
+class _Batch:
+    """The IP entries put in and taken out of each PrefixTable while a policy is made,
+    applied to each table at once (``apply``): one new key array per prefix length, not
+    one per entry. The last change of a key wins, as if each were made in turn."""
+
+    def __init__(self) -> None:
+        self._adds: dict[PrefixTable, dict[int, array | list]] = {}
+        self._drops: dict[PrefixTable, dict[int, set]] = {}
+
+    def add_packed(self, table: PrefixTable, packed: PackedIp4) -> None:
+        """Put in the entries of a PackedIp4 (a member's read: no entry is taken out)."""
+        adds = self._adds.setdefault(table, {})
+        self._drops.setdefault(table, {})
+        for prefix, keys in packed.items():
+            held = adds.get(prefix)
+            if held is None:
+                adds[prefix] = keys
+            else:
+                held.extend(keys)
+
+    def adding(self, table: PrefixTable):
+        """A function (network, prefix length) that puts an entry in ``table``."""
+        adds = self._adds.setdefault(table, {})
+        drops = self._drops.setdefault(table, {})
+        bits = table.bits
+
+        def add(network: int, prefix: int) -> None:
+            keys = adds.get(prefix)
+            if keys is None:
+                keys = adds[prefix] = array("I") if bits == 32 else []
+            key = network >> (bits - prefix)
+            keys.append(key)                  # an array: 4 bytes, no int object kept
+            dropped = drops.get(prefix)
+            if dropped:
+                dropped.discard(key)
+        return add
+
+    def dropping(self, table: PrefixTable):
+        """A function (network, prefix length) that takes an entry out of ``table``."""
+        adds = self._adds.setdefault(table, {})
+        drops = self._drops.setdefault(table, {})
+        bits = table.bits
+
+        def drop(network: int, prefix: int) -> None:
+            key = network >> (bits - prefix)
+            drops.setdefault(prefix, set()).add(key)
+            added = adds.get(prefix)
+            if added is not None and key in added:
+                kept = [k for k in added if k != key]
+                adds[prefix] = array("I", kept) if bits == 32 else kept
+        return drop
+
+    def apply(self) -> None:
+        for table, adds in self._adds.items():
+            table.update(adds, self._drops.get(table, {}))
+        self._adds.clear()
+        self._drops.clear()
+
+
 # The tables (RelayPolicy attributes) the entries of each list type go into.
 _TABLES_OF = {"*ACCEPT": ("_accept4", "_accept6"), "*ACCEPTIP6": ("_accept4", "_accept6"),
               "*REJECT": ("_reject4", "_reject6"), "*REJECTIP6": ("_reject4", "_reject6"),
@@ -347,7 +305,9 @@ class RelayPolicy:
         list may give (network, prefix length) pairs instead of Entry objects: a loader
         need not build an IPv4Network for each of a million records."""
         policy = cls(alwrly, local_domains, local_addresses, local_users)
-        policy._add(entries)
+        batch = _Batch()
+        policy._add(entries, batch)
+        batch.apply()
         return policy
 
     def with_entries(self, entries: Mapping[str, Iterable[Entry]]) -> RelayPolicy:
@@ -369,11 +329,13 @@ class RelayPolicy:
         a table, let alone a million records parsed again."""
         changes = [(op, list_type.upper(), items) for op, list_type, items in changes]
         twin = self._twin([list_type for _, list_type, _ in changes])
+        batch = _Batch()
         for op, list_type, items in changes:
             if op == ADD:
-                twin._add({list_type: items})
+                twin._add({list_type: items}, batch)
             else:
-                twin._discard(list_type, items)
+                twin._discard(list_type, items, batch)
+        batch.apply()
         return twin
 
     def _twin(self, list_types: Iterable[str]) -> RelayPolicy:
@@ -399,18 +361,25 @@ class RelayPolicy:
                         "*DOMAINIP6": self._local_domains}
         return ip_lists.get(list_type), domain_lists.get(list_type)
 
-    def _add(self, entries: Mapping[str, Iterable[Entry]]) -> None:
-        """Put the entries in the tables: only while the policy is being built."""
+    def _add(self, entries: Mapping[str, Iterable[Entry]], batch: _Batch) -> None:
+        """Put the entries in the tables (the IP ones through ``batch``): only while the
+        policy is being built."""
         for list_type, items in entries.items():
             list_type = list_type.upper()
             tables, domains = self._tables(list_type)
             if tables is None and domains is None:
                 continue
+            add4 = batch.adding(tables[0]) if tables is not None else None
             for entry in items:
                 if entry.__class__ is tuple:        # (IPv4 network, prefix length)
-                    if tables is None:
+                    if add4 is None:
                         raise ValueError(f"{list_type} cannot hold the network {entry!r}")
-                    tables[0].add(*entry)
+                    add4(*entry)
+                    continue
+                if entry.__class__ is PackedIp4:    # a block of them, packed
+                    if add4 is None:
+                        raise ValueError(f"{list_type} cannot hold IPv4 networks")
+                    batch.add_packed(tables[0], entry)
                     continue
                 net = entry.network
                 if net is None and domains is not None:
@@ -421,18 +390,19 @@ class RelayPolicy:
                     table = tables[0] if net.version == 4 else tables[1]
                 if table is None:
                     raise ValueError(f"{list_type} cannot hold the entry {entry.record!r}")
-                table.add(int(net.network_address), net.prefixlen)
+                batch.adding(table)(int(net.network_address), net.prefixlen)
 
-    def _discard(self, list_type: str, items: Iterable[Entry]) -> None:
-        """Take the entries out of the tables: only while the policy is being built. An
-        entry the tables do not hold is no error (taking it out twice is taking it out)."""
+    def _discard(self, list_type: str, items: Iterable[Entry], batch: _Batch) -> None:
+        """Take the entries out of the tables (the IP ones through ``batch``): only while
+        the policy is being built. An entry the tables do not hold is no error (taking
+        it out twice is taking it out)."""
         tables, domains = self._tables(list_type)
         if tables is None and domains is None:
             return
         for entry in items:
             if entry.__class__ is tuple:
                 if tables is not None:
-                    tables[0].discard(*entry)
+                    batch.dropping(tables[0])(*entry)
                 continue
             net = entry.network
             if net is None:
@@ -441,7 +411,7 @@ class RelayPolicy:
                 continue
             table = None if tables is None else tables[0] if net.version == 4 else tables[1]
             if table is not None:
-                table.discard(int(net.network_address), net.prefixlen)
+                batch.dropping(table)(int(net.network_address), net.prefixlen)
 
     def sizes(self) -> dict[str, int]:
         """Entry counts per list, for the server's start and reload messages."""
@@ -650,10 +620,3 @@ def _ip4_int(text: str) -> int | None:
             return None
         n = n << 8 | value
     return n
-
-
-def _dotted(n: int) -> str:
-    return f"{n >> 24}.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"
-
-
-_MASKS4 = tuple(_dotted(0xFFFFFFFF << (32 - p) & 0xFFFFFFFF) for p in range(33))

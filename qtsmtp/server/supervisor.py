@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import gc
 import json
 import os
 import select
@@ -132,6 +133,10 @@ class Supervisor:
                 # runs: it would deliver what is being discarded.
                 self.log.send("TCP2740", qstates.discard_waiting(queue), queue)
             self._install_signals()
+            # What the jobs inherit (the compiled policy, every module) is left out of
+            # the collector's passes from here on: its pages stay shared with the jobs
+            # instead of being copied the first time a collection touches them.
+            gc.freeze()
             os.close(self._spawn(table.CLIENT_DAEMON)[0])
             reports = [self._spawn(table.SERVER_JOB)[0] for _ in range(self.settings.server_jobs)]
             self._await_ready(reports)

@@ -90,3 +90,46 @@ def test_fast_path_agrees_on_generated_text(pieces: list[str]) -> None:
     line = "".join(pieces)
     for list_type in (lt.LIST_TYPES["*ACCEPT"], lt.LIST_TYPES["*REJECT"], lt.LIST_TYPES["*NEAR"]):
         assert_same(list_type, line)
+
+
+def assert_block_agrees(lines: list[str]) -> None:
+    """canonical_ip4_block of these lines (as a member holds them, each ending in "\\n")
+    is what canonical_ip4_network says line by line, or None when that says None for any
+    line (the loader then reads the block line by line)."""
+    accept = lt.LIST_TYPES["*ACCEPT"]
+    data = "".join(line + "\n" for line in lines).encode("utf-8", "surrogateescape")
+    block = entries.canonical_ip4_block(data)
+    one_by_one = []
+    for line in lines:
+        pair = entries.canonical_ip4_network(accept, line)
+        if pair is None or len(line.split()) != 2 or line != " ".join(line.split()):
+            one_by_one = None
+            break
+        one_by_one.append(pair)
+    if block is None:
+        # Declining is always allowed; it must decline whatever is not plain.
+        assert one_by_one is None or not lines or any("\r" in line for line in lines), lines
+        return
+    assert one_by_one is not None, lines
+    got = sorted((key << (32 - prefix), prefix) for prefix, keys in block.items() for key in keys)
+    assert got == sorted(one_by_one), lines
+
+
+@pytest.mark.parametrize("line", RECORDS)
+def test_the_block_path_takes_only_plain_records(line: str) -> None:
+    assert_block_agrees([line])
+    assert_block_agrees(["10.1.1.1 255.255.255.255", line, "10.2.0.0 255.255.0.0"])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.lists(_PIECES, max_size=8).map("".join), max_size=6))
+def test_the_block_path_agrees_on_generated_lines(lines: list[str]) -> None:
+    assert_block_agrees([line for line in lines if "\n" not in line])
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**32 - 1), st.integers(0, 32)), min_size=1, max_size=20))
+def test_the_block_path_agrees_on_random_networks(networks: list[tuple[int, int]]) -> None:
+    assert_block_agrees([f"{ipaddress.IPv4Address(address)} "
+                         f"{ipaddress.IPv4Address(0xFFFFFFFF << (32 - prefix) & 0xFFFFFFFF)}"
+                         for address, prefix in networks])

@@ -239,16 +239,22 @@ def test_additions_and_removals_of_every_kind_are_applied_without_a_compile(root
     follow(source)
 
 
-def test_a_copy_with_one_change_shares_all_but_a_shard(root) -> None:
+def test_a_copy_with_one_change_shares_all_but_the_changed_length(root) -> None:
     for n in range(300):
         add(root, "*ACCEPT", ip4("*ACCEPT", f"10.2.{n // 250}.{n % 250}"))
+        add(root, "*ACCEPT", ip4("*ACCEPT", f"10.{4 + n // 250}.{n % 250}.0", "255.255.255.0"))
     source = PolicySource(root, "mail.test", ("127.0.0.1",))
-    before = source.current.policy._accept4._by_prefix[32].shards
+    old = source.current.policy
+    before = dict(old._accept4._by_prefix)
     add(root, "*ACCEPT", ip4("*ACCEPT", "10.3.0.1"))
     follow(source)
-    after = source.current.policy._accept4._by_prefix[32].shards
-    assert sum(a is not b for a, b in zip(before, after)) == 1
-    assert source.current.policy._reject4 is not None
+    after = source.current.policy._accept4._by_prefix
+    assert after[24] is before[24]                 # not copied: not changed
+    assert after[32] is not before[32] and len(after[32]) == len(before[32]) + 1
+    assert old._accept4._by_prefix[32] is before[32]   # the old policy as it was
+    assert not old.check_recipient("10.3.0.1", FAR).allowed
+    assert source.current.policy.check_recipient("10.3.0.1", FAR).allowed
+    assert source.current.policy._reject4 is old._reject4
 
 
 def test_a_hand_edit_before_a_command_is_not_missed(root) -> None:
