@@ -603,7 +603,10 @@ def too_small(terminal, refused: str = "") -> str:
 
 
 class TextPanel(Panel):
-    """Protected text that pages (Page Down / Page Up), with F3 and F12."""
+    """Protected text that pages (Page Down / Page Up), with F3 and F12. Text wider than
+    the display (a 132-column report on 80 columns) is shown from column ``left``:
+    F19=Left and F20=Right shift it half a display, as DSPSPLF shifts a spooled file,
+    and the columns shown are named on line 2."""
 
     FIRST = 2
 
@@ -615,6 +618,7 @@ class TextPanel(Panel):
         self.keys = keys if keys is not None else ["F3=Exit", "F12=Cancel"]
         self.above = above or []           # fixed lines between heading and the text
         self.top = 0
+        self.left = 0                       # first column shown of text wider than the display
 
     @property
     def last(self) -> int:
@@ -624,18 +628,30 @@ class TextPanel(Panel):
     def page(self) -> int:
         return self.last - self.FIRST - len(self.above)
 
+    @property
+    def widest(self) -> int:
+        return max((len(line) for line in self.above + self.text), default=0)
+
+    @property
+    def shifts(self) -> bool:
+        return self.widest > self.cols
+
     def function_keys(self) -> list[str]:
-        return self.keys
+        return self.keys + (["F19=Left", "F20=Right"] if self.shifts else [])
 
     def lines(self) -> list[str]:
         lines = blank()
         heading(lines, self.title)
+        if self.shifts:
+            self.left = min(self.left, self.widest - self.cols)
+            put(lines, 1, 1, f"Columns . . . :   {self.left + 1} - "
+                             f"{min(self.left + self.cols, self.widest)} of {self.widest}")
         row = self.FIRST
         for line in self.above:
-            put(lines, row, 0, line)
+            put(lines, row, 0, line[self.left:])
             row += 1
         for line in self.text[self.top: self.top + self.page]:
-            put(lines, row, 0, line)
+            put(lines, row, 0, line[self.left:])
             row += 1
         more_or_bottom(lines, self.last, self.top + self.page < len(self.text))
         return lines
@@ -643,6 +659,10 @@ class TextPanel(Panel):
     def on_key(self, key: str):
         if key in ("PGDN", "PGUP"):
             self.scroll(key, len(self.text))
+            return None
+        if key in ("F19", "F20") and self.shifts:
+            step = self.cols // 2 if key == "F20" else -(self.cols // 2)
+            self.left = max(0, min(self.left + step, self.widest - self.cols))
             return None
         if key in ("ENTER", "F12"):
             return CANCEL

@@ -177,3 +177,26 @@ def mask_command_entry(lines: list[str]) -> list[str]:
     out = list(lines)
     out[0] = out[0][:100].rstrip().ljust(124) + "SYSNAME"
     return out
+
+
+def test_output_wider_than_the_display_shifts_left_and_right(term):
+    """WRKEXITPGM's list is 90 columns: run from a Work-with list's ===> on 80 columns,
+    its display showed the first 80 and lost the rest ('Thread', no Program column).
+    F20=Right (Shift+F8) and F19=Left (Shift+F7) shift it, as DSPSPLF does; on the
+    27 x 132 display it fits, and the keys are not offered."""
+    terminal = term("wrksmtple")
+    terminal.wait_for("F18=Bottom")
+    terminal.keys("Home", "BTab")                   # Position to, then round to ===>
+    terminal.type("WRKEXITPGM")
+    lines = terminal.press("Enter", "Work with Exit Programs")
+    assert lines[2].rstrip().endswith("Default   Thread") and "F20=Right" in lines[21]
+    terminal.press("S-F8", "Threads  Program")      # F20
+    expect_screen(terminal, "output_shifted_right")
+    terminal.press("S-F7", "Columns . . . :   1 - 80 of 90")    # F19
+    terminal.press("F12", "Work with SMTP List Entries")
+    wide = term("wrksmtple", size=(132, 27))
+    wide.wait_for("F18=Bottom")
+    wide.keys("Home", "BTab")
+    wide.type("WRKEXITPGM")
+    lines = wide.press("Enter", "Threads  Program")
+    assert "F20=Right" not in "\n".join(lines) and "Columns . . ." not in lines[1]
