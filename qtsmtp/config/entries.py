@@ -148,6 +148,12 @@ def _ip4_twin(list_type: lt.ListType) -> str:
 # --- entries from validated values ------------------------------------------------------
 
 def ip4_entry(list_type: lt.ListType, address: str, mask: str = DEFAULT_MASK) -> Entry:
+    # An address and mask in canonical form (as nearly every command gives them): the
+    # same Entry as below, without parsing each through ipaddress (a script of 10,000
+    # ADDSMTPLE makes 10,000).
+    fast = _canonical_ip4_entry(list_type, address, mask)
+    if fast is not None:
+        return fast
     addr = ipv4_address(address, list_type)
     bits = subnet_mask(mask)
     net = ipaddress.IPv4Network((int(addr) & ~((1 << (32 - bits)) - 1), bits))

@@ -252,9 +252,12 @@ class ListIndex:
         """TCP2671 for the first NAMED_MOST records of the member that are not entries,
         with their record numbers as the member is now, and TCP2673 counting the rest.
         The member is read only when it has such records."""
+        if self.state is not None and _none_passed_over.get(self._name) is self.state:
+            return []           # known since: a script's commands do not each ask again
         reasons = {bytes(line).decode("utf-8", "surrogateescape"): reason
                    for line, reason in self.db.execute("SELECT line, reason FROM passed_over")}
         if not reasons:
+            _none_passed_over[self._name] = self.state
             return []
         if data is None:
             data = self.member.read_bytes()
@@ -302,12 +305,14 @@ class ListIndex:
             if state is None or not state.whole:
                 return                      # the next sync reads the member
             checked_ns = time.time_ns()
-            with open(self.member.path, "rb") as f:
-                st = os.fstat(f.fileno())
+            fd = os.open(self.member.path, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                st = os.fstat(fd)
                 if not _same_inode(_stat_key(st)[0], state.stat_key):
                     return
-                f.seek(state.size)
-                tail = f.read()
+                tail = os.pread(fd, max(0, st.st_size - state.size), state.size)
+            finally:
+                os.close(fd)
             # Not checking the bytes before: we hold the lock, and a writer that ignores it
             # is the one exception the module docstring names (another process, whose
             # stat key is within RACY_NS of checked_ns, compares the CRC-32).
@@ -317,10 +322,14 @@ class ListIndex:
             if self._found_bad:     # another writer's line, not ours: the next sync reads all
                 self._forget_state()
                 return
-            unwritten = _unwritten.setdefault(self._name, _Unwritten(self.list_type, state, state, [], {}))
+            unwritten = _unwritten.get(self._name)
+            if unwritten is None:
+                unwritten = _unwritten[self._name] = _Unwritten(self.list_type, state, state, [], {})
             unwritten.rows += rows
             for found_bucket, line in rows:
                 unwritten.by_bucket.setdefault(found_bucket, []).append(line)
+            if _none_passed_over.get(self._name) is state:
+                _none_passed_over[self._name] = new_state    # our records are entries
             unwritten.state = self.state = new_state
             _own_keys[self._name] = key
             if len(unwritten.rows) >= UNWRITTEN_MOST:
@@ -397,6 +406,7 @@ class ListIndex:
         """Make sure the index claims to describe no member (after a failed update)."""
         _unwritten.pop(self._name, None)
         _own_keys.pop(self._name, None)
+        _none_passed_over.pop(self._name, None)
         try:
             self.db.execute("DELETE FROM state")
         except Exception:
@@ -447,6 +457,11 @@ _unwritten: dict[str, _Unwritten] = {}
 
 # index name -> the member's stat key right after this process's own last change
 _own_keys: dict[str, str | None] = {}
+
+# index name -> the state of the index when this process found no record passed over
+# (its appends, all entries, keep that true): the table is not read again until the
+# member changes otherwise.
+_none_passed_over: dict[str, "_State"] = {}
 
 # Written at the latest when this many are waiting (memory, and a process killed loses
 # no more than the time to index them again).
@@ -539,6 +554,7 @@ def _inode(path) -> int | None:
 def _close(name: str) -> None:
     _unwritten.pop(name, None)      # the index it was for is gone: nothing to extend
     _own_keys.pop(name, None)
+    _none_passed_over.pop(name, None)
     cached = _connections.pop(name, None)
     if cached is not None:
         try:

@@ -47,6 +47,7 @@ class SyncGroup:
         self.directories: set[Path] = set()
         self.count = 0
         self.after: dict[str, Callable[[], list[Message]]] = {}
+        self.lock: tuple[str, int] | None = None    # (lock file, descriptor) kept: locked()
 
     def add(self, path: Path, fd: int, created: bool, directory: Path, *,
             key: str | None = None, count: bool = True) -> None:
@@ -86,9 +87,19 @@ class SyncGroup:
             self.directories.clear()
             self.count = 0
 
+    def release_lock(self) -> None:
+        """Let go of the member lock the group kept (MemberFile.locked)."""
+        if self.lock is not None:
+            fd, self.lock = self.lock[1], None
+            os.close(fd)             # closing releases the flock
+
     def flush(self) -> list[Message]:
-        """sync(), then the after_sync callbacks; returns their messages."""
-        self.sync()
+        """sync(), then the member lock let go, then the after_sync callbacks; returns
+        their messages."""
+        try:
+            self.sync()
+        finally:
+            self.release_lock()
         callbacks, self.after = list(self.after.values()), {}
         messages: list[Message] = []
         for callback in callbacks:
@@ -170,10 +181,36 @@ class MemberFile:
 
     @contextmanager
     def locked(self):
-        """Hold the member's write lock; yields the member for chained calls."""
+        """Hold the member's write lock; yields the member for chained calls.
+
+        In a group commit the lock is kept after the block, until the group's next flush
+        or a lock on another member: the commands of a script that change one member
+        take its lock once per group, not once each. One lock at most is kept, and it is
+        let go before another is waited for, so two processes never wait on each other."""
+        lock_path = f"{self.directory}/.{self.member}.lock"
+        group = _group
+        if group is not None:
+            if group.lock is not None and group.lock[0] == lock_path:
+                yield self
+                return
+            group.release_lock()
         with self._denied_as_message():
-            make_directory(self.directory, LIBRARY_MODE)
-            lock_fd = os.open(self.directory / f".{self.member}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except FileNotFoundError:
+                # The first change of this file (or library): its directories, with
+                # their modes. Tried only then: a script's commands do not each ask.
+                make_directory(self.directory, LIBRARY_MODE)
+                lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        if group is not None:
+            try:
+                fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            except BaseException:
+                os.close(lock_fd)
+                raise
+            group.lock = (lock_path, lock_fd)
+            yield self
+            return
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             yield self

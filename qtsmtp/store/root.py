@@ -14,10 +14,17 @@ ENV = "QTSMTP_ROOT"
 SYSTEM_LIBRARY = "QUSRSYS"
 
 
+_configured: tuple[str, Path] = ("", Path())     # $QTSMTP_ROOT as last seen, as a Path
+
+
 def data_root() -> Path:
+    global _configured
     configured = os.environ.get(ENV)
     if configured:
-        return Path(configured)
+        # Every command of a script asks: one Path per value, not one per command.
+        if _configured[0] != configured:
+            _configured = (configured, Path(configured))
+        return _configured[1]
     checkout_data = Path(__file__).resolve().parents[2] / "data"
     if (checkout_data / SYSTEM_LIBRARY).is_dir():
         return checkout_data

@@ -80,3 +80,29 @@ def test_what_the_writer_accepts_the_reader_reads_as_the_same_entry(command) -> 
     assert again is not None
     assert again.identity == entry.identity and again.record == entry.record
     assert "\n" not in entry.record and "\r" not in entry.record
+
+
+@settings(max_examples=500, deadline=None)
+@given(ipv4, masks)
+@example("10.1.1.1", "255.255.255.255")
+@example("010.1.1.1", "255.255.255.0")
+@example("10.1.1.1", "255.0.255.0")
+def test_an_ipv4_entry_in_canonical_form_is_made_as_ipaddress_would_make_it(address, mask):
+    # ip4_entry takes a short way for a canonical address and mask (no ipaddress parse):
+    # the same Entry, or the same refusal, as the long way.
+    from qtsmtp.config import entries
+    accept = lt.LIST_TYPES["*ACCEPT"]
+
+    def made(short: bool):
+        original = entries._canonical_ip4_entry
+        if not short:
+            entries._canonical_ip4_entry = lambda *a: None
+        try:
+            entry = entries.ip4_entry(accept, address, mask)
+            return (entry, entry.record, entry.address, entry.network)
+        except CLError as error:
+            return [str(m) for m in error.messages]
+        finally:
+            entries._canonical_ip4_entry = original
+
+    assert made(short=True) == made(short=False)
