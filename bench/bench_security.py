@@ -5,12 +5,16 @@ no-op in-process exit program, as ratios to the plain server measured in the sam
 
 smtp-source cannot do TLS, so the load comes from a bounded pool of Python asyncio
 clients (C at once, default 16), one 1 KB message per connection (so every message pays
-a TLS handshake in the STARTTLS case), all on loopback. Four servers, each on its own
+a TLS handshake in the STARTTLS case), all on loopback. Five servers, each on its own
 temporary root, started with STRTCPSVR and ended with ENDTCPSVR:
 
     plain        the shipped configuration
     starttls     TLSCERT/TLSKEY set (RSA 2048, self-signed); every client says STARTTLS
-    exit-sync    one exit program, a plain Python function that returns None (thread pool)
+    exit-sync    one exit program, a plain Python function that returns None: in its
+                 threads for its first 100 calls (the warm-up), then on the event loop
+                 (qtsmtp.server.exitloop)
+    exit-threads the same function marked may_block = True: every call handed to one of
+                 its threads and back, what exit-sync cost before it could move
     exit-async   one exit program, an async def that returns None (on the event loop)
 
 Delivery is held off (the client job waits for the queue lock this process holds), so
@@ -46,6 +50,13 @@ BODY = b"Subject: bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 12
 
 def noop(event):
     return None
+
+
+def noop_in_threads(event):
+    return None
+
+
+noop_in_threads.may_block = True
 
 
 async def noop_async(event):
@@ -160,6 +171,7 @@ def main() -> int:
             "plain": ([], None, None),
             "starttls": ([f"TLSCERT('{cert}')", f"TLSKEY('{key}')"], None, client_context()),
             "exit-sync": ([], "bench_security:noop", None),
+            "exit-threads": ([], "bench_security:noop_in_threads", None),
             "exit-async": ([], "bench_security:noop_async", None),
         }
         ports, roots = {}, {}
@@ -176,6 +188,7 @@ def main() -> int:
                 rates[name].append(asyncio.run(load(port, args.messages, args.clients,
                                                     setups[name][2])))
                 cpu[name].append((server_cpu_seconds(roots[name]) - before) / args.messages)
+        moved = {name: on_the_loop(roots[name]) for name in ("exit-sync", "exit-threads")}
     print(f"qtsmtp security benchmark: {args.messages} messages x {args.rounds} rounds, "
           f"{args.clients} clients, 1 KB, one message per connection; "
           f"{platform.python_implementation()} {platform.python_version()}, "
@@ -190,7 +203,16 @@ def main() -> int:
         shown = " ".join(f"{v:.0f}" for v in values)
         print(f"{name:<12} {median:>15.0f} {median / plain:>15.2f} {per_message * 1e6:>18.0f} "
               f"{plain_cpu / per_message:>16.2f}   {shown}")
+    for name, (jobs_moved, jobs_all) in moved.items():
+        print(f"{name}: the function moved to the event loop (TCP6088) in {jobs_moved} of "
+              f"{jobs_all} server jobs")
     return 0
+
+
+def on_the_loop(root: Path) -> tuple[int, int]:
+    """(server jobs whose log says the exit moved to the event loop, server jobs)."""
+    logs = list((root / "QSYSWRK" / "joblog").glob("*.QTSMTPSRVP.log"))
+    return sum(" TCP6088 " in log.read_text(errors="replace") for log in logs), len(logs)
 
 
 if __name__ == "__main__":

@@ -285,6 +285,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP6084": (20, "&1 exit program &2 number &3 did not answer &4 within &5 ms; default action &6 used."),
     "TCP6085": (0, "Exit program &1 number &2 removed: new connections do not call it."),
     "TCP6086": (30, "Exit program &1 number &2: all &3 threads held by calls past their time budget; calls get default action &4 at once until one returns."),
+    "TCP6087": (20, "Exit program &1 number &2 took more than &3 ms on the server job's event loop; its calls run in its threads from now on."),
+    "TCP6088": (0, "Exit program &1 number &2 answered &3 calls in a row within &4 ms each; its calls run on the server job's event loop from now on."),
     "TCP6090": (0, "&1 exit programs held at exit point &2."),
     "TCP6091": (0, "&1 exit programs released at exit point &2."),
     "TCP6092": (40, "Exit program number &1 at &2 already held."),

@@ -13,7 +13,8 @@ text), or accept (stop calling this program for the rest of the message). A prog
 takes longer than its time budget, raises, or cannot be reached gets its default action
 and a line in the job log; the session waits at most the budget, other sessions not at
 all (async callables run on the loop under a timeout, plain ones in their own threads,
-external programs and policy servers through non-blocking I/O).
+or on the loop under a guard once they have shown they are fast (exitloop), external
+programs and policy servers through non-blocking I/O).
 """
 
 from __future__ import annotations
@@ -25,10 +26,14 @@ import itertools
 import os
 import shlex
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+from time import perf_counter
 
 from qtsmtp.config.exitreg import (SMTP_EXIT_POINT, ExitRegistration, RegistryError,
                                    exit_member, parse_registry)
+from qtsmtp.server.exitloop import (FAST_SECONDS, PROBATION_CALLS, SLOW_SECONDS, LoopGuard,
+                                    Overran, loop_guard)
 from qtsmtp.server.exitthreads import ExitThreads, load_function
 
 CONTINUE, REJECT, ACCEPT = "CONTINUE", "REJECT", "ACCEPT"
@@ -134,13 +139,23 @@ class ThreadsExhausted(Exception):
 
 class PythonProgram:
     """package.module:function, loaded when the chain is compiled (exitthreads.load_function).
-    A plain function runs in its own threads (``threads``, ADDEXITPGM THREADS), an async
-    one on the event loop."""
+    An async function runs on the event loop. A plain one runs in its own threads
+    (``threads``, ADDEXITPGM THREADS) until it has answered exitloop.PROBATION_CALLS
+    calls in a row within exitloop.FAST_SECONDS each; from then on it is called on the
+    event loop, under the process's LoopGuard, and goes back to its threads for good
+    the first time a call there takes longer than exitloop.SLOW_SECONDS or is stopped
+    (exitloop says why, and what a guard cannot stop). ``said(message id, *data)``
+    puts those moves in the job log."""
 
-    def __init__(self, spec: str, threads: int):
+    def __init__(self, spec: str, threads: int, said=None):
         self.function, self.new_code = load_function(spec)
         self.is_async = inspect.iscoroutinefunction(self.function)
         self.threads = None if self.is_async else ExitThreads(threads, f"exit-{spec}"[:40])
+        self.said = said
+        self.on_loop: LoopGuard | None = None       # set once it runs on the event loop
+        # Still on probation: a function that says it may block never leaves its threads.
+        self.on_probation = not self.is_async and not getattr(self.function, "may_block", False)
+        self.fast_in_a_row = 0
 
     async def call(self, event: ExitEvent, timeout: float):
         if self.is_async:
@@ -148,6 +163,8 @@ class PythonProgram:
             # (Python 3.11), a third of what a no-op async exit cost a call.
             async with asyncio.timeout(timeout):
                 return await self.function(event)
+        if self.on_loop is not None:
+            return self._on_loop(event, timeout)
         threads = self.threads
         if threads.exhausted:
             raise ThreadsExhausted()
@@ -160,21 +177,74 @@ class PythonProgram:
         call = threads.submit(self.function, event, deliver)
         expiry = loop.call_later(timeout, _expire, future)
         try:
-            return await future
+            result = await future
         except asyncio.TimeoutError:
             threads.past_budget(call)
             raise
         finally:
             expiry.cancel()
+        if self.on_probation:
+            self._probation(call.seconds)
+        return result
 
-    def tell(self, event: ExitEvent, timeout: float):
+    def _probation(self, seconds: float) -> None:
+        if seconds > FAST_SECONDS:
+            self.fast_in_a_row = 0
+            return
+        self.fast_in_a_row += 1
+        if self.fast_in_a_row >= PROBATION_CALLS:
+            self.on_probation = False
+            self.on_loop = loop_guard()        # None: the loop is not on the main thread
+            if self.on_loop is not None and self.said is not None:
+                self.said("TCP6088", PROBATION_CALLS, f"{FAST_SECONDS * 1000:g}")
+
+    def _on_loop(self, event: ExitEvent, timeout: float):
+        """The call on the event loop: its answer, or what a call past its budget or
+        stopped raises, as a call in a thread would."""
+        started = perf_counter()
+        try:
+            result = self.on_loop.run(self.function, event)
+        except Overran:
+            self._back_to_threads()
+            raise ExitFailure(f"stopped after more than {SLOW_SECONDS * 1000:g} ms on the "
+                              "event loop") from None
+        took = perf_counter() - started
+        if took > SLOW_SECONDS:
+            self._back_to_threads()
+        if took > timeout:
+            raise asyncio.TimeoutError()
+        return result
+
+    def _back_to_threads(self) -> None:
+        if self.on_loop is not None:
+            self.on_loop = None
+            if self.said is not None:
+                self.said("TCP6087", f"{SLOW_SECONDS * 1000:g}")
+
+    def tell(self, event: ExitEvent, timeout: float, late):
         """A call whose answer is not used (DISCONNECT): what to await (an async
-        function), or None (a plain function's call is queued, not waited for)."""
+        function), or None (a plain function's call is made on the loop, or queued to
+        its threads and not waited for). ``late()`` says, on the loop, that it ran past
+        its budget."""
         if self.is_async:
             return asyncio.wait_for(self.function(event), timeout)
+        if self.on_loop is not None:
+            try:
+                self._on_loop(event, timeout)
+            except asyncio.TimeoutError:
+                late()
+            except Exception:       # an error or a stop changes nothing
+                pass
+            return None
         if not self.threads.exhausted:
-            self.threads.submit(self.function, event)
+            call = self.threads.submit(self.function, event)
+            asyncio.get_running_loop().call_later(timeout, self._told_late, call, late)
         return None
+
+    def _told_late(self, call, late) -> None:
+        if not call.finished:
+            self.threads.past_budget(call)       # it holds a thread as any overdue call
+            late()
 
     async def close(self) -> None:
         if self.threads is not None:
@@ -284,7 +354,7 @@ class ExternalProgram:
         except (BrokenPipeError, ConnectionError) as broken:
             raise ExitFailure(f"the exit program cannot be reached: {broken}") from None
 
-    def tell(self, event: ExitEvent, timeout: float):
+    def tell(self, event: ExitEvent, timeout: float, late):
         return self.call(event, timeout)
 
     async def close(self) -> None:
@@ -406,7 +476,7 @@ class PolicyServer:
         except OSError as failure:
             raise ExitFailure(f"policy server not reached: {failure.strerror or failure}") from None
 
-    def tell(self, event: ExitEvent, timeout: float):
+    def tell(self, event: ExitEvent, timeout: float, late):
         return self.call(event, timeout)
 
     async def close(self) -> None:
@@ -445,8 +515,9 @@ EMPTY_CHAIN = ExitChain([])
 
 
 def compile_chain(registrations: list[ExitRegistration], keys: tuple = (),
-                  generation: int = 0) -> ExitChain:
-    """The chain of the released programs (a held one is not called, so not loaded)."""
+                  generation: int = 0, log=None) -> ExitChain:
+    """The chain of the released programs (a held one is not called, so not loaded);
+    ``log``, the job log its Python programs say where they run in."""
     exits = []
     for registration in registrations:
         if registration.exit_point != SMTP_EXIT_POINT or registration.held:
@@ -454,7 +525,8 @@ def compile_chain(registrations: list[ExitRegistration], keys: tuple = (),
         try:
             kind = registration.kind
             if kind == "python":
-                program = PythonProgram(registration.program, registration.threads)
+                program = PythonProgram(registration.program, registration.threads,
+                                        _said_of(log, registration))
             elif kind == "external":
                 program = ExternalProgram(registration.program)
             else:
@@ -463,6 +535,14 @@ def compile_chain(registrations: list[ExitRegistration], keys: tuple = (),
         except Exception as failure:     # an import error is the program's, not ours
             exits.append(CompiledExit(registration, None, f"{type(failure).__name__}: {failure}"))
     return ExitChain(exits, keys, generation)
+
+
+def _said_of(log, registration: ExitRegistration):
+    """A job-log line about this program: its name and number, then the message's data."""
+    if log is None:
+        return None
+    return lambda message, *data: log.send(message, registration.program,
+                                           registration.number, *data)
 
 
 def changes(before: list[ExitRegistration], after: list[ExitRegistration]) -> list[tuple]:
@@ -505,7 +585,7 @@ class ExitSource:
         key = self.member.stat_key()
         registrations = parse_registry(self.member.read_text()) if key else []
         self._generation += 1
-        chain = compile_chain(registrations, key, self._generation)
+        chain = compile_chain(registrations, key, self._generation, self.log)
         if self.log is not None:
             told = changes(self.registrations, registrations)
             for message in told:
@@ -623,12 +703,17 @@ class SessionExits:
                 continue
             registration = item.registration
             told = replace(event, state=self.states[index], program_data=registration.data)
-            wait = item.program.tell(told, registration.timeout_ms / 1000)
+            late = partial(self._late, registration, event.command)
+            wait = item.program.tell(told, registration.timeout_ms / 1000, late)
             if wait is not None:
-                waits.append(wait)
+                waits.append((wait, late))
         self.states = None
         self.accepted.clear()
         return _all_told(waits) if waits else None
+
+    def _late(self, registration: ExitRegistration, command: str) -> None:
+        self.log.send("TCP6084", self.where, registration.program, registration.number,
+                      command, registration.timeout_ms, registration.default_action)
 
     async def _one(self, item: CompiledExit, event: ExitEvent) -> Verdict:
         registration = item.registration
@@ -637,8 +722,7 @@ class SessionExits:
         try:
             return verdict_of(await item.program.call(event, registration.timeout_ms / 1000))
         except asyncio.TimeoutError:
-            self.log.send("TCP6084", self.where, registration.program, registration.number,
-                          event.command, registration.timeout_ms, registration.default_action)
+            self._late(registration, event.command)
             return _default_verdict(registration)
         except ThreadsExhausted:
             if self.source is not None:
@@ -661,12 +745,14 @@ def _default_verdict(registration: ExitRegistration) -> Verdict:
 
 
 async def _all_told(waits: list) -> None:
-    for wait in waits:
+    for wait, late in waits:
         try:
             await wait
         except asyncio.CancelledError:
             raise
-        except Exception:       # a late or failed DISCONNECT changes nothing
+        except asyncio.TimeoutError:
+            late()              # said as any call past its budget; it changes nothing
+        except Exception:       # a failed DISCONNECT changes nothing
             pass
 
 

@@ -1,7 +1,8 @@
 """Where plain Python exit functions run: each program's own threads, and its module.
 
 ``ExitThreads`` is one program's thread budget (ADDEXITPGM THREADS). A plain function
-may block, so it never runs on the event loop; a call is put on a queue that the
+may block, so it runs here, not on the event loop, until it has shown it is fast (each
+call is timed for that: qtsmtp.server.exitloop); a call is put on a queue that the
 program's threads take from, and its result comes back to the loop with one
 call_soon_threadsafe. That is all a call costs: concurrent.futures and
 asyncio.wrap_future, which run_in_executor goes through, chain two futures with locks
@@ -30,11 +31,12 @@ import os
 import queue
 import sys
 import threading
+from time import perf_counter
 from types import ModuleType
 
 
 class _Call:
-    __slots__ = ("function", "event", "deliver", "overdue", "finished")
+    __slots__ = ("function", "event", "deliver", "overdue", "finished", "seconds")
 
     def __init__(self, function, event, deliver):
         self.function = function
@@ -42,6 +44,7 @@ class _Call:
         self.deliver = deliver        # callable(result, error) in the thread, or None
         self.overdue = False
         self.finished = False
+        self.seconds = 0.0            # how long the function took (exitloop's probation)
 
 
 class ExitThreads:
@@ -85,10 +88,12 @@ class ExitThreads:
             if call is None:
                 return
             result = error = None
+            started = perf_counter()
             try:
                 result = call.function(call.event)
             except Exception as failure:       # the program's, reported by the caller
                 error = failure
+            call.seconds = perf_counter() - started
             with self.lock:
                 call.finished = True
                 self.busy -= 1

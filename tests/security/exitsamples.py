@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import time
 
 
@@ -118,6 +119,37 @@ def accept_and_stop(event):
     """ACCEPT at MAIL: then it must not be called for RCPT or DATA of that message."""
     _record("stop", event)
     return "ACCEPT" if event.command == "MAIL" else None
+
+
+def where_run(event):
+    """Traces [where, session, command, thread]: "MainThread" is the server job's event
+    loop. MAIL from stall@... sleeps 30 s: a fast function that blocks one day."""
+    _trace(["where", event.session_id, event.command, threading.current_thread().name])
+    if event.command == "MAIL" and (event.sender or "").startswith("stall@"):
+        time.sleep(30)
+    return None
+
+
+def says_it_may_block(event):
+    """As fast as where_run, but it says it may block: it stays in its threads."""
+    _trace(["may_block", event.session_id, event.command, threading.current_thread().name])
+    return None
+
+
+says_it_may_block.may_block = True
+
+
+def slow_goodbye(event):
+    """DISCONNECT takes a second (register with a shorter TIMEOUT)."""
+    if event.command == "DISCONNECT":
+        time.sleep(1)
+    return None
+
+
+async def slow_goodbye_async(event):
+    if event.command == "DISCONNECT":
+        await asyncio.sleep(1)
+    return None
 
 
 def serve() -> None:

@@ -1,0 +1,72 @@
+"""The guard of plain exit functions called on the event loop (qtsmtp.server.exitloop):
+a call that blocks or spins is stopped with Overran, raised again if the function
+swallows it; a call that returns keeps its answer; a signal that comes when no call is
+on the loop changes nothing. Run on the main thread, as a server job's loop is."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import pytest
+
+from qtsmtp.server.exitloop import GUARD_SIGNAL, Overran, loop_guard
+
+LONG = 30          # seconds a function would block if nothing stopped it
+
+
+def test_a_call_that_sleeps_is_stopped():
+    with pytest.raises(Overran):
+        loop_guard().run(lambda event: time.sleep(LONG), None)
+
+
+def test_a_call_that_waits_on_a_lock_is_stopped():
+    lock = threading.Lock()
+    lock.acquire()
+    with pytest.raises(Overran):
+        loop_guard().run(lambda event: lock.acquire(timeout=LONG), None)
+
+
+def test_a_call_that_spins_is_stopped():
+    def spin(event):
+        deadline = time.monotonic() + LONG
+        while time.monotonic() < deadline:
+            pass
+    with pytest.raises(Overran):
+        loop_guard().run(spin, None)
+
+
+def test_a_function_that_swallows_the_stop_is_stopped_again():
+    stops = []
+
+    def stubborn(event):
+        while len(stops) < 3:
+            try:
+                time.sleep(LONG)
+            except BaseException as stop:
+                stops.append(stop)
+        return "gave up"
+    assert loop_guard().run(stubborn, None) == "gave up"
+    assert [type(stop) for stop in stops] == [Overran] * 3
+
+
+def test_except_exception_does_not_take_the_stop_for_an_error():
+    def careful(event):
+        try:
+            time.sleep(LONG)
+        except Exception:
+            return "carried on"
+    with pytest.raises(Overran):
+        loop_guard().run(careful, None)
+
+
+def test_a_fast_call_keeps_its_answer_and_a_stray_signal_changes_nothing():
+    guard = loop_guard()
+    assert guard.run(lambda event: ("REJECT", 550, event), "x") == ("REJECT", 550, "x")
+    guard.target = guard.begun          # as if the guard had named the call just ended
+    os.kill(os.getpid(), GUARD_SIGNAL)
+    time.sleep(0.01)                    # the handler runs: nothing is raised
+    assert signal.getsignal(GUARD_SIGNAL) == guard._stop_call
+    assert guard.run(lambda event: event, 7) == 7
