@@ -171,6 +171,8 @@ def _first(list_type: str, patterns: PatternSet, value: str) -> FilterMatch | No
 
 
 def _fold(text: str) -> str:
+    if text.isascii():               # NFC leaves ASCII as it is; casefold is lower there
+        return text.lower()
     return unicodedata.normalize("NFC", text).casefold()
 
 
