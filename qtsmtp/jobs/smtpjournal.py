@@ -26,6 +26,7 @@ import json
 import os
 import threading
 import time
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from pathlib import Path
 
 from qtsmtp.store.root import SYSTEM_LIBRARY
@@ -48,6 +49,21 @@ def enabled(attributes: dict) -> bool:
     return attributes.get("JOURNAL") == "*YES"
 
 
+def _json_encoder():
+    """One encoder for every record, called without JSONEncoder.encode's per-call set-up
+    (json.dumps with separators builds a new JSONEncoder each time): a record is encoded
+    in half the time. ensure_ascii: a text's length is its length in bytes."""
+    encoder = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"))
+    if c_make_encoder is None:                  # a Python without the json C module
+        return encoder.encode
+    chunks = c_make_encoder(None, encoder.default, encode_basestring_ascii, None, ":", ",",
+                            False, False, True)
+    return lambda entry: "".join(chunks(entry, 0))
+
+
+_encode = _json_encoder()
+
+
 def _cut(value):
     if isinstance(value, str) and len(value) > MAX_FIELD:
         return value[:MAX_FIELD] + "..."
@@ -62,13 +78,14 @@ class SmtpJournal:
     def __init__(self, root: Path, job: str):
         self.root = Path(root)
         self.job = job
-        self._pending: list[tuple[str, bytes]] = []    # (day, line)
+        self._pending: list[tuple[str, str]] = []      # (day, line without its LF)
         self._timer = None
         self._flushing = False
         self._fds: dict[str, int] = {}
         self._lock = threading.Lock()                  # the writer thread and close()
         self._second = -1
         self._stamp = ""
+        self._day = ""
 
     def record(self, event: str, **fields) -> None:
         now = time.time()
@@ -76,23 +93,26 @@ class SmtpJournal:
         if seconds != self._second:           # one strftime a second, not one a record
             self._second = seconds
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+            self._day = self._stamp[:10]
         micro = int((now - seconds) * 1_000_000)
         entry = {"time": f"{self._stamp}.{micro:06d}+00:00", "event": event, "job": self.job}
-        entry.update((k, _cut(v)) for k, v in fields.items())
-        line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode() + b"\n"
-        if len(line) > MAX_RECORD:
+        for name, value in fields.items():
+            kind = type(value)        # short strings and numbers (most fields): as they are
+            cut = kind is list or (kind is str and len(value) > MAX_FIELD)
+            entry[name] = _cut(value) if cut else value
+        line = _encode(entry)
+        if len(line) >= MAX_RECORD:
             entry = {k: v for k, v in entry.items() if not isinstance(v, list)}
             entry["cut"] = True
-            line = json.dumps(entry, ensure_ascii=True, separators=(",", ":")).encode()[:MAX_RECORD - 1] + b"\n"
-        day = self._stamp[:10]
+            line = _encode(entry)[:MAX_RECORD - 1]
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if loop is None:
-            self._write([(day, line)], sync=True)
+            self._write([(self._day, line)], sync=True)
             return
-        self._pending.append((day, line))
+        self._pending.append((self._day, line))
         if self._timer is None and not self._flushing:
             self._timer = loop.call_later(FLUSH_SECONDS, self._flush_soon, loop)
 
@@ -110,9 +130,9 @@ class SmtpJournal:
         if self._pending and self._timer is None:
             self._timer = loop.call_later(FLUSH_SECONDS, self._flush_soon, loop)
 
-    def _write(self, batch: list[tuple[str, bytes]], sync: bool) -> None:
+    def _write(self, batch: list[tuple[str, str]], sync: bool) -> None:
         with self._lock:
-            by_day: dict[str, list[bytes]] = {}
+            by_day: dict[str, list[str]] = {}
             for day, line in batch:
                 by_day.setdefault(day, []).append(line)
             for day, lines in by_day.items():
@@ -150,14 +170,14 @@ class SmtpJournal:
             self._fds.clear()
 
 
-def _write_lines(fd: int, lines: list[bytes]) -> None:
-    """Whole lines, in as few write() calls as the kernel allows (one, on a local file
-    system), each call holding only whole lines."""
-    data = b"".join(lines)
-    if len(data) > (1 << 20):                # very large batches: whole lines per write
-        for start in range(0, len(lines), 512):
+def _write_lines(fd: int, lines: list[str]) -> None:
+    """Whole lines (ASCII, without their LF), in as few write() calls as the kernel
+    allows (one, on a local file system), each call holding only whole lines."""
+    if len(lines) > 512 and sum(map(len, lines)) > (1 << 20):
+        for start in range(0, len(lines), 512):   # very large batches: whole lines per write
             _write_lines(fd, lines[start:start + 512])
         return
+    data = ("\n".join(lines) + "\n").encode()
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
