@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import multiprocessing
 
@@ -58,3 +59,20 @@ def test_a_torn_last_line_is_skipped_and_huge_values_are_cut(tmp_path):
         f.write(b'{"time":"2026-')                           # a crash mid-line
     records = list(smtpjournal.read_records(tmp_path))
     assert len(records) == 1 and records[0]["sender"].endswith("...")
+
+
+def test_a_batch_of_long_records_is_written_whole(tmp_path):
+    # What an event loop collects in FLUSH_SECONDS when every record is near MAX_RECORD:
+    # more than 1 MiB in fewer than 512 lines, written in one batch.
+    journal = smtpjournal.SmtpJournal(tmp_path, "000001")
+
+    async def collect() -> None:
+        for n in range(100):
+            journal.record("rcpt", n=n, explanation="x" * 2000, recipients=["r" * 2000] * 7)
+
+    asyncio.run(collect())
+    assert len(journal._pending) == 100
+    journal.close()
+    records = list(smtpjournal.read_records(tmp_path))
+    assert [r["n"] for r in records] == list(range(100))
+    assert all(len(r["recipients"]) == 7 for r in records)
