@@ -36,14 +36,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from _common import CHECKOUT, children, jobs, new_root, script, server_running
+from tls_source import client_context
+from tls_source import load as tls_load
 
 RUN_TIMEOUT_SECONDS = 600
-BODY = b"Subject: bench\r\n\r\n" + (b"x" * 78 + b"\r\n") * 12
 
 
 # --- the exit programs (imported by the server jobs: PYTHONPATH has bench/) ----------------
@@ -102,58 +102,10 @@ def make_certificate(directory: Path) -> tuple[Path, Path]:
     return cert, key
 
 
-# --- the client pool -----------------------------------------------------------------------
-
-async def _reply(reader: asyncio.StreamReader) -> int:
-    while True:
-        line = await reader.readline()
-        if not line:
-            raise ConnectionError("server closed the connection")
-        if line[3:4] != b"-":
-            return int(line[:3])
-
-
-async def one_message(port: int, tls: ssl.SSLContext | None) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    try:
-        async def command(text: bytes, want: int) -> None:
-            writer.write(text + b"\r\n")
-            code = await _reply(reader)
-            if code != want:
-                raise RuntimeError(f"{text!r} -> {code}")
-        if await _reply(reader) != 220:
-            raise RuntimeError("no greeting")
-        await command(b"EHLO client.test", 250)
-        if tls is not None:
-            await command(b"STARTTLS", 220)
-            await writer.start_tls(tls)
-            await command(b"EHLO client.test", 250)
-        await command(b"MAIL FROM:<bench@client.test>", 250)
-        await command(b"RCPT TO:<postmaster@bench.test>", 250)
-        await command(b"DATA", 354)
-        await command(BODY + b".", 250)
-        writer.write(b"QUIT\r\n")
-        await _reply(reader)
-    finally:
-        writer.close()
-
+# --- the client pool: tls_source.py's, in this process -------------------------------------
 
 async def load(port: int, messages: int, clients: int, tls: ssl.SSLContext | None) -> float:
-    todo = iter(range(messages))
-
-    async def worker():
-        for _ in todo:
-            await asyncio.wait_for(one_message(port, tls), 60)
-    start = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(clients))), RUN_TIMEOUT_SECONDS)
-    return messages / (time.perf_counter() - start)
-
-
-def client_context() -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    return context
+    return await tls_load("127.0.0.1", port, messages, clients, tls, timeout=RUN_TIMEOUT_SECONDS)
 
 
 def main() -> int:

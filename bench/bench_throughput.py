@@ -1,6 +1,8 @@
-"""Throughput: Postfix's smtp-source against qtsmtp, a bare aiosmtpd and a real Postfix, in one run.
+"""Throughput: Postfix's smtp-source against qtsmtp, a bare aiosmtpd and a real Postfix, in one run;
+then STARTTLS on every connection, qtsmtp against Postfix.
 
     python bench/bench_throughput.py [--messages 2000] [--rounds 3] [--baseline TREE]
+                                     [--only plain|starttls]
 
 The client is smtp-source (Debian package postfix): 1 KB messages, one recipient, 10 and
 50 parallel sessions, a new connection per message and, with -d, many messages per
@@ -44,6 +46,21 @@ Postfix settings that differ from its defaults, and why: smtpd_peername_lookup =
 out), maillog_file in the temporary directory (no syslog here; qtsmtp writes its job logs
 too), chroot off (the private instance has no chroot tree).
 
+STARTTLS (the second table; smtp-source has no STARTTLS): bench/tls_source.py, a small
+asyncio client in a process of its own, run the same way against both servers: 10 and 50
+sessions, a new connection per message, and on every connection EHLO, STARTTLS, a full
+TLS handshake (no resumption), EHLO, MAIL, RCPT, DATA, QUIT. Both servers use one
+self-signed RSA 2048 certificate (openssl req, as the tests make theirs):
+
+- qtsmtp-tls: a second qtsmtp, as the first, with TLSCERT and TLSKEY set (so STARTTLS is
+  offered); the same durable receive path.
+- postfix-tls: a third smtpd of the Postfix instance, with smtpd_tls_security_level=may
+  and the certificate, and postfix-hold's hold restriction: Postfix's receive path and
+  fsync with STARTTLS, nothing delivered (so the same work as qtsmtp-tls; tlsmgr runs,
+  as Postfix's TLS wants). Postfix's TLS defaults otherwise (TLS 1.3 here, as Python's).
+
+The client's own CPU time per message is printed beside: it shares the CPUs too.
+
 Printed: messages per second of each, and the ratios qtsmtp/postfix (the target: >= 1.2),
 qtsmtp/postfix-hold and qtsmtp/aiosmtpd. With --baseline TREE (another qtsmtp, e.g. a
 ``git archive`` of the last commit), that version runs as one more server in the same
@@ -77,8 +94,11 @@ from _common import (CHECKOUT, THIS, PrivatePostfix, Version, free_port, new_roo
                      server_running, wait_for_greeting)
 
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
+TLS_SOURCE = Path(__file__).resolve().parent / "tls_source.py"
 WARM_UP_MESSAGES = 100             # per server before timing: processes forked, caches warm
 SCENARIOS = ((10, False), (10, True), (50, False), (50, True))
+TLS_SCENARIOS = ((10, False), (50, False))     # tls_source: STARTTLS on every connection
+TLS_QTSMTP, TLS_POSTFIX = "qtsmtp-tls", "postfix-tls"
 BASELINE = "qtsmtp-base"           # the --baseline tree's qtsmtp
 FILTERED = "qtsmtp-ftr"            # --filters-journal: 20 filter entries and JOURNAL(*YES)
 # Five entries of each filter list, none matching smtp-source's messages (so every
@@ -119,6 +139,37 @@ def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> flo
     subprocess.run(args + [f"127.0.0.1:{port}"], check=True, timeout=RUN_TIMEOUT_SECONDS,
                    stdout=subprocess.DEVNULL)
     return messages / (time.perf_counter() - start)
+
+
+def tls_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
+    """Messages per second for one tls_source.py run (STARTTLS on every connection); the
+    client's CPU time per message goes to TLS_CLIENT_CPU."""
+    args = [sys.executable, str(TLS_SOURCE), "-s", str(sessions), "-m", str(messages),
+            "--timeout", str(RUN_TIMEOUT_SECONDS)]
+    if keep_open:
+        args.append("-d")
+    done = subprocess.run(args + [f"127.0.0.1:{port}"], capture_output=True, text=True,
+                          timeout=RUN_TIMEOUT_SECONDS + 30, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"tls_source against port {port}: {done.stderr.strip()}")
+    rate, _, rest = done.stdout.partition(" msg/s, client CPU ")
+    TLS_CLIENT_CPU.append(float(rest.split()[0]))
+    return float(rate)
+
+
+TLS_CLIENT_CPU: list[float] = []
+
+
+def make_certificate(directory: Path) -> tuple[Path, Path]:
+    """One self-signed RSA 2048 certificate for both TLS servers (Postfix reads the key
+    as root before it drops its privileges; qtsmtp wants it 0600)."""
+    directory.mkdir(mode=0o755)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=bench.test", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    key.chmod(0o600)
+    return cert, key
 
 
 def file_system_type(path: Path) -> str:
@@ -213,19 +264,34 @@ POSTFIX_HOLD_SMTPD = """\
 127.0.0.1:{port} inet n - n - - smtpd
   -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_mynetworks,reject
 """
+# The third (postfix-tls): the second's, with STARTTLS offered; and tlsmgr, which
+# Postfix's TLS uses for its session cache and random numbers.
+POSTFIX_TLS_SMTPD = POSTFIX_HOLD_SMTPD + """\
+  -o smtpd_tls_security_level=may
+  -o smtpd_tls_cert_file={cert}
+  -o smtpd_tls_key_file={key}
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
+"""
 
 
 class Postfix(PrivatePostfix):
     """The private instance, with the hold smtpd of postfix-hold on a second port."""
 
-    def __init__(self, top: Path):
+    def __init__(self, top: Path, certificate: tuple[Path, Path] | None = None):
         self.hold = PostfixHold(self)
-        super().__init__(top, POSTFIX_MAIN_CF, POSTFIX_HOLD_SMTPD.format(port=self.hold.port))
+        self.tls = PostfixHold(self, TLS_POSTFIX) if certificate else None
+        services = POSTFIX_HOLD_SMTPD.format(port=self.hold.port)
+        if certificate:
+            services += POSTFIX_TLS_SMTPD.format(port=self.tls.port, cert=certificate[0],
+                                                 key=certificate[1])
+        super().__init__(top, POSTFIX_MAIN_CF, services)
 
     @contextmanager
     def running(self):
         with super().running():
             wait_for_greeting(self.hold.port, "postfix (hold)")
+            if self.tls is not None:
+                wait_for_greeting(self.tls.port, "postfix (STARTTLS)")
             yield self
 
     def settle(self) -> None:
@@ -240,12 +306,12 @@ class Postfix(PrivatePostfix):
 
 
 class PostfixHold:
-    """The private instance's second smtpd: every message goes to the hold queue."""
+    """The private instance's second smtpd (or the third, postfix-tls): every message
+    goes to the hold queue."""
 
-    name = "postfix-hold"
-
-    def __init__(self, postfix: Postfix):
+    def __init__(self, postfix: Postfix, name: str = "postfix-hold"):
         self.postfix = postfix
+        self.name = name
         self.port = free_port()
 
     @contextmanager
@@ -261,9 +327,10 @@ class PostfixHold:
 
 # --- the run ------------------------------------------------------------------------------
 
-def measure(servers: list, messages: int, rounds: int, scenarios) -> dict:
-    """{(sessions, keep_open): {server name: [msg/s, one per round]}}. Every run of a
-    server that counts what it kept is checked: exactly ``messages`` more."""
+def measure(servers: list, messages: int, rounds: int, scenarios, client=smtp_source) -> dict:
+    """{(sessions, keep_open): {server name: [msg/s, one per round]}}, with ``client``
+    (smtp_source or tls_source). Every run of a server that counts what it kept is
+    checked: exactly ``messages`` more."""
     results: dict = {s: {server.name: [] for server in servers} for s in scenarios}
     for round_number in range(rounds):
         for sessions, keep_open in scenarios:
@@ -274,7 +341,7 @@ def measure(servers: list, messages: int, rounds: int, scenarios) -> dict:
                     each.settle()
                 os.sync()                    # no run pays for the previous one's writes
                 before = server.kept()
-                rate = smtp_source(server.port, sessions, messages, keep_open)
+                rate = client(server.port, sessions, messages, keep_open)
                 results[sessions, keep_open][server.name].append(rate)
                 after = server.kept()
                 if before is not None and after - before != messages:
@@ -338,6 +405,17 @@ def print_table(results: dict, names: list[str], scenarios) -> None:
             for _, c in ratios))
 
 
+def print_tls_table(results: dict) -> None:
+    print(f"{'run (STARTTLS)':<22}{TLS_QTSMTP:>13}{TLS_POSTFIX:>13}{'qt/pf-tls':>13}")
+    for sessions, keep_open in TLS_SCENARIOS:
+        row = results[sessions, keep_open]
+        qt, pf = (statistics.median(row[name]) if row.get(name) else None
+                  for name in (TLS_QTSMTP, TLS_POSTFIX))
+        label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
+        cells = "".join(f"{v:>13.0f}" if v else f"{'not run':>13}" for v in (qt, pf))
+        print(f"{label:<22}{cells}{(f'{qt / pf:.2f}' if qt and pf else '-'):>13}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--messages", type=int, default=2000)
@@ -352,8 +430,13 @@ def main() -> int:
                         help="run qtsmtp (and --baseline / --filters-journal) only")
     parser.add_argument("--sessions", type=int, choices=sorted({s for s, _ in SCENARIOS}),
                         help="only the scenarios with this many parallel sessions")
+    parser.add_argument("--only", choices=("plain", "starttls"),
+                        help="only the smtp-source table, or only the STARTTLS one")
     args = parser.parse_args()
-    scenarios = [s for s in SCENARIOS if args.sessions in (None, s[0])]
+    scenarios = [s for s in SCENARIOS if args.sessions in (None, s[0])
+                 and args.only != "starttls"]
+    tls_scenarios = [s for s in TLS_SCENARIOS if args.sessions in (None, s[0])
+                     and args.only != "plain" and not args.no_peers]
     if shutil.which("smtp-source") is None:
         print("smtp-source not found (Debian package postfix)")
         return 1
@@ -361,47 +444,71 @@ def main() -> int:
     import aiosmtpd
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-") as tmp, ExitStack() as stack:
         top = Path(tmp)
-        (top / "qtsmtp").mkdir()
-        qt = Qtsmtp(top / "qtsmtp")
-        servers = [qt] if args.no_peers else [qt, BareAiosmtpd()]
-        if args.filters_journal:
-            (top / "filtered").mkdir()
-            servers.append(Qtsmtp(top / "filtered", FILTERED, attributes="FTRACN(*KEEP) JOURNAL(*YES)",
-                                  entries=FILTER_ENTRIES))
-        if args.baseline is not None:
-            (top / "baseline").mkdir()
-            servers.append(Qtsmtp(top / "baseline", BASELINE,
-                                  Version(args.baseline, top / "baseline-code")))
+        servers, tls_servers = [], []         # measured with smtp-source / tls_source
+        if scenarios:
+            (top / "qtsmtp").mkdir()
+            servers = [Qtsmtp(top / "qtsmtp")] + ([] if args.no_peers else [BareAiosmtpd()])
+            if args.filters_journal:
+                (top / "filtered").mkdir()
+                servers.append(Qtsmtp(top / "filtered", FILTERED,
+                                      attributes="FTRACN(*KEEP) JOURNAL(*YES)",
+                                      entries=FILTER_ENTRIES))
+            if args.baseline is not None:
+                (top / "baseline").mkdir()
+                servers.append(Qtsmtp(top / "baseline", BASELINE,
+                                      Version(args.baseline, top / "baseline-code")))
+        certificate = None
+        if tls_scenarios:
+            certificate = make_certificate(top / "tls")
+            (top / "qtsmtp-tls").mkdir()
+            tls_servers.append(Qtsmtp(top / "qtsmtp-tls", TLS_QTSMTP, attributes=(
+                f"TLSCERT('{certificate[0]}') TLSKEY('{certificate[1]}')")))
         postfix = None
         if why_not is None and not args.no_peers:
             top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
             (top / "postfix").mkdir()
-            postfix = Postfix(top / "postfix")
-            servers += [postfix, postfix.hold]
-        for server in servers:
-            stack.enter_context(server.running())
+            postfix = Postfix(top / "postfix", certificate)
+            stack.enter_context(postfix.running())
+            if scenarios:
+                servers += [postfix, postfix.hold]
+            if postfix.tls is not None:
+                tls_servers.append(postfix.tls)
+        for server in servers + tls_servers:
+            if server is not postfix:
+                stack.enter_context(server.running())
         for server in servers:
             server.settle()
             smtp_source(server.port, 10, WARM_UP_MESSAGES, True)
+        for server in tls_servers:
+            tls_source(server.port, 10, WARM_UP_MESSAGES, False)
         version = ""
         if postfix is not None:
             version = subprocess.run(["postconf", "-c", str(postfix.config), "-h", "mail_version"],
                                      capture_output=True, text=True).stdout.strip()
-        print(f"smtp-source, 1 KB messages, {args.messages} messages per run, median of "
+        print(f"1 KB messages, {args.messages} messages per run, median of "
               f"{args.rounds} rounds; {os.cpu_count()} CPUs; queues on {file_system_type(top)}; "
               f"Python {sys.version.split()[0]}, aiosmtpd {aiosmtpd.__version__}, "
               f"Postfix {version or 'not run: ' + str(why_not)}; qtsmtp {checkout_version()}; "
               f"load average {load_average()}")
-        results = measure(servers, args.messages, args.rounds, scenarios)
-        print_table(results, [s.name for s in servers], scenarios)
-        print(f"msg/s. Before each 250: qtsmtp fsyncs the file and incoming/; Postfix fsyncs "
-              f"the file (not the directory); aiosmtpd keeps nothing. Load average after: "
-              f"{load_average()}")
-        if postfix is not None:
+        if scenarios:
+            results = measure(servers, args.messages, args.rounds, scenarios)
+            print_table(results, [s.name for s in servers], scenarios)
+            print(f"smtp-source, msg/s. Before each 250: qtsmtp fsyncs the file and incoming/; "
+                  f"Postfix fsyncs the file (not the directory); aiosmtpd keeps nothing. "
+                  f"Load average after: {load_average()}")
+        if tls_scenarios:
+            TLS_CLIENT_CPU.clear()
+            results = measure(tls_servers, args.messages, args.rounds, tls_scenarios, tls_source)
+            print_tls_table(results)
+            client_cpu = statistics.median(TLS_CLIENT_CPU) if TLS_CLIENT_CPU else 0
+            print(f"tls_source (STARTTLS, full handshake, RSA 2048), msg/s; the client's CPU "
+                  f"{client_cpu:.0f} us/msg (median). Load average after: {load_average()}")
+        if postfix is not None and scenarios:
             expected = len(scenarios) * args.rounds * args.messages + WARM_UP_MESSAGES
             seen = check_postfix_discarded(postfix, expected)
-            print(f"postfix queued and discarded {seen} of {expected} messages; postfix-hold "
-                  f"and qtsmtp kept every message they acknowledged (checked after each run)")
+            print(f"postfix queued and discarded {seen} of {expected} messages; postfix-hold, "
+                  f"postfix-tls and qtsmtp kept every message they acknowledged (checked after "
+                  f"each run)")
     return 0
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import os
 import smtplib
+import socket
 import ssl
 import subprocess
 
@@ -76,6 +77,99 @@ def test_unauthenticated_tls_session_may_not_relay(tls_server):
         assert code == 550 and b"5.7.1" in reply
     finally:
         client.quit()
+
+
+class RawTlsClient:
+    """A client that does STARTTLS through memory BIOs, so that the test says which bytes
+    go out in which segment."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        self.buffer = b""
+        self.tls: ssl.SSLObject | None = None
+        self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+
+    def reply(self) -> bytes:
+        """The next whole reply (its lines)."""
+        while True:
+            lines = self.buffer.split(b"\r\n")
+            for index, line in enumerate(lines[:-1]):
+                if line[3:4] != b"-":
+                    reply = b"\r\n".join(lines[:index + 1])
+                    self.buffer = b"\r\n".join(lines[index + 1:])
+                    return reply
+            data = self.sock.recv(65536)
+            assert data, "the server closed the connection"
+            if self.tls is None:
+                self.buffer += data
+                continue
+            self.incoming.write(data)
+            try:
+                self.buffer += self.tls.read(65536)
+            except ssl.SSLWantReadError:
+                pass
+
+    def starttls(self, plain_after: bytes = b"", first_command: bytes = b"") -> None:
+        """STARTTLS (with ``plain_after`` in the same segment), the handshake, and
+        ``first_command`` in the segment of the client's last handshake message."""
+        self.sock.sendall(b"STARTTLS\r\n" + plain_after)
+        assert self.reply().startswith(b"220")
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        self.tls = context.wrap_bio(self.incoming, self.outgoing)
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self.sock.sendall(self.outgoing.read())
+                self.incoming.write(self.sock.recv(65536))
+        if first_command:
+            self.tls.write(first_command)
+        self.sock.sendall(self.outgoing.read())
+
+    def send(self, command: bytes) -> None:
+        self.tls.write(command)
+        self.sock.sendall(self.outgoing.read())
+
+
+def test_plain_text_after_starttls_is_not_a_command(tls_server):
+    """RFC 3207 section 5: commands the client pipelined after STARTTLS in plain text
+    (an attacker's injection) are thrown away, never answered over TLS."""
+    client = RawTlsClient(tls_server)
+    try:
+        assert client.reply().startswith(b"220")
+        client.sock.sendall(b"EHLO client.test\r\n")
+        assert client.reply().startswith(b"250-")
+        client.starttls(plain_after=b"NOOP\r\nMAIL FROM:<injected@client.test>\r\n")
+        client.send(b"EHLO client.test\r\n")
+        first = client.reply()
+        assert first.startswith(b"250-") and b"AUTH" in first, first
+        client.send(b"NOOP\r\n")
+        assert client.reply().startswith(b"250 ")
+        assert client.buffer == b""
+    finally:
+        client.sock.close()
+
+
+def test_a_command_in_the_segment_of_the_last_handshake_message_is_answered(tls_server):
+    """The client's Finished and its first command over TLS in one TCP segment (TLS 1.3
+    lets a client send them together): the command is read, not lost with the plain
+    text before the handshake."""
+    client = RawTlsClient(tls_server)
+    try:
+        assert client.reply().startswith(b"220")
+        client.sock.sendall(b"EHLO client.test\r\n")
+        client.reply()
+        client.starttls(first_command=b"EHLO client.test\r\n")
+        reply = client.reply()
+        assert reply.startswith(b"250-") and b"STARTTLS" not in reply, reply
+        assert client.tls.version() in ("TLSv1.2", "TLSv1.3")
+        client.send(b"MAIL FROM:<x@client.test>\r\n")
+        assert client.reply().startswith(b"250 ")
+    finally:
+        client.sock.close()
 
 
 def test_tls_below_1_2_is_refused(tls_server):
