@@ -446,8 +446,17 @@ def send(messages: list[Message], out=None, err=None) -> None:
     """Completion messages to standard output, everything else to standard error."""
     out = out or sys.stdout
     err = err or sys.stderr
+    # One write for each run of messages to one stream, not one per line: a script
+    # reports a thousand at a time, and with PYTHONUNBUFFERED each write is a system call.
+    stream, lines = None, []
     for message in messages:
-        stream = out if message.type == COMPLETION else err
-        stream.write(f"{message}\n")
+        to = out if message.type == COMPLETION else err
+        if to is not stream and lines:
+            stream.write("".join(lines))
+            lines = []
+        stream = to
+        lines.append(f"{message}\n")
         if message.detail:
-            stream.write(f"  {message.detail}\n")
+            lines.append(f"  {message.detail}\n")
+    if lines:
+        stream.write("".join(lines))

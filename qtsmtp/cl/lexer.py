@@ -92,39 +92,41 @@ def tokenize(text: str, program: bool = False) -> list[Token]:
     if bad:
         raise _syntax("CPD0018", _shown(text, bad.start()))
     tokens: list[Token] = []
-    match = _TOKEN.match
-    pos, end = 0, len(text)
+    append = tokens.append
+    end = len(text)
     depth = 0
-    while pos < end:
-        m = match(text, pos)
+    # Every character starts one of _TOKEN's alternatives (control characters are refused
+    # above), so its matches follow one another with no gap: the whole text, cut.
+    for m in _TOKEN.finditer(text):
         kind = m.lastgroup
-        nxt = m.end()
+        if kind == "blank" or kind == "comment":
+            continue
+        pos, nxt = m.span()
         if kind == "word":
             word = m.group()
             if nxt < end and text[nxt] in "'\"" and not (program and word[-1] in _OPERATOR_CHARS):
                 raise _syntax("CPD0020", text[nxt], word)
-            tokens.append(Token(WORD, word, pos, nxt < end and text[nxt] == "("))
+            append(Token(WORD, word, pos, nxt < end and text[nxt] == "("))
         elif kind == "string" or kind == "qname":
-            quote = m.group()[0]
-            value = m.group()[1:-1].replace(quote * 2, quote)
+            quote = text[pos]
+            value = text[pos + 1:nxt - 1].replace(quote * 2, quote)
             if nxt < end and text[nxt] not in " \t\f\v\r\n()/" and not (
                     program and text[nxt] in _OPERATOR_CHARS):
                 raise _syntax("CPD0020", text[nxt], m.group())
-            tokens.append(Token(STRING if quote == "'" else QNAME, value, pos,
-                                nxt < end and text[nxt] == "("))
+            append(Token(STRING if quote == "'" else QNAME, value, pos,
+                         nxt < end and text[nxt] == "("))
         elif kind == "lparen":
             depth += 1
-            tokens.append(Token(LPAREN, "(", pos, False))
+            append(Token(LPAREN, "(", pos, False))
         elif kind == "rparen":
             depth -= 1
             if depth < 0:
                 raise _syntax("CPD0013")
-            tokens.append(Token(RPAREN, ")", pos, nxt < end and text[nxt] == "("))
+            append(Token(RPAREN, ")", pos, nxt < end and text[nxt] == "("))
         elif kind == "open_quote":
             raise _syntax("CPD0016", text[pos:pos + 20] + ("..." if end - pos > 20 else ""))
         elif kind == "open_comment":
             raise _syntax("CPD0017")
-        pos = nxt
     if depth:
         raise _syntax("CPD0013")
     return tokens
