@@ -5,7 +5,7 @@ Why: a call handed to a thread and back costs two wake-ups across threads and th
 passed twice; with five calls a session that was a quarter of a no-op exit's messages a
 second (bench/bench_security.py). A function that answered PROBATION_CALLS calls in a
 row within FAST_SECONDS each, in its threads, is called directly instead
-(exits.PythonProgram), for about what an async function costs.
+(exitprograms.PythonProgram), for about what an async function costs.
 
 The risk is that such a function blocks one day (a lock, a file on a hung disk, a
 server that stops answering) and stalls every session of the job. So every call made on
@@ -20,8 +20,8 @@ looking for signals (getaddrinfo in name resolution, some database drivers), I/O
 file system that does not return (an NFS hard mount), and a function that catches
 BaseException and carries on (the guard raises again at each look). A function that
 may do these should set ``may_block = True`` on itself: it then always runs in its
-threads. The caller (exits.PythonProgram) sends a function that overstayed, or that
-took longer than LIMIT_SECONDS / 2, back to its threads for good.
+threads. The caller (exitprograms.PythonProgram) sends a function that overstayed, or
+that took longer than LIMIT_SECONDS / 2, back to its threads for good.
 
 The guard costs nothing per call but two attribute writes; it looks only while calls
 are made on the loop, and sleeps on an event when there have been none for a second.
