@@ -30,6 +30,8 @@ def quote(text: str) -> str:
 def shown(node, spec: ValueSpec) -> str:
     """A value written on a command as a field shows it (quotes only where they matter)."""
     if isinstance(node, Scalar):
+        if node.quoted and node.text == "*":
+            return "*"              # OUTPUT('*'): IBM's prompt shows *, and * means it
         if node.quoted and (node.text.upper() in spec.special_values() or node.text[:1] in "*("):
             return str(node)
         return node.text

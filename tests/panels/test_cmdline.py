@@ -275,3 +275,15 @@ def test_f1_shows_the_message_in_full(term):
     terminal.press("F1", "Additional Message Information")
     expect_screen(terminal, "cmdline_message_help")
     terminal.press("F12", "Type command, press Enter.")
+
+
+def test_output_star_is_prompted_as_ibm_shows_it(term, qroot):
+    """OUTPUT's default * showed as '*' on the WRKACTJOB and WRKSMTPLE prompts; IBM's
+    prompt shows *, and Enter with it runs the display."""
+    terminal = term("qtsmtp", "?WRKACTJOB")
+    lines = terminal.wait_for("Work with Active Jobs (WRKACTJOB)")
+    assert lines[4].startswith(" Output . . . . . . . . . . . . .   *_____ "), lines[4]
+    expect_screen(terminal, "prompt_wrkactjob")
+    terminal.press("Enter", "Position to")
+    terminal.keys("F3")
+    terminal.wait_exit()
