@@ -9,6 +9,8 @@ text.
 
 from __future__ import annotations
 
+import re
+
 from qtsmtp.jobs.activejobs import Row
 from qtsmtp.messages import Message
 from qtsmtp.panels.panel import Field, Panel, blank, heading, leader, put
@@ -19,6 +21,7 @@ CRITERIA = (("name", "Job name", 10, "Name, generic*"),
             ("type", "Job type", 4, "SBS, BCH, PJ ..."),
             ("function", "Function", 16, "PGM-name, generic*"),
             ("status", "Status", 4, "RUN, SELW, DEQW, HLD ..."))
+NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]{0,9}\*?\Z|\*\Z")      # IBM's names, generic*
 JOB_TYPES = ("ASJ", "BCH", "BCI", "EVK", "INT", "MRT", "PDJ", "PJ", "RDR", "SBS", "SYS", "WTR")
 
 
@@ -102,6 +105,11 @@ class IncludePanel(Panel):
 
     def on_key(self, key: str):
         if key == "ENTER":
+            for name in ("name", "user"):
+                text = self.inputs[name].text
+                if text and not (text.isascii() and NAME.match(text.upper())):
+                    self.show([Message("CPD0078", text, name.upper())], field=self.inputs[name])
+                    return None
             values = {name: field.text.upper() for name, field in self.inputs.items()}
             for name, value in values.items():
                 if " " in value or "*" in value[:-1]:

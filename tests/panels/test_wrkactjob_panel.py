@@ -215,3 +215,18 @@ def test_position_to_and_include(term, smtp_server):
     terminal.press("S-F2", "Include Jobs")
     terminal.keys("F5")                                     # every value blanked
     terminal.press("Enter", lambda now: "Include:" not in now[3] and "QTSMTPCLTD" in "\n".join(now))
+
+
+def test_include_at_lang_c(term):
+    """LANG=C: a character the locale cannot show is typed into a name (IBM names are
+    A-Z, 0-9, $ # @ _ .): refused, the field in error, shown with a substitute."""
+    terminal = term("wrkactjob", env={"LANG": "C", "LC_ALL": "C"})
+    terminal.wait_for("(No active jobs)")
+    terminal.press("S-F2", "Include Jobs")
+    terminal.type("ß")
+    terminal.press("Enter", "Value '?' for parameter NAME not a valid name.")
+    assert terminal.cursor() == (4, 36)
+    terminal.keys("C-u")
+    terminal.type("qtsmtp*")
+    terminal.press("Enter", "Include: Job name QTSMTP*")
+    terminal.wait_for("(No jobs included)")
