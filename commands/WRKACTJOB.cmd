@@ -10,7 +10,8 @@
                           status. On a terminal it is the Work with Active Jobs +
                           display: 2=Change, 3=Hold, 4=End, 5=Work with, 6=Release, +
                           7=Display message, 8=Work with spooled files (the job +
-                          log). When standard output is not a terminal the printed +
+                          log); Position to and F14=Include choose the rows +
+                          shown. When standard output is not a terminal the printed +
                           report is written whatever OUTPUT says.')
              PARM       KWD(OUTPUT) TYPE(*CHAR) LEN(6) RSTD(*YES) +
                           VALUES('*' *PRINT *CSV) DFT('*') PROMPT('Output') +
