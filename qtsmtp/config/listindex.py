@@ -295,8 +295,10 @@ class ListIndex:
 
     # --- our own changes ---------------------------------------------------------------
 
-    def appended(self) -> None:
-        """After an append to the member (under the lock), add what was appended.
+    def appended(self, written: tuple[int, bytes, os.stat_result] | None = None) -> None:
+        """After an append to the member (under the lock), add what was appended:
+        ``written`` as MemberFile.append returns it (where, the bytes, the member's
+        status after them), or else read from the member.
 
         Never fails the command, whose change is made: on any trouble the index is left
         describing the member before the append, and the next sync sees the difference."""
@@ -304,15 +306,24 @@ class ListIndex:
         try:
             if state is None or not state.whole:
                 return                      # the next sync reads the member
-            checked_ns = time.time_ns()
-            fd = os.open(self.member.path, os.O_RDONLY | os.O_CLOEXEC)
-            try:
-                st = os.fstat(fd)
+            if (written is not None and written[0] == state.size
+                    and written[2].st_size == state.size + len(written[1])):
+                st, tail = written[2], written[1]
                 if not _same_inode(_stat_key(st)[0], state.stat_key):
                     return
-                tail = os.pread(fd, max(0, st.st_size - state.size), state.size)
-            finally:
-                os.close(fd)
+                # The status was taken after the write: the write's own time is no
+                # later than it, as checked_ns must be (_State.trusted_by_stat).
+                checked_ns = _stat_key(st)[1]
+            else:
+                checked_ns = time.time_ns()
+                fd = os.open(self.member.path, os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    st = os.fstat(fd)
+                    if not _same_inode(_stat_key(st)[0], state.stat_key):
+                        return
+                    tail = os.pread(fd, max(0, st.st_size - state.size), state.size)
+                finally:
+                    os.close(fd)
             # Not checking the bytes before: we hold the lock, and a writer that ignores it
             # is the one exception the module docstring names (another process, whose
             # stat key is within RACY_NS of checked_ns, compares the CRC-32).

@@ -104,8 +104,7 @@ class ListMember:
             raise escape("TCP2650", self.list_type.name_in_text,
                          detail=f"The entry is {found[-1].entry.record.split(chr(9))[0]}.")
         read_back(entry)
-        self.member.append(entry.record)
-        self.index.appended()
+        self.index.appended(self.member.append(entry.record))
 
     def remove(self, entry: Entry) -> Entry:
         """Remove the entry with the same identity; keep every other line as it was."""

@@ -93,7 +93,7 @@ class MemberScan:
                 found.append(Match(None, line, known))
         return found
 
-    def appended(self) -> None:
+    def appended(self, written=None) -> None:
         """Nothing to keep up to date."""
 
     def replaced(self, removed, data: bytes, lines: int) -> None:

@@ -217,8 +217,11 @@ class MemberFile:
         finally:
             os.close(lock_fd)  # closing releases the flock
 
-    def append(self, record: str) -> None:
-        """Append one record durably. Call with the lock held."""
+    def append(self, record: str) -> tuple[int, bytes, os.stat_result]:
+        """Append one record durably. Call with the lock held. Returns where the bytes
+        went, the bytes (the record and its newline, after a newline that closes a last
+        line left open) and the member's status after them: what an index of the member
+        needs to follow, without reading the member again."""
         data = record + "\n"
         with self._denied_as_message():
             try:
@@ -247,9 +250,10 @@ class MemberFile:
                     except OSError:
                         _take_back(fd, st.st_size)
                         raise
+                    appended = st.st_size, encoded, os.fstat(fd)
                     if _group is not None:
                         _group.add(self.path, fd, created, self.directory)
-                        return
+                        return appended
                 finally:
                     journal.end(writer)
             except BaseException:
@@ -258,6 +262,7 @@ class MemberFile:
             os.close(fd)
             if created:
                 fsync_directory(self.directory)
+            return appended
 
     def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
                 changes: dict | None = None) -> None:
