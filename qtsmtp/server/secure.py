@@ -106,21 +106,20 @@ class Security:
             await self.exits.close_retired()
             await self.follow_exits()
 
-    async def follow_exits(self) -> str | None:
+    async def follow_exits(self) -> None:
         """Re-read the exit registration if it changed (off the event loop: imports), one
         task at a time: the watch above, or a command asking the job to confirm its change
-        (worker.ServerJob._applied). Returns why the registration was not taken, or None."""
+        (worker.ServerJob._applied)."""
         if self._exits_lock is None:
             self._exits_lock = asyncio.Lock()
         async with self._exits_lock:
             if not self.exits.needs_reload():
-                return None
+                return
             error = await asyncio.get_running_loop().run_in_executor(None, self.exits.reload)
             if error is None:
                 self.log.send("TCP6024", len(self.exits.current.exits))
             else:
                 self.log.send("TCP6023", error)
-            return error
 
     async def close(self) -> None:
         # The sessions' DISCONNECT calls first (each bounded by its program's budget).

@@ -83,3 +83,20 @@ def test_a_job_that_does_not_confirm_a_hold_is_named_and_the_exit_status_is_3(ne
     assert " HLD " in command(server, "wrkexitpgm").stdout
     server.joblog_shows(" TCP6081 ")
     assert mail_codes(server) == [250] * len(SOURCES)
+
+
+def test_a_registration_broken_by_hand_does_not_fail_a_list_change(new_server):
+    """A hand edit that does not parse is the job log's to say (TCP6023); ADDSMTPLE,
+    which did not write it, is confirmed as usual and the job keeps its programs."""
+    server = new_server()
+    register(server, 1, "exitsamples:reject_spam_senders")
+    server.start("SVRJOBS(1)")
+    server.joblog_shows(" TCP6080 ")
+    member = server.root / "QUSRSYS" / "QATMEXITPG" / "EXITPGM"
+    with member.open("a") as f:
+        f.write("not a registration\n")
+    added = command(server, "addsmtple", "*ACCEPT INTNETADR('127.0.70.1')")
+    assert (added.returncode, added.stdout, added.stderr) == (
+        0, "TCP2660 SMTP list entry added.\n", "")
+    server.joblog_shows(" TCP6023 ")
+    assert mail_codes(server) == [550] * len(SOURCES)
