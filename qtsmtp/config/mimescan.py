@@ -16,25 +16,28 @@ message of its own, so an attachment cannot hide inside one.
 
 The scanner runs on every message a server job receives while filters are on, so it
 does per message only what it must: the ordinary lines of a header block are taken in
-one slice (the block ends at an empty line, or at a boundary), the lines of a body in
-which no line begins with ``--`` are skipped by one search, not one at a time, and a
-plain header block (fields and continuation lines, nothing the email package would call
-a defect) is split into fields by one regular expression and handed to the package's
-Message as its parser would have handed it (``_fields``); anything else goes to the
-parser itself. tests/unit/test_mimescan_fast.py compares both ways on generated input.
+one slice (the block ends at an empty line, or at a boundary), and the lines of a body
+in which no line begins with ``--`` are passed over by one search, not one at a time.
+Each header block is read by config.headerblock (the email package's answers, found the
+cheap way for a plain block). tests/unit/test_mimescan_fast.py checks the short cuts.
 
 Pure: no sockets, no files.
 """
 
 from __future__ import annotations
 
-import email.policy
 import re
 from dataclasses import dataclass, field
-from email.header import decode_header, make_header
-from email.message import Message
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
+
+from qtsmtp.config.headerblock import (
+    addresses,
+    boundary,
+    content_type,
+    file_name,
+    parse,
+    text,
+    transfer_encoding,
+)
 
 MAX_HEADER_BYTES = 256 * 1024    # a header block beyond this is read no further
 MAX_LINE_KEPT = 1024             # a longer body line cannot be a boundary (RFC 2046: 70)
@@ -42,10 +45,6 @@ MAX_DEPTH = 1000                 # nested multiparts followed; deeper ones are b
 MAX_BOUNDARY = 200               # RFC 2046 allows 70; a longer one is not followed
 MAX_PARTS = 10_000               # parts recorded; ``parts_dropped`` counts the rest
 
-# compat32: the header block is split into fields without building the header registry's
-# objects (a fifth of the cost); RFC 2047 words are decoded by _decoded where they occur,
-# RFC 2231 parameters by the Message methods themselves.
-_PARSER = BytesHeaderParser(policy=email.policy.compat32)
 _HEADERS, _BODY = 0, 1
 _EMPTY_LINE = re.compile(rb"\r*\n")          # a line the scanner takes for an empty one
 _LINE_THEN_EMPTY = re.compile(rb"\n\r*\n")   # a line's end, then an empty line
@@ -220,133 +219,25 @@ class MimeScanner:
         self._block.clear()
         self._block_full = False
         self._state = _BODY
-        entity = _parse(headers)
+        entity = parse(headers)
         depth = len(self._boundaries)
         if not self._top_seen:
             self._top_seen = True
-            self.facts.subject = _text(entity, "subject")
-            self.facts.from_addresses = _addresses(entity, "from")
+            self.facts.subject = text(entity, "subject")
+            self.facts.from_addresses = addresses(entity, "from")
             if self._headers_only:
                 self._done = True
                 return
-        content_type = _content_type(entity)
+        part_type = content_type(entity)
         if len(self.facts.parts) < MAX_PARTS:
-            self.facts.parts.append(Part(content_type, _filename(entity), depth))
+            self.facts.parts.append(Part(part_type, file_name(entity), depth))
         else:
             self.facts.parts_dropped += 1
-        if content_type.startswith("multipart/") and depth < MAX_DEPTH:
-            boundary = _boundary_of(entity)
-            if boundary and len(boundary) <= MAX_BOUNDARY:
-                self._boundaries.append(b"--" + boundary.encode("utf-8", "surrogateescape"))
-        elif content_type in _EMBEDDED and _transfer_encoding(entity) in ("", "7bit", "8bit", "binary"):
+        if part_type.startswith("multipart/") and depth < MAX_DEPTH:
+            marker = boundary(entity)
+            if marker and len(marker) <= MAX_BOUNDARY:
+                self._boundaries.append(b"--" + marker.encode("utf-8", "surrogateescape"))
+        elif part_type in _EMBEDDED and transfer_encoding(entity) in ("", "7bit", "8bit", "binary"):
             self._start_headers()      # the body is a message: its header block comes next
         if self._state == _BODY and not self._boundaries:
             self._done = True          # a body no boundary can end: no part follows
-
-
-# --- reading one header block with the email package ------------------------------------
-
-# A header block the email package's parser reads without a defect or a surprise: whole
-# lines (CR LF or LF), each a field "name:value" (the name printable ASCII but the colon)
-# or the continuation of one (a blank or tab first), nothing the parser would cut a line
-# at in the middle (a lone CR) and no "From " envelope line. feedparser._parse_headers
-# and compat32's header_source_parse give such a field's name and value as _fields does.
-_FIELD = re.compile(r"([\x21-\x39\x3b-\x7e]+):([^\r\n]*\r?\n(?:[ \t][^\r\n]*\r?\n)*)")
-
-
-def _fields(text: str) -> list[tuple[str, str]] | None:
-    """The fields of a plain header block, or None when the parser must read it."""
-    fields, position, end = [], 0, len(text)
-    match = _FIELD.match
-    while position < end:
-        found = match(text, position)
-        if found is None:
-            return None
-        name, value = found.groups()
-        fields.append((name, value.lstrip(" \t").rstrip("\r\n")))
-        position = found.end()
-    return fields
-
-
-def _parse(block: bytes):
-    text = block.decode("ascii", "surrogateescape")    # as BytesHeaderParser decodes
-    fields = _fields(text)
-    if fields is not None:
-        entity = Message(policy=email.policy.compat32)
-        for name, value in fields:
-            entity.set_raw(name, value)
-        return entity
-    try:
-        return _PARSER.parsebytes(block)
-    except Exception:              # the email package on input it was never meant for
-        return _PARSER.parsebytes(b"")
-
-
-def _get(entity, name: str) -> str:
-    try:
-        value = entity.get(name)
-    except Exception:
-        return ""
-    return "" if value is None else str(value)
-
-
-def _decoded(text: str) -> str:
-    """RFC 2047 encoded words decoded (a malformed one is left as written)."""
-    if "=?" not in text:
-        return text
-    try:
-        return str(make_header(decode_header(text)))
-    except Exception:
-        return text
-
-
-def _text(entity, name: str) -> str:
-    return " ".join(_decoded(_get(entity, name)).split())
-
-
-# A From: field as nearly every client writes it: one address, bare or in angle
-# brackets after a plain display name (atoms, or a quoted string without escapes). For
-# such a field getaddresses (some 10 us) finds just the address the pattern holds.
-_ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
-_DOT_ATOM = rf"{_ATEXT}+(?:\.{_ATEXT}+)*"
-_ADDRESS = rf"{_DOT_ATOM}@{_DOT_ATOM}"
-_ONE_ADDRESS = re.compile(rf"[ \t]*(?:({_ADDRESS})|(?:{_ATEXT}+(?:[ \t]+{_ATEXT}+)*[ \t]*"
-                          rf"|\"[^\"\\\r\n]*\"[ \t]*)?<({_ADDRESS})>)[ \t]*")
-
-
-def _addresses(entity, name: str) -> list[str]:
-    try:
-        values = entity.get_all(name) or []
-    except Exception:
-        return []
-    if len(values) == 1:
-        simple = _ONE_ADDRESS.fullmatch(str(values[0]))
-        if simple:
-            return [simple.group(1) or simple.group(2)]
-    return [address for _, address in getaddresses([str(v) for v in values]) if address]
-
-
-def _content_type(entity) -> str:
-    try:
-        return entity.get_content_type().lower()
-    except Exception:
-        return "text/plain"
-
-
-def _boundary_of(entity) -> str:
-    try:
-        return entity.get_boundary() or ""
-    except Exception:
-        return ""
-
-
-def _transfer_encoding(entity) -> str:
-    return _get(entity, "content-transfer-encoding").strip().lower()
-
-
-def _filename(entity) -> str:
-    try:
-        name = entity.get_filename() or ""
-    except Exception:
-        name = ""
-    return _decoded(str(name))
