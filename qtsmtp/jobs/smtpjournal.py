@@ -62,6 +62,7 @@ def _json_encoder():
 
 
 _encode = _json_encoder()
+_encode_text = encode_basestring_ascii
 
 
 def _cut(value):
@@ -78,6 +79,7 @@ class SmtpJournal:
     def __init__(self, root: Path, job: str):
         self.root = Path(root)
         self.job = job
+        self._job_text = _encode_text(job)
         self._pending: list[tuple[str, str]] = []      # (day, line without its LF)
         self._timer = None
         self._flushing = False
@@ -94,14 +96,20 @@ class SmtpJournal:
             self._second = seconds
             self._stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
             self._day = self._stamp[:10]
-        micro = int((now - seconds) * 1_000_000)
-        entry = {"time": f"{self._stamp}.{micro:06d}+00:00", "event": event, "job": self.job}
+        stamp = f"{self._stamp}.{int((now - seconds) * 1_000_000):06d}+00:00"
         for name, value in fields.items():
             kind = type(value)        # short strings and numbers (most fields): as they are
-            cut = kind is list or (kind is str and len(value) > MAX_FIELD)
-            entry[name] = _cut(value) if cut else value
-        line = _encode(entry)
+            if kind is list or (kind is str and len(value) > MAX_FIELD):
+                fields[name] = _cut(value)
+        if fields and "time" not in fields and "job" not in fields:
+            # The fields' object with the record's own three spliced in front: what
+            # encoding the whole record gives, without building it first.
+            line = (f'{{"time":"{stamp}","event":{_encode_text(event)},"job":{self._job_text},'
+                    f'{_encode(fields)[1:]}')
+        else:
+            line = _encode({"time": stamp, "event": event, "job": self.job, **fields})
         if len(line) >= MAX_RECORD:
+            entry = json.loads(line)
             entry = {k: v for k, v in entry.items() if not isinstance(v, list)}
             entry["cut"] = True
             line = _encode(entry)[:MAX_RECORD - 1]
