@@ -27,8 +27,9 @@ change on disk to every job's "applied"). Meanwhile one SMTP session runs MAIL/R
 round trips; its longest round trip shows whether the changes held the sessions up.
 
 Goal: any single-entry change at 1,000,000 entries costs at most 1.5 times the same
-change at 10 (medians). RMVSMTPLE writes the member again whole (qatmadrlst(5)), so its
-own time grows with the member; what the server jobs do with it does not. Every wait is bounded; each
+change at 10 (medians). RMVSMTPLE marks the record deleted in place in a member of
+64 KiB or more, and writes a smaller one again whole (qatmadrlst(5)); what the server
+jobs do with it does not grow with the list. Every wait is bounded; each
 server is ended by ENDTCPSVR, and then by PID; the front door process by its PID.
 """
 

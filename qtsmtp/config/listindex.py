@@ -13,10 +13,18 @@ It is a cache of the member, never a second truth:
 - It is used only while the member is still that: the same stat key; and when the member
   had changed so shortly before the index last looked at it that a later write may have
   left the stat key as it was (a timestamp tick, a coarse file system), the same CRC-32
-  too. So a hand edit is always seen, whatever the clock did; with one exception: a
-  process trusts the stat key of its own last change, made under the member's lock, so
-  that the commands of a script do not each read the whole member. Only a writer that
-  ignores the lock, in the same timestamp tick, could go unseen then.
+  too (computed over the member mapped, not read into memory). So a hand edit is
+  always seen, whatever the clock did; with one exception: a process trusts the stat
+  key of its own last change, made under the member's lock, so that the commands of a
+  script do not each read the whole member. Only a writer that ignores the lock, in
+  the same timestamp tick, could go unseen then.
+- A removal from a large member marks its records deleted where they are (config.lists,
+  MemberFile.mark_removed): the index drops their rows and brings its CRC-32 forward
+  from the bytes changed (crc32_overwritten), and counts the deleted records (table
+  layout) until the member is written whole again. Each row also says where its line
+  starts (records.at), so the record is found without searching the member; a member
+  written whole again moves the lines, and the offsets are not used again until the
+  index is next made (layout.offsets_valid).
 - Records appended since (ours, a hand ``>>``, a writer killed between its append and
   its index update) are parsed and added; after any other change the index is made again
   from the member (about 6 s for a million records, once).
@@ -45,14 +53,15 @@ import os
 import time
 import zlib
 from collections.abc import Iterable, Iterator
+from itertools import accumulate, repeat
 
 from qtsmtp.messages import CLError, Message
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, canonical_ip4_network, parse_record_fast
 from qtsmtp.record import Record
-from qtsmtp.store.member import MemberFile
+from qtsmtp.store.member import MemberFile, deleted_record, is_deleted_record
 
-INDEX_VERSION = 2          # 2: the passed_over table (an index of version 1 is made again)
+INDEX_VERSION = 3          # 2: the passed_over table; 3: records.at (an older one is made again)
 
 # A command names at most this many records that are not entries (TCP2671), and counts
 # the others in one TCP2673: a member with 10,000 bad lines must not flood the job log.
@@ -63,17 +72,21 @@ NAMED_MOST = 3
 # checksum decides then.
 RACY_NS = 2_000_000_000
 
+_RECORDS = ("CREATE TABLE IF NOT EXISTS records"
+            " (bucket INTEGER NOT NULL, line BLOB NOT NULL, at INTEGER)")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (
     one INTEGER PRIMARY KEY CHECK (one = 1),
     version INTEGER NOT NULL, list_type TEXT NOT NULL,
     stat_key TEXT, size INTEGER NOT NULL, crc INTEGER NOT NULL, lines INTEGER NOT NULL,
     whole INTEGER NOT NULL, changed_ns INTEGER NOT NULL, checked_ns INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS records (bucket INTEGER NOT NULL, line BLOB NOT NULL);
+%s;
 CREATE INDEX IF NOT EXISTS records_bucket ON records (bucket);
 CREATE TABLE IF NOT EXISTS boot (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS layout (one INTEGER PRIMARY KEY CHECK (one = 1),
+    deleted INTEGER NOT NULL, offsets_valid INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS passed_over (line BLOB NOT NULL, reason TEXT NOT NULL);
-"""
+""" % _RECORDS
 
 # index path (or ":memory: " and the member's) -> (connection, inode of the index file)
 _connections: dict[str, tuple] = {}
@@ -83,6 +96,7 @@ class Match(Record, frozen=True):
     rowid: int | None    # None: not yet in the index file (see _Unwritten)
     line: str            # the member line, as splitlines gives it
     entry: Entry
+    at: int | None = None   # where the line starts in the member; None: not known
 
 
 class _State(Record, frozen=True):
@@ -95,7 +109,13 @@ class _State(Record, frozen=True):
     checked_ns: int          # when the index last found the member to be that
 
     def trusted_by_stat(self) -> bool:
-        return self.changed_ns + RACY_NS <= self.checked_ns
+        if self.changed_ns + RACY_NS <= self.checked_ns:
+            return True
+        # A member whose modification time lies RACY_NS before the look (a removal in
+        # place sets it so: MemberFile.mark_removed) cannot be written again without
+        # that time changing, however soon: any write sets it to the time of the write.
+        parts = (self.stat_key or "").split(":")
+        return len(parts) == 4 and int(parts[2]) + RACY_NS <= self.checked_ns
 
 
 def bucket(identity: tuple) -> int:
@@ -149,15 +169,16 @@ class ListIndex:
 
     # --- bringing the index up to date -----------------------------------------------
 
-    def sync(self, read: bool = False) -> bytes | None:
+    def sync(self, read: bool = False, rowids: bool = False) -> bytes | None:
         """Make the index describe the member as it is (a record that is not an entry
         passed over: ``passed_over``).
-        With ``read``, returns the member's bytes, which the index then describes."""
+        With ``read``, returns the member's bytes, which the index then describes; with
+        ``rowids``, every record found has its row id (for a removal)."""
         in_memory, fresh = self.list_type.secret, False
         while True:
             try:
                 self._connect(in_memory)
-                data = self._sync(read)
+                data = self._sync(read, rowids)
                 self.passed_over = self._passed_over_messages(data)
                 return data
             except (OSError, _sqlite().Error) as error:
@@ -169,15 +190,19 @@ class ListIndex:
                 self._forget(remove_file=damaged)
                 in_memory, fresh = not damaged, True
 
-    def _sync(self, read: bool) -> bytes | None:
+    def _sync(self, read: bool, rowids: bool = False) -> bytes | None:
         checked_ns = time.time_ns()           # before the stat: see _State.trusted_by_stat
         key, changed_ns = _stat_key(self.member.stat())
-        if read:
+        if read or rowids:
             self._write_unwritten()           # a removal needs every record's row id
         state = self.state = self._current_state()
         data = None
         if state is not None and key == state.stat_key:
             if (state.trusted_by_stat() or _own_keys.get(self._name) == key) and not read:
+                return None
+            if not read and _crc_of_member(self.member.path, state.size) == state.crc:
+                # (Mapped, not read: a 28 MB member is not copied to check it.)
+                self._keep_state(state.replace(checked_ns=checked_ns))
                 return None
             data = self.member.read_bytes()
             if len(data) == state.size and zlib.crc32(data) == state.crc:
@@ -201,16 +226,18 @@ class ListIndex:
         lines = data.decode("utf-8", "surrogateescape").splitlines()
         with _transaction(self.db) as db:
             # Rows in bulk, then the bucket index: far faster than keeping it as we go.
-            db.execute("DROP INDEX IF EXISTS records_bucket")
-            db.execute("DELETE FROM records")
+            # Made again, not emptied: an index of an older version has other columns.
+            db.execute("DROP TABLE IF EXISTS records")
+            db.execute(_RECORDS)
             self._found_bad = []
-            db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)",
-                           self._rows(lines, 1))
+            db.executemany("INSERT INTO records (bucket, line, at) VALUES (?, ?, ?)",
+                           self._rows(lines, _line_offsets(data, len(lines), 0)))
             db.execute("CREATE INDEX records_bucket ON records (bucket)")
             db.execute("DELETE FROM passed_over")
             db.executemany("INSERT INTO passed_over (line, reason) VALUES (?, ?)", self._found_bad)
             self._write_state(_State(key, len(data), zlib.crc32(data), len(lines),
                                      _ends_whole(data), changed_ns, checked_ns))
+            self._keep_layout(sum(1 for line in lines if is_deleted_record(line)), True)
 
     def _add_lines(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
                    checked_ns: int) -> None:
@@ -218,26 +245,27 @@ class ListIndex:
         self._found_bad = []
         rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns)
         with _transaction(self.db) as db:
-            db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)", rows)
+            db.executemany("INSERT INTO records (bucket, line, at) VALUES (?, ?, ?)", rows)
             db.executemany("INSERT INTO passed_over (line, reason) VALUES (?, ?)", self._found_bad)
             self._write_state(new_state)
 
     def _appended_rows(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
-                       checked_ns: int) -> tuple[list[tuple[int, bytes]], _State]:
+                       checked_ns: int) -> tuple[list[tuple[int, bytes, int | None]], _State]:
         """The rows of ``tail``, appended to what ``state`` describes, and the state after."""
         lines = tail.decode("utf-8", "surrogateescape").splitlines()
-        rows = list(self._rows(lines, state.lines + 1))
+        rows = list(self._rows(lines, _line_offsets(tail, len(lines), state.size)))
         return rows, _State(key, state.size + len(tail), zlib.crc32(tail, state.crc),
                             state.lines + len(lines), _ends_whole(tail), changed_ns, checked_ns)
 
-    def _rows(self, lines: list[str], first: int) -> Iterator[tuple[int, bytes]]:
-        """(bucket, line) of every record; a line that does not parse is not an entry and
-        is left out, with its reason in ``_found_bad``."""
+    def _rows(self, lines: list[str], offsets: Iterable[int | None]
+              ) -> Iterator[tuple[int, bytes, int | None]]:
+        """(bucket, line, where it starts in the member) of every record; a line that
+        does not parse is not an entry and is left out, with its reason in ``_found_bad``."""
         list_type = self.list_type
-        for line in lines:
+        for line, at in zip(lines, offsets):
             fast = canonical_ip4_network(list_type, line)
             if fast is not None:
-                yield _ip4_bucket(*fast), line.encode("utf-8", "surrogateescape")
+                yield _ip4_bucket(*fast), line.encode("utf-8", "surrogateescape"), at
                 continue
             try:
                 entry = parse_record_fast(list_type, line)
@@ -246,7 +274,7 @@ class ListIndex:
                                         bad.escape.text.rstrip(".")))
                 continue
             if entry is not None:
-                yield bucket(entry.identity), line.encode("utf-8", "surrogateescape")
+                yield bucket(entry.identity), line.encode("utf-8", "surrogateescape"), at
 
     def _passed_over_messages(self, data: bytes | None) -> list[Message]:
         """TCP2671 for the first NAMED_MOST records of the member that are not entries,
@@ -272,7 +300,7 @@ class ListIndex:
 
     def find(self, entry: Entry) -> list[Match]:
         """The records whose identity is the entry's, in member order (after sync)."""
-        query = "SELECT rowid, line FROM records WHERE bucket = ? ORDER BY rowid"
+        query = "SELECT rowid, line, at FROM records WHERE bucket = ? ORDER BY rowid"
         wanted = bucket(entry.identity)
         try:
             rows = self.db.execute(query, (wanted,)).fetchall()
@@ -284,13 +312,14 @@ class ListIndex:
             rows = self.db.execute(query, (wanted,)).fetchall()
         unwritten = _unwritten.get(self._name)
         if unwritten is not None:          # after every row of the file, in member order
-            rows += [(None, raw) for raw in unwritten.by_bucket.get(wanted, ())]
+            rows += [(None, raw, None) for raw in unwritten.by_bucket.get(wanted, ())]
         found = []
-        for rowid, raw in rows:
+        valid = self._offsets_valid()
+        for rowid, raw, at in rows:
             line = raw.decode("utf-8", "surrogateescape")
             other = parse_record_fast(self.list_type, line)   # it parsed when it was added
             if other is not None and other.identity == entry.identity:
-                found.append(Match(rowid, line, other))
+                found.append(Match(rowid, line, other, at if valid else None))
         return found
 
     # --- our own changes ---------------------------------------------------------------
@@ -337,7 +366,7 @@ class ListIndex:
             if unwritten is None:
                 unwritten = _unwritten[self._name] = _Unwritten(self.list_type, state, state, [], {})
             unwritten.rows += rows
-            for found_bucket, line in rows:
+            for found_bucket, line, _ in rows:
                 unwritten.by_bucket.setdefault(found_bucket, []).append(line)
             if _none_passed_over.get(self._name) is state:
                 _none_passed_over[self._name] = new_state    # our records are entries
@@ -348,16 +377,65 @@ class ListIndex:
         except (CLError, OSError, _sqlite().Error):
             self._forget_state()
 
-    def replaced(self, removed: Iterable[Match], data: bytes, lines: int) -> None:
-        """After the member was replaced by ``data`` (``lines`` lines): the records of
-        ``removed`` are gone, every other line is as it was."""
+    def marked_removed(self, removed: list[Match], spans: list[tuple[int, bytes]]) -> None:
+        """After MemberFile.mark_removed(spans) (under the lock): the records of
+        ``removed`` are deleted records now, every other byte is as it was. The
+        checksum is brought forward from the bytes changed (crc32_overwritten), not
+        from a read of the member."""
+        state = self.state
         try:
             checked_ns = time.time_ns()
             key, changed_ns = _stat_key(self.member.stat())
+            crc = state.crc
+            for offset, record in spans:
+                crc = crc32_overwritten(crc, state.size, offset, record,
+                                        deleted_record(len(record)))
+            deleted = self.deleted_records() + len(spans)
+            with _transaction(self.db) as db:
+                db.executemany("DELETE FROM records WHERE rowid = ?", [(m.rowid,) for m in removed])
+                self._write_state(state.replace(stat_key=key, crc=crc, changed_ns=changed_ns,
+                                                checked_ns=checked_ns))
+                self._keep_layout(deleted, self._offsets_valid())
+            _own_keys[self._name] = key
+        except (CLError, OSError, _sqlite().Error):
+            self._forget_state()
+
+    def deleted_records(self) -> int:
+        """How many deleted records (mark_removed's) the member holds, as far as known."""
+        return self._layout()[0]
+
+    def _offsets_valid(self) -> bool:
+        """Do the rows' offsets (records.at) still say where their lines are? Made with
+        the rows, kept by appends and removals in place; a member written whole again
+        moves every line after the first one taken out."""
+        return self._layout()[1]
+
+    def _layout(self) -> tuple[int, bool]:
+        row = self.db.execute("SELECT deleted, offsets_valid FROM layout").fetchone()
+        return (row[0], bool(row[1])) if row is not None else (0, False)
+
+    def _keep_layout(self, deleted: int, offsets_valid: bool) -> None:
+        self.db.execute("INSERT OR REPLACE INTO layout (one, deleted, offsets_valid)"
+                        " VALUES (1, ?, ?)", (deleted, int(offsets_valid)))
+
+    def replaced(self, removed: Iterable[Match], data: bytes, lines: int,
+                 reindex: bool = False) -> None:
+        """After the member was replaced by ``data`` (``lines`` lines): the records of
+        ``removed`` are gone, every other line is as it was. ``reindex``: make the
+        index again from ``data``, rows and their offsets (a large member, whose
+        removals find their records by offset)."""
+        try:
+            checked_ns = time.time_ns()
+            key, changed_ns = _stat_key(self.member.stat())
+            if reindex:
+                self._rebuild(data, key, changed_ns, checked_ns)
+                _own_keys[self._name] = key
+                return
             with _transaction(self.db) as db:
                 db.executemany("DELETE FROM records WHERE rowid = ?", [(m.rowid,) for m in removed])
                 self._write_state(_State(key, len(data), zlib.crc32(data), lines,
                                          _ends_whole(data), changed_ns, checked_ns))
+                self._keep_layout(0, False)   # written whole: no deleted record left
             _own_keys[self._name] = key
             if self.passed_over:            # named with their record numbers as they are now
                 self.passed_over = self._passed_over_messages(data)
@@ -518,8 +596,77 @@ def _write(db, unwritten: _Unwritten) -> None:
     the member is no longer what they extend)."""
     with _transaction(db):
         if _read_state(db, unwritten.list_type) == unwritten.base:
-            db.executemany("INSERT INTO records (bucket, line) VALUES (?, ?)", unwritten.rows)
+            db.executemany("INSERT INTO records (bucket, line, at) VALUES (?, ?, ?)",
+                           unwritten.rows)
             _store_state(db, unwritten.list_type, unwritten.state)
+
+
+# --- CRC-32 of a member with bytes overwritten, without reading it ----------------------
+# CRC-32 is linear: for messages of one length, crc(a) ^ crc(b) is the bare remainder
+# (no initial value, no final xor) of a ^ b, which is zeros but where a and b differ.
+# Leading zeros leave a bare remainder as it is; trailing ones multiply it by x^(8n)
+# modulo the polynomial (zlib's crc32_combine: multmodp, x2nmodp).
+
+_POLY = 0xEDB88320
+
+
+def _multmodp(a: int, b: int) -> int:
+    """a * b modulo the CRC-32 polynomial (reflected, as zlib keeps it)."""
+    m, p = 1 << 31, 0
+    while True:
+        if a & m:
+            p ^= b
+            if not a & (m - 1):
+                return p
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+
+
+def _x8nmodp(n: int) -> int:
+    """x^(8n) modulo the polynomial: the effect of n zero bytes."""
+    p, square = 1 << 31, 1 << 23        # x^0; x^8 (reflected: x^k is bit 31 - k)
+    while n:
+        if n & 1:
+            p = _multmodp(square, p)
+        n >>= 1
+        square = _multmodp(square, square)
+    return p
+
+
+def crc32_overwritten(crc: int, size: int, offset: int, old: bytes, new: bytes) -> int:
+    """The CRC-32 of ``size`` bytes whose CRC-32 was ``crc``, once the bytes ``old`` at
+    ``offset`` are overwritten by ``new`` (as long): a few hundred steps, whatever the
+    size (a removal in place must not read a 28 MB member to keep its checksum)."""
+    delta = bytes(a ^ b for a, b in zip(old, new))
+    bare = zlib.crc32(delta) ^ zlib.crc32(bytes(len(delta)))
+    return crc ^ _multmodp(_x8nmodp(size - offset - len(delta)), bare)
+
+
+def _crc_of_member(path, size: int) -> int | None:
+    """CRC-32 of the member's bytes, mapped; None when it is not ``size`` bytes."""
+    import mmap
+    try:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size != size:
+                return None
+            if not size:
+                return 0
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+                return zlib.crc32(view)
+    except (OSError, ValueError):
+        return None
+
+
+def _line_offsets(data: bytes, count: int, base: int) -> Iterable[int | None]:
+    """Where each of the ``count`` lines (str.splitlines of ``data``) starts, ``data``
+    starting at ``base`` in the member; all None when splitlines breaks lines at more
+    than "\n" (a "\r", a form feed ...): then the index keeps no offsets."""
+    pieces = data.split(b"\n")
+    if data.endswith(b"\n"):
+        pieces.pop()
+    if len(pieces) != count:
+        return repeat(None)
+    return accumulate(map((1).__add__, map(len, pieces)), initial=base)
 
 
 def _same_inode(key: str, before: str | None) -> bool:

@@ -10,6 +10,8 @@ that did not update it, a hand edit).
 from __future__ import annotations
 
 import functools
+import os
+import re
 from pathlib import Path
 
 from qtsmtp.messages import CLError, escape
@@ -107,15 +109,38 @@ class ListMember:
         self.index.appended(self.member.append(entry.record))
 
     def remove(self, entry: Entry) -> Entry:
-        """Remove the entry with the same identity; keep every other line as it was."""
-        data = self.index.sync(read=True)
-        found = self.index.find(entry)
+        """Remove the entry with the same identity; keep every other line as it was.
+
+        In a large member (IN_PLACE_BYTES or more) its records are marked deleted where
+        they are (MemberFile.mark_removed: a page written, not the member); the member
+        is written again whole, without its deleted records, once they are a
+        sixteenth of its lines, and whenever a removal is not that simple."""
+        index = self.index
+        st = self.member.stat()
+        if (st is not None and st.st_size >= IN_PLACE_BYTES and not self.list_type.secret
+                and hasattr(index, "marked_removed")):
+            index.sync(rowids=True)
+            found = index.find(entry)
+            if not found:
+                raise escape("TCP2651", self.list_type.name_in_text)
+            if index.deleted_records() * COMPACT_EVERY < index.state.lines:
+                spans = [(match.at, match.line.encode("utf-8", "surrogateescape"))
+                         for match in found]
+                if any(at is None for at, _ in spans) or not _held(self.member.path, spans):
+                    spans = locate_lines(self.member.path, found)      # searched for
+                if spans is not None:
+                    self.member.mark_removed(spans, sorted({match.line for match in found}))
+                    index.marked_removed(found, spans)
+                    return found[0].entry
+        data = index.sync(read=True)
+        found = index.find(entry)
         if not found:
             raise escape("TCP2651", self.list_type.name_in_text)
         # Every line of that identity: the same text always parses to the same entry.
         text = data.decode("utf-8", "surrogateescape")
         new_text, removed = without_lines(text, {match.line for match in found})
-        lines = self.index.state.lines - removed
+        new_text, deleted = without_deleted_records(new_text)
+        lines = index.state.lines - removed - deleted
         if new_text and not new_text.endswith("\n"):
             new_text += "\n"       # a hand edit left the last line open: close it
             lines = len(new_text.splitlines())
@@ -125,8 +150,84 @@ class ListMember:
         # its policy without reading the member again.
         self.member.replace(new_text, journal.REMOVE,
                             records=sorted({match.line for match in found}))
-        self.index.replaced(found, new_text.encode("utf-8", "surrogateescape"), lines)
+        new_data = new_text.encode("utf-8", "surrogateescape")
+        if len(data) >= IN_PLACE_BYTES and hasattr(index, "marked_removed"):
+            index.replaced(found, new_data, lines, reindex=True)   # offsets for the next
+        else:
+            index.replaced(found, new_data, lines)
         return found[0].entry
+
+
+# A member this large has a removal made in place; a smaller one is written again whole
+# (it costs little, and the member stays free of deleted records).
+IN_PLACE_BYTES = 64 * 1024
+# Deleted records are taken out (the member written again whole) once they are this
+# fraction of its lines: the space and the reading they cost stay bounded, and the
+# rewrite's cost, shared among the removals before it, stays constant per removal.
+COMPACT_EVERY = 16
+
+# A deleted record's line, with its line break (MemberFile.mark_removed).
+_DELETED_LINE = re.compile(r"^# *(?:\r\n|\n|\Z)", re.MULTILINE)
+
+
+def without_deleted_records(text: str) -> tuple[str, int]:
+    """``text`` without its deleted records' lines; and how many there were."""
+    if not (text.startswith("#") or "\n#" in text):
+        return text, 0
+    return _DELETED_LINE.subn("", text)
+
+
+def locate_lines(path: Path, found: list) -> list[tuple[int, bytes]] | None:
+    """(offset, bytes) of every line of the member that is the line of a match in
+    ``found``, found without reading the member into memory (mmap). None unless each
+    such line is there as many times as the index has it, each ending in "\n", "\r\n"
+    or the end of the member (the line breaks the index splits at, str.splitlines,
+    are more: a member with others is written again whole instead)."""
+    import mmap
+    from collections import Counter
+    wanted = Counter(match.line for match in found)
+    spans: list[tuple[int, bytes]] = []
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if not size:
+            return None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            for line, count in wanted.items():
+                record = line.encode("utf-8", "surrogateescape")
+                if not record or b"\n" in record or b"\r" in record:
+                    return None
+                at = [0] if view[:len(record)] == record else []
+                pattern, start = b"\n" + record, 0
+                while (start := view.find(pattern, start)) >= 0:
+                    at.append(start + 1)
+                    start += 1
+                at = [o for o in at if _line_ends(view, o + len(record), size)]
+                if len(at) != count:
+                    return None
+                spans += [(offset, record) for offset in at]
+    return spans
+
+
+def _held(path: Path, spans: list[tuple[int, bytes]]) -> bool:
+    """Does each (offset, record) of ``spans`` start a line that is that record?"""
+    with open(path, "rb") as f:
+        for at, record in spans:
+            if at:                          # the line break before it, too
+                found = os.pread(f.fileno(), len(record) + 3, at - 1)
+                if found[:1] != b"\n":
+                    return False
+                found = found[1:]
+            else:
+                found = os.pread(f.fileno(), len(record) + 2, 0)
+            ends = found[len(record):]
+            if not found.startswith(record) or not (ends == b"" or ends[:1] == b"\n"
+                                                      or ends[:2] == b"\r\n"):
+                return False
+    return True
+
+
+def _line_ends(view, end: int, size: int) -> bool:
+    return end == size or view[end:end + 1] == b"\n" or view[end:end + 2] == b"\r\n"
 
 
 # What str.splitlines() ends a line at ("\r\n" is one break).

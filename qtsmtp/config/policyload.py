@@ -265,9 +265,11 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         if not _same(record.get("before"), known[index]):
             raise NotExplained(f"{name} found the member changed by other means")
         after = record.get("after")
-        if not (isinstance(after, list) and len(after) == 2):
+        if not (isinstance(after, list) and len(after) in (2, 3)):
             raise NotExplained(f"{name} does not say what it left")
-        known[index] = (after[0], after[1], None)
+        # A change made in place (same inode and size) names the modification time it
+        # leaves too: without it, a writer killed before its write would go unseen.
+        known[index] = (after[0], after[1], after[2] if len(after) == 3 else None)
         touched.add(index)
         if index == 0:
             raise NotExplained(f"{name} changed the SMTP attributes")
@@ -275,8 +277,9 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
             raise NotExplained(f"{name} changed the SMTP user directory")
         changes.append(_change(record, POLICY_LISTS[index - 1], name))
     for index in touched:
-        now = keys_now[index]
-        if now is None or tuple(now[:2]) != tuple(known[index][:2]):
+        now, promised = keys_now[index], known[index]
+        if now is None or tuple(now[:2]) != tuple(promised[:2]) or (
+                promised[2] is not None and now[2] != promised[2]):
             raise NotExplained(f"member {members[index].member} is not what "
                                f"generation {records[-1]['gen']} left")
         known[index] = now

@@ -18,7 +18,9 @@ A record::
 ``records``, every line of one entry) or "replace" (anything else: CHGSMTPA's new
 attributes, with ``changes``, or another command's whole member). ``before`` is the
 member's stat key when the change was made (null: no member), ``after`` the inode and
-size the member has once it is made. The records of a member that holds credentials
+size the member has once it is made, and for a change made in place (a "remove" that
+marks records deleted where they are, same inode, same size: MemberFile.mark_removed)
+its modification time too, which the writer sets last. The records of a member that holds credentials
 are not written here: the journal would be a second copy of the passwords.
 
 Writing (``MemberFile``, under the member's lock): ``change()`` takes the journal's own
@@ -246,7 +248,7 @@ def record_line(file: str, member: str, op: str, before, after, records, changes
         head = _heads[file, member, op] = (f'{{"file":{_string(file)},"member":'
                                            f'{_string(member)},"op":{_string(op)},"before":')
     line = (f'{head}{"null" if before is None else "[%d,%d,%d]" % tuple(before)},'
-            f'"after":[{after[0]:d},{after[1]:d}]')
+            f'"after":[{",".join("%d" % n for n in after)}]')
     if records is not None:
         line += f',"records":[{",".join(map(_string, records))}]'
     if changes is not None:

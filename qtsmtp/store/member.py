@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Callable
@@ -286,6 +287,56 @@ class MemberFile:
                 tmp.unlink(missing_ok=True)
                 raise
 
+    def mark_removed(self, spans: list[tuple[int, bytes]], records: list[str]) -> None:
+        """Mark records removed where they are: each ``(offset, record bytes)`` of
+        ``spans`` is overwritten by a deleted record of the same length, TOMBSTONE and
+        blanks (a comment, to every reader), and only that page is made durable, not
+        the whole member. Call with the lock held. Raises TCP2651 (the member as it
+        was) when a span no longer holds its record: the caller looked it up before.
+
+        Journaled first as a REMOVE of ``records`` whose "after" also names the
+        modification time the member is given once every record is overwritten
+        (futimens, BACKDATE_NS in the past): a job that finds another time (a writer
+        killed before or during its writes) compiles from the member. Never torn: a record that lies in one
+        512-byte sector is overwritten by one write (one page, which a kill cannot
+        cut, one sector, which a power cut does not tear); one that crosses a sector
+        boundary gets its "#" first, made durable, then the rest, so that whatever
+        part of the second write is lost, the line is a comment already."""
+        if _group is not None:
+            _group.sync()  # earlier appends become durable before this change can
+        with self._denied_as_message():
+            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            try:
+                st = os.fstat(fd)
+                for offset, record in spans:
+                    if (offset + len(record) > st.st_size
+                            or os.pread(fd, len(record), offset) != record):
+                        raise escape("TCP2651", str(self), detail="The record moved meanwhile.")
+                before = (st.st_ino, st.st_size, st.st_mtime_ns)
+                # A time no earlier state of the member had (see the journal check
+                # above), and BACKDATE_NS in the past: any later write of the member
+                # changes it, whoever makes it, however soon, so the next command
+                # may trust the member's stat key without reading it (config.listindex).
+                mtime = time.time_ns() - BACKDATE_NS
+                if mtime == st.st_mtime_ns:
+                    mtime -= 1
+                with journal.change(self._library, self.file, self.member, journal.REMOVE,
+                                    before, (st.st_ino, st.st_size, mtime), None,
+                                    None if self.mode == 0o600 else records):
+                    done = []
+                    try:
+                        for offset, record in spans:
+                            _overwrite(fd, offset, deleted_record(len(record)))
+                            done.append((offset, record))
+                        os.utime(fd, ns=(st.st_atime_ns, mtime))
+                        os.fdatasync(fd)
+                    except OSError:
+                        for offset, record in done:      # as it was, as far as we can
+                            _overwrite(fd, offset, record, quiet=True)
+                        raise
+            finally:
+                os.close(fd)
+
     @contextmanager
     def _denied_as_message(self):
         """Turn what the file system says into a message the user can act on."""
@@ -300,6 +351,43 @@ class MemberFile:
             if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
                 raise escape("QTS0012", self.directory.parent.parent, where) from None
             raise escape("TCP8052", self, where) from None
+
+
+# A deleted record (RMVSMTPLE on a large member, MemberFile.mark_removed): "#" and
+# blanks, as long as the record it replaces; removed when the member is next written
+# whole (config.lists). Also what a reader skips: it is a comment.
+TOMBSTONE = b"#"
+SECTOR = 512
+# How far in the past mark_removed sets the member's modification time: the longest
+# timestamp tick of a file system (FAT's 2 s), as config.listindex.RACY_NS.
+BACKDATE_NS = 2_000_000_000
+
+
+def deleted_record(length: int) -> bytes:
+    return TOMBSTONE + b" " * (length - 1)
+
+
+def is_deleted_record(line: str) -> bool:
+    return line.startswith("#") and not line[1:].strip(" ")
+
+
+def _overwrite(fd: int, offset: int, data: bytes, quiet: bool = False) -> None:
+    """``data`` at ``offset``, never torn (see MemberFile.mark_removed)."""
+    try:
+        if offset // SECTOR != (offset + len(data) - 1) // SECTOR and len(data) > 1:
+            write_at(fd, offset, data[:1])
+            os.fdatasync(fd)
+            write_at(fd, offset + 1, data[1:])
+        else:
+            write_at(fd, offset, data)
+    except OSError:
+        if not quiet:
+            raise
+
+
+def write_at(fd: int, offset: int, data: bytes) -> None:
+    if os.pwrite(fd, data, offset) != len(data):
+        raise OSError(errno.EIO, "short write")
 
 
 def _take_back(fd: int, size: int) -> None:

@@ -10,6 +10,7 @@ the member-parsing implementation, which runs both ways."""
 from __future__ import annotations
 
 import tempfile
+import zlib
 import time
 from pathlib import Path
 
@@ -360,3 +361,27 @@ def test_a_small_member_names_the_records_passed_over_as_its_index_does(tmp_path
         listindex._close_all()
     assert said[True] == said[False]
     assert said[True][1][0].startswith("TCP2671 ") and said[True][1][-1].startswith("TCP2673 ")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(min_size=1, max_size=3000), st.data())
+def test_the_checksum_carried_forward_is_the_checksum_of_the_new_bytes(data, draw):
+    # ListIndex.marked_removed keeps the member's CRC-32 without reading it.
+    offset = draw.draw(st.integers(0, len(data) - 1))
+    new = draw.draw(st.binary(min_size=1, max_size=len(data) - offset))
+    old = data[offset:offset + len(new)]
+    after = data[:offset] + new + data[offset + len(new):]
+    assert listindex.crc32_overwritten(zlib.crc32(data), len(data), offset, old, new) \
+        == zlib.crc32(after)
+
+
+@pytest.mark.parametrize("data", [b"", b"a\n", b"a\nbb\n", b"a\nbb", b"a\r\nbb\n", b"a\rb\n",
+                                  b"a\x0cb\n", b"\n\n", "é\u2028x\n".encode()])
+def test_line_offsets_are_where_splitlines_lines_start_or_none(data):
+    lines = data.decode("utf-8", "surrogateescape").splitlines()
+    offsets = list(zip(lines, listindex._line_offsets(data, len(lines), 7)))
+    for line, at in offsets:
+        if at is not None:
+            assert data[at - 7:].startswith(line.encode("utf-8", "surrogateescape"))
+    known = all(at is not None for _, at in offsets)
+    assert known == (not lines or len(lines) == len(data.split(b"\n")) - data.endswith(b"\n")), data
