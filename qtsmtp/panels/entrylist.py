@@ -113,6 +113,35 @@ def load_rows(root: Path, types: list[lt.ListType]) -> Rows:
     return Rows(segments)
 
 
+# Lists of more records than this are not checked as the panel opens (about 0.3 s):
+# their records are checked as their rows are shown, and ADDSMTPLE names them.
+CHECK_MOST = 200_000
+
+
+def not_entries(root: Path, rows: Rows) -> list[Message]:
+    """What WRKSMTPLE says as it opens: the records of the lists shown that are not
+    entries (a hand edit), named as ADDSMTPLE names them (TCP2671 for the first three
+    of a list, TCP2673 counting the rest), so the operator hears of a bad line on page
+    300 too. A list longer than CHECK_MOST is not checked here."""
+    from qtsmtp.config.entries import canonical_ip4_network, parse_record_fast
+    from qtsmtp.config.listindex import passed_over_messages
+    messages = []
+    for list_type, numbers, lines in rows.segments:
+        if len(lines) > CHECK_MOST:
+            continue
+        found = []
+        for number, line in zip(numbers, lines):
+            if canonical_ip4_network(list_type, line) is not None:
+                continue
+            try:
+                parse_record_fast(list_type, line)
+            except CLError as bad:
+                found.append((number, bad.escape.text.rstrip(".")))
+        if found:
+            messages += passed_over_messages(member_file(root, list_type), list_type, found)
+    return messages
+
+
 def columns(row: Row) -> tuple[str, str, str]:
     """(Internet address, mask or prefix, host name) as the list shows them."""
     entry = row.entry()

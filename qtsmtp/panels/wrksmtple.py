@@ -133,6 +133,7 @@ class WorkPanel(Panel):
                                   "it). With an option typed, what is typed here is added "
                                   "to the command the option runs, as its parameters.")
         self.load()
+        self.tell_not_entries()
 
     # --- geometry ---------------------------------------------------------------------
 
@@ -163,6 +164,12 @@ class WorkPanel(Panel):
         if problems:
             self.show(problems)
         self.arrange()
+
+    def tell_not_entries(self) -> None:
+        """Records that are not entries, named as the list opens (and at F5), unless
+        another message is shown."""
+        if not self.messages:
+            self.show(entrylist.not_entries(self.root, self.rows_all))
 
     def arrange(self) -> None:
         """Input fields of the page shown: position to, the add line, one Opt per row,
@@ -226,6 +233,7 @@ class WorkPanel(Panel):
             self.add_type.set("")
             self.show([])
             self.load()
+            self.tell_not_entries()
             return None
         if key == "F6":
             single = self.type_value if self.type_value != "*ALL" else ""

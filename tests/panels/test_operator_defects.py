@@ -260,6 +260,39 @@ def test_a_record_not_valid_does_not_block_other_changes(cl, qroot):
 
 
 
+def test_the_list_names_a_record_not_valid_as_it_opens(term, qroot):
+    """A bad line on a later page is named on the message line as WRKSMTPLE opens (it
+    was only marked on its own row, which the operator might never page to), and at F5
+    until it is removed; at 80 x 24 and 132 x 27."""
+    (qroot / ACCEPT).write_text("".join(f"10.1.1.{n} 255.255.255.255\n" for n in range(1, 40))
+                                + "10.1.1.999\n")
+    for size, golden in (((80, 24), "wrksmtple_names_not_valid"),
+                         ((132, 27), "wrksmtple_132_names_not_valid")):
+        terminal = term("wrksmtple", "*ACCEPT", size=size)
+        lines = terminal.wait_for("not valid at record 40")
+        assert lines[-1].startswith("Member ACCEPTRLY file QATMADRLST in library QUSRSYS not valid at record 40")
+        assert "record not valid" not in "\n".join(lines)          # its row is not on this page
+        expect_screen(terminal, golden, mask=lambda now: masked(now) if size[0] == 80 else wide_mask(now))
+        terminal.close()
+    terminal = term("wrksmtple", "*ACCEPT")
+    terminal.wait_for("not valid at record 40")
+    terminal.press("S-F6", "record not valid")                      # F18: the bottom
+    lines = terminal.screen()
+    row = next(n for n, line in enumerate(lines) if "record not valid" in line)
+    terminal.keys("Home", "Tab", "Tab", "Tab", *["Down"] * (row - 9))    # the first row's Opt, down
+    terminal.type("4")
+    terminal.press("Enter", "Confirm Remove of SMTP List Entries")
+    terminal.press("Enter", "Record 40 of member ACCEPTRLY, not a valid entry, removed.")
+    terminal.keys("F5")
+    terminal.wait_for(lambda now: not now[-1].strip())
+
+
+def wide_mask(lines: list[str]) -> list[str]:
+    out = masked(lines)
+    out[0] = out[0][:100].rstrip().ljust(124) + "SYSNAME"
+    return out
+
+
 def named_not_valid(stderr: str) -> list[str]:
     """The TCP2671 and TCP2673 lines of a command's messages."""
     return [line for line in stderr.splitlines() if line.startswith(("TCP2671 ", "TCP2673 "))]
