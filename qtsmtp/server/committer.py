@@ -4,11 +4,13 @@ A server job (QTSMTPSRVP) must not say 250 after DATA before the message's file 
 directory entry in incoming/ are fsynced (qtsmtp-queue(5)). Each fsync waits for the
 disk, so the job hands every message to its commit process and goes on serving the
 other sessions; the commit process writes the messages that arrived meanwhile as one
-batch (``queue.commit_batch``: each file fsynced, renamed, then ONE directory fsync for
-the batch) and answers for each. It is a process rather than a thread of the job
-because a Python thread pays for every system call twice, releasing and taking back
-the interpreter lock that the event loop holds nearly all the time: measured here, 20
-futex calls a message, more than all the SMTP traffic's system calls together. As in
+batch (``queue.commit_batch``: the files fsynced at once, by a thread each, then
+renamed, then ONE directory fsync for the batch) and answers for each. It is a process
+rather than a thread of the job because a Python thread pays for every system call
+twice, releasing and taking back the interpreter lock that the event loop holds nearly
+all the time: measured here, 20 futex calls a message, more than all the SMTP traffic's
+system calls together (the commit process's own fsync threads run while its main
+thread only waits for them). As in
 Postfix, where smtpd hands the message to cleanup, the protocol process never touches
 the queue's files.
 
@@ -48,6 +50,7 @@ import re
 import signal
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qtsmtp.jobs.process import set_process_name
@@ -63,6 +66,9 @@ PIECE_SIZE = 64 * 1024               # the job sends a message in pieces of abou
 PIPE_HIGH_WATER = 256 * 1024         # the job waits while more is in the pipe's buffer
 _FRAME_HEAD = re.compile(rb"([0-9A-F]{1,64}) ([MWCA]) ([0-9]{1,12})\n")
 _MAX_HEAD = 80
+# The files of a batch are fsynced at once (queue.commit_batch), by up to this many
+# threads: a job's batch is the messages of its sessions that ended DATA meanwhile.
+FSYNC_THREADS = 16
 
 
 class ProtocolError(Exception):
@@ -186,6 +192,7 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
     spools = Spools(writer, tmp_fd)
     buffer = bytearray()
     can_answer = True
+    pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="fsync")
     try:
         while True:
             data = os.read(frames_fd, READ_SIZE)
@@ -202,12 +209,13 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
                 else:
                     spools.abandon(queue_id)
             if batch:
-                commit_batch(writer, batch, tmp_fd, incoming_fd, fsync)
+                commit_batch(writer, batch, tmp_fd, incoming_fd, fsync, pool)
                 if can_answer:
                     can_answer = _send_all(answers_fd, answer_lines(batch))
             if not data:
                 return          # the job has ended; a partial frame was never a message
     finally:
+        pool.shutdown()
         spools.abandon_all()    # never got their C: never acknowledged
         os.close(tmp_fd)
         os.close(incoming_fd)

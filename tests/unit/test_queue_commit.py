@@ -19,6 +19,7 @@ import os
 import signal
 import stat
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -79,16 +80,17 @@ def queue_file(queue_id: str, content: bytes | None = None) -> bytes:
 class Batches:
     """commit_batch on a queue, with the directories open as the commit process has them."""
 
-    def __init__(self, root: Path, recorder: Recorder):
+    def __init__(self, root: Path, recorder: Recorder, pool=None):
         self.writer = QueueWriter(root)
         self.recorder = recorder
+        self.pool = pool
         flags = os.O_RDONLY | os.O_DIRECTORY
         self.tmp_fd = os.open(root / "queue" / "tmp", flags)
         self.incoming_fd = os.open(root / "queue" / "incoming", flags)
 
     def commit(self, ids: list[str]) -> list[Commit]:
         batch = [Commit(i, queue_file(i)) for i in ids]
-        commit_batch(self.writer, batch, self.tmp_fd, self.incoming_fd, self.recorder)
+        commit_batch(self.writer, batch, self.tmp_fd, self.incoming_fd, self.recorder, self.pool)
         for message in batch:                 # what the job would now answer
             if message.error is None:
                 self.recorder.mark("250", message.queue_id)
@@ -120,6 +122,38 @@ def test_each_250_comes_after_the_fsyncs_that_cover_its_message(queue_root) -> N
     assert_every_250_follows_its_fsyncs(recorder.events, ids)
     assert len([e for e in recorder.events if e[0] == "dir"]) == 6     # one per batch
     assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(ids)
+    assert os.listdir(queue_root / "queue" / "tmp") == []
+
+
+def test_with_a_pool_each_file_is_fsynced_in_tmp_and_one_directory_fsync_a_batch(queue_root) -> None:
+    """The commit process fsyncs a batch's files at once, one thread each: each file is
+    still in tmp/ when its fsync runs (renamed only after it), and one directory fsync
+    per batch covers the renames, before any 250."""
+    recorder = Recorder(queue_root / "queue" / "incoming")
+    with ThreadPoolExecutor(8) as pool:
+        batches = Batches(queue_root, recorder, pool)
+        ids = [batches.writer.new_id() for _ in range(40)]
+        for start in range(0, 40, 7):
+            batches.commit(ids[start:start + 7])
+        batches.close()
+    assert_every_250_follows_its_fsyncs(recorder.events, ids)
+    assert len([e for e in recorder.events if e[0] == "dir"]) == 6
+    assert all(e[2] is False for e in recorder.events if e[0] == "file")
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(ids)
+
+
+def test_a_failed_file_fsync_with_a_pool_fails_only_that_message(queue_root) -> None:
+    writer = QueueWriter(queue_root)
+    ids = [writer.new_id() for _ in range(6)]
+    recorder = Recorder(queue_root / "queue" / "incoming", fail_file=ids[3])
+    with ThreadPoolExecutor(4) as pool:
+        batches = Batches(queue_root, recorder, pool)
+        batch = batches.commit(ids)
+        batches.close()
+    assert isinstance(batch[3].error, OSError) and batch[3].error.errno == 28
+    good = ids[:3] + ids[4:]
+    assert_every_250_follows_its_fsyncs(recorder.events, good)
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(good)
     assert os.listdir(queue_root / "queue" / "tmp") == []
 
 
