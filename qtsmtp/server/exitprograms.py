@@ -96,6 +96,12 @@ class PythonProgram:
             self._back_to_threads()
             raise ExitFailure(f"stopped after more than {SLOW_SECONDS * 1000:g} ms on the "
                               "event loop") from None
+        except Exception:
+            raise
+        except BaseException as failure:
+            # sys.exit() or KeyboardInterrupt raised by the function: out of a callback
+            # on the loop they would end the server job.
+            raise ExitFailure(f"{type(failure).__name__}: {failure}"[:300]) from None
         took = perf_counter() - started
         if took > SLOW_SECONDS:
             self._back_to_threads()

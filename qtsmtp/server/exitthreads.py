@@ -93,6 +93,8 @@ class ExitThreads:
                 result = call.function(call.event)
             except Exception as failure:       # the program's, reported by the caller
                 error = failure
+            except BaseException as failure:   # sys.exit() in the function: not the thread's end
+                error = RuntimeError(f"{type(failure).__name__}: {failure}")
             call.seconds = perf_counter() - started
             with self.lock:
                 call.finished = True

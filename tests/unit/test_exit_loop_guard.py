@@ -5,6 +5,7 @@ on the loop changes nothing. Run on the main thread, as a server job's loop is."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import threading
@@ -12,7 +13,9 @@ import time
 
 import pytest
 
+from qtsmtp.server.exitevents import ExitEvent, ExitFailure
 from qtsmtp.server.exitloop import GUARD_SIGNAL, Overran, loop_guard
+from qtsmtp.server.exitprograms import PythonProgram
 
 LONG = 30          # seconds a function would block if nothing stopped it
 
@@ -70,3 +73,28 @@ def test_a_fast_call_keeps_its_answer_and_a_stray_signal_changes_nothing():
     time.sleep(0.01)                    # the handler runs: nothing is raised
     assert signal.getsignal(GUARD_SIGNAL) == guard._stop_call
     assert guard.run(lambda event: event, 7) == 7
+
+
+# --- through PythonProgram: what a function raises stays the program's --------------------
+
+def leaves(event):
+    raise SystemExit(3)
+
+
+def test_sys_exit_in_a_plain_function_is_a_failure_of_the_call_not_the_job_s_end():
+    program = PythonProgram(f"{__name__}:leaves", 2)
+    event = ExitEvent("MAIL", "FROM:<a@b.example>", "127.0.0.1", 1, "s")
+
+    async def call_twice():
+        outcomes = []
+        for _ in range(2):          # in a thread, then on the loop
+            try:
+                await program.call(event, 5.0)
+            except Exception as failure:     # noqa: BLE001 - what the caller gets
+                outcomes.append(failure)
+            program.on_loop = loop_guard()
+        await program.close()
+        return outcomes
+    outcomes = asyncio.run(call_twice())
+    assert [type(outcome) for outcome in outcomes] == [RuntimeError, ExitFailure]
+    assert all("SystemExit: 3" in str(outcome) for outcome in outcomes)
