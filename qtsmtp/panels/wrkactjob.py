@@ -128,6 +128,7 @@ class JobsPanel(Panel):
     def refresh(self) -> None:
         request = self.request
         every = table.active_jobs(self.root)
+        self.active = len(every)      # IBM: the system's active jobs, whatever is listed
         self.jobs = activejobs.select_jobs(every, request.subsystems, request.job)
         measured = self.sampler.measure(self.jobs)
         present = sorted({j.subsystem for j in activejobs.select_jobs(every, request.subsystems, "*ALL")})
@@ -169,7 +170,7 @@ class JobsPanel(Panel):
         lines = blank()
         heading(lines, "Work with Active Jobs")
         total = sum(row.cpu_percent for row in self.table if row.job is not None)
-        active = sum(1 for row in self.table if row.job is not None)
+        active = self.active
         put(lines, 2, 1, f"CPU %: {ibm_decimal(total):>7}     Elapsed time:   {hhmmss(self.elapsed)}"
             f"     Active jobs: {active:>5}" + ("     Automatic refresh" if self.auto else ""))
         put(lines, POSITION_ROW, 1, leader("Position to", POSITION_COL - 4))

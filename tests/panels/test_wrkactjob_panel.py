@@ -206,6 +206,7 @@ def test_position_to_and_include(term, smtp_server):
     lines = refresh_until(terminal, lambda now: "QTSMTPSRVP" in now[10]
                           and status_of(now, "QTSMTPSRVP") == "SELW")
     assert [line[6:20].strip() for line in lines[9:12]] == ["QSYSWRK", "QTSMTPSRVP", ""]
+    assert "Active jobs:     3" in lines[2]                # the system's, as IBM counts them
     expect_screen(terminal, "wrkactjob_include_pj", mask=mask_jobs)
     # Options work on the rows included; Position to looks among them only.
     terminal.keys("Home")
