@@ -150,8 +150,8 @@ class MimeScanner:
         if len(self._block) + (stop - start) <= MAX_HEADER_BYTES:
             self._block += data[start:stop]
         else:                                  # the block fills up within these lines
-            for line in data[start:stop].splitlines(keepends=True):
-                self._line(line)
+            for line in data[start:stop - 1].split(b"\n"):
+                self._line(line + b"\n")
         return stop
 
     def _skip_body(self, data: bytes, start: int) -> int:

@@ -132,3 +132,16 @@ def test_short_cuts_are_taken_for_the_usual_message():
     scanner._line = None             # a line-by-line step would fail here
     scanner.feed(b"From: <a@b.test>\r\nTo: <c@d.test>\r\nSubject: s\r\n")
     assert bytes(scanner._block).count(b"\r\n") == 3
+
+
+def test_a_header_block_that_fills_up_reads_as_line_by_line():
+    # Header lines with a CR before their CR LF (a line ends at LF only: "a\r\r\n" is
+    # one line, not "a\r" and an empty one) that pass MAX_HEADER_BYTES together; what
+    # comes after the block is full is dropped, "--b1" there included.
+    junk = b"X-Junk: a\r\r\n" * 25_000
+    data = (b"From: a@b.test\r\nContent-Type: multipart/mixed; boundary=b1\r\n" + junk
+            + b"--b1\r\nContent-Type: application/x-evil; name=e.exe\r\n" + junk
+            + b"\r\n--b1\r\nContent-Type: text/plain\r\n\r\nx\r\n--b1--\r\n")
+    whole = facts_of(data, [])
+    assert whole == facts_of(data, [1] * len(data))
+    assert [p.content_type for p in whole.parts] == ["multipart/mixed", "text/plain"]
