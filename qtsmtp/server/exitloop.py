@@ -119,6 +119,8 @@ def loop_guard() -> LoopGuard | None:
     """The process's guard (made at the first call); None when the event loop does not
     run on the main thread, where alone a signal handler runs: no call goes on the loop."""
     global _guard
-    if _guard is None and threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if _guard is None:
         _guard = LoopGuard()
     return _guard

@@ -98,3 +98,11 @@ def test_sys_exit_in_a_plain_function_is_a_failure_of_the_call_not_the_job_s_end
     outcomes = asyncio.run(call_twice())
     assert [type(outcome) for outcome in outcomes] == [RuntimeError, ExitFailure]
     assert all("SystemExit: 3" in str(outcome) for outcome in outcomes)
+
+
+def test_no_guard_for_a_loop_off_the_main_thread():
+    got = []
+    thread = threading.Thread(target=lambda: got.append(loop_guard()))
+    thread.start()
+    thread.join()
+    assert got == [None]
