@@ -111,9 +111,9 @@ class _State(Record, frozen=True):
     def trusted_by_stat(self) -> bool:
         if self.changed_ns + RACY_NS <= self.checked_ns:
             return True
-        # A member whose modification time lies RACY_NS before the look (a removal in
-        # place sets it so: MemberFile.mark_removed) cannot be written again without
-        # that time changing, however soon: any write sets it to the time of the write.
+        # A member whose modification time lies RACY_NS before the look (the commands
+        # set it so after each change: store.member.backdate) cannot be written again
+        # without that time changing, however soon: any write sets it to its own time.
         parts = (self.stat_key or "").split(":")
         return len(parts) == 4 and int(parts[2]) + RACY_NS <= self.checked_ns
 

@@ -12,6 +12,10 @@ Every change is first recorded in the library's change journal (store.journal), 
 the journal's lock taken inside the member's, and the member is written before that
 lock is let go: the server jobs apply the journal instead of comparing members.
 
+After each change a command sets the member's modification time 2 s in the past
+(``backdate``): any later write moves it, so the next command can tell from the stat
+alone that nobody wrote the member since, without reading it (config.listindex).
+
 Group commit: inside ``group_commit()`` (the script runner uses it) appends are written at
 once but fsynced together when the group is flushed; the caller reports a change only
 after the flush, so nothing is reported before it is durable. A whole-member replace
@@ -246,6 +250,7 @@ class MemberFile:
                 try:
                     try:
                         write_all(fd, encoded)
+                        backdate(fd, st.st_mtime_ns)
                         if _group is None:
                             os.fsync(fd)
                     except OSError:
@@ -276,6 +281,7 @@ class MemberFile:
         with self._denied_as_message():
             data = text.encode("utf-8", "surrogateescape")
             inode = write_aside(tmp, (data,), self.mode, exclusive=False)
+            os.utime(tmp, ns=(time.time_ns(), _past(None)))      # see backdate()
             try:
                 secret = self.mode == 0o600   # credentials stay in their 0600 member
                 # The journal record goes first; the member is renamed in under it.
@@ -296,7 +302,7 @@ class MemberFile:
 
         Journaled first as a REMOVE of ``records`` whose "after" also names the
         modification time the member is given once every record is overwritten
-        (futimens, BACKDATE_NS in the past): a job that finds another time (a writer
+        (futimens, in the past: backdate): a job that finds another time (a writer
         killed before or during its writes) compiles from the member. Never torn: a record that lies in one
         512-byte sector is overwritten by one write (one page, which a kill cannot
         cut, one sector, which a power cut does not tear); one that crosses a sector
@@ -313,13 +319,9 @@ class MemberFile:
                             or os.pread(fd, len(record), offset) != record):
                         raise escape("TCP2651", str(self), detail="The record moved meanwhile.")
                 before = (st.st_ino, st.st_size, st.st_mtime_ns)
-                # A time no earlier state of the member had (see the journal check
-                # above), and BACKDATE_NS in the past: any later write of the member
-                # changes it, whoever makes it, however soon, so the next command
-                # may trust the member's stat key without reading it (config.listindex).
-                mtime = time.time_ns() - BACKDATE_NS
-                if mtime == st.st_mtime_ns:
-                    mtime -= 1
+                # A time no earlier state of the member had: see the journal check
+                # above; and in the past, as backdate() says.
+                mtime = _past(st.st_mtime_ns)
                 with journal.change(self._library, self.file, self.member, journal.REMOVE,
                                     before, (st.st_ino, st.st_size, mtime), None,
                                     None if self.mode == 0o600 else records):
@@ -358,9 +360,25 @@ class MemberFile:
 # whole (config.lists). Also what a reader skips: it is a comment.
 TOMBSTONE = b"#"
 SECTOR = 512
-# How far in the past mark_removed sets the member's modification time: the longest
-# timestamp tick of a file system (FAT's 2 s), as config.listindex.RACY_NS.
+# How far in the past a command sets the member's modification time (backdate): the
+# longest timestamp tick of a file system (FAT's 2 s), as config.listindex.RACY_NS.
 BACKDATE_NS = 2_000_000_000
+
+
+def backdate(fd: int, before_ns: int | None) -> None:
+    """Set the member's modification time BACKDATE_NS in the past (and not to
+    ``before_ns``, what it was), after a command changed it under the lock: any later
+    write of the member sets it to the time of that write, whoever makes it, however
+    soon, so the next command may trust the member's stat key (config.listindex:
+    a write in the same timestamp tick as the command's own would otherwise keep it)
+    without reading the whole member to check it."""
+    now = time.time_ns()
+    os.utime(fd, ns=(now, _past(before_ns, now)))
+
+
+def _past(before_ns: int | None, now: int | None = None) -> int:
+    mtime = (time.time_ns() if now is None else now) - BACKDATE_NS
+    return mtime - 1 if mtime == before_ns else mtime
 
 
 def deleted_record(length: int) -> bytes:
