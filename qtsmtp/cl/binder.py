@@ -86,7 +86,28 @@ def bind_value(parm: ValueSpec, content: ValueList):
         raise CLError([bad.message]) from None
 
 
+# id(spec) -> (spec, its bound default) for defaults that cannot be changed in place:
+# a definition's defaults are the same for every command of a script.
+_defaults: dict[int, tuple[ValueSpec, object]] = {}
+
+
 def default(parm: ValueSpec):
+    known = _defaults.get(id(parm))
+    if known is not None and known[0] is parm:
+        return known[1]
+    value = _default(parm)
+    if _immutable(value):
+        _defaults[id(parm)] = (parm, value)
+    return value
+
+
+def _immutable(value) -> bool:
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return value is None or isinstance(value, (str, int, float, bool))
+
+
+def _default(parm: ValueSpec):
     if parm.dft is None:
         if parm.elems is not None and parm.max == 1:
             return tuple(default(e) for e in parm.elems)
