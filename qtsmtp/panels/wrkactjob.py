@@ -16,7 +16,10 @@ HLD), 4=End (after a confirmation, or with F4 the End Job prompt: *CNTRLD with a
 after which the job is ended at once, or *IMMED), 5=Work with (process, start time,
 port, sessions served, recent job log), 6=Release (SIGCONT), 7=Display message (the
 job's messages that need attention: diagnostics and escapes of its log), 8=Work with
-spooled files (the job log, the job's one spooled file, QPJOBLOG). Each job is named
+spooled files (the job log, the job's one spooled file, QPJOBLOG). Position to puts
+the first job or subsystem whose name starts with a text on the top line; F14=Include
+shows only the jobs that match a name, user, type, function and status
+(qtsmtp.panels.jobinclude). Each job is named
 by its pid *and* the start time of that pid, so a signal never reaches a process that
 merely reused the number.
 
@@ -299,7 +302,7 @@ class JobsPanel(Panel):
             self.top = 0
             self.show([])
             self.refresh()
-            self.focus_on(1 if len(self.fields) > 2 else 0)
+            self.focus_on(1)                 # the first Opt, or ===> on an empty list
 
     def position_to(self, text: str) -> None:
         """Position to: *TOP, *BOT, or the first job or subsystem whose name starts
@@ -314,7 +317,7 @@ class JobsPanel(Panel):
         self.top = found
         self.show([])
         self.arrange()
-        self.focus_on(1 if len(self.fields) > 2 else 0)
+        self.focus_on(1)
 
     def help_lines(self) -> list[str]:
         return [
