@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import re
 from datetime import datetime
 from email.utils import format_datetime
@@ -74,6 +75,16 @@ class AiosmtpdLookup:
 
     def __dir__(self) -> list[str]:
         return _aiosmtpd_names(type(self))
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # aiosmtpd also asks inspect.signature() of the handler's handle_EHLO, for every
+        # connection (its 4- or 5-argument form): a third of what is left of a session's
+        # set-up. Worked out once here and kept as the function's __signature__, which
+        # inspect.signature() returns as it is.
+        ehlo = vars(cls).get("handle_EHLO")
+        if ehlo is not None and "__signature__" not in vars(ehlo):
+            ehlo.__signature__ = inspect.signature(ehlo)
 
 
 class RelayHandler(AiosmtpdLookup):
