@@ -283,6 +283,8 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
         self._greeted = False           # the greeting (no RFC 3463 code either) is sent
         self.dsn_taken: dict = {}       # RFC 3461 parameters of the MAIL or RCPT in hand
+        self._offer: esmtp.Offer | None = None      # offer(), for the configuration
+        self._offer_of = None                       # ... it was read from
 
     def _create_session(self) -> RelaySession:
         # self.session is the session before STARTTLS, or None on a new connection.
@@ -344,9 +346,16 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         await super().push(line)          # one write of the lines and CRLF, one drain
 
     def offer(self) -> esmtp.Offer:
-        """The ESMTP extensions of this session (the attributes it started with)."""
+        """The ESMTP extensions of this session (the attributes it started with); asked
+        at EHLO and at each MAIL, RCPT and DATA, so kept while the configuration is the
+        same one."""
         compiled = self.session.compiled if self.session is not None else None
-        return esmtp.Offer.from_attributes(compiled.attributes) if compiled else esmtp.Offer()
+        if not compiled:
+            return esmtp.Offer()
+        if self._offer_of is not compiled:
+            self._offer = esmtp.Offer.from_attributes(compiled.attributes)
+            self._offer_of = compiled
+        return self._offer
 
     # --- DSN parameters (RFC 3461): taken out before aiosmtpd parses the rest -------
 
