@@ -61,8 +61,10 @@ ADD, REMOVE, REPLACE, START = "add", "remove", "replace", "start"
 # (SIGKILL) the process that reaches fault point NAME; QTSMTP_TEST_FAULT=once:PATH kills
 # the first process that reaches fault point NAME after the test made the file PATH.NAME
 # (it takes the file away: one process of a server dies, once). after-journal: a writer
-# between its journal record and its member write; job-apply: a server job that has
-# applied records to a copy of its policy, before it uses it.
+# between its journal record and its member write; in-place-written: a writer that has
+# marked its records deleted in place, before it sets the time its record promised
+# (store.member.MemberFile.mark_removed); job-apply: a server job that has applied
+# records to a copy of its policy, before it uses it.
 FAULT_ENV = "QTSMTP_TEST_FAULT"
 
 # Read once: the environment of a process is set before it starts.

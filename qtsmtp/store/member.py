@@ -12,7 +12,7 @@ Every change is first recorded in the library's change journal (store.journal), 
 the journal's lock taken inside the member's, and the member is written before that
 lock is let go: the server jobs apply the journal instead of comparing members.
 
-After each change a command sets the member's modification time 2 s in the past
+After each change a command sets the member's modification time 2.1 s in the past
 (``backdate``): any later write moves it, so the next command can tell from the stat
 alone that nobody wrote the member since, without reading it (config.listindex).
 
@@ -303,11 +303,13 @@ class MemberFile:
         Journaled first as a REMOVE of ``records`` whose "after" also names the
         modification time the member is given once every record is overwritten
         (futimens, in the past: backdate): a job that finds another time (a writer
-        killed before or during its writes) compiles from the member. Never torn: a record that lies in one
-        512-byte sector is overwritten by one write (one page, which a kill cannot
-        cut, one sector, which a power cut does not tear); one that crosses a sector
-        boundary gets its "#" first, made durable, then the rest, so that whatever
-        part of the second write is lost, the line is a comment already."""
+        killed before or during its writes) compiles from the member.
+
+        Never torn: a record that lies in one 512-byte sector is overwritten by one
+        write (one page, which a kill cannot cut, one sector, which a power cut does
+        not tear); one that crosses a sector boundary gets its "#" first, made
+        durable, then the rest, so that whatever part of the second write is lost,
+        the line is a comment already."""
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
@@ -330,6 +332,7 @@ class MemberFile:
                         for offset, record in spans:
                             _overwrite(fd, offset, deleted_record(len(record)))
                             done.append((offset, record))
+                        journal.fault_point("in-place-written")
                         os.utime(fd, ns=(st.st_atime_ns, mtime))
                         os.fdatasync(fd)
                     except OSError:
@@ -361,8 +364,10 @@ class MemberFile:
 TOMBSTONE = b"#"
 SECTOR = 512
 # How far in the past a command sets the member's modification time (backdate): the
-# longest timestamp tick of a file system (FAT's 2 s), as config.listindex.RACY_NS.
-BACKDATE_NS = 2_000_000_000
+# longest timestamp tick of a file system (FAT's 2 s, config.listindex.RACY_NS), and a
+# tenth more: the kernel's file times lag time.time_ns() by up to a clock tick, and the
+# index takes a change's own time (ctime) as the moment it looked (listindex.appended).
+BACKDATE_NS = 2_100_000_000
 
 
 def backdate(fd: int, before_ns: int | None) -> None:

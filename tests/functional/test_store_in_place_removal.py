@@ -138,6 +138,24 @@ def test_a_removal_killed_after_its_journal_record_is_caught_by_the_jobs(cl, qro
     assert source.reload() is None and not relays(source.current.policy, 77)
 
 
+def test_a_removal_killed_after_its_write_before_its_time_is_caught_too(cl, qroot) -> None:
+    path = large_member(qroot, cl)
+    source = PolicySource(qroot, "mail.test", ("127.0.0.1",))
+    killed = rmv(cl, 78, env={journal.FAULT_ENV: "in-place-written"})
+    assert killed.returncode == -signal.SIGKILL
+    lines = path.read_text().splitlines()
+    assert lines[78] == deleted_record(len(record(78))).decode()    # written, never torn
+    promised = last_journal_record(qroot)["after"][2]
+    assert path.stat().st_mtime_ns != promised
+    # The time is not the one promised: the job compiles from the member, which no
+    # longer holds the entry; the commands find the member changed and agree.
+    assert source.reload() is None
+    assert [note.id for note in source.notes] == ["TCP3024"]
+    assert not relays(source.current.policy, 78) and relays(source.current.policy, 79)
+    assert rmv(cl, 78).stderr.startswith("TCP2651 ")
+    assert cl("addsmtple", f"*ACCEPT INTNETADR('{host(78)}')").returncode == 0
+
+
 def test_kill_9_during_removals_leaves_every_record_whole_or_deleted(cl, qroot) -> None:
     path = large_member(qroot, cl)
     original = path.read_text().splitlines()
