@@ -324,10 +324,10 @@ class ListIndex:
 
     # --- our own changes ---------------------------------------------------------------
 
-    def appended(self, written: tuple[int, bytes, os.stat_result] | None = None) -> None:
+    def appended(self, written: tuple[int, bytes, int, os.stat_result] | None = None) -> None:
         """After an append to the member (under the lock), add what was appended:
-        ``written`` as MemberFile.append returns it (where, the bytes, the member's
-        status after them), or else read from the member.
+        ``written`` as MemberFile.append returns it (where, the bytes, when the status
+        after them was taken, and that status), or else read from the member.
 
         Never fails the command, whose change is made: on any trouble the index is left
         describing the member before the append, and the next sync sees the difference."""
@@ -336,13 +336,10 @@ class ListIndex:
             if state is None or not state.whole:
                 return                      # the next sync reads the member
             if (written is not None and written[0] == state.size
-                    and written[2].st_size == state.size + len(written[1])):
-                st, tail = written[2], written[1]
+                    and written[3].st_size == state.size + len(written[1])):
+                tail, checked_ns, st = written[1], written[2], written[3]
                 if not _same_inode(_stat_key(st)[0], state.stat_key):
                     return
-                # The status was taken after the write: the write's own time is no
-                # later than it, as checked_ns must be (_State.trusted_by_stat).
-                checked_ns = _stat_key(st)[1]
             else:
                 checked_ns = time.time_ns()
                 fd = os.open(self.member.path, os.O_RDONLY | os.O_CLOEXEC)

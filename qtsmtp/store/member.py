@@ -222,11 +222,12 @@ class MemberFile:
         finally:
             os.close(lock_fd)  # closing releases the flock
 
-    def append(self, record: str) -> tuple[int, bytes, os.stat_result]:
+    def append(self, record: str) -> tuple[int, bytes, int, os.stat_result]:
         """Append one record durably. Call with the lock held. Returns where the bytes
         went, the bytes (the record and its newline, after a newline that closes a last
-        line left open) and the member's status after them: what an index of the member
-        needs to follow, without reading the member again."""
+        line left open), a time (time_ns) just before the member's status was taken,
+        and that status, after them: what an index of the member needs to follow,
+        without reading the member again."""
         data = record + "\n"
         with self._denied_as_message():
             try:
@@ -256,7 +257,7 @@ class MemberFile:
                     except OSError:
                         _take_back(fd, st.st_size)
                         raise
-                    appended = st.st_size, encoded, os.fstat(fd)
+                    appended = st.st_size, encoded, time.time_ns(), os.fstat(fd)
                     if _group is not None:
                         _group.add(self.path, fd, created, self.directory)
                         return appended
