@@ -137,14 +137,17 @@ class MimeScanner:
         where the line-by-line reading goes on: the line that may end the block."""
         if self._block_full or _EMPTY_LINE.match(data, start):
             return start
-        found = _LINE_THEN_EMPTY.search(data, start)
-        stop = found.start() + 1 if found else data.rfind(b"\n", start) + 1
+        limit = len(data)
         if self._boundaries:
             if data.startswith(b"--", start):
                 return start
-            dashes = data.find(b"\n--", start, stop)
+            # The empty line is looked for only up to the next line that begins with
+            # "--": many such lines in a block must not each cost a search to its end.
+            dashes = data.find(b"\n--", start)
             if dashes >= 0:
-                stop = dashes + 1
+                limit = dashes + 1
+        found = _LINE_THEN_EMPTY.search(data, start, limit)
+        stop = found.start() + 1 if found else data.rfind(b"\n", start, limit) + 1
         if stop <= start:
             return start
         if len(self._block) + (stop - start) <= MAX_HEADER_BYTES:
