@@ -137,11 +137,18 @@ def qtsmtp() -> None:
     sys.exit(run_command_line(" ".join(argv)))
 
 
+RUN_USAGE = "usage: qtsmtp run FILE|- [PARM(value ...)]\n"
+RUNQUEUE_USAGE = "usage: qtsmtp runqueue [--all | --scheduled]\n"
+
+
 def _run_queue(args: list[str]) -> int:
     """qtsmtp runqueue [--all | --scheduled]: deliver the queue now, as sendmail -q, or
     when RUNQINTV minutes have passed (qtsmtp(1), qtsmtp-server(8) QUEUE RUNNER)."""
+    if args[:1] in (["-h"], ["--help"]):
+        sys.stdout.write(RUNQUEUE_USAGE)
+        return EXIT_OK
     if len(args) > 1 or any(a not in ("--all", "--scheduled") for a in args):
-        sys.stderr.write("usage: qtsmtp runqueue [--all | --scheduled]\n")
+        sys.stderr.write(RUNQUEUE_USAGE)
         return EXIT_INVALID
     from qtsmtp.programs import wrksmtpq  # the delivery engine: only here
     try:
@@ -155,8 +162,11 @@ def _run_queue(args: list[str]) -> int:
 
 
 def _run_script_file(args: list[str]) -> int:
+    if args[:1] in (["-h"], ["--help"]):      # a script of that name runs as ./--help
+        sys.stdout.write(RUN_USAGE)
+        return EXIT_OK
     if not args:
-        sys.stderr.write("usage: qtsmtp run FILE|- [PARM(value ...)]\n")
+        sys.stderr.write(RUN_USAGE)
         return EXIT_INVALID
     path = args[0]
     try:

@@ -147,6 +147,19 @@ def test_missing_script_file(cl, tmp_path):
     assert r.returncode == 2 and r.stderr.startswith("QTS0003 ")
 
 
+def test_run_and_runqueue_help_is_usage_not_a_file_name(cl, tmp_path):
+    # "qtsmtp run --help" read a script file named --help (QTS0003); a file of that
+    # name is still run as ./--help.
+    for words, usage in ((["run", "--help"], "usage: qtsmtp run FILE|-"),
+                         (["run", "-h"], "usage: qtsmtp run FILE|-"),
+                         (["runqueue", "--help"], "usage: qtsmtp runqueue")):
+        r = cl("qtsmtp", *words)
+        assert (r.returncode, r.stderr) == (0, "") and r.stdout.startswith(usage), words
+    (tmp_path / "--help").write_text("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.7.7.7')\n")
+    r = cl("qtsmtp", "run", "./--help", cwd=tmp_path)
+    assert r.returncode == 0 and "QTS0002" in r.stderr + r.stdout
+
+
 def test_commands_list_and_unknown_command(cl):
     r = cl("qtsmtp", "commands")
     assert r.returncode == 0 and "ADDSMTPLE   Add SMTP List Entry" in r.stdout
