@@ -374,15 +374,18 @@ class ListIndex:
         except (CLError, OSError, _sqlite().Error):
             self._forget_state()
 
-    def marked_removed(self, removed: list[Match], spans: list[tuple[int, bytes]]) -> None:
-        """After MemberFile.mark_removed(spans) (under the lock): the records of
-        ``removed`` are deleted records now, every other byte is as it was. The
+    def marked_removed(self, removed: list[Match], spans: list[tuple[int, bytes]],
+                       written: tuple[int, os.stat_result]) -> None:
+        """After MemberFile.mark_removed(spans) (under the lock), which returned
+        ``written``: when it looked, and the status of the file it wrote. The records
+        of ``removed`` are deleted records now, every other byte is as it was. The
         checksum is brought forward from the bytes changed (crc32_overwritten), not
-        from a read of the member."""
+        from a read of the member; the stat key is the file written's, not the path's
+        (a file renamed over the member meanwhile, by a hand edit, is then seen by the
+        next sync)."""
         state = self.state
         try:
-            checked_ns = time.time_ns()
-            key, changed_ns = _stat_key(self.member.stat())
+            checked_ns, key, changed_ns = written[0], *_stat_key(written[1])
             crc = state.crc
             for offset, record in spans:
                 crc = crc32_overwritten(crc, state.size, offset, record,

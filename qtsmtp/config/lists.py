@@ -129,8 +129,9 @@ class ListMember:
                 if any(at is None for at, _ in spans) or not _held(self.member.path, spans):
                     spans = locate_lines(self.member.path, found)      # searched for
                 if spans is not None:
-                    self.member.mark_removed(spans, sorted({match.line for match in found}))
-                    index.marked_removed(found, spans)
+                    written = self.member.mark_removed(spans,
+                                                       sorted({match.line for match in found}))
+                    index.marked_removed(found, spans, written)
                     return found[0].entry
         data = index.sync(read=True)
         found = index.find(entry)

@@ -294,7 +294,8 @@ class MemberFile:
                 tmp.unlink(missing_ok=True)
                 raise
 
-    def mark_removed(self, spans: list[tuple[int, bytes]], records: list[str]) -> None:
+    def mark_removed(self, spans: list[tuple[int, bytes]], records: list[str]
+                     ) -> tuple[int, os.stat_result]:
         """Mark records removed where they are: each ``(offset, record bytes)`` of
         ``spans`` is overwritten by a deleted record of the same length, TOMBSTONE and
         blanks (a comment, to every reader), and only that page is made durable, not
@@ -310,7 +311,11 @@ class MemberFile:
         write (one page, which a kill cannot cut, one sector, which a power cut does
         not tear); one that crosses a sector boundary gets its "#" first, made
         durable, then the rest, so that whatever part of the second write is lost,
-        the line is a comment already."""
+        the line is a comment already.
+
+        Returns a time (time_ns) just before the status of the file written was taken,
+        and that status (fstat, not the path's: a file renamed over the member meanwhile
+        is not the one written), as append() does."""
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
@@ -336,6 +341,7 @@ class MemberFile:
                         journal.fault_point("in-place-written")
                         os.utime(fd, ns=(st.st_atime_ns, mtime))
                         os.fdatasync(fd)
+                        return time.time_ns(), os.fstat(fd)
                     except OSError:
                         for offset, record in done:      # as it was, as far as we can
                             _overwrite(fd, offset, record, quiet=True)

@@ -187,3 +187,48 @@ def test_kill_9_during_removals_leaves_every_record_whole_or_deleted(cl, qroot) 
         # ... and the commands with their index agree with the member.
         present = record(n) in lines
         assert (rmv(cl, n).returncode == 0) == present, n
+
+
+def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
+        qroot, tmp_path) -> None:
+    """A hand edit that renames a file over the member (an editor, rsync -t: its
+    modification time from elsewhere, long past) while RMVSMTPLE marks a record deleted
+    (held here at its fdatasync, by strace) is seen by the next command: the index does
+    not take the renamed file's status for the member it wrote."""
+    import shutil
+    if shutil.which("strace") is None:
+        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
+    from support import script as console
+    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
+
+    def cl(name, *args, prefix=()):
+        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+    path.write_text("".join(record(n) + "\n" for n in range(4000)))
+    assert cl("chgsmtpa", "ALWRLY(*LIST)").wait(60) == 0
+    assert cl("addsmtple", "*ACCEPT INTNETADR('192.0.2.1')").wait(60) == 0
+    edited = path.read_bytes().replace(f"\n{record(7)}\n".encode(),
+                                       f"\n{record(9)}\n".encode())    # same size
+    deleted = b"\n" + deleted_record(len(record(1234))) + b"\n"
+    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fdatasync",
+            "-e", "inject=fdatasync:delay_exit=3000000")
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(1234)}')", prefix=slow)
+    try:
+        deadline = time.monotonic() + 60
+        while deleted not in path.read_bytes():     # written; now at its fdatasync
+            assert removal.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        aside = tmp_path / "edited"
+        aside.write_bytes(edited)
+        past = time.time_ns() - 60 * 10**9
+        os.utime(aside, ns=(past, past))
+        os.rename(aside, path)
+    finally:
+        out, err = removal.communicate(timeout=60)
+    assert removal.returncode == 0, (out, err)
+    again = cl("addsmtple", f"*ACCEPT INTNETADR('{host(7)}')")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, (out, err)        # the member no longer holds it
+    assert path.read_text().splitlines().count(record(7)) == 1
