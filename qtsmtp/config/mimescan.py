@@ -78,6 +78,9 @@ class MimeScanner:
         self._partial = bytearray()
         self._long_line = False
         self._boundaries: list[bytes] = []     # b"--" + boundary, outermost first
+        # How many levels hold each marker: a "--" line that is none of them (or none
+        # followed by "--") is let go without a look at each of up to MAX_DEPTH levels.
+        self._marker_count: dict[bytes, int] = {}
         self._top_seen = False
         self._done = False
 
@@ -193,6 +196,9 @@ class MimeScanner:
 
     def _boundary(self, line: bytes) -> bool:
         text = line.rstrip(b"\r\n").rstrip(b" \t")
+        counts = self._marker_count
+        if text not in counts and (text[-2:] != b"--" or text[:-2] not in counts):
+            return False
         for level in range(len(self._boundaries) - 1, -1, -1):
             marker = self._boundaries[level]
             if not text.startswith(marker):
@@ -201,16 +207,25 @@ class MimeScanner:
             if rest == b"--":
                 if self._state == _HEADERS:
                     self._end_of_headers()
-                del self._boundaries[level:]
+                self._cut_boundaries(level)
                 self._state = _BODY            # the epilogue of the enclosing entity
                 return True
             if rest == b"":
                 if self._state == _HEADERS:
                     self._end_of_headers()
-                del self._boundaries[level + 1:]
+                self._cut_boundaries(level + 1)
                 self._start_headers()
                 return True
         return False
+
+    def _cut_boundaries(self, level: int) -> None:
+        """The boundaries of ``level`` and the levels inside it forgotten."""
+        counts = self._marker_count
+        for marker in self._boundaries[level:]:
+            counts[marker] -= 1
+            if not counts[marker]:
+                del counts[marker]
+        del self._boundaries[level:]
 
     def _start_headers(self) -> None:
         self._state = _HEADERS
@@ -239,7 +254,9 @@ class MimeScanner:
         if part_type.startswith("multipart/") and depth < MAX_DEPTH:
             marker = boundary(entity)
             if marker and len(marker) <= MAX_BOUNDARY:
-                self._boundaries.append(b"--" + marker.encode("utf-8", "surrogateescape"))
+                marker = b"--" + marker.encode("utf-8", "surrogateescape")
+                self._boundaries.append(marker)
+                self._marker_count[marker] = self._marker_count.get(marker, 0) + 1
         elif part_type in _EMBEDDED and transfer_encoding(entity) in ("", "7bit", "8bit", "binary"):
             self._start_headers()      # the body is a message: its header block comes next
         if self._state == _BODY and not self._boundaries:
