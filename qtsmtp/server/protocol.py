@@ -402,6 +402,10 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         if not self.tls_context:
             await self.push("454 TLS not available")
             return
+        if self._tls_protocol is not None:
+            # RFC 3207 4.2: TLS is on; a second handshake inside it is not offered.
+            await self.push("554 5.5.1 Error: TLS already active")
+            return
         await self.push("220 Ready to start TLS")
         # What the client sent after STARTTLS in plain text is never a command (RFC 3207
         # section 5): dropped now, as aiosmtpd's connection_made would drop it.

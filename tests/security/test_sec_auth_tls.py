@@ -271,3 +271,71 @@ def test_refuses_to_start_with_a_readable_credentials_member(new_server):
     os.chmod(member, 0o640)
     result = server.run("strtcpsvr", "*SMTP", check=False)
     assert result.returncode != 0 and "TCP6031" in result.stdout + result.stderr
+
+
+def _starttls_then(server, source: str, after: bytes) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=30,
+                                    source_address=(source, 0))
+    assert sock.recv(512).startswith(b"220")
+    sock.sendall(b"EHLO client.test\r\n")
+    data = b""
+    while b"\r\n250 " not in data:
+        data += sock.recv(4096)
+    sock.sendall(b"STARTTLS\r\n")
+    assert sock.recv(512).startswith(b"220")
+    sock.sendall(after)
+    return sock
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        while sock.recv(4096):
+            pass
+    except ConnectionResetError:
+        pass
+    return True
+
+
+def test_a_failed_handshake_ends_the_session(new_server, certificate):
+    """A client that says STARTTLS and then sends no TLS (plain text, an HTTP request):
+    the handshake fails, the server closes the connection, and the session ends, so
+    that what it held (a MAXCLTEMM place of its address) is given back: the session's
+    task must not read on from a reader that the TLS layer no longer feeds."""
+    from support import eventually
+    server = new_server()
+    cert, key = certificate
+    server.run("chgsmtpa", f"TLSCERT('{cert}') TLSKEY('{key}') MAXCLTEMM(2)")
+    server.start("SVRJOBS(1)")
+    for _ in range(2):
+        sock = _starttls_then(server, "127.0.0.8", b"GET / HTTP/1.0\r\n\r\n" * 20)
+        assert _closed_by_server(sock)
+        sock.close()
+
+    def served_again() -> bool:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=30,
+                                        source_address=("127.0.0.8", 0))
+        try:
+            return sock.recv(512).startswith(b"220")
+        finally:
+            sock.close()
+    eventually(served_again, "the address served again once its failed sessions ended")
+
+
+def test_starttls_inside_tls_is_refused(tls_server):
+    """RFC 3207 4.2: once TLS is on, EHLO offers no STARTTLS, and a STARTTLS is refused
+    (as Postfix: 554 5.5.1) instead of a 220 and a second handshake inside the first;
+    the session goes on over the TLS it has."""
+    client = RawTlsClient(tls_server)
+    try:
+        assert client.reply().startswith(b"220")
+        client.sock.sendall(b"EHLO client.test\r\n")
+        assert client.reply().startswith(b"250-")
+        client.starttls()
+        client.send(b"EHLO client.test\r\n")
+        assert b"STARTTLS" not in client.reply()
+        client.send(b"STARTTLS\r\n")
+        assert client.reply().startswith(b"554 5.5.1 ")
+        client.send(b"NOOP\r\n")
+        assert client.reply().startswith(b"250 ")
+    finally:
+        client.sock.close()
