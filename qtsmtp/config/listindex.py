@@ -114,8 +114,13 @@ class _State(Record, frozen=True):
         # A member whose modification time lies RACY_NS before the look (the commands
         # set it so after each change: store.member.backdate) cannot be written again
         # without that time changing, however soon: any write sets it to its own time.
+        # Unless the writer then sets it back (cp -p, rsync --inplace -t): the change
+        # time catches that, but only when it is finer than whole seconds (a file
+        # system with whole-second times, ext4's 128-byte inodes, FAT's 2 s, keeps it
+        # for a write in the same second): there the content checksum decides.
         parts = (self.stat_key or "").split(":")
-        return len(parts) == 4 and int(parts[2]) + RACY_NS <= self.checked_ns
+        return (len(parts) == 4 and int(parts[2]) + RACY_NS <= self.checked_ns
+                and int(parts[3]) % 1_000_000_000 != 0)
 
 
 def bucket(identity: tuple) -> int:

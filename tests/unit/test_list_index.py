@@ -385,3 +385,47 @@ def test_line_offsets_are_where_splitlines_lines_start_or_none(data):
             assert data[at - 7:].startswith(line.encode("utf-8", "surrogateescape"))
     known = all(at is not None for _, at in offsets)
     assert known == (not lines or len(lines) == len(data.split(b"\n")) - data.endswith(b"\n")), data
+
+
+def test_a_same_size_edit_that_restores_the_mtime_on_a_whole_second_file_system_is_seen(
+        tmp_path, monkeypatch):
+    # A file system whose times are whole seconds (ext4 with 128-byte inodes; FAT's
+    # 2 s): a hand edit in the second of a command's own change keeps its change time,
+    # and "cp -p" of a copy made after the command (or rsync --inplace -t) gives the
+    # member back the modification time the command set (store.member.backdate). The
+    # index must compare the content then, not trust the backdated time.
+    import os
+
+    def whole_seconds(st):
+        if st is None:
+            return None, 0
+        mtime, ctime = (t // 10**9 * 10**9 for t in (st.st_mtime_ns, st.st_ctime_ns))
+        return f"{st.st_ino}:{st.st_size}:{mtime}:{ctime}", max(mtime, ctime)
+    monkeypatch.setattr(listindex, "_stat_key", whole_seconds)
+    monkeypatch.setattr(listscan, "MOST_BYTES", -1)
+    path = member_file(tmp_path, ACCEPT).path
+    path.parent.mkdir(parents=True)
+    path.write_text("10.1.1.1 255.255.255.255\n")
+    edited = ("10.1.1.1 ", "10.1.1.2 ")
+    for attempt in range(20):              # until the edit falls in the command's second
+        listindex._close_all()
+        with ListMember(tmp_path, ACCEPT) as member:
+            member.add(entries.entry_from_parms(ACCEPT, {"INTNETADR": f"10.9.9.{attempt}"}))
+        before = os.stat(path)
+        with open(path, "r+b") as f:       # in place, the same size
+            text = f.read()
+            f.seek(0)
+            f.write(text.replace(edited[0].encode(), edited[1].encode()))
+        os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = os.stat(path)
+        if after.st_ctime_ns // 10**9 == before.st_ctime_ns // 10**9:
+            break
+        edited = edited[::-1]
+    else:
+        raise AssertionError("no edit in the same second as its command in 20 tries")
+    listindex._close_all()                 # the next command: another process
+    with ListMember(tmp_path, ACCEPT) as member:
+        result = outcome(lambda: member.add(
+            entries.entry_from_parms(ACCEPT, {"INTNETADR": edited[1].strip()})))
+    assert result[0] == "error" and result[1][0][0].startswith("TCP2650"), result
+    listindex._close_all()
