@@ -339,3 +339,24 @@ def test_starttls_inside_tls_is_refused(tls_server):
         assert client.reply().startswith(b"250 ")
     finally:
         client.sock.close()
+
+
+def test_after_starttls_the_session_forgets_what_came_before(tls_server):
+    """RFC 3207 4.2: after the handshake the server forgets the EHLO and the envelope the
+    client gave in plain text; a MAIL begun before STARTTLS is not carried over."""
+    client = RawTlsClient(tls_server)
+    try:
+        assert client.reply().startswith(b"220")
+        client.sock.sendall(b"EHLO client.test\r\n")
+        assert client.reply().startswith(b"250-")
+        client.sock.sendall(b"MAIL FROM:<a@client.test>\r\n")
+        assert client.reply().startswith(b"250 ")
+        client.starttls()
+        client.send(b"MAIL FROM:<a@client.test>\r\n")
+        assert client.reply().startswith(b"503 "), "EHLO not forgotten"
+        client.send(b"EHLO client.test\r\n")
+        assert client.reply().startswith(b"250-")
+        client.send(b"RCPT TO:<b@example.test>\r\n")
+        assert client.reply().startswith(b"503 "), "an envelope carried over"
+    finally:
+        client.sock.close()
