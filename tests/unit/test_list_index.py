@@ -149,12 +149,13 @@ def hand_edit(path: Path, op: tuple) -> None:
         f.truncate()
 
 
-def stored(root: Path) -> bytes | None:
-    path = member_file(root, NEAR).path
+def stored(root: Path, list_type: lt.ListType = NEAR) -> bytes | None:
+    path = member_file(root, list_type).path
     return path.read_bytes() if path.exists() else None
 
 
-def run_both(ops, stat_is_coarse: bool, monkeypatch, scan: bool = False) -> None:
+def run_both(ops, stat_is_coarse: bool, monkeypatch, scan: bool = False,
+             list_type: lt.ListType = NEAR, values: list = NEAR_VALUES) -> None:
     if stat_is_coarse:
         # A file system whose stat key may not change on a write (same size, same tick):
         # only the content checksum can tell, and it must.
@@ -166,15 +167,15 @@ def run_both(ops, stat_is_coarse: bool, monkeypatch, scan: bool = False) -> None
         monkeypatch.setattr(listindex, "_stat_key", coarse)
     with tempfile.TemporaryDirectory() as tmp:
         new_root, old_root = Path(tmp) / "new", Path(tmp) / "old"
-        path = member_file(new_root, NEAR).path
+        path = member_file(new_root, list_type).path
         try:
             for op in ops:
                 if op[0] in ("add", "remove"):
-                    entry = entries.entry_from_parms(NEAR, NEAR_VALUES[op[1]])
-                    new = indexed(new_root, NEAR, op[0], entry, scan)
-                    member_file(old_root, NEAR).directory.mkdir(parents=True, exist_ok=True)
-                    old = outcome(lambda: getattr(ParsingListMember(old_root, NEAR), op[0])(entry))
-                    assert new == old, (op, stored(new_root))
+                    entry = entries.entry_from_parms(list_type, values[op[1]])
+                    new = indexed(new_root, list_type, op[0], entry, scan)
+                    member_file(old_root, list_type).directory.mkdir(parents=True, exist_ok=True)
+                    old = outcome(lambda: getattr(ParsingListMember(old_root, list_type), op[0])(entry))
+                    assert new == old, (op, stored(new_root, list_type))
                 elif op[0] == "drop index":
                     for suffix in ("", "-wal", "-shm"):
                         Path(f"{path.parent}/.{path.name}.idx{suffix}").unlink(missing_ok=True)
@@ -183,10 +184,10 @@ def run_both(ops, stat_is_coarse: bool, monkeypatch, scan: bool = False) -> None
                     # gone (a process trusts the stat key of its own last change).
                     listindex._close_all()
                     for root in (new_root, old_root):
-                        p = member_file(root, NEAR).path
+                        p = member_file(root, list_type).path
                         p.parent.mkdir(parents=True, exist_ok=True)
                         hand_edit(p, op)
-                assert stored(new_root) == stored(old_root), op
+                assert stored(new_root, list_type) == stored(old_root, list_type), op
         finally:
             listindex._close_all()
 
@@ -219,6 +220,30 @@ def test_a_small_member_searched_without_its_index_decides_as_parsing_would(ops)
     # file made by an earlier, larger state of the list is left as it is.
     with pytest.MonkeyPatch.context() as monkeypatch:
         run_both(ops, stat_is_coarse=False, monkeypatch=monkeypatch, scan=True)
+
+
+# An IPv4 list (*ACCEPT): its canonical records take the fast paths (canonical_ip4_network:
+# the index's _ip4_bucket, the scan's (network, prefix) compare) that *NEAR never does.
+ACCEPT_VALUES = [
+    {"INTNETADR": "10.1.1.0", "SUBNETMASK": "255.255.255.0"},
+    {"INTNETADR": "10.1.1.77", "SUBNETMASK": "255.255.255.0"},     # the same network
+    {"INTNETADR": "10.1.1.5"},
+    {"INTNETADR": "10.2.0.0", "SUBNETMASK": "255.255.0.0"},
+    {"INTNETADR": "10.1.1.5", "SUBNETMASK": "255.255.255.254"},
+    {"INTNETADR": "10.1.1.6", "SUBNETMASK": "255.255.255.255"},
+    {"INTNETADR": "10.1.2.0", "SUBNETMASK": "255.255.255.0"},
+    {"INTNETADR": "0.0.0.0", "SUBNETMASK": "0.0.0.0"},
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(operation, max_size=25), st.booleans())
+@example(TWO_OF_ONE, True)
+@example(TWO_OF_ONE, False)
+def test_an_ip4_list_searched_with_or_without_its_index_decides_as_parsing_would(ops, scan):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        run_both(ops, stat_is_coarse=False, monkeypatch=monkeypatch, scan=scan,
+                 list_type=ACCEPT, values=ACCEPT_VALUES)
 
 
 @settings(max_examples=100, deadline=None)
