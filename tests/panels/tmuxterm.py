@@ -112,6 +112,20 @@ class Terminal:
             lines = self.screen()
         return lines
 
+    def settled(self, pause: float = 0.3, timeout: float = WAIT_SECONDS) -> list[str]:
+        """The screen once it is the same twice, ``pause`` apart: a repaint is over (a
+        screen that merely differs from the last one may be half drawn)."""
+        deadline = time.monotonic() + timeout
+        lines = self.screen()
+        while True:
+            time.sleep(pause)
+            again = self.screen()
+            if again == lines:
+                return lines
+            if time.monotonic() > deadline:
+                raise AssertionError("the screen never settled; last screen:\n" + "\n".join(again))
+            lines = again
+
     def cursor(self) -> tuple[int, int]:
         """(row, column) of the cursor, as tmux last drew it."""
         row, col = self._tmux("display-message", "-p", "-t", "t", "#{cursor_y} #{cursor_x}").stdout.split()
@@ -188,13 +202,7 @@ def expect_screen(terminal: Terminal, name: str, mask=masked) -> list[str]:
     from the screen instead, once it has settled (review the diff before committing)."""
     path = GOLDEN / f"{name}.txt"
     if os.environ.get("QTSMTP_UPDATE_GOLDEN"):
-        lines = terminal.screen()
-        while True:          # settled: the same screen twice, 0.3 s apart
-            time.sleep(0.3)
-            again = terminal.screen()
-            if again == lines:
-                break
-            lines = again
+        lines = terminal.settled()
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(_text(lines, mask))
         return lines

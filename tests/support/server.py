@@ -194,7 +194,9 @@ class Server:
         deferred/, or into a mailbox and then out of the queue), so one listed here may
         be gone from where it was listed by the time it is read; then it is somewhere
         later in its path, and the whole look is taken again, until every file listed
-        could be read: a message moving meanwhile is seen exactly once, never missed."""
+        could be read: a message moving meanwhile is never missed. One delivered to a
+        mailbox is in the mailbox and still in active/ for a moment (the queue file goes
+        once the mailbox copy is durable), so a count of messages is waited for."""
         def look() -> list[bytes] | None:
             out = []
             for path in self.queued() + sorted((self.root / "mail").glob("*/*/*")):
