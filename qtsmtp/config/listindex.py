@@ -424,14 +424,20 @@ class ListIndex:
                         " VALUES (1, ?, ?)", (deleted, int(offsets_valid)))
 
     def replaced(self, removed: Iterable[Match], data: bytes, lines: int,
-                 reindex: bool = False) -> None:
+                 reindex: bool = False, inode: int | None = None) -> None:
         """After the member was replaced by ``data`` (``lines`` lines): the records of
         ``removed`` are gone, every other line is as it was. ``reindex``: make the
         index again from ``data``, rows and their offsets (a large member, whose
-        removals find their records by offset)."""
+        removals find their records by offset). ``inode``: the file written
+        (MemberFile.replace); another one there now (renamed over it by a hand edit)
+        is not described: the next sync reads it."""
         try:
             checked_ns = time.time_ns()
-            key, changed_ns = _stat_key(self.member.stat())
+            st = self.member.stat()
+            if inode is not None and (st is None or st.st_ino != inode):
+                self._forget_state()
+                return
+            key, changed_ns = _stat_key(st)
             if reindex:
                 self._rebuild(data, key, changed_ns, checked_ns)
                 _own_keys[self._name] = key

@@ -149,13 +149,13 @@ class ListMember:
             lines = len(new_text.splitlines())   # "\r" + "\n" may have met where a line went
         # The journal names the lines that went: a server job takes their entry out of
         # its policy without reading the member again.
-        self.member.replace(new_text, journal.REMOVE,
-                            records=sorted({match.line for match in found}))
+        inode = self.member.replace(new_text, journal.REMOVE,
+                                    records=sorted({match.line for match in found}))
         new_data = new_text.encode("utf-8", "surrogateescape")
         if len(data) >= IN_PLACE_BYTES and hasattr(index, "marked_removed"):
-            index.replaced(found, new_data, lines, reindex=True)   # offsets for the next
+            index.replaced(found, new_data, lines, reindex=True, inode=inode)  # offsets
         else:
-            index.replaced(found, new_data, lines)
+            index.replaced(found, new_data, lines, inode=inode)
         return found[0].entry
 
 

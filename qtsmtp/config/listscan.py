@@ -96,7 +96,7 @@ class MemberScan:
     def appended(self, written=None) -> None:
         """Nothing to keep up to date."""
 
-    def replaced(self, removed, data: bytes, lines: int) -> None:
+    def replaced(self, removed, data: bytes, lines: int, inode: int | None = None) -> None:
         """The records passed over, numbered as they are now."""
         if self.passed_over:
             self._scan(data)

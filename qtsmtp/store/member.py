@@ -272,10 +272,11 @@ class MemberFile:
             return appended
 
     def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
-                changes: dict | None = None) -> None:
+                changes: dict | None = None) -> int:
         """Replace the whole member durably (temp file, fsync, rename). Call with the
         lock held. ``op`` says what changed, for the journal: REMOVE with ``records``
-        (the lines taken out), or REPLACE, optionally with ``changes``."""
+        (the lines taken out), or REPLACE, optionally with ``changes``. Returns the
+        inode written (a file renamed over the member since is another)."""
         tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
@@ -293,6 +294,7 @@ class MemberFile:
             except BaseException:
                 tmp.unlink(missing_ok=True)
                 raise
+            return inode
 
     def mark_removed(self, spans: list[tuple[int, bytes]], records: list[str]
                      ) -> tuple[int, os.stat_result]:

@@ -232,3 +232,47 @@ def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, (out, err)        # the member no longer holds it
     assert path.read_text().splitlines().count(record(7)) == 1
+
+
+def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
+        qroot, tmp_path) -> None:
+    """The same race for a removal that writes the member whole (one of 8 to 64 KiB,
+    which keeps an index): a file renamed over it while RMVSMTPLE is at its directory
+    fsync (after its own rename) is seen by the next command."""
+    import shutil
+    if shutil.which("strace") is None:
+        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
+    from support import script as console
+    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
+
+    def cl(name, *args, prefix=()):
+        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+    path.write_text("".join(record(n) + "\n" for n in range(600)))
+    assert 8192 < path.stat().st_size < IN_PLACE_BYTES
+    assert cl("chgsmtpa", "ALWRLY(*LIST)").wait(60) == 0
+    assert cl("addsmtple", "*ACCEPT INTNETADR('192.0.2.1')").wait(60) == 0
+    gone = f"\n{record(123)}\n".encode()
+    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fsync",
+            "-e", "inject=fsync:delay_exit=2000000")
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(123)}')", prefix=slow)
+    try:
+        deadline = time.monotonic() + 60
+        while gone in (text := path.read_bytes()):   # renamed in; now at the fsync
+            assert removal.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        aside = tmp_path / "edited"
+        aside.write_bytes(text.replace(f"\n{record(7)}\n".encode(),
+                                       f"\n{record(9)}\n".encode()))
+        past = time.time_ns() - 60 * 10**9
+        os.utime(aside, ns=(past, past))
+        os.rename(aside, path)
+    finally:
+        out, err = removal.communicate(timeout=60)
+    assert removal.returncode == 0, (out, err)
+    again = cl("addsmtple", f"*ACCEPT INTNETADR('{host(7)}')")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, (out, err)        # the member no longer holds it
+    assert path.read_text().splitlines().count(record(7)) == 1
