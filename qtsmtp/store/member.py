@@ -338,15 +338,18 @@ class MemberFile:
                     done = []
                     try:
                         for offset, record in spans:
-                            _overwrite(fd, offset, deleted_record(len(record)))
+                            _overwrite(fd, offset, deleted_record(len(record)), st.st_size)
                             done.append((offset, record))
                         journal.fault_point("in-place-written")
                         os.utime(fd, ns=(st.st_atime_ns, mtime))
                         os.fdatasync(fd)
                         return time.time_ns(), os.fstat(fd)
-                    except OSError:
+                    except OSError as error:
                         for offset, record in done:      # as it was, as far as we can
-                            _overwrite(fd, offset, record, quiet=True)
+                            _overwrite(fd, offset, record, st.st_size, quiet=True)
+                        if isinstance(error, _SizeChanged):
+                            raise escape("TCP2651", str(self),
+                                         detail="The member changed meanwhile.") from None
                         raise
             finally:
                 os.close(fd)
@@ -403,18 +406,32 @@ def is_deleted_record(line: str) -> bool:
     return line.startswith("#") and not line[1:].strip(" ")
 
 
-def _overwrite(fd: int, offset: int, data: bytes, quiet: bool = False) -> None:
-    """``data`` at ``offset``, never torn (see MemberFile.mark_removed)."""
+class _SizeChanged(OSError):
+    """The member is no longer the size it was under the lock: a writer that ignores
+    the lock rewrote it in place (``cat new > member``) meanwhile."""
+
+
+def _overwrite(fd: int, offset: int, data: bytes, size: int, quiet: bool = False) -> None:
+    """``data`` at ``offset`` of a member of ``size`` bytes, never torn (see
+    MemberFile.mark_removed). Each write is made only while the member is still that
+    size: a write past the end of a member cut short meanwhile would fill the gap with
+    NUL bytes."""
     try:
         if offset // SECTOR != (offset + len(data) - 1) // SECTOR and len(data) > 1:
-            write_at(fd, offset, data[:1])
+            _write_if_size(fd, offset, data[:1], size)
             os.fdatasync(fd)
-            write_at(fd, offset + 1, data[1:])
+            _write_if_size(fd, offset + 1, data[1:], size)
         else:
-            write_at(fd, offset, data)
+            _write_if_size(fd, offset, data, size)
     except OSError:
         if not quiet:
             raise
+
+
+def _write_if_size(fd: int, offset: int, data: bytes, size: int) -> None:
+    if os.fstat(fd).st_size != size:
+        raise _SizeChanged(errno.ESTALE, "the member changed size meanwhile")
+    write_at(fd, offset, data)
 
 
 def write_at(fd: int, offset: int, data: bytes) -> None:

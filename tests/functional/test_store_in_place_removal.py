@@ -276,3 +276,46 @@ def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
     out, err = again.communicate(timeout=60)
     assert again.returncode == 0, (out, err)        # the member no longer holds it
     assert path.read_text().splitlines().count(record(7)) == 1
+
+
+def test_a_member_cut_short_in_place_during_a_removal_gets_no_nul_bytes(qroot) -> None:
+    """A hand edit that rewrites the member in place, shorter (``cat new > member``),
+    while RMVSMTPLE is between the two writes of a record that crosses a sector
+    boundary (held at its fdatasync by strace): the second write is not made (past the
+    new end it would fill the gap with NUL bytes), the member is the hand edit's, and
+    the command fails with TCP2651 instead of reporting the removal."""
+    import shutil
+    if shutil.which("strace") is None:
+        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
+    from support import script as console
+    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
+
+    def cl(name, *args, prefix=()):
+        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+    path.write_text("".join(record(n) + "\n" for n in range(4000)))
+    assert cl("chgsmtpa", "ALWRLY(*LIST)").wait(60) == 0
+    assert cl("addsmtple", "*ACCEPT INTNETADR('192.0.2.1')").wait(60) == 0
+    data = path.read_bytes()
+    for n in range(3000, 4000):                  # a record across a sector boundary
+        at = data.index(f"\n{record(n)}\n".encode()) + 1
+        if at // 512 != (at + len(record(n)) - 1) // 512:
+            break
+    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fdatasync",
+            "-e", "inject=fdatasync:delay_exit=3000000")
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(n)}')", prefix=slow)
+    hand = "10.7.7.7 255.255.255.255\n"
+    try:
+        deadline = time.monotonic() + 60
+        while path.read_bytes()[at:at + 1] != b"#":     # its first write made
+            assert removal.poll() is None and time.monotonic() < deadline
+            time.sleep(0.005)
+        with open(path, "w") as f:
+            f.write(hand)
+    finally:
+        out, err = removal.communicate(timeout=60)
+    assert path.read_text() == hand
+    assert removal.returncode != 0 and "TCP2651" in err, (out, err)
+    assert "Traceback" not in err
