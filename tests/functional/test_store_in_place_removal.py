@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import time
+from functools import partial
 from pathlib import Path
 
 from qtsmtp.config import entries
@@ -37,6 +39,22 @@ def host(n: int) -> str:
 
 def record(n: int) -> str:
     return f"{host(n)} 255.255.255.255"
+
+
+def console_process(qroot: Path, name: str, *args: str, held_at: str | None = None,
+                    seconds: int = 0) -> subprocess.Popen:
+    """A console script started on ``qroot``; with ``held_at`` (a system call) run under
+    strace, which holds every such call ``seconds`` before it returns: the window in
+    which a test plays the hand edit that races the command."""
+    prefix: tuple[str, ...] = ()
+    if held_at:
+        if shutil.which("strace") is None:
+            raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
+        prefix = ("strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={held_at}",
+                  "-e", f"inject={held_at}:delay_exit={seconds * 1_000_000}")
+    return subprocess.Popen([*prefix, script(name), *args], text=True,
+                            env={**os.environ, "QTSMTP_ROOT": str(qroot)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def large_member(qroot: Path, cl, count: int = 4000) -> Path:
@@ -195,15 +213,7 @@ def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
     modification time from elsewhere, long past) while RMVSMTPLE marks a record deleted
     (held here at its fdatasync, by strace) is seen by the next command: the index does
     not take the renamed file's status for the member it wrote."""
-    import shutil
-    if shutil.which("strace") is None:
-        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
-    from support import script as console
-    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
-
-    def cl(name, *args, prefix=()):
-        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cl = partial(console_process, qroot)
 
     path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
     path.write_text("".join(record(n) + "\n" for n in range(4000)))
@@ -212,9 +222,8 @@ def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
     edited = path.read_bytes().replace(f"\n{record(7)}\n".encode(),
                                        f"\n{record(9)}\n".encode())    # same size
     deleted = b"\n" + deleted_record(len(record(1234))) + b"\n"
-    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fdatasync",
-            "-e", "inject=fdatasync:delay_exit=3000000")
-    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(1234)}')", prefix=slow)
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(1234)}')",
+                 held_at="fdatasync", seconds=3)
     try:
         deadline = time.monotonic() + 60
         while deleted not in path.read_bytes():     # written; now at its fdatasync
@@ -239,15 +248,7 @@ def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
     """The same race for a removal that writes the member whole (one of 8 to 64 KiB,
     which keeps an index): a file renamed over it while RMVSMTPLE is at its directory
     fsync (after its own rename) is seen by the next command."""
-    import shutil
-    if shutil.which("strace") is None:
-        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
-    from support import script as console
-    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
-
-    def cl(name, *args, prefix=()):
-        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cl = partial(console_process, qroot)
 
     path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
     path.write_text("".join(record(n) + "\n" for n in range(600)))
@@ -255,9 +256,7 @@ def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
     assert cl("chgsmtpa", "ALWRLY(*LIST)").wait(60) == 0
     assert cl("addsmtple", "*ACCEPT INTNETADR('192.0.2.1')").wait(60) == 0
     gone = f"\n{record(123)}\n".encode()
-    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fsync",
-            "-e", "inject=fsync:delay_exit=2000000")
-    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(123)}')", prefix=slow)
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(123)}')", held_at="fsync", seconds=2)
     try:
         deadline = time.monotonic() + 60
         while gone in (text := path.read_bytes()):   # renamed in; now at the fsync
@@ -284,15 +283,7 @@ def test_a_member_cut_short_in_place_during_a_removal_gets_no_nul_bytes(qroot) -
     boundary (held at its fdatasync by strace): the second write is not made (past the
     new end it would fill the gap with NUL bytes), the member is the hand edit's, and
     the command fails with TCP2651 instead of reporting the removal."""
-    import shutil
-    if shutil.which("strace") is None:
-        raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
-    from support import script as console
-    env = {**os.environ, "QTSMTP_ROOT": str(qroot)}
-
-    def cl(name, *args, prefix=()):
-        return subprocess.Popen([*prefix, console(name), *args], env=env, text=True,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    cl = partial(console_process, qroot)
 
     path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
     path.write_text("".join(record(n) + "\n" for n in range(4000)))
@@ -303,9 +294,8 @@ def test_a_member_cut_short_in_place_during_a_removal_gets_no_nul_bytes(qroot) -
         at = data.index(f"\n{record(n)}\n".encode()) + 1
         if at // 512 != (at + len(record(n)) - 1) // 512:
             break
-    slow = ("strace", "-f", "-qq", "-o", os.devnull, "-e", "trace=fdatasync",
-            "-e", "inject=fdatasync:delay_exit=3000000")
-    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(n)}')", prefix=slow)
+    removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(n)}')",
+                 held_at="fdatasync", seconds=3)
     hand = "10.7.7.7 255.255.255.255\n"
     try:
         deadline = time.monotonic() + 60
