@@ -109,6 +109,9 @@ _guard: LoopGuard | None = None
 
 def _after_fork() -> None:
     if _guard is not None:
+        # A child forked inside a call on the loop carries on in that call, but it is not
+        # the server job's loop: nothing in it is the guard's to stop.
+        _guard.running = _guard.target = 0
         _guard._start()
 
 

@@ -106,3 +106,28 @@ def test_no_guard_for_a_loop_off_the_main_thread():
     thread.start()
     thread.join()
     assert got == [None]
+
+
+def test_a_child_forked_by_a_call_on_the_loop_is_not_stopped():
+    # The child carries on inside the function, but not on the server job's loop: the
+    # guard there must not take it for the parent's call that overstays.
+    read_end, write_end = os.pipe()
+
+    def forks(event):
+        pid = os.fork()
+        if pid:
+            return pid
+        try:
+            time.sleep(0.2)              # ten looks of the child's guard
+            os.write(write_end, b"slept")
+        except BaseException:
+            os.write(write_end, b"stopped")
+        finally:
+            os._exit(0)
+    child = loop_guard().run(forks, None)
+    os.close(write_end)
+    try:
+        assert os.read(read_end, 16) == b"slept"
+    finally:
+        os.close(read_end)
+        os.waitpid(child, 0)
