@@ -207,6 +207,34 @@ def test_kill_9_during_removals_leaves_every_record_whole_or_deleted(cl, qroot) 
         assert (rmv(cl, n).returncode == 0) == present, n
 
 
+def rename_in_while_held(removal: subprocess.Popen, path: Path, tmp_path: Path,
+                         held, edit) -> None:
+    """Once ``held(member bytes)`` says the command is at its held system call, rename
+    over the member a file of ``edit(member bytes)`` whose modification time is a minute
+    old (an editor, rsync -t); then let the command end: it succeeds."""
+    try:
+        deadline = time.monotonic() + 60
+        while not held(now := path.read_bytes()):
+            assert removal.poll() is None and time.monotonic() < deadline
+            time.sleep(0.01)
+        aside = tmp_path / "edited"
+        aside.write_bytes(edit(now))
+        past = time.time_ns() - 60 * 10**9
+        os.utime(aside, ns=(past, past))
+        os.rename(aside, path)
+    finally:
+        out, err = removal.communicate(timeout=60)
+    assert removal.returncode == 0, (out, err)
+
+
+def assert_edit_seen(cl, path: Path) -> None:
+    """The edit replaced host 7 by host 9: the next command sees that host 7 is gone."""
+    again = cl("addsmtple", f"*ACCEPT INTNETADR('{host(7)}')")
+    out, err = again.communicate(timeout=60)
+    assert again.returncode == 0, (out, err)        # the member no longer holds it
+    assert path.read_text().splitlines().count(record(7)) == 1
+
+
 def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
         qroot, tmp_path) -> None:
     """A hand edit that renames a file over the member (an editor, rsync -t: its
@@ -224,23 +252,10 @@ def test_a_member_renamed_in_during_a_removal_is_not_taken_for_what_was_written(
     deleted = b"\n" + deleted_record(len(record(1234))) + b"\n"
     removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(1234)}')",
                  held_at="fdatasync", seconds=3)
-    try:
-        deadline = time.monotonic() + 60
-        while deleted not in path.read_bytes():     # written; now at its fdatasync
-            assert removal.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
-        aside = tmp_path / "edited"
-        aside.write_bytes(edited)
-        past = time.time_ns() - 60 * 10**9
-        os.utime(aside, ns=(past, past))
-        os.rename(aside, path)
-    finally:
-        out, err = removal.communicate(timeout=60)
-    assert removal.returncode == 0, (out, err)
-    again = cl("addsmtple", f"*ACCEPT INTNETADR('{host(7)}')")
-    out, err = again.communicate(timeout=60)
-    assert again.returncode == 0, (out, err)        # the member no longer holds it
-    assert path.read_text().splitlines().count(record(7)) == 1
+    rename_in_while_held(removal, path, tmp_path,
+                         held=lambda now: deleted in now,   # written; now at its fdatasync
+                         edit=lambda now: edited)
+    assert_edit_seen(cl, path)
 
 
 def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
@@ -257,24 +272,11 @@ def test_a_member_renamed_in_during_a_rewrite_is_not_taken_for_what_was_written(
     assert cl("addsmtple", "*ACCEPT INTNETADR('192.0.2.1')").wait(60) == 0
     gone = f"\n{record(123)}\n".encode()
     removal = cl("rmvsmtple", f"*ACCEPT INTNETADR('{host(123)}')", held_at="fsync", seconds=2)
-    try:
-        deadline = time.monotonic() + 60
-        while gone in (text := path.read_bytes()):   # renamed in; now at the fsync
-            assert removal.poll() is None and time.monotonic() < deadline
-            time.sleep(0.01)
-        aside = tmp_path / "edited"
-        aside.write_bytes(text.replace(f"\n{record(7)}\n".encode(),
-                                       f"\n{record(9)}\n".encode()))
-        past = time.time_ns() - 60 * 10**9
-        os.utime(aside, ns=(past, past))
-        os.rename(aside, path)
-    finally:
-        out, err = removal.communicate(timeout=60)
-    assert removal.returncode == 0, (out, err)
-    again = cl("addsmtple", f"*ACCEPT INTNETADR('{host(7)}')")
-    out, err = again.communicate(timeout=60)
-    assert again.returncode == 0, (out, err)        # the member no longer holds it
-    assert path.read_text().splitlines().count(record(7)) == 1
+    rename_in_while_held(removal, path, tmp_path,
+                         held=lambda now: gone not in now,  # renamed in; now at the fsync
+                         edit=lambda now: now.replace(f"\n{record(7)}\n".encode(),
+                                                      f"\n{record(9)}\n".encode()))
+    assert_edit_seen(cl, path)
 
 
 def test_a_member_cut_short_in_place_during_a_removal_gets_no_nul_bytes(qroot) -> None:
