@@ -53,8 +53,8 @@ def run_console(name: str, argv: list[str], prog: str | None = None) -> int:
     if not (is_option_form(argv) or "-h" in argv):
         return run_command_line(f"{name} " + " ".join(argv))
     # The option form, --help and --install-completion: the command's typer app, loaded
-    # only here (typer costs start-up time the CL form does not pay).
-    from qtsmtp.shell.typerapp import bound_from_options
+    # only here and only when needed (typer costs start-up time the CL form does not pay).
+    from qtsmtp.shell.options import bound_from_options
     try:
         bound = bound_from_options(definition.load(name), prog, argv)
     except CLError as error:

@@ -21,8 +21,8 @@ Conventions:
 from __future__ import annotations
 
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, Parm
-from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Scalar, Statement, ValueList, parse
+from qtsmtp.messages import CLError, Message
 
 
 def is_option_form(argv: list[str]) -> bool:
@@ -61,6 +61,47 @@ def statement_from_options(cmd: Command, argv: list[str]) -> Statement:
     if diagnostics:
         raise CLError(diagnostics + [Message("CPF0001", cmd.name)])
     return Statement(cmd.name, keywords=list(keywords.items()))
+
+
+def well_formed_statement(cmd: Command, argv: list[str]) -> Statement | None:
+    """The Statement the command's typer app hands on for ``argv`` (the one
+    qtsmtp.shell.typerapp.statement_from makes: keywords in the definition's order, the
+    values of a repeated list option in the order given), when ``argv`` is certainly
+    well formed: every argument an option of the command, by a name click would match
+    to it, each with its value, none given twice unless it takes a list, no value that
+    CL cannot read. None when anything is less plain (--help, -h, ``--``, an unknown or
+    repeated option, a value that starts with ``-`` after a blank, a word that is not an
+    option...): the typer app decides those, and answers as it always has."""
+    given: dict[str, list[str]] = {}
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        name, has_value, value = arg.partition("=")
+        if not (name.startswith("--") and name[2:3].isalpha() and name.isascii()):
+            return None
+        # click's token_normalize_func in the typer app: any case, hyphens inside ignored
+        parm = cmd.by_keyword.get(name[2:].replace("-", "").upper())
+        if parm is None:
+            return None
+        if not has_value:
+            if index == len(argv) or argv[index].startswith("-"):
+                return None
+            value = argv[index]
+            index += 1
+        if not value.isprintable():      # control characters, or bytes not in the locale
+            return None
+        values = given.setdefault(parm.keyword, [])
+        if values and parm.max == 1:
+            return None
+        values.append(value)
+    try:
+        keywords = [(parm.keyword, ValueList([item for value in given[parm.keyword]
+                                              for item in option_value(parm, value).items]))
+                    for parm in cmd.parms if parm.keyword in given]
+    except CLError:
+        return None
+    return Statement(cmd.name, keywords=keywords)
 
 
 def option_value(parm: Parm, text: str) -> ValueList:

@@ -13,7 +13,8 @@ refuse is turned into the CL messages the CL form gives for the same mistake
 value, QTS0011 for a word that is not an option), so both forms answer alike.
 
 typer is imported only here, and this module only for the option form, --help and
-completion: the CL form, ``qtsmtp run`` and the panels never load it (qtsmtp(1)).
+completion: the CL form, ``qtsmtp run`` and the panels never load it (qtsmtp(1)), and
+a plain, valid option-form invocation runs without it (qtsmtp.shell.options).
 """
 
 from __future__ import annotations

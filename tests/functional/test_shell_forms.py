@@ -71,7 +71,7 @@ def test_every_case_answers_alike_in_both_forms(tmp_path):
 
 
 def _modules_after(argv: list[str], root: Path, stdin: str | None = None,
-                   watched: tuple = ("typer", "click", "rich")) -> set[str]:
+                   watched: tuple = ("typer", "click", "rich"), env: dict | None = None) -> set[str]:
     """Which of ``watched`` a console entry point had loaded when it exited."""
     name = argv[0]
     program = ("import atexit, sys\n"
@@ -80,7 +80,7 @@ def _modules_after(argv: list[str], root: Path, stdin: str | None = None,
                f"sys.argv = {argv!r}\n"
                f"from qtsmtp.console import {name}\n{name}()\n")
     r = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True,
-                       input=stdin, timeout=60, env={**os.environ, "QTSMTP_ROOT": str(root)})
+                       input=stdin, timeout=60, env={**os.environ, "QTSMTP_ROOT": str(root), **(env or {})})
     line = [x for x in r.stderr.splitlines() if x.startswith("LOADED=")]
     assert line, r.stderr
     return set(filter(None, line[-1][7:].split(",")))
@@ -108,21 +108,53 @@ def test_the_cl_form_run_and_the_panels_never_load_typer(qroot, tmp_path):
                "print(sorted(m for m in ('typer', 'click') if m in sys.modules))\n")
     r = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "[]", r.stderr
-    # The option form does: it is the typer app's.
-    assert "typer" in _modules_after(["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.5"], qroot)
+
+
+def test_a_well_formed_option_form_run_does_not_load_typer(qroot):
+    # A plain, valid invocation is parsed from the same definition without the typer app
+    # (qtsmtp.shell.options; tests/functional/test_option_form_fast_path.py compares it
+    # with the typer app case by case).
+    assert _modules_after(["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.5"], qroot) == set()
+    assert _modules_after(["qtsmtp", "rmvsmtple", "--type=accept", "--intnetadr=10.3.3.5"], qroot) == set()
+    assert _modules_after(["chgsmtpa", "--rblsvr", "a.example", "--rblsvr=b.example", "--alwrly", "list"],
+                          qroot) == set()
+    # and nothing else the CL form does without
+    assert _modules_after(["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.6"], qroot,
+                          watched=HEAVY) == set()
+    # The switch that sends it through the typer app, for comparisons and measurements.
+    assert "typer" in _modules_after(["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.7"], qroot,
+                                     env={"QTSMTP_OPTIONS_THROUGH_TYPER": "1"})
+
+
+def test_help_completion_and_mistakes_in_the_option_form_go_through_typer(qroot):
+    for argv in (["addsmtple", "--help"], ["addsmtple", "-h"], ["qtsmtp", "addsmtple", "--help"],
+                 ["addsmtple", "--type", "accept", "--intnetadr", "10.3.3.8", "--help"],
+                 ["addsmtple", "--show-completion", "bash"],
+                 ["addsmtple", "--type", "accept", "--foo", "1"],                  # unknown option
+                 ["addsmtple", "--type", "accept", "--intnetadr"],                 # no value
+                 ["addsmtple", "--type", "accept", "--type", "reject"],            # given twice
+                 ["addsmtple", "--type", "accept", "10.3.3.9"],                    # not an option
+                 ["addsmtple", "--type", "bogus", "--intnetadr", "10.3.3.9"],      # not a value of TYPE
+                 ["addsmtple", "--intnetadr", "10.3.3.9"]):                        # TYPE missing
+        assert "typer" in _modules_after(argv, qroot), argv
+    # A shell asking for completions of the option form.
+    completing = {"_ADDSMTPLE_COMPLETE": "complete_bash", "COMP_WORDS": "addsmtple\n--type\nac",
+                  "COMP_CWORD": "2"}
+    assert "typer" in _modules_after(["addsmtple"], qroot, env=completing)
+
+
+# What start-up time is made of (bench/bench_cl.py): none of these is needed to add or
+# remove a list entry with no server running.
+HEAVY = ("dataclasses", "inspect", "typing", "socket", "selectors", "tomllib", "asyncio",
+         "aiosmtpd", "curses", "decimal", "qtsmtp.cl.script", "qtsmtp.server",
+         # a small list is searched without its index (listscan); the change journal is
+         # written and its tail read without json; signal only for the test fault points
+         "sqlite3", "datetime", "zlib", "json", "signal")
 
 
 def test_the_cl_form_loads_nothing_it_does_not_need(qroot):
-    # What start-up time is made of (bench/bench_cl.py): none of these is needed to add
-    # or remove a list entry with no server running.
-    heavy = ("dataclasses", "inspect", "typing", "socket", "selectors", "tomllib", "asyncio",
-             "aiosmtpd", "curses", "decimal", "qtsmtp.cl.script", "qtsmtp.server",
-             # a small list is searched without its index (listscan); the change journal
-             # is written and its tail read without json; signal only for the test
-             # fault points
-             "sqlite3", "datetime", "zlib", "json", "signal")
-    assert _modules_after(["addsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=heavy) == set()
-    assert _modules_after(["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=heavy) == set()
+    assert _modules_after(["addsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=HEAVY) == set()
+    assert _modules_after(["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=HEAVY) == set()
 
 
 def test_help_goes_through_the_typer_app(cl):
