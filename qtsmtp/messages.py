@@ -8,7 +8,6 @@ QTS the ones about qtsmtp itself (scripts, option form, data root).
 
 from __future__ import annotations
 
-import re
 import sys
 
 # Message types, as IBM i names them.
@@ -343,12 +342,14 @@ _SEVERITY_ESCAPE = 40
 # may be huge or hold bytes a terminal or a log reader would act on (ESC, NUL, CR, LF).
 # Message and the job log format everything here, so nothing reaches them raw.
 MAX_QUOTED = 512                      # characters of one substituted value
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
 
-def _escaped(match: re.Match) -> str:
-    char = match.group()
+# What printable escapes (C0, DEL, C1, surrogates) -> its escape; made when first needed.
+_ESCAPES: dict[int, str] = {}
+
+
+def _escaped(char: str) -> str:
     if char in _NAMED:
         return _NAMED[char]
     code = ord(char)
@@ -362,7 +363,15 @@ def _escaped(match: re.Match) -> str:
 def printable(text: str) -> str:
     """``text`` with every control character (C0, DEL, C1) and every undecodable byte
     (a surrogate of surrogateescape) written as an escape: \\r, \\n, \\t, \\xNN."""
-    return _UNSAFE.sub(_escaped, text) if _UNSAFE.search(text) else text
+    # Every character escaped here is one str.isprintable refuses: most texts are
+    # printable, and pass with one call in C. (No regular expression: re costs every CL
+    # command's start about 5 ms.)
+    if text.isprintable():
+        return text
+    if not _ESCAPES:
+        _ESCAPES.update((code, _escaped(chr(code))) for code in
+                        (*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)))
+    return text.translate(_ESCAPES)
 
 
 def quoted(value) -> str:

@@ -9,18 +9,13 @@ returns is plain Python: str, int, float, tuple (element list or qualified name)
 
 from __future__ import annotations
 
-import re
-
+from qtsmtp.cl import charset
 from qtsmtp.cl.definition import NUMERIC_TYPES, Command, ValueSpec
 from qtsmtp.messages import CLError, Message
 from qtsmtp.cl.parser import Keyword, Scalar, Statement, ValueList
 from qtsmtp.record import Record
 
-_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z")
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
-_GENERIC = re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\*?\Z")
-_INTEGER = re.compile(r"[+-]?\d+\Z")
-_DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)\Z")
+_NAME_REST = charset.NAME_REST + "."              # a name: [A-Z$#@][A-Z0-9$#@_.]*
 
 
 class Bound(Record):
@@ -187,11 +182,11 @@ def _bind_one(spec: ValueSpec, node, keyword: str):
         value = _number(spec, text, keyword)
     elif spec.type in ("*NAME", "*CNAME", "*GENERIC"):
         value = text if quoted else text.upper()
-        pattern = _GENERIC if spec.type == "*GENERIC" else _NAME
         # A quoted name may hold blanks and punctuation, never a control character (IBM:
         # X'00'-X'3F' are not valid in a quoted name): a line end would cut the member's
         # record in two.
-        if (not pattern.match(value)) if not quoted else _CONTROL_CHARACTER.search(value):
+        if (not _is_name(value, spec.type == "*GENERIC") if not quoted
+                else charset.first_of(value, charset.C0_AND_DEL) is not None):
             raise _Invalid("CPD0078", shown, keyword)
     else:  # *CHAR, *PNAME, *CMDSTR
         value = text if quoted or spec.mixed_case else text.upper()
@@ -202,13 +197,20 @@ def _bind_one(spec: ValueSpec, node, keyword: str):
     return value
 
 
+def _is_name(value: str, generic: bool) -> bool:
+    """A CL name; a generic name may end in one ``*`` (``QTCP*``)."""
+    if generic and value.endswith("*"):
+        value = value[:-1]
+    return charset.made_of(value, charset.NAME_START, _NAME_REST)
+
+
 def _number(spec: ValueSpec, text: str, keyword: str):
     if spec.type == "*DEC":
-        if not _DECIMAL.match(text):
+        if not charset.is_decimal(text):
             raise _Invalid("CPD0086", text, keyword)
         value = float(text.replace(",", "."))
     else:
-        if not _INTEGER.match(text):
+        if not charset.is_integer(text):
             raise _Invalid("CPD0086", text, keyword)
         value = int(text)
     if spec.range and not spec.range[0] <= value <= spec.range[1]:

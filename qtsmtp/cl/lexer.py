@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from operator import itemgetter
 
+from qtsmtp.cl.charset import first_of
 from qtsmtp.messages import CLError, Message
 
 MAX_COMMAND_LENGTH = 32702
@@ -95,10 +96,9 @@ def tokenize(text: str, program: bool = False) -> list[Token]:
     replaces."""
     if len(text) > MAX_COMMAND_LENGTH:
         raise _syntax("CPD0040")
-    if not text.isprintable():       # the common case, a printable command, in C
-        bad = _first_control(text)
-        if bad is not None:
-            raise _syntax("CPD0018", _shown(text, bad))
+    bad = first_of(text, _CONTROLS)
+    if bad is not None:
+        raise _syntax("CPD0018", _shown(text, bad))
     tokens: list[Token] = []
     append = tokens.append
     end = len(text)
@@ -164,11 +164,6 @@ def _string_end(text: str, start: int, quote: str) -> int:
             return close + 1
         last_pair = close
         at = close + 2
-
-
-def _first_control(text: str) -> int | None:
-    found = [at for at in map(text.find, _CONTROLS) if at >= 0]
-    return min(found) if found else None
 
 
 def _shown(text: str, at: int) -> str:

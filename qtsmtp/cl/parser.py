@@ -6,8 +6,7 @@ but not which keywords a command has. That is the binder's work.
 
 from __future__ import annotations
 
-import re
-
+from qtsmtp.cl.charset import LABEL_REST, LABEL_START, NAME_REST, NAME_START, made_of
 from qtsmtp.cl.lexer import LPAREN, QNAME, RPAREN, STRING, WORD, Token, tokenize
 from qtsmtp.messages import CLError, Message
 from qtsmtp.record import Record
@@ -16,8 +15,6 @@ MAX_LIST_DEPTH = 3
 # In a CL program a value may be an expression, with parentheses of its own, and a
 # command may sit inside another's parameter (IF ... THEN(CHGVAR &A (&A + 1))).
 MAX_PROGRAM_DEPTH = 8
-_COMMAND_NAME = re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z")
-_LABEL = re.compile(r"([A-Za-z$#@][A-Za-z0-9$#@_]{0,9}):\Z")
 
 
 # Records with __slots__ and their own __init__: made for every value of every command.
@@ -115,7 +112,7 @@ class _Parser:
         if first.kind == WORD and not first.attached and first.text.endswith(":"):
             # A word ending in a colon can only be a label: a bad one is a label error,
             # not an unknown command named "TOOLONGLABEL1:".
-            if not _LABEL.match(first.text):
+            if not made_of(first.text[:-1], LABEL_START, LABEL_REST, 10):
                 raise CLError([Message("QTS0020", first.text[:-1])])
             stmt.label = first.text[:-1].upper()
             self.i = 1
@@ -135,7 +132,7 @@ class _Parser:
         if name.startswith("?"):
             stmt.prompt, name = True, name[1:]
         library, _, command = name.rpartition("/")
-        if not _COMMAND_NAME.match(command):
+        if not made_of(command, NAME_START, NAME_REST, 10):
             raise CLError([Message("CPD0030", command or name, library or "*LIBL")])
         stmt.command, stmt.library = command, library or None
         self.i += 1

@@ -9,17 +9,21 @@ member and a command-made one mean exactly the same thing.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
-import re
 import sys
 # The C functions alone: socket.py would also load selectors, enum and array, at
 # every CL command's start (bench/bench_cl.py).
 import _socket as socket
 
+from qtsmtp.cl import charset
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import listtypes as lt
 from qtsmtp.record import Record
+
+# ipaddress (and re, which it needs) is imported where an address is not a canonical
+# dotted IPv4 one: ADDSMTPLE INTNETADR('10.1.1.1') starts without it (bench/bench_cl.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import ipaddress
 
 DEFAULT_MASK = "255.255.255.255"
 # The longest record (characters) a list member may hold: the longest a command makes is
@@ -28,17 +32,15 @@ DEFAULT_MASK = "255.255.255.255"
 MAX_RECORD = 1024
 MAX_RECORD_BYTES = 4 * MAX_RECORD
 
-# RFC 1123 labels; a leading "." on a *NEAR or *DOMAIN entry means "and its sub-domains".
-_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-
 
 class Entry(Record, frozen=True):
-    __slots__ = ("list_type", "record", "identity", "network", "address", "domain", "text")
+    __slots__ = ("list_type", "record", "identity", "_network", "address", "domain", "text")
     list_type: lt.ListType
     record: str                       # the member line, without newline
-    identity: tuple                   # equality key within the list
-    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    # Equality key within the list: ("ip", version, network as an int, prefix length),
+    # ("domain", name) or ("text", data).
+    identity: tuple
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None   # a property, below
     address: str                      # the address as given (host bits kept)
     domain: str                       # lower-case, no trailing dot, may start with "."
     text: str                         # filter data, credential user
@@ -50,19 +52,35 @@ class Entry(Record, frozen=True):
         put(self, "list_type", list_type)
         put(self, "record", record)
         put(self, "identity", identity)
-        put(self, "network", network)
+        # An ipaddress network; or (network, prefix length) of a canonical IPv4 entry,
+        # made an IPv4Network when first asked for (a command needs only its identity).
+        put(self, "_network", network)
         put(self, "address", address)
         put(self, "domain", domain)
         put(self, "text", text)
 
     @property
+    def network(self) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
+        network = self._network
+        if network.__class__ is tuple:
+            from ipaddress import IPv4Network
+            network = IPv4Network(network)
+            object.__setattr__(self, "_network", network)
+        return network
+
+    @property
     def is_address(self) -> bool:
-        return self.network is not None
+        return self._network is not None
+
+
+def _ip_identity(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple:
+    return ("ip", network.version, int(network.network_address), network.prefixlen)
 
 
 # --- validation of single values ------------------------------------------------------
 
 def ipv4_address(text: str, list_type: lt.ListType) -> ipaddress.IPv4Address:
+    import ipaddress
     try:
         return ipaddress.IPv4Address(text)
     except ValueError:
@@ -76,6 +94,7 @@ def ipv4_address(text: str, list_type: lt.ListType) -> ipaddress.IPv4Address:
 
 
 def ipv6_address(text: str, list_type: lt.ListType) -> ipaddress.IPv6Address:
+    import ipaddress
     try:
         return ipaddress.IPv6Address(text)
     except ValueError:
@@ -89,6 +108,7 @@ def ipv6_address(text: str, list_type: lt.ListType) -> ipaddress.IPv6Address:
 
 def subnet_mask(text: str) -> int:
     """The prefix length of a dotted mask; the mask must be contiguous ones then zeros."""
+    import ipaddress
     try:
         value = int(ipaddress.IPv4Address(text))
     except ValueError:
@@ -117,7 +137,7 @@ def domain_name(text: str) -> str:
     if len(body) > 253:
         raise escape("TCP1905", text, "longer than 253 characters")
     for label in body.split("."):
-        if not _LABEL.match(label):
+        if not _is_label(label):
             raise escape("TCP1905", text, f"label '{label}' is not letters, digits and inner hyphens")
     if body.rpartition(".")[2].isdigit():
         # No top-level domain is all digits (RFC 3696 2): "129", "1.2.3", "10.0.0.0" are
@@ -128,9 +148,15 @@ def domain_name(text: str) -> str:
     return name
 
 
+def _is_label(label: str) -> bool:
+    """An RFC 1123 label: (?!-)[A-Za-z0-9-]{1,63}(?<!-) (tests/unit/test_charset.py)."""
+    return (0 < len(label) <= 63 and label.isascii() and label.replace("-", "").isalnum()
+            and label[0] != "-" and label[-1] != "-")
+
+
 def plain_text(value: str, keyword: str) -> str:
     # A record is one line; tabs separate credential fields.
-    if _CONTROL.search(value):
+    if charset.first_of(value, charset.C0_AND_DEL) is not None:
         raise escape("TCP1908", keyword)
     return value
 
@@ -154,27 +180,36 @@ def ip4_entry(list_type: lt.ListType, address: str, mask: str = DEFAULT_MASK) ->
     fast = _canonical_ip4_entry(list_type, address, mask)
     if fast is not None:
         return fast
+    return parsed_ip4_entry(list_type, address, mask)
+
+
+def parsed_ip4_entry(list_type: lt.ListType, address: str, mask: str = DEFAULT_MASK) -> Entry:
+    """ip4_entry through ipaddress: what it answers for any address and mask (the fast
+    path's Entry is this one; tests/unit/test_address_fast_path.py)."""
     addr = ipv4_address(address, list_type)
     bits = subnet_mask(mask)
-    net = ipaddress.IPv4Network((int(addr) & ~((1 << (32 - bits)) - 1), bits))
-    return Entry(list_type, f"{addr} {net.netmask}", ("ip", net), net, str(addr))
+    from ipaddress import IPv4Network
+    net = IPv4Network((int(addr) & ~((1 << (32 - bits)) - 1), bits))
+    return Entry(list_type, f"{addr} {net.netmask}", _ip_identity(net), net, str(addr))
 
 
 def ip6_entry(list_type: lt.ListType, address: str, prefix: str | int = 128) -> Entry:
     addr = ipv6_address(address, list_type)
     bits = prefix_length(str(prefix))
-    net = ipaddress.IPv6Network((int(addr) >> (128 - bits) << (128 - bits), bits))
-    return Entry(list_type, f"{addr.compressed} {bits}", ("ip", net), net, addr.compressed)
+    from ipaddress import IPv6Network
+    net = IPv6Network((int(addr) >> (128 - bits) << (128 - bits), bits))
+    return Entry(list_type, f"{addr.compressed} {bits}", _ip_identity(net), net, addr.compressed)
 
 
 def host_entry(list_type: lt.ListType, address: str) -> Entry:
+    import ipaddress
     if list_type.kind == lt.HOST6:
         addr = ipv6_address(address, list_type)
         net = ipaddress.IPv6Network(addr)
     else:
         addr = ipv4_address(address, list_type)
         net = ipaddress.IPv4Network(addr)
-    return Entry(list_type, addr.compressed, ("ip", net), net, addr.compressed)
+    return Entry(list_type, addr.compressed, _ip_identity(net), net, addr.compressed)
 
 
 def domain_entry(list_type: lt.ListType, hostname: str, address: str = "") -> Entry:
@@ -197,6 +232,7 @@ def text_entry(list_type: lt.ListType, data: str) -> Entry:
 def next_hop_name(text: str) -> str:
     """A next hop as the client job names it: a domain, or an IP address (FWDHUBSVR and
     MAILROUTER may be either, so a *HOSTAUTH entry for one may be too)."""
+    import ipaddress
     try:
         return ipaddress.ip_address(text.strip()).compressed
     except ValueError:
@@ -285,8 +321,7 @@ def _canonical_ip4_entry(list_type: lt.ListType, address: str, mask: str) -> Ent
     found = _canonical_ip4(address, mask)
     if found is None:
         return None
-    network = ipaddress.IPv4Network(found)
-    return Entry(list_type, f"{address} {mask}", ("ip", network), network, address)
+    return Entry(list_type, f"{address} {mask}", ("ip", 4, *found), found, address)
 
 
 # The 33 contiguous masks, in the one dotted form that reads back unchanged ->
@@ -324,7 +359,6 @@ class PackedIp4(dict):
 # given only digits and dots (tests/unit/test_prefix_table.py).
 _PREFIX_OF = {mask: prefix for mask, (_, prefix) in _CANONICAL_MASKS.items()}
 _SHIFT_OF = {mask: 32 - prefix for mask, (_, prefix) in _CANONICAL_MASKS.items()}
-_ip4_bytes = functools.partial(socket.inet_pton, socket.AF_INET)
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -341,12 +375,13 @@ def canonical_ip4_block(data: bytes) -> PackedIp4 | None:
     if len(words) != 2 * lines:
         return None                 # a line of one word and one of three, or blanks
     masks = words[1::2]
+    from array import array         # here: the CL commands never need them
+    from functools import partial
     try:
         shifts = list(map(_SHIFT_OF.__getitem__, masks))
-        packed = b"".join(map(_ip4_bytes, words[0::2]))
+        packed = b"".join(map(partial(socket.inet_pton, socket.AF_INET), words[0::2]))
     except (KeyError, OSError):
         return None
-    from array import array         # here: the CL commands never need it
     addresses = array("I")
     if addresses.itemsize != 4:
         return None
@@ -385,7 +420,7 @@ def open_relay_warning(entry: Entry) -> Message | None:
     prefix 0 (0.0.0.0 0.0.0.0, :: 0), or a *NEAR domain that is a top-level domain."""
     if entry.list_type.type not in _RELAY_LISTS:
         return None
-    if entry.network is not None and entry.network.prefixlen == 0:
+    if entry.identity[0] == "ip" and entry.identity[3] == 0:
         reach = "every client on the Internet may send mail through this system to any domain"
     elif entry.domain and "." not in entry.domain.lstrip("."):
         reach = (f"any client may send mail through this system to every domain under "

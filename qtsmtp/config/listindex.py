@@ -124,15 +124,17 @@ class _State(Record, frozen=True):
 
 
 def bucket(identity: tuple) -> int:
-    tag, value = identity
-    network = getattr(value, "network_address", None)
-    if network is None:
+    if identity[0] != "ip":
         return zlib.crc32(repr(identity).encode("utf-8", "backslashreplace"))
-    return zlib.crc32(b"%s %d %d " % (tag.encode(), value.version, value.prefixlen) + network.packed)
+    # The same buckets as index files written when an address identity held its
+    # ipaddress network: b"ip <version> <prefix> " and the network's packed bytes.
+    _, version, network, prefix = identity
+    return zlib.crc32(b"ip %d %d " % (version, prefix)
+                      + network.to_bytes(4 if version == 4 else 16, "big"))
 
 
 def _ip4_bucket(network: int, prefix: int) -> int:
-    # bucket(("ip", IPv4Network((network, prefix)))) without building the network
+    # bucket(("ip", 4, network, prefix))
     return zlib.crc32(b"ip 4 %d " % prefix + network.to_bytes(4, "big"))
 
 

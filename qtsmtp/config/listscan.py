@@ -80,9 +80,9 @@ class MemberScan:
 
     def find(self, entry: Entry) -> list[Match]:
         """The records whose identity is the entry's, in member order (after sync)."""
-        network = entry.network
-        wanted = ((int(network.network_address), network.prefixlen)
-                  if self.list_type.kind == lt.IP4 and network is not None else None)
+        identity = entry.identity
+        wanted = (identity[2:] if self.list_type.kind == lt.IP4 and identity[0] == "ip"
+                  else None)
         found = []
         for line, known in self._records:
             if isinstance(known, tuple):

@@ -1,0 +1,85 @@
+"""The character-class checks of the CL path (qtsmtp.cl.charset, entries' labels,
+messages.printable) against the regular expressions they replace (4733d95): the same
+answer for a table of edge cases and for generated text."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qtsmtp import messages
+from qtsmtp.cl import binder, charset
+from qtsmtp.config import entries
+
+REFERENCE = {
+    "command name": re.compile(r"[A-Z$#@][A-Z0-9$#@_]{0,9}\Z"),
+    "label": re.compile(r"([A-Za-z$#@][A-Za-z0-9$#@_]{0,9}):\Z"),
+    "name": re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\Z"),
+    "generic": re.compile(r"[A-Z$#@][A-Z0-9$#@_.]*\*?\Z"),
+    "integer": re.compile(r"[+-]?\d+\Z"),
+    "decimal": re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)\Z"),
+    "dns label": re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z"),
+}
+CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def check(kind: str, text: str) -> bool:
+    return {
+        "command name": lambda: charset.made_of(text, charset.NAME_START, charset.NAME_REST, 10),
+        "label": lambda: text.endswith(":") and charset.made_of(
+            text[:-1], charset.LABEL_START, charset.LABEL_REST, 10),
+        "name": lambda: binder._is_name(text, generic=False),
+        "generic": lambda: binder._is_name(text, generic=True),
+        "integer": lambda: charset.is_integer(text),
+        "decimal": lambda: charset.is_decimal(text),
+        "dns label": lambda: entries._is_label(text),
+    }[kind]()
+
+
+def old_printable(text: str) -> str:
+    def escaped(match):
+        char = match.group()
+        named = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
+        if char in named:
+            return named[char]
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:
+            return f"\\x{code - 0xDC00:02x}"
+        if code < 0x100:
+            return f"\\x{code:02x}"
+        return f"\\u{code:04x}"
+    return UNSAFE.sub(escaped, text)
+
+
+EDGES = ["", "A", "a", "A1", "1A", "$A", "#", "@@", "A_B", "A.B", "A*", "A**", "*", "A*B",
+         "ABCDEFGHIJ", "ABCDEFGHIJK", "ABCDEFGHI:", "ABCDEFGHIJ:", "ABCDEFGHIJK:", "A:", ":",
+         "a:", "A::", "A: ", "A\n", "A\n:", "Ä", "ÄB", "AÄ", "1", "+1", "-1", "+", "-", "1.",
+         ".1", ",5", "1,5", "1.5", "1.5.", "1..5", "+.5", "-,", "١٢", "１２", "1 ", " 1", "1e5",
+         "a-b", "-ab", "ab-", "a" * 63, "a" * 64, "xn--d1a", "é", "a_b", "\x00", "A\x7fB",
+         "\t", "\x85", "\u00a0", "\u2028", "\ud800", "\udc80", "x\x9fy", "plain text"]
+texts = st.one_of(st.text(max_size=14),
+                  st.text(alphabet="AZaz09$#@_.*:+-,é١ \n\x00\x7f\x85", max_size=14))
+
+
+@pytest.mark.parametrize("kind", sorted(REFERENCE))
+def test_edges_match_the_regular_expressions(kind):
+    for text in EDGES:
+        assert check(kind, text) == bool(REFERENCE[kind].match(text)), (kind, text)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.sampled_from(sorted(REFERENCE)), texts)
+def test_generated_text_matches_the_regular_expressions(kind, text):
+    assert check(kind, text) == bool(REFERENCE[kind].match(text))
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(st.text(max_size=30), st.sampled_from(EDGES)))
+def test_controls_and_printable_as_before(text):
+    found = CONTROL.search(text)
+    assert charset.first_of(text, charset.C0_AND_DEL) == (found.start() if found else None)
+    assert messages.printable(text) == old_printable(text)
