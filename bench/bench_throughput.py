@@ -39,7 +39,20 @@ The servers, and what each has made durable before it says 250 after DATA:
   stays in hold/ and nothing else runs. Postfix's receive path alone, as measured for
   qtsmtp.
 - aiosmtpd 1.4 bare: one process, a handler that answers 250 and keeps nothing. No
-  policy, no disk: the ceiling of the SMTP state machine qtsmtp is built on.
+  policy, no disk: the ceiling of the SMTP state machine qtsmtp is built on. It runs on
+  asyncio's own event loop (pure-Python selector loop and transports), as aiosmtpd does
+  by default; qtsmtp's server jobs run the same state machine on uvloop. With
+  --aiosmtpd-uvloop, the same bare server on uvloop runs too (aiosmtpd-uv): the ceiling
+  on the loop qtsmtp uses.
+
+What each side runs (the CPUs are shared by all of it, smtp-source included): qtsmtp has
+one server job per CPU (SVRJOBS(*CPU): 2 here), each with its commit process (the
+fsyncs), sharing the port with SO_REUSEPORT, plus its supervisor and its client job
+(idle: delivery is held). The bare aiosmtpd is one process on one CPU. Postfix runs
+master, up to 100 smtpd, cleanup, qmgr, trivial-rewrite and, for postfix, discard.
+Printed under the table: the CPU time per message of smtp-source itself (it shares the
+CPUs: a busier machine costs it more per message too), and of each server's processes
+(Postfix's is the whole instance, both smtpd ports together: not shown).
 
 Postfix settings that differ from its defaults, and why: smtpd_peername_lookup = no
 (qtsmtp does no reverse DNS either; on a loopback-only machine a lookup could only time
@@ -80,6 +93,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -90,8 +104,8 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from _common import (CHECKOUT, THIS, PrivatePostfix, Version, free_port, new_root,
-                     server_running, wait_for_greeting)
+from _common import (CHECKOUT, THIS, PrivatePostfix, Version, children, free_port, jobs,
+                     new_root, server_running, wait_for_greeting)
 
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
 TLS_SOURCE = Path(__file__).resolve().parent / "tls_source.py"
@@ -100,6 +114,7 @@ SCENARIOS = ((10, False), (10, True), (50, False), (50, True))
 TLS_SCENARIOS = ((10, False), (50, False))     # tls_source: STARTTLS on every connection
 TLS_QTSMTP, TLS_POSTFIX = "qtsmtp-tls", "postfix-tls"
 BASELINE = "qtsmtp-base"           # the --baseline tree's qtsmtp
+UVLOOP_PEER = "aiosmtpd-uv"        # --aiosmtpd-uvloop: the bare aiosmtpd on uvloop
 FILTERED = "qtsmtp-ftr"            # --filters-journal: 20 filter entries and JOURNAL(*YES)
 # Five entries of each filter list, none matching smtp-source's messages (so every
 # message is scanned against all of them and still queued), FTRACN(*KEEP) and the
@@ -114,6 +129,9 @@ FILTER_ENTRIES = {
 
 BARE_AIOSMTPD = textwrap.dedent("""
     import asyncio, sys
+    if sys.argv[2:] == ["uvloop"]:
+        import uvloop
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     from aiosmtpd.smtp import SMTP
     class Discard:
         async def handle_DATA(self, server, session, envelope):
@@ -130,15 +148,42 @@ BARE_AIOSMTPD = textwrap.dedent("""
 
 
 def smtp_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
-    """Messages per second for one smtp-source run (1 KB messages)."""
+    """Messages per second for one smtp-source run (1 KB messages); its CPU time per
+    message goes to CLIENT_CPU."""
     args = ["smtp-source", "-s", str(sessions), "-m", str(messages), "-l", "1024",
             "-f", "bench@client.test", "-t", "postmaster@bench.test", "-M", "client.test"]
     if keep_open:
         args.append("-d")
+    before = children_cpu_seconds()
     start = time.perf_counter()
     subprocess.run(args + [f"127.0.0.1:{port}"], check=True, timeout=RUN_TIMEOUT_SECONDS,
                    stdout=subprocess.DEVNULL)
-    return messages / (time.perf_counter() - start)
+    rate = messages / (time.perf_counter() - start)
+    CLIENT_CPU.append((children_cpu_seconds() - before) / messages)
+    return rate
+
+
+CLIENT_CPU: list[float] = []        # seconds of smtp-source's CPU per message, last run last
+
+
+def children_cpu_seconds() -> float:
+    """User and system CPU time of this process's waited-for children (smtp-source)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and of every process under it, living or ended and waited for
+    (/proc: utime, stime, cutime, cstime); 0 for a process that is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    own = sum(int(value) for value in fields[11:15]) / _TICKS
+    return own + sum(tree_cpu_seconds(child) for child in children(pid))
 
 
 def tls_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
@@ -240,19 +285,28 @@ class Qtsmtp:
         """Messages in incoming/ (nothing takes them away during the bench)."""
         return sum(1 for _ in self.incoming.iterdir())
 
+    def cpu_seconds(self) -> float:
+        """CPU time of the server so far: the supervisor, its jobs and commit processes."""
+        return sum(tree_cpu_seconds(job["pid"]) for job in jobs(self.root)
+                   if job.get("name") == "QTSMTPSRVD")
+
 
 # --- bare aiosmtpd ------------------------------------------------------------------------
 
 class BareAiosmtpd:
-    name = "aiosmtpd"
+    """``loop``: "asyncio" (aiosmtpd's default) or "uvloop" (as qtsmtp's jobs run)."""
 
-    def __init__(self):
+    def __init__(self, loop: str = "asyncio"):
+        self.name = "aiosmtpd" if loop == "asyncio" else "aiosmtpd-uv"
+        self.loop = loop
         self.port = free_port()
+        self.pid = 0
 
     @contextmanager
     def running(self):
-        process = subprocess.Popen([sys.executable, "-c", BARE_AIOSMTPD, str(self.port)],
-                                   stdout=subprocess.PIPE, text=True)
+        process = subprocess.Popen([sys.executable, "-c", BARE_AIOSMTPD, str(self.port),
+                                    self.loop], stdout=subprocess.PIPE, text=True)
+        self.pid = process.pid
         try:
             process.stdout.readline()
             wait_for_greeting(self.port, "aiosmtpd")
@@ -270,6 +324,9 @@ class BareAiosmtpd:
 
     def kept(self) -> int | None:
         return None
+
+    def cpu_seconds(self) -> float:
+        return tree_cpu_seconds(self.pid)
 
 
 # --- the private Postfix instance (_common.PrivatePostfix) -----------------------------
@@ -364,13 +421,40 @@ def measure(servers: list, messages: int, rounds: int, scenarios, client=smtp_so
                     each.settle()
                 os.sync()                    # no run pays for the previous one's writes
                 before = server.kept()
+                cpu = getattr(server, "cpu_seconds", None)
+                cpu_before = cpu() if cpu else 0.0
                 rate = client(server.port, sessions, messages, keep_open)
                 results[sessions, keep_open][server.name].append(rate)
+                if client is smtp_source:
+                    used = (cpu() - cpu_before) / messages if cpu else None
+                    CPU_PER_MESSAGE.setdefault((sessions, keep_open, server.name), []).append(
+                        (CLIENT_CPU[-1], used))
                 after = server.kept()
                 if before is not None and after - before != messages:
                     raise RuntimeError(f"{server.name} kept {after - before} of {messages} "
                                        f"messages it accepted")
     return results
+
+
+# (sessions, keep_open, server name) -> [(smtp-source's, the server's CPU seconds per
+# message, None where not measured), one per round]
+CPU_PER_MESSAGE: dict = {}
+
+
+def print_cpu_table(names: list[str], scenarios) -> None:
+    """Median CPU time per message, in microseconds: smtp-source's in each server's runs,
+    and the server's own processes'."""
+    print(f"{'CPU us/msg (client/server)':<28}" + "".join(f"{name:>16}" for name in names))
+    for sessions, keep_open in scenarios:
+        label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
+        cells = []
+        for name in names:
+            runs = CPU_PER_MESSAGE.get((sessions, keep_open, name), [])
+            client = statistics.median(c for c, _ in runs) * 1e6 if runs else None
+            own = [s for _, s in runs if s is not None]
+            server = f"{statistics.median(own) * 1e6:.0f}" if own else "-"
+            cells.append(f"{client:.0f}/{server}" if client is not None else "-")
+        print(f"{label:<28}" + "".join(f"{cell:>16}" for cell in cells))
 
 
 def check_postfix_discarded(postfix: Postfix, expected: int) -> int:
@@ -409,6 +493,9 @@ def print_table(results: dict, names: list[str], scenarios) -> None:
 
     columns = ["qtsmtp", "aiosmtpd", "postfix", "postfix-hold"]
     ratios = [("qt/postfix", "postfix"), ("qt/pf-hold", "postfix-hold"), ("qt/aiosmtpd", "aiosmtpd")]
+    if UVLOOP_PEER in names:
+        columns.insert(2, UVLOOP_PEER)
+        ratios.append(("qt/aio-uv", UVLOOP_PEER))
     if BASELINE in names:
         columns.insert(1, BASELINE)
         ratios.append(("qt/baseline", BASELINE))
@@ -449,6 +536,9 @@ def main() -> int:
     parser.add_argument("--filters-journal", action="store_true",
                         help="also run a qtsmtp with 20 filter entries, FTRACN(*KEEP) and "
                              "JOURNAL(*YES), in the same rounds (ftr/qt: its rate over qtsmtp's)")
+    parser.add_argument("--aiosmtpd-uvloop", action="store_true",
+                        help="also run the bare aiosmtpd on uvloop, the loop qtsmtp's jobs "
+                             "run (aiosmtpd-uv; qt/aio-uv)")
     parser.add_argument("--no-peers", action="store_true",
                         help="run qtsmtp (and --baseline / --filters-journal) only")
     parser.add_argument("--sessions", type=int, choices=sorted({s for s, _ in SCENARIOS}),
@@ -471,6 +561,8 @@ def main() -> int:
         if scenarios:
             (top / "qtsmtp").mkdir()
             servers = [Qtsmtp(top / "qtsmtp")] + ([] if args.no_peers else [BareAiosmtpd()])
+            if args.aiosmtpd_uvloop and not args.no_peers:
+                servers.append(BareAiosmtpd("uvloop"))
             if args.filters_journal:
                 (top / "filtered").mkdir()
                 servers.append(Qtsmtp(top / "filtered", FILTERED,
@@ -517,6 +609,7 @@ def main() -> int:
         if scenarios:
             results = measure(servers, args.messages, args.rounds, scenarios)
             print_table(results, [s.name for s in servers], scenarios)
+            print_cpu_table([s.name for s in servers], scenarios)
             print(f"smtp-source, msg/s. Before each 250: qtsmtp fsyncs the file and incoming/; "
                   f"Postfix fsyncs the file (not the directory); aiosmtpd keeps nothing. "
                   f"Load average after: {load_average()}")

@@ -47,13 +47,17 @@ class JobLog:
 
     def send(self, msgid: str, *data) -> Message:
         message = Message(msgid, *data)
-        self.write(str(message))
+        # Printable already: Message quotes every substituted value, and the catalogue's
+        # texts hold no control character (tests/unit/test_server_fast_paths.py).
+        self._line(str(message))
         return message
 
     def write(self, text: str) -> None:
         # One line per message: an address or HELO may hold a CR or LF; never let it
         # forge a second log line, nor ESC or NUL reach whoever reads the log.
-        text = printable(text)
+        self._line(printable(text))
+
+    def _line(self, text: str) -> None:
         line = f"{datetime.now().isoformat(timespec='microseconds')} {text}\n"
         if self._pending is not None and threading.get_ident() == self._loop_thread:
             self._pending.append(line)

@@ -33,6 +33,15 @@ that renames one fails the tests, not a server:
   timeout, read).
 - ``_reader`` (read from, in DATA): the session's StreamReader, read in pieces by
   dataread.read_data through its public methods, as aiosmtpd's own smtp_DATA does.
+- ``_writer`` (written to and drained, in push): the session's StreamWriter, as
+  aiosmtpd's push writes a reply; push does what aiosmtpd's does with it, in one call
+  less per reply (its debug log line, which mail.log drops, left out).
+- ``sanitized_log`` (replaced in aiosmtpd.smtp): aiosmtpd's command loop passes every
+  command line through it twice, and it masks an AUTH argument with a regular
+  expression before the logger is asked whether the line is logged at all; the
+  replacement asks first and calls aiosmtpd's own when the level logs. Measured in one
+  process (bench-like sessions on fake transports, CPU time per message): the two
+  changes take about 5 % off the Python side of a session.
 - ``_getaddr`` (overridden, a shortcut kept for speed): aiosmtpd's defines a
   typing.Protocol class on every MAIL and RCPT before it parses the address, about 70 us
   each. Measured in the server's processes (CPU time per message, smtp-source, 10
@@ -67,6 +76,7 @@ import functools
 import logging
 import re
 
+import aiosmtpd.smtp as aiosmtpd_smtp
 from aiosmtpd.smtp import SMTP, Envelope, Session, syntax
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
@@ -90,6 +100,23 @@ class _ProxyWarnings(logging.Filter):
 
 
 logging.getLogger("mail.log").addFilter(_ProxyWarnings())
+
+# aiosmtpd's command loop logs every command line through sanitized_log, which masks an
+# AUTH argument (a regular expression per line) before the logger is asked whether it
+# logs at that level at all: twice per command, for lines mail.log then drops. Asked
+# first here; a level that logs gets aiosmtpd's own function, masking and all.
+_LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO}
+_aiosmtpd_sanitized_log = aiosmtpd_smtp.sanitized_log
+
+
+def _sanitized_log_if_logged(func, msg, *args, **kwargs) -> None:
+    level = _LOG_LEVELS.get(getattr(func, "__name__", None))
+    if level is not None and not func.__self__.isEnabledFor(level):
+        return
+    _aiosmtpd_sanitized_log(func, msg, *args, **kwargs)
+
+
+aiosmtpd_smtp.sanitized_log = _sanitized_log_if_logged
 
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Timeout exceeded, closing\r\n"
@@ -344,7 +371,10 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             self._pending_lines.append(line)
             line = b"\r\n".join(self._pending_lines)
             self._pending_lines.clear()
-        await super().push(line)          # one write of the lines and CRLF, one drain
+        # One write of the lines and CRLF, one drain: what aiosmtpd's push does, less
+        # its encode and its debug log call (mail.log logs nothing below WARNING here).
+        self._writer.write(line + b"\r\n")
+        await self._writer.drain()
 
     def offer(self) -> esmtp.Offer:
         """The ESMTP extensions of this session (the attributes it started with); asked

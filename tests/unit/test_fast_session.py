@@ -125,7 +125,7 @@ def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
     assert list(inspect.signature(SMTP._reset_timeout).parameters) == ["self", "duration"]
     assert list(inspect.signature(SMTP._getaddr).parameters) == ["self", "arg"]
     assert list(inspect.signature(SMTP._timeout_cb).parameters) == ["self"]
-    for name in ("_reader", "_smtp_methods", "_timeout_duration"):    # set in __init__ / connection_made
+    for name in ("_reader", "_writer", "_smtp_methods", "_timeout_duration"):    # set in __init__ / connection_made
         assert name in inspect.getsource(SMTP), name
     # smtp_STARTTLS: aiosmtpd's connection_made has a branch for the connection after
     # STARTTLS, taken when _original_transport is set, that empties the reader's buffer
@@ -134,6 +134,9 @@ def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
     for text in ("self._original_transport is not None", "self._reader._buffer.clear()",
                  "self._tls_protocol._extra"):
         assert text in made, text
+    # RelaySMTP.push writes a reply as aiosmtpd's push does (protocol.py).
+    assert "self._writer.write(response + b\"\\r\\n\")" in inspect.getsource(SMTP.push)
+    assert "await self._writer.drain()" in inspect.getsource(SMTP.push)
     # Documented for subclasses, underscored all the same.
     assert list(inspect.signature(SMTP._create_session).parameters) == ["self"]
     assert list(inspect.signature(SMTP._create_envelope).parameters) == ["self"]
