@@ -17,7 +17,6 @@ shows the parameter, from the value of another. PMTCTL(*PMTRQS): shown on reques
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.cl.parser import Scalar, ValueList, parse
@@ -199,9 +198,24 @@ def runnable_command_names() -> list[str]:
     return [n for n in command_names() if load(n).program]
 
 
-@lru_cache(maxsize=None)
+# Loaded definitions by name (not functools.lru_cache: functools and the collections it
+# imports cost a CL command's start about 1 ms, bench/bench_cl.py).
+_loaded: dict[str, Command | None] = {}
+
+
 def load(name: str) -> Command | None:
     """The definition of command ``name`` (upper case), or None if there is none."""
+    try:
+        return _loaded[name]
+    except KeyError:
+        found = _loaded[name] = _load(name)
+        return found
+
+
+load.cache_clear = _loaded.clear          # as lru_cache's: forget what was loaded
+
+
+def _load(name: str) -> Command | None:
     from qtsmtp.cl import defcache     # compiled definitions, kept beside the sources
     path = os.path.join(definitions_dir(), f"{name}.cmd")
     try:

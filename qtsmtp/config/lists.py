@@ -9,10 +9,7 @@ that did not update it, a hand edit).
 """
 from __future__ import annotations
 
-import functools
 import os
-import re
-from pathlib import Path
 
 from qtsmtp.messages import CLError, escape
 from qtsmtp.config import listtypes as lt
@@ -22,16 +19,30 @@ from qtsmtp.store import journal
 from qtsmtp.store.member import MemberFile, current_group
 from qtsmtp.store.root import SYSTEM_LIBRARY
 
+TYPE_CHECKING = False            # the CL commands pass str roots: no pathlib (store.root)
+if TYPE_CHECKING:
+    from pathlib import Path
+
 
 def member_file(root: Path, list_type: lt.ListType) -> MemberFile:
     return _member_file(root, list_type.member, list_type.secret)
 
 
-@functools.lru_cache(maxsize=64)
-def _member_file(root: Path, member: str, secret: bool) -> MemberFile:
+_member_files: dict[tuple, MemberFile] = {}
+
+
+def _member_file(root: str | Path, member: str, secret: bool) -> MemberFile:
     # A MemberFile is only its names and paths: one per member, not one per command of a
-    # script (making its paths was a tenth of a 10,000-line script's time).
-    return MemberFile(root, SYSTEM_LIBRARY, lt.ADDRESS_LIST_FILE, member, secret=secret)
+    # script (making its paths was a tenth of a 10,000-line script's time). A dict, not
+    # functools.lru_cache (functools costs a CL command's start): at most 64, as it was.
+    key = (root, member, secret)
+    found = _member_files.get(key)
+    if found is None:
+        if len(_member_files) >= 64:
+            _member_files.clear()
+        found = _member_files[key] = MemberFile(root, SYSTEM_LIBRARY, lt.ADDRESS_LIST_FILE,
+                                                member, secret=secret)
+    return found
 
 
 def parse_member(member: MemberFile, list_type: lt.ListType, text: str) -> list[tuple[int, Entry]]:
@@ -167,15 +178,31 @@ IN_PLACE_BYTES = 64 * 1024
 # rewrite's cost, shared among the removals before it, stays constant per removal.
 COMPACT_EVERY = 16
 
-# A deleted record's line, with its line break (MemberFile.mark_removed).
-_DELETED_LINE = re.compile(r"^# *(?:\r\n|\n|\Z)", re.MULTILINE)
-
-
 def without_deleted_records(text: str) -> tuple[str, int]:
-    """``text`` without its deleted records' lines; and how many there were."""
+    """``text`` without its deleted records' lines, "#" and blanks (MemberFile.
+    mark_removed), each with its line break, "\n" or "\r\n"; and how many there were.
+    (Without re, which costs a CL command's start: tests/unit/test_charset.py.)"""
     if not (text.startswith("#") or "\n#" in text):
         return text, 0
-    return _DELETED_LINE.subn("", text)
+    # From one line that begins with "#" to the next, by str.find (a member of a million
+    # records has few of them).
+    kept: list[str] = []
+    copied = deleted = 0                  # text[copied:] is still to be kept
+    at = 0 if text.startswith("#") else text.find("\n#") + 1     # there is one (above)
+    while True:
+        end = text.find("\n", at)
+        body = text[at:] if end < 0 else text[at:end].removesuffix("\r")
+        if not body[1:].strip(" "):
+            kept.append(text[copied:at])
+            copied = len(text) if end < 0 else end + 1
+            deleted += 1
+        if end < 0:
+            break
+        at = text.find("\n#", end) + 1
+        if not at:
+            break
+    kept.append(text[copied:])
+    return "".join(kept), deleted
 
 
 def locate_lines(path: Path, found: list) -> list[tuple[int, bytes]] | None:

@@ -22,13 +22,16 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import Message
 from qtsmtp.store import journal
 from qtsmtp.store.member import current_group
 from qtsmtp.store.root import SYSTEM_LIBRARY
+
+TYPE_CHECKING = False            # a CL command confirms a change without pathlib
+if TYPE_CHECKING:
+    from pathlib import Path
 
 # socket and selectors are imported where a job is listened to or reached: a command
 # that changes a member while no server runs (the usual case) never needs them, and

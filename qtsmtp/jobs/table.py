@@ -23,12 +23,18 @@ import fcntl
 import os
 import pwd
 import stat
-from contextlib import contextmanager
-from pathlib import Path
 
 from qtsmtp.jobs import procstat
 from qtsmtp.record import Record, field
+from qtsmtp.store.context import contextmanager
+from qtsmtp.store.durable import remove_quietly
 from qtsmtp.store.permissions import make_directory
+
+# A CL command that changes a list asks for the running jobs (active_jobs) with str
+# paths, without pathlib (store.root); what gives a path to others gives a Path.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SUBSYSTEM, USER = "QSYSWRK", "QTCP"
 SERVER_DAEMON, SERVER_JOB, CLIENT_DAEMON = "QTSMTPSRVD", "QTSMTPSRVP", "QTSMTPCLTD"
@@ -69,7 +75,8 @@ def _unix_user() -> str:
         return str(os.getuid())
 
 
-def run_directory(root: Path) -> Path:
+def run_directory(root: str | Path) -> Path:
+    from pathlib import Path
     return Path(root) / SUBSYSTEM
 
 
@@ -131,21 +138,26 @@ def socket_path(root: Path, number: str) -> Path:
     return jobs_directory(root) / f"{number}.sock"
 
 
-def remove_record(root: Path, number: str) -> None:
-    (jobs_directory(root) / number).unlink(missing_ok=True)
-    socket_path(root, number).unlink(missing_ok=True)    # left behind by a kill -9
+def _jobs_directory_text(root: str | Path) -> str:
+    return os.path.join(root, SUBSYSTEM, "jobs")          # jobs_directory, as a str
 
 
-def active_jobs(root: Path) -> list[JobRecord]:
+def remove_record(root: str | Path, number: str) -> None:
+    directory = _jobs_directory_text(root)
+    remove_quietly(os.path.join(directory, number))
+    remove_quietly(os.path.join(directory, f"{number}.sock"))    # left behind by a kill -9
+
+
+def active_jobs(root: str | Path) -> list[JobRecord]:
     """Every job whose process still runs, by job number; removes the records of the dead."""
-    directory = jobs_directory(root)
+    directory = _jobs_directory_text(root)
     try:
         names = sorted(n for n in os.listdir(directory) if n.isdigit())
     except FileNotFoundError:
         return []
     out = []
     for name in names:
-        record = _read(directory / name)
+        record = _read(os.path.join(directory, name))
         if record is None:
             continue
         if not procstat.is_alive(record.pid, record.pid_start):
@@ -165,7 +177,7 @@ def is_the_job(record: JobRecord) -> bool:
     return procstat.name(record.pid) == record.name[:15]
 
 
-def _read(path: Path) -> JobRecord | None:
+def _read(path: str | Path) -> JobRecord | None:
     import json
     try:
         with open(path, "rb") as f:
@@ -176,7 +188,7 @@ def _read(path: Path) -> JobRecord | None:
         return None
     except (ValueError, TypeError):
         # A torn or foreign file cannot describe a job: drop it rather than fail every reader.
-        path.unlink(missing_ok=True)
+        remove_quietly(path)
         return None
     # Believed only when written by the job's own user (or ours, or root's) and by no
     # one else: a record another user planted names that user's processes at most.

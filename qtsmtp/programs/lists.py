@@ -9,12 +9,12 @@ from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import entry_from_parms, open_relay_warning
 from qtsmtp.config.lists import ListMember
 from qtsmtp.jobs.notify import confirm_change
-from qtsmtp.store.root import data_root
+from qtsmtp.store.root import data_directory
 
 
 def addsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=True)
-    root = data_root()
+    root = data_directory()          # a str: no pathlib on the CL path (store.root)
     passed_over = _change(root, list_type, lambda member: member.add(entry))
     # Returns once every running server job applies it (or names the one that did not).
     warning = open_relay_warning(entry)
@@ -34,7 +34,7 @@ def _filter_note(root, list_type: lt.ListType) -> list[Message]:
 
 def rmvsmtple(bound: Bound) -> list[Message]:
     list_type, entry = _named_entry(bound, adding=False)
-    root = data_root()
+    root = data_directory()          # a str: no pathlib on the CL path (store.root)
     passed_over = _change(root, list_type, lambda member: member.remove(entry))
     return passed_over + confirm_change(root) + [Message("TCP2661")]
 

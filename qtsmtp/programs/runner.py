@@ -13,14 +13,24 @@ from __future__ import annotations
 
 import os
 import sys
-from contextlib import AbstractContextManager, nullcontext
-from collections.abc import Callable
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.command import compile_text
 from qtsmtp.cl.parser import parse
 from qtsmtp.messages import ESCAPE, CLError, Message
 from qtsmtp.record import Record, field
+
+# For annotations only: contextlib and collections (with functools) cost every CL
+# command's start about 1.5 ms (bench/bench_cl.py).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from contextlib import AbstractContextManager
+
+    # What a front door wraps a program's run in: given the bound command, a context
+    # manager that yields the list the program's output lines go to (the panels keep it
+    # off the screen).
+    Capture = Callable[[Bound], AbstractContextManager]
 
 EXIT_OK, EXIT_ESCAPE, EXIT_INVALID, EXIT_UNCONFIRMED = 0, 1, 2, 3
 # Diagnostics of a change that is stored, but that a running server job did not confirm
@@ -52,9 +62,14 @@ def exit_status_of(escape_message: Message) -> int:
     return EXIT_INVALID if invalid else EXIT_ESCAPE
 
 
-# What a front door wraps a program's run in: given the bound command, a context manager
-# that yields the list the program's output lines go to (the panels keep it off the screen).
-Capture = Callable[[Bound], AbstractContextManager]
+class _NoCapture:
+    """contextlib.nullcontext([]): the program's output lines go to a list of their own."""
+
+    def __enter__(self) -> list:
+        return []
+
+    def __exit__(self, *exc) -> bool:
+        return False
 
 
 def run_text(text: str, capture: Capture | None = None) -> Outcome:
@@ -68,7 +83,7 @@ def run_text(text: str, capture: Capture | None = None) -> Outcome:
 def run(bound: Bound, text: str, capture: Capture | None = None) -> Outcome:
     outcome = Outcome(logged_text(bound, text))
     try:
-        with (capture(bound) if capture else nullcontext([])) as output:
+        with (capture(bound) if capture else _NoCapture()) as output:
             outcome.messages = run_bound(bound)
         outcome.output = output
     except CLError as error:

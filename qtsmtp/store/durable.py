@@ -9,7 +9,11 @@ name holds the old file or the whole new one, never a torn one.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+# Paths are str or os.PathLike (pathlib.Path): the CL commands use str, without pathlib.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def write_all(fd: int, *parts: bytes) -> None:
@@ -49,7 +53,7 @@ def write_aside(tmp: Path, parts: tuple[bytes, ...], mode: int, *, exclusive: bo
         os.fsync(fd)
         return os.fstat(fd).st_ino
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
         raise
     finally:
         os.close(fd)
@@ -60,9 +64,17 @@ def put_in_place(tmp: Path, final: Path) -> None:
     try:
         os.rename(tmp, final)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        remove_quietly(tmp)
         raise
-    fsync_directory(final.parent)
+    fsync_directory(os.path.dirname(os.fspath(final)) or ".")
+
+
+def remove_quietly(path: str | Path) -> None:
+    """Remove ``path`` if it is there (Path.unlink(missing_ok=True), for a str too)."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def write_file(tmp: Path, final: Path, parts: tuple[bytes, ...], mode: int, *,

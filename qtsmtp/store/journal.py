@@ -45,10 +45,14 @@ import errno
 import fcntl
 import os
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
+from qtsmtp.store.context import contextmanager
 from qtsmtp.store.durable import put_in_place, write_aside
+
+# The writer's paths are str: a CL command starts without pathlib (store.root).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 JOURNAL, JOURNAL_LOCK = ".journal", ".journal.lock"
 MAX_BYTES = 1 << 20              # the journal is cut back to KEEP_BYTES beyond this
@@ -125,7 +129,8 @@ def _forget_writers() -> None:
 os.register_at_fork(after_in_child=_forget_writers)
 
 
-def journal_path(library: Path) -> Path:
+def journal_path(library: str | Path) -> Path:
+    from pathlib import Path
     return Path(library) / JOURNAL
 
 
@@ -321,10 +326,10 @@ def _own_start(line: bytes) -> tuple[int, str] | None:
 def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[int, int]:
     """A new journal file: a start line, then ``records``; written aside, fsynced and
     renamed into place. Returns its size and inode."""
-    library = Path(library)
-    path = journal_path(library)
+    library = os.fspath(library)
+    path = os.path.join(library, JOURNAL)
     head = start_line(generation, journal_id)
-    tmp = path.with_name(f"{JOURNAL}.tmp{os.getpid()}")
+    tmp = os.path.join(library, f"{JOURNAL}.tmp{os.getpid()}")
     data = head + records
     inode = write_aside(tmp, (data,), MODE, exclusive=False)
     put_in_place(tmp, path)
@@ -333,7 +338,7 @@ def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[i
 
 def _cut(library, journal_id: str, new: bytes) -> tuple[int, int]:
     """Replace the journal by its last KEEP_BYTES of whole records and ``new``."""
-    with open(journal_path(library), "rb") as f:
+    with open(os.path.join(library, JOURNAL), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         f.seek(max(0, size - KEEP_BYTES))
         kept = f.read()
@@ -371,7 +376,9 @@ class Behind(Exception):
 class JournalReader:
     """Follows a library's journal from a generation on. Not for several threads."""
 
-    def __init__(self, library: Path):
+    def __init__(self, library: str | Path):
+        # The server's: a CL command does not read the journal.
+        from pathlib import Path
         self.library = Path(library)
         self.path = journal_path(self.library)
         self.journal_id = ""          # "" before there was any journal

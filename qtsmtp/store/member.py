@@ -30,14 +30,24 @@ import errno
 import fcntl
 import os
 import time
-from contextlib import contextmanager
-from pathlib import Path
-from collections.abc import Callable
 
 from qtsmtp.messages import Message, escape
 from qtsmtp.store import journal
-from qtsmtp.store.durable import fsync_directory, put_in_place, write_all, write_aside
+from qtsmtp.store.context import contextmanager
+from qtsmtp.store.durable import (
+    fsync_directory,
+    put_in_place,
+    remove_quietly,
+    write_all,
+    write_aside,
+)
 from qtsmtp.store.permissions import make_directory
+from qtsmtp.store.root import join, normal_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
 
 LIBRARY_MODE = 0o755      # libraries and files: members are readable (0644), never writable
 
@@ -49,12 +59,12 @@ class SyncGroup:
 
     def __init__(self):
         self.fds: dict[str, int] = {}
-        self.directories: set[Path] = set()
+        self.directories: set[str | Path] = set()
         self.count = 0
         self.after: dict[str, Callable[[], list[Message]]] = {}
         self.lock: tuple[str, int] | None = None    # (lock file, descriptor) kept: locked()
 
-    def add(self, path: Path, fd: int, created: bool, directory: Path, *,
+    def add(self, path: str | Path, fd: int, created: bool, directory: str | Path, *,
             key: str | None = None, count: bool = True) -> None:
         """Take ``fd`` (the group closes it) to fsync at the next sync; one per ``key``
         (default: the path)."""
@@ -133,13 +143,26 @@ def group_commit():
 class MemberFile:
     """One member, e.g. QUSRSYS/QATMADRLST(ACCEPTRLY)."""
 
-    def __init__(self, root: Path, library: str, file: str, member: str, *, secret: bool = False):
+    def __init__(self, root: str | Path, library: str, file: str, member: str, *,
+                 secret: bool = False):
         self.library, self.file, self.member = library, file, member
-        self.directory = Path(root) / library / file
-        self.path = self.directory / member
+        # str paths, as pathlib would write them: a CL command starts without pathlib
+        # (store.root); ``directory`` and ``path`` give them as Paths.
+        self._directory = join(normal_path(os.fspath(root)), library, file)
+        self._path = f"{self._directory}/{member}"
         self._library = f"{root}/{library}"      # its journal's: a str, cheap to look up
         # Credentials are for the owner only, whatever the umask says.
         self.mode = 0o600 if secret else 0o644
+
+    @property
+    def directory(self) -> Path:
+        from pathlib import Path
+        return Path(self._directory)
+
+    @property
+    def path(self) -> Path:
+        from pathlib import Path
+        return Path(self._path)
 
     def __str__(self) -> str:
         return f"{self.library}/{self.file}({self.member})"
@@ -149,7 +172,7 @@ class MemberFile:
     def read_text(self) -> str:
         with self._denied_as_message():
             try:
-                with open(self.path, encoding="utf-8", errors="surrogateescape", newline="") as f:
+                with open(self._path, encoding="utf-8", errors="surrogateescape", newline="") as f:
                     return f.read()
             except FileNotFoundError:
                 return ""
@@ -161,7 +184,7 @@ class MemberFile:
         """The member as stored (b"" when there is none); read_text is this, decoded."""
         with self._denied_as_message():
             try:
-                with open(self.path, "rb") as f:
+                with open(self._path, "rb") as f:
                     return f.read()
             except FileNotFoundError:
                 return b""
@@ -170,14 +193,14 @@ class MemberFile:
         """The member's stat result; None when there is no member."""
         with self._denied_as_message():
             try:
-                return os.stat(self.path)
+                return os.stat(self._path)
             except FileNotFoundError:
                 return None
 
     def stat_key(self) -> tuple | None:
         """What changes whenever the member does (for readers that cache)."""
         try:
-            st = os.stat(self.path)
+            st = os.stat(self._path)
         except FileNotFoundError:
             return None
         return (st.st_ino, st.st_size, st.st_mtime_ns)
@@ -192,7 +215,7 @@ class MemberFile:
         or a lock on another member: the commands of a script that change one member
         take its lock once per group, not once each. One lock at most is kept, and it is
         let go before another is waited for, so two processes never wait on each other."""
-        lock_path = f"{self.directory}/.{self.member}.lock"
+        lock_path = f"{self._directory}/.{self.member}.lock"
         group = _group
         if group is not None:
             if group.lock is not None and group.lock[0] == lock_path:
@@ -205,7 +228,7 @@ class MemberFile:
             except FileNotFoundError:
                 # The first change of this file (or library): its directories, with
                 # their modes. Tried only then: a script's commands do not each ask.
-                make_directory(self.directory, LIBRARY_MODE)
+                make_directory(self._directory, LIBRARY_MODE)
                 lock_fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         if group is not None:
             try:
@@ -231,11 +254,11 @@ class MemberFile:
         data = record + "\n"
         with self._denied_as_message():
             try:
-                fd = os.open(self.path, os.O_RDWR | os.O_APPEND)
+                fd = os.open(self._path, os.O_RDWR | os.O_APPEND)
                 st = os.fstat(fd)
                 before = (st.st_ino, st.st_size, st.st_mtime_ns)    # as stat_key() says
             except FileNotFoundError:
-                fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
+                fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
                 st, before = os.fstat(fd), None
             try:
                 if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
@@ -259,7 +282,7 @@ class MemberFile:
                         raise
                     appended = st.st_size, encoded, time.time_ns(), os.fstat(fd)
                     if _group is not None:
-                        _group.add(self.path, fd, created, self.directory)
+                        _group.add(self._path, fd, created, self._directory)
                         return appended
                 finally:
                     journal.end(writer)
@@ -268,7 +291,7 @@ class MemberFile:
                 raise
             os.close(fd)
             if created:
-                fsync_directory(self.directory)
+                fsync_directory(self._directory)
             return appended
 
     def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
@@ -277,7 +300,7 @@ class MemberFile:
         lock held. ``op`` says what changed, for the journal: REMOVE with ``records``
         (the lines taken out), or REPLACE, optionally with ``changes``. Returns the
         inode written (a file renamed over the member since is another)."""
-        tmp = self.directory / f".{self.member}.tmp{os.getpid()}"
+        tmp = f"{self._directory}/.{self.member}.tmp{os.getpid()}"
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
@@ -290,9 +313,9 @@ class MemberFile:
                 with journal.change(self._library, self.file, self.member, op,
                                     self.stat_key(), (inode, len(data)), None,
                                     None if secret else records, None if secret else changes):
-                    put_in_place(tmp, self.path)
+                    put_in_place(tmp, self._path)
             except BaseException:
-                tmp.unlink(missing_ok=True)
+                remove_quietly(tmp)
                 raise
             return inode
 
@@ -321,7 +344,7 @@ class MemberFile:
         if _group is not None:
             _group.sync()  # earlier appends become durable before this change can
         with self._denied_as_message():
-            fd = os.open(self.path, os.O_RDWR | os.O_CLOEXEC)
+            fd = os.open(self._path, os.O_RDWR | os.O_CLOEXEC)
             try:
                 st = os.fstat(fd)
                 for offset, record in spans:
@@ -360,7 +383,7 @@ class MemberFile:
         try:
             yield
         except OSError as exc:
-            where = f"{exc.filename or self.path}: {os.strerror(exc.errno) if exc.errno else exc}"
+            where = f"{exc.filename or self._path}: {os.strerror(exc.errno) if exc.errno else exc}"
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise escape("TCP8051", self, where) from None
             if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):

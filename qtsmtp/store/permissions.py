@@ -16,25 +16,30 @@ from __future__ import annotations
 import os
 import pwd
 import stat
-from pathlib import Path
 
 from qtsmtp.messages import CLError, Message
+from qtsmtp.store.root import normal_path
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pathlib import Path
 
 DIRECTORY_MODE = 0o750      # data root, libraries, QSYSWRK, queue/, mail/
 PRIVATE_DIRECTORY_MODE = 0o700
 
 
-def make_directory(path: Path, mode: int = DIRECTORY_MODE) -> Path:
+def make_directory(path: str | Path, mode: int = DIRECTORY_MODE) -> str | Path:
     """``path`` and its missing parents, each one made here given ``mode`` explicitly;
-    one that exists keeps its mode (an administrator's choice, checked at start)."""
-    path = Path(path)
+    one that exists keeps its mode (an administrator's choice, checked at start).
+    Returns ``path``, as given (a str or a Path)."""
     missing = []
-    at = path
-    while not at.exists():
+    at = normal_path(os.fspath(path))
+    while not os.path.exists(at):
         missing.append(at)
-        if at.parent == at:
+        parent = os.path.dirname(at) or "."
+        if parent == at:
             break
-        at = at.parent
+        at = parent
     for directory in reversed(missing):
         try:
             os.mkdir(directory, mode)

@@ -83,3 +83,17 @@ def test_controls_and_printable_as_before(text):
     found = CONTROL.search(text)
     assert charset.first_of(text, charset.C0_AND_DEL) == (found.start() if found else None)
     assert messages.printable(text) == old_printable(text)
+
+
+DELETED_LINE = re.compile(r"^# *(?:\r\n|\n|\Z)", re.MULTILINE)
+member_text = st.lists(st.sampled_from(["#", "# ", "#   ", "#x", " #", "# \r", "#\r", "# \r\r",
+                                        "10.1.1.1 255.255.255.255", "", "\r", "# a", "#\t"]),
+                       max_size=12)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(member_text, st.booleans())
+def test_deleted_records_are_taken_out_as_before(lines, final_break):
+    from qtsmtp.config.lists import without_deleted_records
+    text = "\n".join(lines) + ("\n" if final_break and lines else "")
+    assert without_deleted_records(text) == DELETED_LINE.subn("", text), text
