@@ -59,7 +59,7 @@ from qtsmtp.messages import CLError, Message
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.entries import Entry, canonical_ip4_network, parse_record_fast
 from qtsmtp.record import Record
-from qtsmtp.store.member import MemberFile, deleted_record, is_deleted_record
+from qtsmtp.store.member import MemberFile, current_group, deleted_record, is_deleted_record
 
 INDEX_VERSION = 3          # 2: the passed_over table; 3: records.at (an older one is made again)
 
@@ -163,6 +163,11 @@ class ListIndex:
     def __init__(self, member: MemberFile, list_type: lt.ListType):
         self.member, self.list_type = member, list_type
         self.path = member.directory / f".{member.member}.idx"
+        self._file_name = str(self.path)
+        # (the group's member lock, the connection) when the index file was last found
+        # to be the one connected: while a script keeps holding that lock, no other
+        # command can remove or replace the file, so its commands do not each look.
+        self._checked: tuple = (None, None)
         self.db = None
         self._name: str | None = None
         self.state: _State | None = None
@@ -205,7 +210,7 @@ class ListIndex:
         state = self.state = self._current_state()
         data = None
         if state is not None and key == state.stat_key:
-            if (state.trusted_by_stat() or _own_keys.get(self._name) == key) and not read:
+            if (_own_keys.get(self._name) == key or state.trusted_by_stat()) and not read:
                 return None
             if not read and _crc_of_member(self.member.path, state.size) == state.crc:
                 # (Mapped, not read: a 28 MB member is not copied to check it.)
@@ -257,10 +262,17 @@ class ListIndex:
             self._write_state(new_state)
 
     def _appended_rows(self, state: _State, tail: bytes, key: str | None, changed_ns: int,
-                       checked_ns: int) -> tuple[list[tuple[int, bytes, int | None]], _State]:
-        """The rows of ``tail``, appended to what ``state`` describes, and the state after."""
+                       checked_ns: int, entry: Entry | None = None
+                       ) -> tuple[list[tuple[int, bytes, int | None]], _State]:
+        """The rows of ``tail``, appended to what ``state`` describes, and the state after.
+        ``entry``: the entry whose record ``tail`` may be (ADDSMTPLE's, read back before
+        it was written): then its row is made without parsing the line again."""
         lines = tail.decode("utf-8", "surrogateescape").splitlines()
-        rows = list(self._rows(lines, _line_offsets(tail, len(lines), state.size)))
+        if (entry is not None and len(lines) == 1 and lines[0] == entry.record
+                and len(tail) == len(lines[0].encode("utf-8", "surrogateescape")) + 1):
+            rows = [(bucket(entry.identity), tail[:-1], state.size)]
+        else:
+            rows = list(self._rows(lines, _line_offsets(tail, len(lines), state.size)))
         return rows, _State(key, state.size + len(tail), zlib.crc32(tail, state.crc),
                             state.lines + len(lines), _ends_whole(tail), changed_ns, checked_ns)
 
@@ -321,7 +333,7 @@ class ListIndex:
         if unwritten is not None:          # after every row of the file, in member order
             rows += [(None, raw, None) for raw in unwritten.by_bucket.get(wanted, ())]
         found = []
-        valid = self._offsets_valid()
+        valid = bool(rows) and self._offsets_valid()
         for rowid, raw, at in rows:
             line = raw.decode("utf-8", "surrogateescape")
             other = parse_record_fast(self.list_type, line)   # it parsed when it was added
@@ -331,10 +343,12 @@ class ListIndex:
 
     # --- our own changes ---------------------------------------------------------------
 
-    def appended(self, written: tuple[int, bytes, int, os.stat_result] | None = None) -> None:
+    def appended(self, written: tuple[int, bytes, int, os.stat_result] | None = None,
+                 entry: Entry | None = None) -> None:
         """After an append to the member (under the lock), add what was appended:
         ``written`` as MemberFile.append returns it (where, the bytes, when the status
-        after them was taken, and that status), or else read from the member.
+        after them was taken, and that status), or else read from the member;
+        ``entry``: the entry whose record was appended, as read back before.
 
         Never fails the command, whose change is made: on any trouble the index is left
         describing the member before the append, and the next sync sees the difference."""
@@ -362,7 +376,8 @@ class ListIndex:
             # stat key is within RACY_NS of checked_ns, compares the CRC-32).
             key, changed_ns = _stat_key(st)
             self._found_bad = []
-            rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns)
+            rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns,
+                                                  entry)
             if self._found_bad:     # another writer's line, not ours: the next sync reads all
                 self._forget_state()
                 return
@@ -459,11 +474,17 @@ class ListIndex:
 
     def _connect(self, in_memory: bool) -> None:
         sqlite3 = _sqlite()
-        name = self._name = f":memory: {self.member.path}" if in_memory else str(self.path)
+        name = self._name = f":memory: {self.member.path}" if in_memory else self._file_name
         cached = _connections.get(name)
-        if cached is not None and not in_memory and _inode(self.path) != cached[1]:
-            _close(name)                    # removed or replaced since: open what is there
-            cached = None
+        if cached is not None and not in_memory:
+            group = current_group()
+            lock = group.lock if group is not None else None
+            if lock is None or self._checked != (lock, cached):
+                if _inode(self.path) != cached[1]:
+                    _close(name)            # removed or replaced since: open what is there
+                    cached = None
+                else:
+                    self._checked = (lock, cached)
         if cached is None:
             # check_same_thread: every use is under the member's lock, whichever thread.
             if in_memory:

@@ -79,6 +79,11 @@ def remove_record(root: Path, list_type: lt.ListType, number: int, record: str) 
         member.replace("".join(lines))
 
 
+# (member, list type) -> its ListIndex, for the next command on it in this process (a
+# script's): every use begins with its sync, which finds what changed since.
+_indexes: dict = {}
+
+
 class ListMember:
     """A list member opened for change. Use as ``with ListMember(root, t) as lst: ...``."""
 
@@ -104,7 +109,11 @@ class ListMember:
             if (st.st_size if st is not None else 0) <= listscan.MOST_BYTES:
                 return listscan.MemberScan(self.member, self.list_type)
         from qtsmtp.config.listindex import ListIndex
-        return ListIndex(self.member, self.list_type)
+        key = (self.member, self.list_type.type)
+        index = _indexes.get(key)
+        if index is None:
+            index = _indexes[key] = ListIndex(self.member, self.list_type)
+        return index
 
     def __exit__(self, *exc):
         return self._lock.__exit__(*exc)
@@ -117,7 +126,7 @@ class ListMember:
             raise escape("TCP2650", self.list_type.name_in_text,
                          detail=f"The entry is {found[-1].entry.record.split(chr(9))[0]}.")
         read_back(entry)
-        self.index.appended(self.member.append(entry.record))
+        self.index.appended(self.member.append(entry.record), entry)
 
     def remove(self, entry: Entry) -> Entry:
         """Remove the entry with the same identity; keep every other line as it was.

@@ -93,7 +93,7 @@ class MemberScan:
                 found.append(Match(None, line, known))
         return found
 
-    def appended(self, written=None) -> None:
+    def appended(self, written=None, entry=None) -> None:
         """Nothing to keep up to date."""
 
     def replaced(self, removed, data: bytes, lines: int, inode: int | None = None) -> None:

@@ -60,12 +60,29 @@ def _named_entry(bound: Bound, adding: bool):
 
 def _given_for_type(bound: Bound, allowed: frozenset, list_type: lt.ListType) -> dict:
     """The values the user gave, checked against what this TYPE takes."""
+    key = (bound.command.name, bound.given, allowed, list_type.type)
+    checked = _checked_keywords.get(key)
+    if checked is None:
+        checked = _checked_keywords[key] = _keywords_for_type(bound, allowed, list_type)
+    if not isinstance(checked, frozenset):
+        raise escape(*checked)
+    return {k: bound[k] for k in checked}
+
+
+# (command, keywords given, keywords allowed, list type) -> the keywords to take, or the
+# message refusing them: what the check finds depends on nothing else, and a script's
+# commands mostly give the same keywords.
+_checked_keywords: dict[tuple, frozenset | tuple] = {}
+
+
+def _keywords_for_type(bound: Bound, allowed: frozenset, list_type: lt.ListType
+                       ) -> frozenset | tuple:
     given = bound.given - {"TYPE"}
     for keyword in bound.command.by_keyword:
         if keyword in given and keyword not in allowed:
-            raise escape("TCP2652", keyword, list_type.type)
+            return "TCP2652", keyword, list_type.type
     for one_of in list_type.required:
         candidates = [k for k in one_of if k in allowed]
         if candidates and not any(k in given for k in candidates):
-            raise escape("TCP2653", " or ".join(candidates), list_type.type)
-    return {k: bound[k] for k in given}
+            return "TCP2653", " or ".join(candidates), list_type.type
+    return given

@@ -63,6 +63,10 @@ class SyncGroup:
         self.count = 0
         self.after: dict[str, Callable[[], list[Message]]] = {}
         self.lock: tuple[str, int] | None = None    # (lock file, descriptor) kept: locked()
+        # member path -> (the descriptor its appends go to, in ``fds`` too; the inode of
+        # that file): a script's appends to a member open it once per group, not once
+        # each (MemberFile.append).
+        self.appending: dict[str, tuple[int, int]] = {}
 
     def add(self, path: str | Path, fd: int, created: bool, directory: str | Path, *,
             key: str | None = None, count: bool = True) -> None:
@@ -76,6 +80,19 @@ class SyncGroup:
         if created:
             self.directories.add(directory)
         self.count += count
+
+    def appended(self, path: str, fd: int, inode: int, directory: str,
+                 created: bool) -> None:
+        """An append was written to member ``path`` through ``fd`` (which the group
+        takes, to sync and close), to the file ``inode``."""
+        key = f"{path}@{inode}"
+        kept = self.fds.setdefault(key, fd)
+        if kept != fd:                  # the group holds that file already
+            os.close(fd)
+        if created:
+            self.directories.add(directory)
+        self.appending[path] = kept, inode
+        self.count += 1
 
     def holds(self, key: str) -> bool:
         return key in self.fds
@@ -99,6 +116,7 @@ class SyncGroup:
             for fd in self.fds.values():
                 os.close(fd)
             self.fds.clear()
+            self.appending.clear()
             self.directories.clear()
             self.count = 0
 
@@ -150,6 +168,8 @@ class MemberFile:
         # (store.root); ``directory`` and ``path`` give them as Paths.
         self._directory = join(normal_path(os.fspath(root)), library, file)
         self._path = f"{self._directory}/{member}"
+        self._lock_path = f"{self._directory}/.{member}.lock"
+        self._denied_as_message = _DeniedAsMessage(self)
         self._library = f"{root}/{library}"      # its journal's: a str, cheap to look up
         # Credentials are for the owner only, whatever the umask says.
         self.mode = 0o600 if secret else 0o644
@@ -207,7 +227,6 @@ class MemberFile:
 
     # --- writing: under the lock -----------------------------------------------------
 
-    @contextmanager
     def locked(self):
         """Hold the member's write lock; yields the member for chained calls.
 
@@ -215,12 +234,15 @@ class MemberFile:
         or a lock on another member: the commands of a script that change one member
         take its lock once per group, not once each. One lock at most is kept, and it is
         let go before another is waited for, so two processes never wait on each other."""
-        lock_path = f"{self._directory}/.{self.member}.lock"
         group = _group
+        if group is not None and group.lock is not None and group.lock[0] == self._lock_path:
+            return _Kept(self)              # kept since this group's last change of it
+        return self._locked(group)
+
+    @contextmanager
+    def _locked(self, group: SyncGroup | None):
+        lock_path = self._lock_path
         if group is not None:
-            if group.lock is not None and group.lock[0] == lock_path:
-                yield self
-                return
             group.release_lock()
         with self._denied_as_message():
             try:
@@ -250,16 +272,15 @@ class MemberFile:
         went, the bytes (the record and its newline, after a newline that closes a last
         line left open), a time (time_ns) just before the member's status was taken,
         and that status, after them: what an index of the member needs to follow,
-        without reading the member again."""
+        without reading the member again.
+
+        In a group commit the member stays open from one append to the next until the
+        group's flush (SyncGroup.appending): each append then looks at the path (one
+        stat) and writes to the file it holds while the path still names that file."""
         data = record + "\n"
+        group = _group
         with self._denied_as_message():
-            try:
-                fd = os.open(self._path, os.O_RDWR | os.O_APPEND)
-                st = os.fstat(fd)
-                before = (st.st_ino, st.st_size, st.st_mtime_ns)    # as stat_key() says
-            except FileNotFoundError:
-                fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT, self.mode)
-                st, before = os.fstat(fd), None
+            fd, st, before, opened = self._open_to_append(group)
             try:
                 if st.st_size and os.pread(fd, 1, st.st_size - 1) != b"\n":
                     # A hand edit left the last line open; close it rather than join records.
@@ -270,29 +291,56 @@ class MemberFile:
                 encoded = data.encode("utf-8", "surrogateescape")
                 writer = journal.begin(self._library, self.file, self.member, journal.ADD,
                                        before, (st.st_ino, st.st_size + len(encoded)),
-                                       _group, None if self.mode == 0o600 else [record])
+                                       group, None if self.mode == 0o600 else [record])
                 try:
                     try:
                         write_all(fd, encoded)
                         backdate(fd, st.st_mtime_ns)
-                        if _group is None:
+                        if group is None:
                             os.fsync(fd)
                     except OSError:
                         _take_back(fd, st.st_size)
                         raise
-                    appended = st.st_size, encoded, time.time_ns(), os.fstat(fd)
-                    if _group is not None:
-                        _group.add(self._path, fd, created, self._directory)
+                    after = os.fstat(fd)
+                    appended = st.st_size, encoded, time.time_ns(), after
+                    if group is not None:
+                        group.appended(self._path, fd, after.st_ino, self._directory, created)
+                        opened = False      # the group's to sync and close now
                         return appended
                 finally:
                     journal.end(writer)
             except BaseException:
-                os.close(fd)
+                if opened:
+                    os.close(fd)
                 raise
             os.close(fd)
             if created:
                 fsync_directory(self._directory)
             return appended
+
+    def _open_to_append(self, group: SyncGroup | None
+                        ) -> tuple[int, os.stat_result, tuple | None, bool]:
+        """(descriptor, its status, the stat key before the append or None when there
+        was no member, whether the descriptor was opened now). The group's descriptor
+        is used while the path names its file: the member renamed over, or moved away,
+        is opened again (the group keeps the other one to sync: what was written to it
+        is reported only after its fsync, as every change of the group)."""
+        held = group.appending.get(self._path) if group is not None else None
+        if held is not None:
+            try:
+                st = os.stat(self._path)
+            except FileNotFoundError:
+                st = None
+            if st is not None and st.st_ino == held[1]:
+                return held[0], st, (st.st_ino, st.st_size, st.st_mtime_ns), False
+        try:
+            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CLOEXEC)
+            st = os.fstat(fd)
+            return fd, st, (st.st_ino, st.st_size, st.st_mtime_ns), True  # as stat_key()
+        except FileNotFoundError:
+            fd = os.open(self._path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC,
+                         self.mode)
+            return fd, os.fstat(fd), None, True
 
     def replace(self, text: str, op: str = journal.REPLACE, records: list | None = None,
                 changes: dict | None = None) -> int:
@@ -377,20 +425,50 @@ class MemberFile:
             finally:
                 os.close(fd)
 
-    @contextmanager
-    def _denied_as_message(self):
-        """Turn what the file system says into a message the user can act on."""
-        try:
-            yield
-        except OSError as exc:
-            where = f"{exc.filename or self._path}: {os.strerror(exc.errno) if exc.errno else exc}"
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise escape("TCP8051", self, where) from None
-            if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
-                raise escape("TCP2691", self, where) from None
-            if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
-                raise escape("QTS0012", self.directory.parent.parent, where) from None
-            raise escape("TCP8052", self, where) from None
+
+class _Kept:
+    """``with member.locked():`` for a lock the group kept: nothing to take or let go."""
+
+    __slots__ = ("member",)
+
+    def __init__(self, member: MemberFile):
+        self.member = member
+
+    def __enter__(self) -> MemberFile:
+        return self.member
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        return False
+
+
+class _DeniedAsMessage:
+    """``with member._denied_as_message():`` turns what the file system says into a
+    message the user can act on. (A class, not a generator: every command of a script
+    enters it twice, and it holds no state, so one serves each member.)"""
+
+    __slots__ = ("member",)
+
+    def __init__(self, member: MemberFile):
+        self.member = member
+
+    def __call__(self) -> _DeniedAsMessage:
+        return self
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind, exc, traceback) -> bool:
+        if kind is None or not issubclass(kind, OSError):
+            return False
+        member = self.member
+        where = f"{exc.filename or member._path}: {os.strerror(exc.errno) if exc.errno else exc}"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise escape("TCP8051", member, where) from None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EFBIG):
+            raise escape("TCP2691", member, where) from None
+        if exc.errno in (errno.ENOTDIR, errno.ELOOP, errno.EISDIR, errno.ENAMETOOLONG):
+            raise escape("QTS0012", member.directory.parent.parent, where) from None
+        raise escape("TCP8052", member, where) from None
 
 
 # A deleted record (RMVSMTPLE on a large member, MemberFile.mark_removed): "#" and

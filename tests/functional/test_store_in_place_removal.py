@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import shutil
 import signal
 import subprocess
 import time
@@ -25,7 +24,7 @@ from qtsmtp.config.lists import COMPACT_EVERY, IN_PLACE_BYTES
 from qtsmtp.config.policyload import PolicySource, compile_policy
 from qtsmtp.store import journal
 from qtsmtp.store.member import deleted_record
-from support import script
+from support import console_process, script
 
 FAR = canonical_recipient("user@far.example")
 ACCEPT = lt.LIST_TYPES["*ACCEPT"]
@@ -39,22 +38,6 @@ def host(n: int) -> str:
 
 def record(n: int) -> str:
     return f"{host(n)} 255.255.255.255"
-
-
-def console_process(qroot: Path, name: str, *args: str, held_at: str | None = None,
-                    seconds: int = 0) -> subprocess.Popen:
-    """A console script started on ``qroot``; with ``held_at`` (a system call) run under
-    strace, which holds every such call ``seconds`` before it returns: the window in
-    which a test plays the hand edit that races the command."""
-    prefix: tuple[str, ...] = ()
-    if held_at:
-        if shutil.which("strace") is None:
-            raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
-        prefix = ("strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={held_at}",
-                  "-e", f"inject={held_at}:delay_exit={seconds * 1_000_000}")
-    return subprocess.Popen([*prefix, script(name), *args], text=True,
-                            env={**os.environ, "QTSMTP_ROOT": str(qroot)},
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def large_member(qroot: Path, cl, count: int = 4000) -> Path:

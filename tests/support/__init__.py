@@ -37,6 +37,22 @@ def script(name: str) -> str:
     return found
 
 
+def console_process(qroot: Path, name: str, *args: str, held_at: str | None = None,
+                    seconds: int = 0) -> subprocess.Popen:
+    """A console script started on ``qroot``; with ``held_at`` (a system call) run under
+    strace, which holds every such call ``seconds`` before it returns: the window in
+    which a test plays the hand edit that races the command."""
+    prefix: tuple[str, ...] = ()
+    if held_at:
+        if shutil.which("strace") is None:
+            raise AssertionError("strace is needed (Debian package strace, in .ci/run)")
+        prefix = ("strace", "-f", "-qq", "-o", os.devnull, "-e", f"trace={held_at}",
+                  "-e", f"inject={held_at}:delay_exit={seconds * 1_000_000}")
+    return subprocess.Popen([*prefix, script(name), *args], text=True,
+                            env={**os.environ, "QTSMTP_ROOT": str(qroot)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def tool(name: str, package: str) -> str:
     """A program the tests drive (swaks, nmap, tmux, mandoc ...), from the Debian package
     ``package``; the test fails, saying what to install, when it is missing."""
