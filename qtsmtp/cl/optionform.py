@@ -70,8 +70,9 @@ def well_formed_statement(cmd: Command, argv: list[str]) -> Statement | None:
     well formed: every argument an option of the command, by a name click would match
     to it, each with its value, none given twice unless it takes a list, no value that
     CL cannot read. None when anything is less plain (--help, -h, ``--``, an unknown or
-    repeated option, a value that starts with ``-`` after a blank, a word that is not an
-    option...): the typer app decides those, and answers as it always has."""
+    repeated option, a separate value argument that starts with ``-``, a word that is
+    not an option, a control character...): the typer app decides those, and answers as
+    it always has."""
     given: dict[str, list[str]] = {}
     index = 0
     while index < len(argv):

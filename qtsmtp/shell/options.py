@@ -6,7 +6,8 @@ times a bare ``python -c pass`` on a normal install, so an invocation that is ce
 well formed (qtsmtp.cl.optionform.well_formed_statement: the same definition, the same
 value parsing, the same binder) and binds without a message runs without it; anything
 else goes to the typer app, which then says what typer always said.
-tests/functional/test_shell_forms.py runs every case both ways and compares the answers.
+tests/functional/test_option_form_fast_path.py runs every case both ways and compares
+the answers.
 
 ``QTSMTP_OPTIONS_THROUGH_TYPER=1`` sends every invocation through the typer app, for that
 comparison and for measuring the typer app's own cost (qtsmtp(1) ENVIRONMENT).
