@@ -10,11 +10,14 @@
   line with the value escaped.
 - The Received: date is worked out once a second: the same text as the email
   package's, across seconds and time zones.
+- The handler's handle_EHLO is a SignedHook: aiosmtpd takes it for the 5-argument
+  hook, calls it as the bound method, and gets the same Signature every connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
@@ -27,7 +30,7 @@ from hypothesis import strategies as st
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.messages import CATALOGUE, printable
 from qtsmtp.server import protocol
-from qtsmtp.server.handler import received_date
+from qtsmtp.server.handler import RelayHandler, SignedHook, received_date
 from qtsmtp.server.protocol import RelaySMTP, SessionRegistry
 
 OPTIONS = dict(hostname="relay.example", ident="ESMTP qtsmtp", data_size_limit=1024,
@@ -38,7 +41,7 @@ OPTIONS = dict(hostname="relay.example", ident="ESMTP qtsmtp", data_size_limit=1
 
 def test_aiosmtpd_logs_command_lines_through_the_replaced_function() -> None:
     assert aiosmtpd_smtp.sanitized_log is protocol._sanitized_log_if_logged
-    source = __import__("inspect").getsource(aiosmtpd_smtp.SMTP._handle_client)
+    source = inspect.getsource(aiosmtpd_smtp.SMTP._handle_client)
     assert "sanitized_log(log.debug," in source and "sanitized_log(log.info," in source
 
 
@@ -169,6 +172,35 @@ def test_the_received_date_is_the_email_packages(start, zone, steps) -> None:
 def test_the_received_date_of_a_naive_time_is_the_email_packages() -> None:
     naive = datetime(2026, 12, 5, 10, 0, 0, 999_999)
     assert received_date(naive) == format_datetime(naive)
+
+
+# --- the EHLO hook ------------------------------------------------------------------------
+
+def test_aiosmtpd_takes_the_signed_ehlo_hook_as_the_bound_method() -> None:
+    handler = RelayHandler(None, None, None, "000001")
+    bound = RelayHandler.handle_EHLO.__get__(handler)
+    assert isinstance(handler.handle_EHLO, SignedHook)
+    assert inspect.signature(handler.handle_EHLO) == \
+        inspect.signature(bound)
+
+    async def connect_twice():
+        loop = asyncio.get_running_loop()
+        return [RelaySMTP(handler, SessionRegistry(), 10, connection_checks=(), loop=loop,
+                          **OPTIONS) for _ in range(2)]
+
+    first, second = asyncio.run(connect_twice())
+    assert first._ehlo_hook_ver == second._ehlo_hook_ver == "new"
+    assert first._handle_hooks["EHLO"] is second._handle_hooks["EHLO"] is handler.handle_EHLO
+
+    class Session:
+        compiled = None
+        host_name = None
+
+    session = Session()
+    responses = ["250-relay.example", "250 HELP"]
+    out = asyncio.run(first._handle_hooks["EHLO"](first, session, None, "client.example",
+                                                  responses))
+    assert out == ["250-relay.example", "250 HELP"] and session.host_name == "client.example"
 
 
 if __name__ == "__main__":
