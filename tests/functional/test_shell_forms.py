@@ -157,6 +157,53 @@ def test_the_cl_form_loads_nothing_it_does_not_need(qroot):
     assert _modules_after(["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.4')"], qroot, watched=HEAVY) == set()
 
 
+# Nor these (issue 15: the CL form's start on a normal install): re (with enum and
+# functools) and pathlib (with urllib.parse, ipaddress and re) were about 9 ms of it.
+# The launcher (bin/, not pip's wrapper, which imports re), the lexer, the checks of
+# names, numbers and addresses, the store's paths and context managers do without.
+CL_FORM_ALSO_WITHOUT = ("re", "enum", "functools", "collections", "contextlib", "pathlib",
+                        "urllib", "ipaddress", "fnmatch", "warnings")
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def _loaded_by_launcher(argv: list[str], root: Path, status: int = 0) -> set[str]:
+    """The modules the launcher bin/argv[0] loads beyond python's own, run as in a normal
+    installation: python -S (no site, so no editable install's finder, which loads re and
+    pathlib itself), qtsmtp from this checkout with commands/ as qtsmtp.commands."""
+    launcher = CHECKOUT / "bin" / argv[0]
+    program = ("import sys\n"
+               "start = set(sys.modules)\n"
+               f"sys.path.insert(0, {str(CHECKOUT)!r})\n"
+               "import qtsmtp\n"
+               f"qtsmtp.__path__.append({str(CHECKOUT)!r})\n"
+               "import atexit\n"
+               "atexit.register(lambda: sys.stderr.write('LOADED=' + ','.join(sorted("
+               "set(sys.modules) - start)) + '\\n'))\n"
+               f"sys.argv = {argv!r}\n"
+               f"exec(compile(open({str(launcher)!r}).read(), {str(launcher)!r}, 'exec'), "
+               "{'__name__': '__main__'})\n")
+    r = subprocess.run([sys.executable, "-S", "-c", program], check=False, capture_output=True,
+                       text=True, timeout=60, env={**os.environ, "QTSMTP_ROOT": str(root)})
+    line = [x for x in r.stderr.splitlines() if x.startswith("LOADED=")]
+    assert r.returncode == status and line, r.stderr
+    return set(line[-1][7:].split(","))
+
+
+def test_the_cl_form_starts_without_re_or_pathlib(qroot):
+    for argv in (["addsmtple", "*ACCEPT INTNETADR('10.4.4.5')"],
+                 ["addsmtple", "TYPE(*ACCEPT) INTNETADR('10.4.5.0') SUBNETMASK('255.255.255.0')"],
+                 ["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.5')"]):
+        loaded = _loaded_by_launcher(argv, qroot)
+        assert "qtsmtp.programs.lists" in loaded          # it ran the command
+        unwanted = (*CL_FORM_ALSO_WITHOUT, *HEAVY)
+        assert {m for m in loaded if m.startswith(unwanted) and (
+            m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))} == set(), argv
+    # The check sees them when they are loaded: an address that is not canonical goes
+    # through ipaddress (with functools and collections), and is refused as before.
+    assert {"ipaddress", "functools", "collections"} <= _loaded_by_launcher(
+        ["addsmtple", "*ACCEPT INTNETADR('10.4.4.05')"], qroot, status=1)
+
+
 def test_help_goes_through_the_typer_app(cl):
     for argv in (["--help"], ["-h"]):
         r = cl("addsmtple", *argv)
