@@ -64,7 +64,10 @@ class SparePool:
     def __init__(self, queue: Path, limit: int = LIMIT):
         self.queue, self.limit = Path(queue), limit
         self._fd = os.open(self.queue / SPARE, _DIRECTORY_FLAGS)
-        self._present: list[str] = []
+        self._slots = [slot_name(n) for n in range(limit)]
+        self._present: list[str] = []     # slots believed to hold a spare, taken last first
+        self._free: list[str] = []        # slots believed free, filled last first
+        self._look_after = 0.0            # an empty pool is not listed again before this
         # Messages this process wrote since it last filled the pool, spare or not: as
         # many spares as were used are made again, never more (a small queue keeps a
         # small pool; delivery's give-backs fill it too).
@@ -80,8 +83,11 @@ class SparePool:
             os.close(self._fd)
             self._fd = -1
 
-    def _names(self) -> set[str]:
-        return {name for name in os.listdir(self._fd) if is_slot(name, self.limit)}
+    def _look(self) -> None:
+        """List spare/ once: which slots hold a file, which are free."""
+        names = set(os.listdir(self._fd))
+        self._present = [slot for slot in reversed(self._slots) if slot in names]
+        self._free = [slot for slot in reversed(self._slots) if slot not in names]
 
     def take(self, queue_id: str, tmp_fd: int) -> int | None:
         """Rename a spare to tmp/``queue_id`` and open it for writing; None when the
@@ -90,10 +96,13 @@ class SparePool:
         looked = False
         while True:
             if not self._present:
-                if looked:
+                now = time.monotonic()
+                if looked or now < self._look_after:
                     return None
-                self._present = sorted(self._names(), reverse=True)
+                self._look()
                 looked = True
+                if not self._present:     # empty: not listed again for every message
+                    self._look_after = now + _LOOK_AGAIN_SECONDS
                 continue
             slot = self._present.pop()
             try:
@@ -129,30 +138,27 @@ class SparePool:
     def fill(self, stop) -> int:
         """Create spares in free slots, as many as ``wanted``, until the pool is full or
         ``stop()`` says work has arrived; how many were made."""
-        if not self.wanted:
-            return 0
-        present = self._names()
         made = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-        for number in range(self.limit):
-            slot = slot_name(number)
-            if slot in present:
-                continue
-            if made == self.wanted or stop():
-                break
+        while made < self.wanted and not stop():
+            if not self._free:
+                self._look()
+                if not self._free:
+                    self.wanted = made    # the pool is full: nothing more to make
+                    break
+            slot = self._free.pop()
             try:
                 os.close(os.open(slot, flags, 0o600, dir_fd=self._fd))
             except FileExistsError:
-                continue
+                continue                  # made or given back by another meanwhile
             except OSError:
+                self._free.append(slot)
                 break                     # a full disk: the messages create their own
             made += 1
-            present.add(slot)
-        else:
-            self.wanted = made            # the pool is full: nothing more to make
+            self._present.append(slot)
         self.wanted -= made
         self.made += made
-        self._present = sorted(present, reverse=True)
+        self._look_after = 0.0
         return made
 
 
