@@ -338,15 +338,27 @@ class RelayHandler(AiosmtpdLookup):
         """Could this client have sent mail to the sender's address here? Only then may a
         delivery status notification go to that address (qtsmtp-server(8), DSN): a
         client denied relay cannot make the relay mail a stranger by naming the
-        stranger as sender. The null sender gets no notification anyway."""
+        stranger as sender. The null sender gets no notification anyway.
+
+        A session sends from one address message after message: the answer is kept
+        for the session's last sender, with what else it depends on (the session's
+        policy, whether an AUTH logon lets it relay; its client does not change)."""
         if not sender:
             return True
+        authenticated = self.may_relay_authenticated(session)
+        known = getattr(session, "trusted_sender", None)
+        if known is not None and known[0] == sender and known[1] == authenticated \
+                and known[2] is session.compiled:
+            return known[3]
         try:
             address = canonical_recipient(sender)
         except AddressRefused:
-            return False
-        return session.compiled.policy.check_recipient(
-            session.peer[0], address, self.may_relay_authenticated(session)).allowed
+            trusted = False
+        else:
+            trusted = session.compiled.policy.check_recipient(
+                session.peer[0], address, authenticated).allowed
+        session.trusted_sender = (sender, authenticated, session.compiled, trusted)
+        return trusted
 
     def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:
         """RFC 2505 item 2: trace the real client address and what it called itself."""

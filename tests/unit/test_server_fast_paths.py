@@ -10,6 +10,9 @@
   line with the value escaped.
 - The Received: date is worked out once a second: the same text as the email
   package's, across seconds and time zones.
+- The DSN policy's question (may this client mail the sender's address?) is asked once
+  per sender in a session, again when the sender, the policy or the AUTH state differ,
+  with the answers asking each time would give.
 - The handler's handle_EHLO is a SignedHook: aiosmtpd takes it for the 5-argument
   hook, calls it as the bound method, and gets the same Signature every connection.
 """
@@ -20,6 +23,7 @@ import asyncio
 import inspect
 import logging
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from email.utils import format_datetime
 
 import aiosmtpd.smtp as aiosmtpd_smtp
@@ -172,6 +176,42 @@ def test_the_received_date_is_the_email_packages(start, zone, steps) -> None:
 def test_the_received_date_of_a_naive_time_is_the_email_packages() -> None:
     naive = datetime(2026, 12, 5, 10, 0, 0, 999_999)
     assert received_date(naive) == format_datetime(naive)
+
+
+# --- the trusted sender -----------------------------------------------------------------
+
+class _Policy:
+    def __init__(self, allowed: set[str]):
+        self.allowed, self.asked = allowed, []
+
+    def check_recipient(self, client, address, authenticated):
+        self.asked.append((client, address.address, authenticated))
+        return SimpleNamespace(allowed=address.address in self.allowed or authenticated)
+
+
+class _AuthHandler(RelayHandler):
+    relay_authenticated = False
+
+    def may_relay_authenticated(self, session) -> bool:
+        return self.relay_authenticated
+
+
+def test_the_trusted_sender_is_asked_once_per_sender_policy_and_auth_state() -> None:
+    handler = _AuthHandler(None, None, None, "000001")
+    policy = _Policy({"me@local.example"})
+    session = SimpleNamespace(peer=("192.0.2.1", 4000), compiled=SimpleNamespace(policy=policy))
+    answers = [handler._trusted(session, sender) for sender in
+               ["me@local.example", "me@local.example", "x@far.example", "x@far.example",
+                "me@local.example", "", "bad address@", "bad address@"]]
+    assert answers == [True, True, False, False, True, True, False, False]
+    assert [a for _, a, _ in policy.asked] == ["me@local.example", "x@far.example",
+                                              "me@local.example"]
+    handler.relay_authenticated = True            # an AUTH logon that may relay
+    assert handler._trusted(session, "x@far.example") is True
+    session.compiled = SimpleNamespace(policy=_Policy(set()))     # another policy
+    handler.relay_authenticated = False
+    assert handler._trusted(session, "x@far.example") is False
+    assert len(policy.asked) == 4 and len(session.compiled.policy.asked) == 1
 
 
 # --- the EHLO hook ------------------------------------------------------------------------
