@@ -89,13 +89,16 @@ class Version:
             subprocess.run([sys.executable, "-m", "compileall", "-q", str(code)], check=True)
             self.env = {"PYTHONPATH": str(code)}
             self.library = tree / "data" / "QUSRSYS"     # as that version ships it
-            self._entries = tomllib.loads((tree / "pyproject.toml").read_text())["project"]["scripts"]
+            # Since 3514f85 the console scripts are launchers in bin/ (no [project.scripts]),
+            # each calling qtsmtp.console:<name>.
+            self._entries = tomllib.loads((tree / "pyproject.toml").read_text())["project"].get(
+                "scripts", {})
 
     def command(self, name: str) -> list[str]:
         """The argv that runs console script ``name`` of this version."""
         if self._entries is None:
             return [script(name)]
-        module, _, function = self._entries[name].partition(":")
+        module, _, function = self._entries.get(name, f"qtsmtp.console:{name}").partition(":")
         # -P: the current directory (a checkout, with its own qtsmtp/) must not come
         # before PYTHONPATH.
         return [sys.executable, "-P", "-c", f"import sys; sys.argv[0] = {name!r}; "

@@ -57,20 +57,69 @@ def bind(stmt: Statement, cmd: Command) -> Bound:
     diagnostics: list[Message] = []
     assigned = assign(stmt, cmd, diagnostics)
     values = {}
-    for parm in cmd.parms:
-        content = assigned.get(parm.keyword)
+    for parm, keyword, required, fixed in _plan(cmd):
+        content = assigned.get(keyword)
         try:
             if content is None:
-                if parm.min:
-                    raise _Invalid("CPD0007", parm.keyword)
-                values[parm.keyword] = default(parm)
+                if required:
+                    raise _Invalid("CPD0007", keyword)
+                values[keyword] = default(parm) if fixed is _UNSET else fixed
             else:
-                values[parm.keyword] = bind_parm(parm, content)
+                values[keyword] = _bind_given(parm, content)
         except _Invalid as bad:
             diagnostics.append(bad.message)
     if diagnostics:
         raise CLError(diagnostics + [Message("CPF0001", cmd.name)])
     return Bound(cmd, values, frozenset(assigned))
+
+
+# What bind does for each parameter of a command, worked out once per definition (a
+# script binds the same command thousands of times): id(command) -> (command, [(parm,
+# keyword, required, its default when that cannot change in place, else _UNSET)]).
+_plans: dict[int, tuple[Command, list[tuple]]] = {}
+_UNSET = object()
+
+
+def _plan(cmd: Command) -> list[tuple]:
+    known = _plans.get(id(cmd))
+    if known is not None and known[0] is cmd:
+        return known[1]
+    plan = []
+    for parm in cmd.parms:
+        fixed = _UNSET
+        if not parm.min:
+            try:
+                value = default(parm)
+            except Exception:
+                value = None          # bind says so when it is left out, as before
+            else:
+                if _immutable(value):
+                    fixed = value
+        plan.append((parm, parm.keyword, parm.min, fixed))
+    _plans[id(cmd)] = (cmd, plan)
+    return plan
+
+
+# (id(spec), text, quoted) -> (spec, bound value) of a value given as one word or string,
+# when the value cannot be changed in place: the commands of a script give the same
+# TYPE(*ACCEPT) and SUBNETMASK('255.255.255.255') line after line. At most
+# SCALARS_MOST kept; bind_parm's answer depends on nothing else.
+_scalars: dict[tuple, tuple[ValueSpec, object]] = {}
+SCALARS_MOST = 4096
+
+
+def _bind_given(parm: ValueSpec, content: ValueList):
+    items = content.items
+    if len(items) != 1 or items[0].__class__ is not Scalar:
+        return bind_parm(parm, content)
+    key = (id(parm), items[0].text, items[0].quoted)
+    known = _scalars.get(key)
+    if known is not None and known[0] is parm:
+        return known[1]
+    value = bind_parm(parm, content)
+    if len(_scalars) < SCALARS_MOST and _immutable(value):
+        _scalars[key] = (parm, value)
+    return value
 
 
 def bind_value(parm: ValueSpec, content: ValueList):

@@ -108,6 +108,19 @@ class _State(Record, frozen=True):
     changed_ns: int          # the member's latest mtime/ctime then
     checked_ns: int          # when the index last found the member to be that
 
+    def __init__(self, stat_key: str | None, size: int, crc: int, lines: int, whole: bool,
+                 changed_ns: int, checked_ns: int):
+        # (Record's own __init__ also takes keywords and defaults: slower, and a state is
+        # made after every append of a script.)
+        put = object.__setattr__
+        put(self, "stat_key", stat_key)
+        put(self, "size", size)
+        put(self, "crc", crc)
+        put(self, "lines", lines)
+        put(self, "whole", whole)
+        put(self, "changed_ns", changed_ns)
+        put(self, "checked_ns", checked_ns)
+
     def trusted_by_stat(self) -> bool:
         if self.changed_ns + RACY_NS <= self.checked_ns:
             return True
@@ -359,14 +372,16 @@ class ListIndex:
             if (written is not None and written[0] == state.size
                     and written[3].st_size == state.size + len(written[1])):
                 tail, checked_ns, st = written[1], written[2], written[3]
-                if not _same_inode(_stat_key(st)[0], state.stat_key):
+                key, changed_ns = _stat_key(st)
+                if not _same_inode(key, state.stat_key):
                     return
             else:
                 checked_ns = time.time_ns()
                 fd = os.open(self.member.path, os.O_RDONLY | os.O_CLOEXEC)
                 try:
                     st = os.fstat(fd)
-                    if not _same_inode(_stat_key(st)[0], state.stat_key):
+                    key, changed_ns = _stat_key(st)
+                    if not _same_inode(key, state.stat_key):
                         return
                     tail = os.pread(fd, max(0, st.st_size - state.size), state.size)
                 finally:
@@ -374,7 +389,6 @@ class ListIndex:
             # Not checking the bytes before: we hold the lock, and a writer that ignores it
             # is the one exception the module docstring names (another process, whose
             # stat key is within RACY_NS of checked_ns, compares the CRC-32).
-            key, changed_ns = _stat_key(st)
             self._found_bad = []
             rows, new_state = self._appended_rows(state, tail, key, changed_ns, checked_ns,
                                                   entry)

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
 def write_all(fd: int, *parts: bytes) -> None:
     """Write every part, whatever the kernel takes per call: ``os.write`` may write less
     than asked (a signal, a nearly full disk), and the rest must follow or fail loudly."""
+    if len(parts) == 1 and parts[0]:
+        # One part (a script's every append): one write, and the loop only for the rest.
+        written = os.write(fd, parts[0])
+        if written == len(parts[0]):
+            return
+        parts = (memoryview(parts[0])[written:],)
     views = [memoryview(p) for p in parts if p]
     while views:
         written = os.writev(fd, views)

@@ -243,6 +243,12 @@ except ImportError:             # a Python without the C accelerator
 
 
 _heads: dict[tuple[str, str, str], str] = {}
+# An "after" of 2 or 3 numbers (every record's), formatted in one step.
+_AFTER = {2: "[%d,%d]", 3: "[%d,%d,%d]"}
+
+
+def _numbers(values: tuple) -> str:
+    return "[" + ",".join("%d" % n for n in values) + "]"
 
 
 def record_line(file: str, member: str, op: str, before, after, records, changes,
@@ -254,8 +260,9 @@ def record_line(file: str, member: str, op: str, before, after, records, changes
     if head is None:
         head = _heads[file, member, op] = (f'{{"file":{_string(file)},"member":'
                                            f'{_string(member)},"op":{_string(op)},"before":')
+    after = tuple(after)
     line = (f'{head}{"null" if before is None else "[%d,%d,%d]" % tuple(before)},'
-            f'"after":[{",".join("%d" % n for n in after)}]')
+            f'"after":{_AFTER[len(after)] % after if len(after) in _AFTER else _numbers(after)}')
     if records is not None:
         line += f',"records":[{",".join(map(_string, records))}]'
     if changes is not None:
