@@ -208,8 +208,10 @@ def _call_parameters(text: str) -> list[str]:
 
 
 # --- one entry point per command -----------------------------------------------------------
-# [project.scripts] maps each command's lower-case name to ``qtsmtp.console:<name>``; the
-# entry is made here from the definition, so a new command needs no code in this module
+# The console scripts are the launchers in bin/ (tools/launchers.py), which call
+# run_console with their command's name. ``qtsmtp.console:<name>`` is that entry as a
+# function, made here from the definition, for a program that runs a command in-process
+# or names it as an entry point of its own; a new command needs no code in this module
 # (tests/unit/test_registry.py checks that the scripts, definitions and man pages agree).
 
 def __getattr__(attribute: str):

@@ -13,7 +13,9 @@ Two steps, both from IBM's rules for CL source (continuation, comments, strings)
 
 from __future__ import annotations
 
-from operator import itemgetter
+# The C module itself: operator.py (which only re-exports it) costs every CL command's
+# start a module more (bench/bench_cl.py).
+from _operator import itemgetter
 
 from qtsmtp.cl.charset import first_of
 from qtsmtp.messages import CLError, Message
