@@ -179,7 +179,10 @@ class ListIndex:
         self._file_name = str(self.path)
         # (the group's member lock, the connection) when the index file was last found
         # to be the one connected: while a script keeps holding that lock, no other
-        # command can remove or replace the file, so its commands do not each look.
+        # command can remove or replace the file, so its commands do not each look. The
+        # very lock (``is``), not an equal one: a lock let go at a flush and taken again
+        # is a tuple of the same path and, mostly, the same descriptor number, and in
+        # between anyone may have deleted the index (qatmadrlst(5)).
         self._checked: tuple = (None, None)
         self.db = None
         self._name: str | None = None
@@ -493,7 +496,7 @@ class ListIndex:
         if cached is not None and not in_memory:
             group = current_group()
             lock = group.lock if group is not None else None
-            if lock is None or self._checked != (lock, cached):
+            if lock is None or self._checked[0] is not lock or self._checked[1] is not cached:
                 if _inode(self.path) != cached[1]:
                     _close(name)            # removed or replaced since: open what is there
                     cached = None
