@@ -19,8 +19,9 @@ from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.config import listtypes as lt
 from qtsmtp.record import Record
 
-# ipaddress (and re, which it needs) is imported where an address is not a canonical
-# dotted IPv4 one: ADDSMTPLE INTNETADR('10.1.1.1') starts without it (bench/bench_cl.py).
+# ipaddress (with functools and collections) is imported where an address is not a
+# canonical dotted IPv4 one: ADDSMTPLE INTNETADR('10.1.1.1') starts without it
+# (bench/bench_cl.py).
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ipaddress

@@ -80,8 +80,17 @@ def run_directory(root: str | Path) -> Path:
     return Path(root) / SUBSYSTEM
 
 
-def jobs_directory(root: Path) -> Path:
-    return run_directory(root) / "jobs"
+def jobs_directory(root: str | Path) -> Path:
+    from pathlib import Path
+    return Path(_jobs_directory_text(root))
+
+
+def _jobs_directory_text(root: str | Path) -> str:
+    return os.path.join(root, SUBSYSTEM, "jobs")          # without pathlib: active_jobs'
+
+
+def _socket_name(number: str) -> str:
+    return f"{number}.sock"
 
 
 def joblog_directory(root: Path) -> Path:
@@ -135,17 +144,13 @@ def write_record(root: Path, record: JobRecord) -> None:
 
 def socket_path(root: Path, number: str) -> Path:
     """Where a server job listens for change notices (qtsmtp.jobs.notify)."""
-    return jobs_directory(root) / f"{number}.sock"
-
-
-def _jobs_directory_text(root: str | Path) -> str:
-    return os.path.join(root, SUBSYSTEM, "jobs")          # jobs_directory, as a str
+    return jobs_directory(root) / _socket_name(number)
 
 
 def remove_record(root: str | Path, number: str) -> None:
     directory = _jobs_directory_text(root)
     remove_quietly(os.path.join(directory, number))
-    remove_quietly(os.path.join(directory, f"{number}.sock"))    # left behind by a kill -9
+    remove_quietly(os.path.join(directory, _socket_name(number)))    # left behind by a kill -9
 
 
 def active_jobs(root: str | Path) -> list[JobRecord]:
