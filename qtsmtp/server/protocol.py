@@ -40,8 +40,9 @@ that renames one fails the tests, not a server:
   command line through it twice, and it masks an AUTH argument with a regular
   expression before the logger is asked whether the line is logged at all; the
   replacement asks first and calls aiosmtpd's own when the level logs. Measured in one
-  process (bench-like sessions on fake transports, CPU time per message): the two
-  changes take about 5 % off the Python side of a session.
+  process (smtp-source-like sessions on fake transports, CPU time per message), these
+  two with the job log's and the Received: date's shortcuts of the same change: 317 ->
+  295 us with a connection per message, 148 -> 138 us with many per connection.
 - ``_getaddr`` (overridden, a shortcut kept for speed): aiosmtpd's defines a
   typing.Protocol class on every MAIL and RCPT before it parses the address, about 70 us
   each. Measured in the server's processes (CPU time per message, smtp-source, 10
