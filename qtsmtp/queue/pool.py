@@ -6,8 +6,9 @@ seconds (``recently_deleted``), and a queue deletes a file for every message it
 delivers. Measured here: about 200-500 us a create against 35 us for a rename of a
 spare. So a delivered message's file is not deleted: it is emptied and put in
 queue/spare/, and a commit process takes a spare for the next message instead of
-creating one. While delivery does not run (a burst, a held queue) a commit process
-makes, when it has nothing else to do, as many spares as it used.
+creating one. While delivery does not keep the pool above LOW_WATER (a burst, a held
+queue) a commit process makes, when it has nothing else to do, as many spares as it
+used.
 
 The rules that make it safe:
 
@@ -38,6 +39,10 @@ from pathlib import Path
 from qtsmtp.queue.format import CORRUPT, SPARE, TMP
 
 LIMIT = 4096                     # spare files at most, in all (qtsmtp-queue(5))
+# A commit process makes spares only while the pool holds fewer than this: above it,
+# delivery's give-backs keep the pool (a relay whose delivery runs makes none at all).
+LOW_WATER = LIMIT // 2
+_COUNT_AGAIN_SECONDS = 1.0       # a commit process counts the pool at most this often
 _DIGITS = 4
 _LOOK_AGAIN_SECONDS = 1.0        # delivery: how long a full pool is taken as full
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
@@ -68,6 +73,8 @@ class SparePool:
         self._present: list[str] = []     # slots believed to hold a spare, taken last first
         self._free: list[str] = []        # slots believed free, filled last first
         self._look_after = 0.0            # an empty pool is not listed again before this
+        self._count_after = 0.0           # when fill() may count the pool again
+        self.low_water = min(LOW_WATER, limit)
         # Messages this process wrote since it last filled the pool, spare or not: as
         # many spares as were used are made again, never more (a small queue keeps a
         # small pool; delivery's give-backs fill it too).
@@ -137,7 +144,17 @@ class SparePool:
 
     def fill(self, stop) -> int:
         """Create spares in free slots, as many as ``wanted``, until the pool is full or
-        ``stop()`` says work has arrived; how many were made."""
+        ``stop()`` says work has arrived; how many were made. Nothing while the pool
+        holds ``low_water`` spares or more."""
+        if not self.wanted:
+            return 0
+        now = time.monotonic()
+        if now >= self._count_after:
+            self._count_after = now + _COUNT_AGAIN_SECONDS
+            self._look()
+            if len(self._present) >= self.low_water:
+                self.wanted = 0           # delivery gives back enough
+                return 0
         made = 0
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         while made < self.wanted and not stop():

@@ -322,3 +322,19 @@ def test_the_commit_process_takes_spares_and_makes_them_again_when_idle(queue) -
         assert qformat.read_queue_file(incoming / queue_id) == (envelope(queue_id), b"x\r\n")
         assert stat.S_IMODE((incoming / queue_id).stat().st_mode) == 0o600
     assert os.listdir(queue / qformat.TMP) == []
+
+
+def test_no_spare_is_made_while_delivery_keeps_the_pool_above_its_low_water(queue, dirs) -> None:
+    """A relay whose delivery runs gives back a file for every message it takes: the
+    commit processes then make none (each would be a create, the cost the pool saves)."""
+    pool = qpool.SparePool(queue, limit=8)
+    pool.low_water = 4
+    make_spares(queue, *range(6))
+    for n in range(2):
+        os.close(pool.take(f"0P{n}", dirs.tmp))
+    assert pool.fill(lambda: False) == 0 and pool.wanted == 0     # 4 left: enough
+    assert len(spare_names(queue)) == 4
+    pool._count_after = 0.0                                       # a second later
+    os.close(pool.take("0P2", dirs.tmp))
+    assert pool.fill(lambda: False) == 1                          # 3 < 4: made again
+    pool.close()
