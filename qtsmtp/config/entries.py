@@ -401,6 +401,14 @@ def read_back(entry: Entry) -> None:
     record for this very entry. A command must never store a record the reader refuses
     (every later command on the list and the server's start would fail on it) or reads
     as another entry (a host name taken for a client network)."""
+    if entry.list_type.kind == lt.IP4:
+        # parse_record_fast's canonical path, without making the Entry it would make:
+        # the identity and the record that Entry would have, compared with the entry's.
+        fields = entry.record.split()
+        if len(fields) == 2 and f"{fields[0]} {fields[1]}" == entry.record:
+            found = _canonical_ip4(fields[0], fields[1])
+            if found is not None and entry.identity == ("ip", 4, *found):
+                return
     try:
         # As the server reads it (parse_record's twin, which parse_record itself checks).
         again = parse_record_fast(entry.list_type, entry.record)

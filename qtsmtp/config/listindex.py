@@ -194,6 +194,7 @@ class ListIndex:
         # edit. At most NAMED_MOST, then a count (TCP2673).
         self.passed_over: list[Message] = []
         self._found_bad: list[tuple[bytes, str]] = []      # (line, reason), as _rows finds
+        self._asked: tuple = (None, 0)     # (identity, its bucket) of the last find
 
     # --- bringing the index up to date -----------------------------------------------
 
@@ -286,7 +287,9 @@ class ListIndex:
         lines = tail.decode("utf-8", "surrogateescape").splitlines()
         if (entry is not None and len(lines) == 1 and lines[0] == entry.record
                 and len(tail) == len(lines[0].encode("utf-8", "surrogateescape")) + 1):
-            rows = [(bucket(entry.identity), tail[:-1], state.size)]
+            asked, known = self._asked
+            rows = [(known if asked is entry.identity else bucket(entry.identity), tail[:-1],
+                     state.size)]
         else:
             rows = list(self._rows(lines, _line_offsets(tail, len(lines), state.size)))
         return rows, _State(key, state.size + len(tail), zlib.crc32(tail, state.crc),
@@ -337,6 +340,7 @@ class ListIndex:
         """The records whose identity is the entry's, in member order (after sync)."""
         query = "SELECT rowid, line, at FROM records WHERE bucket = ? ORDER BY rowid"
         wanted = bucket(entry.identity)
+        self._asked = entry.identity, wanted      # for appended(): the same bucket
         try:
             rows = self.db.execute(query, (wanted,)).fetchall()
         except _sqlite().Error as error:
