@@ -29,6 +29,7 @@ def run_command_line(text: str) -> int:
             send([Message("QTS1008", command_name(text) or "qtsmtp")])
             return EXIT_INVALID
         from qtsmtp.panels import prompter
+        runner.collect_again()          # a panel may stay up long
         return prompter.prompt_command_line(text)
     return _reported(runner.run_text(text))
 
@@ -49,6 +50,7 @@ def run_console(name: str, argv: list[str], prog: str | None = None) -> int:
         return answer(prog, name)
     if "--prompt" in argv:      # the F4 prompter, in the terminal
         from qtsmtp.panels.prompter import prompt_console  # curses: only when prompting
+        runner.collect_again()          # a panel may stay up long
         return prompt_console(name, [a for a in argv if a != "--prompt"])
     if not (is_option_form(argv) or "-h" in argv):
         return run_command_line(f"{name} " + " ".join(argv))

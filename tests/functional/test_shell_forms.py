@@ -166,10 +166,11 @@ CL_FORM_ALSO_WITHOUT = ("re", "enum", "functools", "collections", "contextlib", 
 CHECKOUT = Path(__file__).resolve().parents[2]
 
 
-def _loaded_by_launcher(argv: list[str], root: Path, status: int = 0) -> set[str]:
+def _launched(argv: list[str], root: Path, status: int = 0) -> tuple[set[str], tuple]:
     """The modules the launcher bin/argv[0] loads beyond python's own, run as in a normal
     installation: python -S (no site, so no editable install's finder, which loads re and
-    pathlib itself), qtsmtp from this checkout with commands/ as qtsmtp.commands."""
+    pathlib itself), qtsmtp from this checkout with commands/ as qtsmtp.commands; and
+    (garbage collection on, objects frozen) at its exit."""
     launcher = CHECKOUT / "bin" / argv[0]
     program = ("import sys\n"
                "start = set(sys.modules)\n"
@@ -177,31 +178,37 @@ def _loaded_by_launcher(argv: list[str], root: Path, status: int = 0) -> set[str
                "import qtsmtp\n"
                f"qtsmtp.__path__.append({str(CHECKOUT)!r})\n"
                "import atexit\n"
+               "import gc\n"
                "atexit.register(lambda: sys.stderr.write('LOADED=' + ','.join(sorted("
-               "set(sys.modules) - start)) + '\\n'))\n"
+               "set(sys.modules) - start)) + '\\nGC=%s,%d\\n' % (gc.isenabled(), "
+               "gc.get_freeze_count())))\n"
                f"sys.argv = {argv!r}\n"
                f"exec(compile(open({str(launcher)!r}).read(), {str(launcher)!r}, 'exec'), "
                "{'__name__': '__main__'})\n")
     r = subprocess.run([sys.executable, "-S", "-c", program], check=False, capture_output=True,
                        text=True, timeout=60, env={**os.environ, "QTSMTP_ROOT": str(root)})
-    line = [x for x in r.stderr.splitlines() if x.startswith("LOADED=")]
-    assert r.returncode == status and line, r.stderr
-    return set(line[-1][7:].split(","))
+    lines = r.stderr.splitlines()
+    assert r.returncode == status and lines[-2].startswith("LOADED="), r.stderr
+    enabled, frozen = lines[-1].removeprefix("GC=").split(",")
+    return set(lines[-2][7:].split(",")), (enabled == "True", int(frozen))
 
 
 def test_the_cl_form_starts_without_re_or_pathlib(qroot):
     for argv in (["addsmtple", "*ACCEPT INTNETADR('10.4.4.5')"],
                  ["addsmtple", "TYPE(*ACCEPT) INTNETADR('10.4.5.0') SUBNETMASK('255.255.255.0')"],
                  ["rmvsmtple", "*ACCEPT INTNETADR('10.4.4.5')"]):
-        loaded = _loaded_by_launcher(argv, qroot)
+        loaded, (collecting, frozen) = _launched(argv, qroot)
         assert "qtsmtp.programs.lists" in loaded          # it ran the command
         unwanted = (*CL_FORM_ALSO_WITHOUT, *HEAVY)
         assert {m for m in loaded if m.startswith(unwanted) and (
             m in unwanted or m.startswith(tuple(f"{u}." for u in unwanted)))} == set(), argv
+        # The launcher loaded them with the garbage collector off; the runner turned it
+        # on again, what was loaded frozen, once the processing program was loaded.
+        assert collecting and frozen > 1000, argv
     # The check sees them when they are loaded: an address that is not canonical goes
     # through ipaddress (with functools and collections), and is refused as before.
-    assert {"ipaddress", "functools", "collections"} <= _loaded_by_launcher(
-        ["addsmtple", "*ACCEPT INTNETADR('10.4.4.05')"], qroot, status=1)
+    assert {"ipaddress", "functools", "collections"} <= _launched(
+        ["addsmtple", "*ACCEPT INTNETADR('10.4.4.05')"], qroot, status=1)[0]
 
 
 def test_help_goes_through_the_typer_app(cl):

@@ -50,9 +50,10 @@ def test_each_script_enters_through_the_console_module_with_its_command(script):
         return
     assert f'sys.exit(run_console("{script.upper()}", sys.argv[1:]))' in text
     assert load(script.upper()).program
-    # Every import of the launcher: sys and the console module, nothing else.
+    # Every import of the launcher: gc, sys and the console module, nothing else.
     imports = [line for line in text.splitlines() if line.startswith(("import ", "from "))]
-    assert imports == ["import sys", "from qtsmtp.console import run_console"]
+    assert imports == ["import gc", "import sys", "from qtsmtp.console import run_console"]
+    assert "\ngc.disable()\n" in text         # the runner turns it on again (collect_again)
     # And the console module still names each command as an entry point, for a program
     # that runs one in-process.
     assert callable(getattr(console, script))
@@ -94,3 +95,19 @@ def test_an_unknown_entry_name_is_an_attribute_error():
         console.nosuchcommand
     with pytest.raises(AttributeError):
         console.ADDSMTPLE      # entry names are lower case, as the scripts are
+
+
+def test_the_runner_turns_collection_on_again_when_a_launcher_turned_it_off():
+    import gc
+
+    from qtsmtp.programs.runner import program_of
+    frozen = gc.get_freeze_count()
+    program_of("qtsmtp.programs.lists:addsmtple")        # as every command: collecting
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
+    gc.disable()                                          # as a launcher in bin/ starts
+    try:
+        assert callable(program_of("qtsmtp.programs.lists:rmvsmtple"))
+        assert gc.isenabled() and gc.get_freeze_count() > frozen
+    finally:
+        gc.unfreeze()
+        gc.enable()
