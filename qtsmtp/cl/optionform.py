@@ -107,8 +107,12 @@ def well_formed_statement(cmd: Command, argv: list[str]) -> Statement | None:
 
 def option_value(parm: Parm, text: str) -> ValueList:
     if parm.is_compound or parm.max > 1:
-        # Structured values are written in CL; borrow the parser for them.
+        # Structured values are written in CL; borrow the parser for them. A value
+        # whose ")" closes V( early is not one list (``a) AUTOSTART(*NO``): refused as
+        # the CL form refuses it, not cut there with the rest dropped.
         stmt = parse(f"X V({text})")
+        if len(stmt.keywords) != 1:
+            raise CLError([Message("CPD0013")])
         return stmt.keywords[0][1]
     upper = text.strip().upper()
     specials = parm.special_values()
