@@ -116,29 +116,52 @@ class SparePool:
                 os.rename(slot, queue_id, src_dir_fd=self._fd, dst_dir_fd=tmp_fd)
             except FileNotFoundError:
                 continue                  # another commit process took it
-            fd = self._open_taken(queue_id, tmp_fd)
+            fd = self._open_taken(slot, queue_id, tmp_fd)
             if fd is not None:
                 self.taken += 1
                 return fd
 
-    def _open_taken(self, queue_id: str, tmp_fd: int) -> int | None:
+    def _open_taken(self, slot: str, queue_id: str, tmp_fd: int) -> int | None:
         fd = -1
         try:
             fd = os.open(queue_id, _WRITE_FLAGS, dir_fd=tmp_fd)
             if is_spare(os.fstat(fd)):
                 return fd
         except OSError:
-            pass                          # a directory, a symbolic link, a FIFO...
+            # A directory, a symbolic link, a FIFO... or a spare this process could not
+            # open for a reason of its own (out of descriptors, of memory): that one
+            # goes back to its slot and the message fails as a create would have,
+            # rather than every spare of the pool going to corrupt/ one after another.
+            if self._still_a_spare(queue_id, tmp_fd):
+                self._put_back(slot, queue_id, tmp_fd)
+                raise
         if fd >= 0:
             os.close(fd)
-        self._set_aside(queue_id)
+        self._set_aside(slot, queue_id)
         return None
 
-    def _set_aside(self, queue_id: str) -> None:
-        """Not a spare: kept for a person in corrupt/, never written into."""
+    @staticmethod
+    def _still_a_spare(queue_id: str, tmp_fd: int) -> bool:
+        try:
+            return is_spare(os.lstat(queue_id, dir_fd=tmp_fd))
+        except OSError:
+            return False
+
+    def _put_back(self, slot: str, queue_id: str, tmp_fd: int) -> None:
+        try:
+            os.rename(queue_id, slot, src_dir_fd=tmp_fd, dst_dir_fd=self._fd)
+            self._present.append(slot)
+        except OSError:
+            pass                          # stays in tmp/: swept at the next start
+
+    def _set_aside(self, slot: str, queue_id: str) -> None:
+        """Not a spare: kept for a person in corrupt/, never written into, under a
+        name of its own (as recover() names them): one set aside never replaces
+        another."""
         self.set_aside += 1
         try:
-            os.rename(self.queue / TMP / queue_id, self.queue / CORRUPT / queue_id)
+            os.rename(self.queue / TMP / queue_id,
+                      self.queue / CORRUPT / f"spare-{slot}-{time.time_ns()}")
         except OSError:
             pass                          # stays in tmp/: swept at the next start
 
