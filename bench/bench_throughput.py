@@ -52,7 +52,8 @@ fsyncs), sharing the port with SO_REUSEPORT, plus its supervisor and its client 
 master, up to 100 smtpd, cleanup, qmgr, trivial-rewrite and, for postfix, discard.
 Printed under the table: the CPU time per message of smtp-source itself (it shares the
 CPUs: a busier machine costs it more per message too), and of each server's processes
-(Postfix's is the whole instance, both smtpd ports together: not shown).
+(Postfix's is the whole instance, both smtpd ports together: not shown); then qtsmtp's
+split into its server jobs (the SMTP sessions) and their commit processes (the disk).
 
 Postfix settings that differ from its defaults, and why: smtpd_peername_lookup = no
 (qtsmtp does no reverse DNS either; on a loopback-only machine a lookup could only time
@@ -178,12 +179,22 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 def tree_cpu_seconds(pid: int) -> float:
     """CPU time of ``pid`` and of every process under it, living or ended and waited for
     (/proc: utime, stime, cutime, cstime); 0 for a process that is gone."""
+    return sum(tree_cpu_by_name(pid).values())
+
+
+def tree_cpu_by_name(pid: int, totals: dict | None = None) -> dict[str, float]:
+    """tree_cpu_seconds by process name (QTSMTPSRVP, QTSMTPQCOMMIT...): an ended child's
+    time counts for the process that waited for it."""
+    totals = {} if totals is None else totals
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return 0.0
-    own = sum(int(value) for value in fields[11:15]) / _TICKS
-    return own + sum(tree_cpu_seconds(child) for child in children(pid))
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat.rsplit(")", 1)[1].split()
+    except (OSError, ValueError, IndexError):
+        return totals
+    totals[name] = totals.get(name, 0.0) + sum(int(value) for value in fields[11:15]) / _TICKS
+    for child in children(pid):
+        tree_cpu_by_name(child, totals)
+    return totals
 
 
 def tls_source(port: int, sessions: int, messages: int, keep_open: bool) -> float:
@@ -287,8 +298,16 @@ class Qtsmtp:
 
     def cpu_seconds(self) -> float:
         """CPU time of the server so far: the supervisor, its jobs and commit processes."""
-        return sum(tree_cpu_seconds(job["pid"]) for job in jobs(self.root)
-                   if job.get("name") == "QTSMTPSRVD")
+        return sum(self.cpu_by_name().values())
+
+    def cpu_by_name(self) -> dict[str, float]:
+        """cpu_seconds by process: server jobs (QTSMTPSRVP), their commit processes
+        (QTSMTPQCOMMIT), the supervisor and the client job."""
+        totals: dict[str, float] = {}
+        for job in jobs(self.root):
+            if job.get("name") == "QTSMTPSRVD":
+                tree_cpu_by_name(job["pid"], totals)
+        return totals
 
 
 # --- bare aiosmtpd ------------------------------------------------------------------------
@@ -423,12 +442,19 @@ def measure(servers: list, messages: int, rounds: int, scenarios, client=smtp_so
                 before = server.kept()
                 cpu = getattr(server, "cpu_seconds", None)
                 cpu_before = cpu() if cpu else 0.0
+                by_name = getattr(server, "cpu_by_name", None)
+                parts_before = by_name() if by_name else {}
                 rate = client(server.port, sessions, messages, keep_open)
                 results[sessions, keep_open][server.name].append(rate)
                 if client is smtp_source:
                     used = (cpu() - cpu_before) / messages if cpu else None
                     CPU_PER_MESSAGE.setdefault((sessions, keep_open, server.name), []).append(
                         (CLIENT_CPU[-1], used))
+                    if by_name:
+                        parts = by_name()
+                        CPU_PARTS.setdefault((sessions, keep_open, server.name), []).append(
+                            {name: (parts[name] - parts_before.get(name, 0.0)) / messages
+                             for name in parts})
                 after = server.kept()
                 if before is not None and after - before != messages:
                     raise RuntimeError(f"{server.name} kept {after - before} of {messages} "
@@ -439,6 +465,9 @@ def measure(servers: list, messages: int, rounds: int, scenarios, client=smtp_so
 # (sessions, keep_open, server name) -> [(smtp-source's, the server's CPU seconds per
 # message, None where not measured), one per round]
 CPU_PER_MESSAGE: dict = {}
+# (sessions, keep_open, qtsmtp's name) -> [{process name: CPU seconds per message}, ...]
+CPU_PARTS: dict = {}
+QTSMTP_PARTS = (("server jobs", "QTSMTPSRVP"), ("commit", "QTSMTPQCOMMIT"))
 
 
 def print_cpu_table(names: list[str], scenarios) -> None:
@@ -455,6 +484,20 @@ def print_cpu_table(names: list[str], scenarios) -> None:
             server = f"{statistics.median(own) * 1e6:.0f}" if own else "-"
             cells.append(f"{client:.0f}/{server}" if client is not None else "-")
         print(f"{label:<28}" + "".join(f"{cell:>16}" for cell in cells))
+    split = [name for name in names if any(key[2] == name for key in CPU_PARTS)]
+    if not split:
+        return
+    print(f"{'of which, us/msg':<28}" + "".join(
+        f"{name + ' ' + part:>26}" for name in split for part, _ in QTSMTP_PARTS))
+    for sessions, keep_open in scenarios:
+        label = f"-s {sessions}" + (" -d" if keep_open else " (new conn/msg)")
+        cells = []
+        for name in split:
+            runs = CPU_PARTS.get((sessions, keep_open, name), [])
+            for _, process in QTSMTP_PARTS:
+                values = [run.get(process, 0.0) for run in runs]
+                cells.append(f"{statistics.median(values) * 1e6:.0f}" if values else "-")
+        print(f"{label:<28}" + "".join(f"{cell:>26}" for cell in cells))
 
 
 def check_postfix_discarded(postfix: Postfix, expected: int) -> int:
