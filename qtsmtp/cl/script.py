@@ -20,13 +20,9 @@ durable.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
-
-from typing import Callable
 
 from qtsmtp.cl.binder import Bound
 from qtsmtp.cl.command import command_name, compile_statement, with_escape
-from qtsmtp.cl.expression import is_dynamic
 from qtsmtp.cl.lexer import logical_lines
 from qtsmtp.cl.parser import parse
 from qtsmtp.messages import DIAGNOSTIC, CLError, Message, monitors, send
@@ -34,7 +30,11 @@ from qtsmtp.store.member import group_commit
 
 # Runs one bound command: its messages, or CLError. The front door passes the processing
 # programs' runner (qtsmtp.programs.runner.run_bound); the language knows no programs.
-RunBound = Callable[[Bound], list[Message]]
+# (For type checkers only: typing, and dataclasses, are 10 ms of every qtsmtp run.)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    RunBound = Callable[[Bound], list[Message]]
 
 # Group commit: at most this many changes, or this long, between a change and its message.
 # Each group costs two fsyncs (the journal, the member); at 50 ms a loaded machine made
@@ -49,11 +49,18 @@ PROGRAM_STATEMENTS = frozenset({
     "SNDPGMMSG", "RCVMSG", "RTVJOBA"})
 
 
-@dataclass
 class Step:
-    line: int
-    bound: Bound
-    monitored: list[str] = field(default_factory=list)
+    """A command of a plain script: its line, the bound command, and the message IDs
+    the MONMSG commands right after it monitor."""
+
+    __slots__ = ("line", "bound", "monitored")
+
+    def __init__(self, line: int, bound: Bound, monitored: list[str] | None = None):
+        self.line, self.bound = line, bound
+        self.monitored = [] if monitored is None else monitored
+
+    def __repr__(self) -> str:
+        return f"Step(line={self.line!r}, bound={self.bound!r}, monitored={self.monitored!r})"
 
 
 def compile_script(source: str) -> tuple[list[Step], list[str], list[tuple[int, CLError]]]:
@@ -103,9 +110,11 @@ def _plain(stmt, text: str) -> None:
         raise _Program()
     if stmt.command == "MONMSG" and any(k in ("EXEC", "CMPDTA") for k, _ in stmt.keywords):
         raise _Program()
-    if ("&" in text or "%" in text) and any(
-            is_dynamic(node) for node in stmt.positional + [v for _, v in stmt.keywords]):
-        raise _Program()
+    if "&" in text or "%" in text:
+        # Expressions (and decimal with them) only for a line that may hold one.
+        from qtsmtp.cl.expression import is_dynamic
+        if any(is_dynamic(node) for node in stmt.positional + [v for _, v in stmt.keywords]):
+            raise _Program()
     if stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords):
         # A script runs without a display: ?CMD and ??KWD cannot prompt (F4 can).
         raise CLError([Message("QTS1008", stmt.command, type=DIAGNOSTIC)])

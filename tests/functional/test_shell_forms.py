@@ -335,3 +335,17 @@ def test_qtsmtp_installs_completion_for_every_command(home):
     assert r.returncode == 2 and "usage" in r.stderr
     r = bash("addsmtple --show-completion", home)
     assert r.returncode == 0 and "_ADDSMTPLE_COMPLETE=complete_bash" in r.stdout
+
+
+def test_a_plain_script_loads_no_dataclasses_typing_or_decimal(qroot, tmp_path):
+    # qtsmtp run of a plain script (bench_cl part 2): dataclasses and typing were 10 ms
+    # of each run; expressions (decimal) only for a CL program's lines or a line with & or %.
+    script_file = tmp_path / "plain.clp"
+    script_file.write_text("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('10.3.4.1')\nMONMSG TCP2650\n"
+                           "RMVSMTPLE TYPE(*ACCEPT) INTNETADR('10.3.4.1')\n")
+    watched = ("dataclasses", "typing", "inspect", "decimal", "qtsmtp.cl.expression")
+    assert _modules_after(["qtsmtp", "run", str(script_file)], qroot, watched=watched) == set()
+    program = tmp_path / "program.clp"
+    program.write_text("PGM\nDCL VAR(&A) TYPE(*CHAR) LEN(15) VALUE('10.3.4.2')\n"
+                       "ADDSMTPLE TYPE(*ACCEPT) INTNETADR(&A)\nENDPGM\n")
+    assert "decimal" in _modules_after(["qtsmtp", "run", str(program)], qroot, watched=watched)
