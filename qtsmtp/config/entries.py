@@ -122,7 +122,8 @@ def subnet_mask(text: str) -> int:
 
 def prefix_length(text: str) -> int:
     text = text.strip().lstrip("/")
-    if not text.isdigit() or not 0 <= int(text) <= 128:
+    # isdecimal, not isdigit: isdigit also takes "²" and "①", which int() refuses.
+    if not text.isdecimal() or not 0 <= int(text) <= 128:
         raise escape("TCP1904", text)
     return int(text)
 

@@ -54,3 +54,21 @@ def test_an_option_value_that_closes_its_own_parenthesis_is_refused(cl, qroot, o
     assert result.stderr.splitlines()[-1].startswith("CPF0006 "), result.stderr
     assert "Traceback" not in result.stderr and result.stdout == ""
     assert config.read_bytes() == before
+
+
+@pytest.mark.parametrize("prefix", ["\u00b2", "\u2460", "1\u00b9"])      # ², ①, 1¹
+def test_a_prefix_of_digits_int_refuses_is_a_bad_record_not_an_internal_error(cl, qroot, prefix):
+    """str.isdigit() takes superscripts and circled digits, which int() refuses: a hand-
+    edited IPv6 record "2001:db8:: ²" made every ADDSMTPLE on the list end in TCP9999
+    (a Python ValueError) and TSTSMTPRLY blame record - of member CONFIG. It is a record
+    that is not valid (TCP1904), as "2001:db8:: x" is: passed over with TCP2671."""
+    member = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTIP6"
+    member.write_text(f"2001:db8:: {prefix}\n", encoding="utf-8")
+    added = cl("addsmtple", "*ACCEPTIP6 IP6NETADR('2001:db8:1::')")
+    assert added.returncode == 0, added
+    assert added.stdout.startswith("TCP2660 "), added
+    assert added.stderr.startswith("TCP2671 Member ACCEPTIP6 ") and " record 1: " in added.stderr
+    assert "TCP9999" not in added.stderr + added.stdout
+    tested = cl("qtsmtp", "TSTSMTPRLY CLIENT('2001:db8::1') RCPT('a@b.example')")
+    assert "TCP2670 Member ACCEPTIP6 file QATMADRLST in library QUSRSYS not valid at record 1: " \
+           "IPv6 prefix length" in tested.stdout + tested.stderr, tested
