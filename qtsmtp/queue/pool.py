@@ -116,6 +116,8 @@ class SparePool:
                 os.rename(slot, queue_id, src_dir_fd=self._fd, dst_dir_fd=tmp_fd)
             except FileNotFoundError:
                 continue                  # another commit process took it
+            except OSError:
+                return None               # spare/ refuses (read-only, EIO...): create
             fd = self._open_taken(slot, queue_id, tmp_fd)
             if fd is not None:
                 self.taken += 1
@@ -220,6 +222,16 @@ class Returns:
             os.rename(self.queue / where / queue_id, hidden)
         except FileNotFoundError:
             return False
+        except OSError:
+            # spare/ refuses the name (no room for a directory entry on a full disk, a
+            # read-only spare/): the file is removed where it is, as before the pool,
+            # never left in the queue to be delivered again.
+            try:
+                (self.queue / where / queue_id).unlink()
+            except FileNotFoundError:
+                return False
+            self.removed += 1
+            return True
         # From here on the message is out of the queue, as once it was unlinked.
         try:
             fd = os.open(hidden, _WRITE_FLAGS)
