@@ -31,6 +31,7 @@ The rules that make it safe:
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import time
@@ -47,6 +48,8 @@ _DIGITS = 4
 _LOOK_AGAIN_SECONDS = 1.0        # delivery: how long a full pool is taken as full
 _WRITE_FLAGS = os.O_WRONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+# An open of a taken spare that fails for one of these says nothing about the file.
+_FAILURES_OF_THE_PROCESS = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM})
 
 
 def slot_name(number: int) -> str:
@@ -129,25 +132,18 @@ class SparePool:
             fd = os.open(queue_id, _WRITE_FLAGS, dir_fd=tmp_fd)
             if is_spare(os.fstat(fd)):
                 return fd
-        except OSError:
+        except OSError as failure:
             # A directory, a symbolic link, a FIFO... or a spare this process could not
             # open for a reason of its own (out of descriptors, of memory): that one
             # goes back to its slot and the message fails as a create would have,
             # rather than every spare of the pool going to corrupt/ one after another.
-            if self._still_a_spare(queue_id, tmp_fd):
+            if failure.errno in _FAILURES_OF_THE_PROCESS:
                 self._put_back(slot, queue_id, tmp_fd)
                 raise
         if fd >= 0:
             os.close(fd)
         self._set_aside(slot, queue_id)
         return None
-
-    @staticmethod
-    def _still_a_spare(queue_id: str, tmp_fd: int) -> bool:
-        try:
-            return is_spare(os.lstat(queue_id, dir_fd=tmp_fd))
-        except OSError:
-            return False
 
     def _put_back(self, slot: str, queue_id: str, tmp_fd: int) -> None:
         try:
