@@ -99,6 +99,15 @@ class SparePool:
         self._present = [slot for slot in reversed(self._slots) if slot in names]
         self._free = [slot for slot in reversed(self._slots) if slot not in names]
 
+    def _looked(self) -> bool:
+        """_look() where a failure must not end the commit process (it has nothing
+        else to do then: out of descriptors, say, it makes spares at a later pause)."""
+        try:
+            self._look()
+        except OSError:
+            return False
+        return True
+
     def take(self, queue_id: str, tmp_fd: int) -> int | None:
         """Rename a spare to tmp/``queue_id`` and open it for writing; None when the
         pool has none (the caller creates the file)."""
@@ -172,7 +181,8 @@ class SparePool:
         now = time.monotonic()
         if now >= self._count_after:
             self._count_after = now + _COUNT_AGAIN_SECONDS
-            self._look()
+            if not self._looked():
+                return 0                  # spare/ not listed now: made at a later pause
             if len(self._present) >= self.low_water:
                 self.wanted = 0           # delivery gives back enough
                 return 0
@@ -180,7 +190,8 @@ class SparePool:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         while made < self.wanted and not stop():
             if not self._free:
-                self._look()
+                if not self._looked():
+                    break
                 if not self._free:
                     self.wanted = made    # the pool is full: nothing more to make
                     break

@@ -92,3 +92,29 @@ def test_a_commit_process_out_of_descriptors_keeps_its_spares(queue, tmp_fd) -> 
     writer.pool.close()
     assert writer.pool.taken == 2
     assert len(os.listdir(queue / qformat.SPARE)) == 4
+
+
+def test_making_spares_out_of_descriptors_is_no_failure(queue, tmp_fd) -> None:
+    """fill() runs when the commit process has nothing else to do: a pool it cannot
+    list now (EMFILE) makes nothing, and says so, rather than ending the commit process
+    (and with it every message it holds: 451 to each of their sessions)."""
+    pool = qpool.SparePool(queue)
+    assert pool.take("0R4", tmp_fd) is None       # a message used a file: one is wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
+    try:
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError as full:
+            assert full.errno == errno.EMFILE
+        made = pool.fill(lambda: False)
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert made == 0 and pool.short                 # still wanted: made when it can be
+    assert pool.fill(lambda: False) == 1
+    pool.close()
+    assert os.listdir(queue / qformat.SPARE) == ["0000"]
