@@ -25,7 +25,7 @@ def normal_path(text: str) -> str:
     """``str(pathlib.PurePosixPath(text))`` without pathlib: "." and empty components
     dropped, a trailing "/" too, two leading slashes kept (POSIX leaves their meaning
     to the system); ".." is kept, as pathlib keeps it. Paths joined to it with "/"
-    then read as pathlib's would in a message (tests/unit/test_paths.py)."""
+    then read as pathlib's would in a message (tests/unit/test_store_context.py)."""
     if not text:
         return "."
     lead = "/" if text[0] == "/" else ""
