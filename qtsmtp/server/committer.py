@@ -72,8 +72,10 @@ _MAX_HEAD = 80
 # The files of a batch are fsynced at once (queue.commit_batch), by up to this many
 # threads: a job's batch is the messages of its sessions that ended DATA meanwhile.
 FSYNC_THREADS = 16
-# A commit process with no frame for this long makes spare queue files (queue.pool).
-IDLE_MILLISECONDS = 50
+# A commit process with no frame for this long makes spare queue files (queue.pool):
+# long enough that it never makes them between the messages of a load (each costs a
+# create, what the spares are there to spare the messages), only once the load is over.
+IDLE_MILLISECONDS = 1000
 
 
 class ProtocolError(Exception):
