@@ -9,9 +9,14 @@ the one writer the lock cannot keep out (qatmadrlst(5))."""
 from __future__ import annotations
 
 import os
+import random
+import select
+import signal
+import subprocess
+import time
 from pathlib import Path
 
-from support import console_process, eventually
+from support import console_process, eventually, script
 
 from qtsmtp.config import entries
 from qtsmtp.config import listtypes as lt
@@ -126,3 +131,45 @@ def test_every_file_a_group_wrote_is_synced_before_the_flush_returns(qroot, monk
     assert first != second and {first, second} <= set(synced)
     assert path.read_text() == record(HOSTS[2]) + "\n"
     assert group.appending == {} and group.fds == {}
+
+
+def test_a_script_killed_mid_group_leaves_the_member_whole_and_its_index_in_step(cl, qroot):
+    """kill -9 of qtsmtp run at random moments while it appends (the member open, the
+    index's rows not yet in its file): the member parses, each of its lines is a whole
+    record of the script, and the next script finds every entry of the member by its
+    index (TCP2650 for each) and adds the ones that are not there."""
+    rng = random.Random(1515)
+    path = member_path(qroot)
+    env = {**os.environ, "QTSMTP_ROOT": str(qroot), "PYTHONUNBUFFERED": "1"}
+    wanted: list[str] = []
+    killed_mid_script = 0
+    for round_ in range(10):
+        hosts = [f"10.{round_}.{n // 250}.{n % 250}" for n in range(2500)]
+        wanted += hosts
+        source = "RMVSMTPLE *ACCEPT INTNETADR('192.0.2.1')\nMONMSG TCP2651\n" + "".join(
+            f"ADDSMTPLE *ACCEPT INTNETADR('{h}')\n" for h in hosts)
+        proc = subprocess.Popen([script("qtsmtp"), "run", "-"], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        proc.stdin.write(source.encode())
+        proc.stdin.close()
+        waiting = select.poll()
+        waiting.register(proc.stderr, select.POLLIN)
+        waiting.poll(30_000)           # under way: the monitored TCP2651 is out
+        time.sleep(rng.uniform(0.0, 0.2))
+        proc.send_signal(signal.SIGKILL)     # each round is bounded: the script dies here
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+        lines = path.read_text().splitlines()
+        assert set(lines) <= {record(h) for h in wanted}, f"round {round_}: a torn record"
+        assert len(lines) == len(set(lines)), f"round {round_}: a record twice"
+        ran = len({record(h) for h in hosts} & set(lines))
+        killed_mid_script += 0 < ran < len(hosts)
+        # The index agrees with the member: every entry there is found, the rest added.
+        again = "".join(f"ADDSMTPLE *ACCEPT INTNETADR('{h}')\nMONMSG TCP2650\n" for h in wanted)
+        result = cl("qtsmtp", "run", "-", input=again)
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert result.stderr.count("TCP2650") == len(lines), f"round {round_}"
+        assert result.stdout.count("TCP2660") == len(wanted) - len(lines), f"round {round_}"
+        assert sorted(path.read_text().splitlines()) == sorted(record(h) for h in wanted)
+    assert killed_mid_script >= 4, killed_mid_script      # the kills landed mid-group
