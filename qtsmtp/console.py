@@ -4,7 +4,8 @@ Each takes the CL form (``addsmtple "TYPE(*ACCEPT) INTNETADR('10.1.1.1')"``, or 
 words as separate arguments), the option form (``addsmtple --type accept ...``), or
 ``--help``. Exit status: 0 done, 1 the command ended with an escape message, 2 the
 command (or script) is not valid and nothing was run, 3 the change is stored but a
-running server job did not confirm it applies it (TCP2665, TCP2666).
+running server job did not confirm it applies it (TCP2665, TCP2666), 141 the reader of
+the output went away before everything was written (``qtsmtp commands | head -1``).
 """
 
 from __future__ import annotations
@@ -43,7 +44,36 @@ def _wants_prompt(text: str) -> bool:
     return stmt.prompt or any(k.startswith("?") for k, _ in stmt.keywords)
 
 
+# A reader that stops early (head, a pager quit at once, a closed pipe): ended as a command
+# that the shell's SIGPIPE killed, 128 + 13, quietly (Python ignores SIGPIPE and would
+# print a traceback). What the command changed stays changed, as with any Unix tool.
+EXIT_OUTPUT_CLOSED = 141
+
+
+def _flush_output() -> None:
+    if sys.stdout is not None:  # here, where a closed pipe can still be answered
+        sys.stdout.flush()
+
+
+def _output_closed() -> int:
+    try:    # else Python's own flush of stdout at exit complains a second time
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return EXIT_OUTPUT_CLOSED
+
+
 def run_console(name: str, argv: list[str], prog: str | None = None) -> int:
+    try:
+        try:
+            return _run_console(name, argv, prog)
+        finally:
+            _flush_output()
+    except BrokenPipeError:
+        return _output_closed()
+
+
+def _run_console(name: str, argv: list[str], prog: str | None) -> int:
     prog = prog or name.lower()
     if _completing(prog):       # a shell asks for completions (qtsmtp.shell.completion)
         from qtsmtp.shell.completion import answer
@@ -107,7 +137,16 @@ usage: qtsmtp                      on a terminal: the command entry display (===
 
 
 def qtsmtp() -> None:
-    argv = sys.argv[1:]
+    try:
+        try:
+            _qtsmtp(sys.argv[1:])
+        finally:
+            _flush_output()
+    except BrokenPipeError:
+        sys.exit(_output_closed())
+
+
+def _qtsmtp(argv: list[str]) -> None:
     if _completing("qtsmtp"):
         from qtsmtp.shell.completion import answer
         sys.exit(answer("qtsmtp", None))

@@ -462,11 +462,18 @@ def send(messages: list[Message], out=None, err=None) -> None:
     for message in messages:
         to = out if message.type == COMPLETION else err
         if to is not stream and lines:
-            stream.write("".join(lines))
+            _write(stream, "".join(lines))
             lines = []
         stream = to
         lines.append(f"{message}\n")
         if message.detail:
             lines.append(f"  {message.detail}\n")
     if lines:
-        stream.write("".join(lines))
+        _write(stream, "".join(lines))
+
+
+def _write(stream, text: str) -> None:
+    # A stream closed before the command started (addsmtple ... >&-) is None in Python:
+    # its messages go nowhere, as the caller asked; the exit status still tells.
+    if stream is not None:
+        stream.write(text)
