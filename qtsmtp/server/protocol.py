@@ -541,7 +541,13 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             self.event_handler.log.send("TCP3063", peer_text(self.session),
                                         f"{self._timeout_seconds:g}")
             self.transport.write(TIMED_OUT)
+        transport = self.transport
         super()._timeout_cb()
+        # close() ends the connection once what was written is sent: never, for a client
+        # that reads no reply (its window and our buffer full), which then held its
+        # session, and push() waiting to drain, for as long as it liked. Ended now.
+        if transport is not None and transport.get_write_buffer_size():
+            transport.abort()
 
     # --- DATA and graceful end -------------------------------------------------------
 
