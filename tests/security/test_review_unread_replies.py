@@ -51,6 +51,8 @@ def test_a_client_that_never_reads_is_ended_when_its_time_is_up(new_server) -> N
                    "another client greeted once the unread session ended")
     finally:
         sock.close()
+    log = server.joblog_text()
+    assert "TCP9999" not in log and "Traceback" not in log
 
 
 def test_a_client_that_reads_still_gets_its_421_after_starttls(new_server, certificate) -> None:
