@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import resource
+from contextlib import contextmanager
 
 import pytest
 
@@ -26,6 +27,25 @@ def tmp_fd(queue):
     fd = os.open(queue / qformat.TMP, os.O_RDONLY | os.O_DIRECTORY)
     yield fd
     os.close(fd)
+
+
+@contextmanager
+def out_of_descriptors():
+    """Every descriptor of this process taken (a real EMFILE), given back after."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    held = []
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
+    try:
+        try:
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError as full:
+            assert full.errno == errno.EMFILE
+        yield
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def spare(queue, number: int, content: bytes = b"", mode: int = 0o600):
@@ -64,22 +84,9 @@ def test_a_commit_process_out_of_descriptors_keeps_its_spares(queue, tmp_fd) -> 
     writer = QueueWriter(queue.parent)
     writer.pool = qpool.SparePool(queue)
     os.close(writer.write_tmp("0R1", (b"QTSMTPQ1 {}\r\n",), tmp_fd))   # a running process
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    held = []
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
-    try:
-        try:
-            while True:
-                held.append(os.open(os.devnull, os.O_RDONLY))
-        except OSError as full:
-            assert full.errno == errno.EMFILE
-        with pytest.raises(OSError) as failure:
-            writer.write_tmp("0R2", (b"QTSMTPQ1 {}\r\n",), tmp_fd)
-        assert failure.value.errno == errno.EMFILE
-    finally:
-        for fd in held:
-            os.close(fd)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    with out_of_descriptors(), pytest.raises(OSError) as failure:
+        writer.write_tmp("0R2", (b"QTSMTPQ1 {}\r\n",), tmp_fd)
+    assert failure.value.errno == errno.EMFILE
     assert os.listdir(queue / qformat.CORRUPT) == []
     assert writer.pool.set_aside == 0
     names = os.listdir(queue / qformat.SPARE)
@@ -100,20 +107,8 @@ def test_making_spares_out_of_descriptors_is_no_failure(queue, tmp_fd) -> None:
     (and with it every message it holds: 451 to each of their sessions)."""
     pool = qpool.SparePool(queue)
     assert pool.take("0R4", tmp_fd) is None       # a message used a file: one is wanted
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    held = []
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 512), hard))
-    try:
-        try:
-            while True:
-                held.append(os.open(os.devnull, os.O_RDONLY))
-        except OSError as full:
-            assert full.errno == errno.EMFILE
+    with out_of_descriptors():
         made = pool.fill(lambda: False)
-    finally:
-        for fd in held:
-            os.close(fd)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
     assert made == 0 and pool.short                 # still wanted: made when it can be
     assert pool.fill(lambda: False) == 1
     pool.close()
