@@ -279,21 +279,7 @@ class Qtsmtp:
             yield self
 
     def settle(self) -> None:
-        # Between runs the commit processes make spare queue files (qtsmtp.queue.pool),
-        # while delivery, held here, gives none back: let them finish, so that no run,
-        # this server's or a peer's, shares the CPUs with that.
-        # A commit process starts after a second without work (committer.IDLE_MILLISECONDS).
-        spare = self.root / "queue" / "spare"
-        if not spare.is_dir():
-            return                      # a version without the pool
-        deadline = time.monotonic() + 60
-        last = -1
-        while time.monotonic() < deadline:
-            count = sum(1 for _ in spare.iterdir())
-            if count == last:
-                return
-            last = count
-            time.sleep(1.5)
+        pass
 
     def kept(self) -> int:
         """Messages in incoming/ (nothing takes them away during the bench)."""

@@ -182,7 +182,6 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3040": (0, "Queue: &1 messages waiting in &2."),
     "TCP3041": (40, "Queue commit process cannot start: &1."),
     "TCP3042": (20, "Queue commit process ended (&1); a new one was started."),
-    "TCP3080": (20, "&1 files in &2 were not empty spare queue files; moved to &3."),
     "TCP3050": (0, "&1 &2"),
     "TCP3051": (0, "&1 session started, HELO name not yet given."),
     "TCP3052": (0, "&1 message &2 queued: from <&3>, &4 recipients, &5 bytes."),

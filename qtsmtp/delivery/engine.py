@@ -41,7 +41,6 @@ from qtsmtp.delivery.routing import (
 )
 from qtsmtp.delivery.smtpclient import ConnectionPool, Envelope, Reply, SMTPFailure, describe
 from qtsmtp.queue import format as qformat
-from qtsmtp.queue import pool as qpool
 from qtsmtp.queue import quarantine
 from qtsmtp.jobs import smtpjournal
 from qtsmtp.queue import states as qstates
@@ -66,7 +65,6 @@ class DeliveryEngine:
         self.root = Path(root)
         self.log = log
         self.queue = qformat.prepare(self.root)
-        self.spares = qpool.Returns(self.queue)     # delivered files become spare files
         self.resolver = resolver or resolve_mx
         self.job_number = job_number
         self.in_progress: set[str] = set()
@@ -86,7 +84,6 @@ class DeliveryEngine:
         deferred/ is read into the timetable."""
         for queue_id in qstates.listing(self.queue, qformat.ACTIVE):
             qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.INCOMING)
-        qpool.recover(self.queue, slots=False)   # files a killed job was giving back
         self.due = []
         for queue_id in qstates.listing(self.queue, qformat.DEFERRED):
             state = qstates.read_state(self.queue, queue_id)
@@ -364,7 +361,7 @@ class DeliveryEngine:
             qstates.move(self.queue, queue_id, qformat.ACTIVE, qformat.DEFERRED)
             heapq.heappush(self.due, (next_at, queue_id))
         else:
-            qstates.remove(self.queue, queue_id, spares=self.spares)
+            qstates.remove(self.queue, queue_id)
 
     def _notify_sender(self, envelope: dict, content: bytes, group: list[dsn.Notice],
                        state: qstates.MessageState) -> None:
@@ -514,7 +511,7 @@ class DeliveryEngine:
             if pending:
                 qstates.note_state(self.queue, queue_id, state)
             else:
-                self.spares.give_back(qformat.ACTIVE, queue_id)
+                (self.queue / qformat.ACTIVE / queue_id).unlink(missing_ok=True)
         except OSError:
             pass       # recorded at the end of the attempt, as before
 

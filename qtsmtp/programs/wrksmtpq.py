@@ -132,8 +132,6 @@ def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
                 continue
             try:
                 envelope = qformat.read_envelope(queue / state_name / queue_id)
-            except FileNotFoundError:
-                continue            # moved on (listed again where it went) or delivered
             except (OSError, ValueError):
                 envelope = {}
             state = qstates.read_state(queue, queue_id)

@@ -12,7 +12,6 @@ Under the data root, Postfix style:
     queue/quarantine/   messages a mail filter kept (FTRACN(*KEEP)), qtsmtp.queue.quarantine
     queue/maildrop/     local submissions (qtsmtp.delivery.submit), group-writable
     queue/.notify       a FIFO: one byte per message put in incoming/ wakes QTSMTPCLTD
-    queue/spare/NNNN    empty files for the next messages, at most 4096 (qtsmtp.queue.pool)
 
 A queue file is one header line, ``QTSMTPQ1 `` + a JSON envelope, then the message
 exactly as it will be delivered (CRLF line ends). Besides make_envelope's keys, a server
@@ -22,7 +21,6 @@ job may write ``trusted``, ``smtputf8``, ``ret``, ``envid`` and ``dsn`` (qtsmtp.
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 from pathlib import Path
@@ -32,12 +30,11 @@ from qtsmtp.store.permissions import make_directory
 MAGIC = b"QTSMTPQ1 "
 TMP, INCOMING, ACTIVE, DEFERRED = "tmp", "incoming", "active", "deferred"
 STATE, CORRUPT, MAILDROP, RETRY = "state", "corrupt", "maildrop", "retry"
-SPARE = "spare"
 NOTIFY = ".notify"
 LOCK = ".delivery.lock"
 # The directories the jobs own; maildrop/ is the submitters' and made with its own modes.
 QUEUE_MODE = 0o755      # traversed by the submit group to maildrop/; its job directories are 0700
-JOB_DIRECTORIES = (TMP, INCOMING, ACTIVE, DEFERRED, STATE, CORRUPT, RETRY, SPARE)
+JOB_DIRECTORIES = (TMP, INCOMING, ACTIVE, DEFERRED, STATE, CORRUPT, RETRY)
 
 
 def queue_directory(root: Path) -> Path:
@@ -98,32 +95,16 @@ class NotAQueueFile(ValueError):
 
 
 def read_queue_file(path: Path) -> tuple[dict, bytes]:
-    """(envelope, message) of a queue file; NotAQueueFile when it is not one,
-    FileNotFoundError when it left the queue while it was read."""
+    """(envelope, message) of a queue file; NotAQueueFile when it is not one."""
     with open(path, "rb") as f:
-        first, rest = f.readline(), f.read()
-        _still_queued(path, f)
-        return _envelope(path, first), rest
+        envelope = _envelope(path, f.readline())
+        return envelope, f.read()
 
 
 def read_envelope(path: Path) -> dict:
     """The envelope alone (WRKSMTPQ): the message is not read."""
     with open(path, "rb") as f:
-        first = f.readline()
-        _still_queued(path, f)
-        return _envelope(path, first)
-
-
-def _still_queued(path: Path, f) -> None:
-    """A delivered message's file is emptied and used again for another message
-    (qtsmtp.queue.pool), right after it is renamed out of the queue: what was read
-    from it is the message ``path`` names only if ``path`` still names that file."""
-    try:
-        same = os.stat(path).st_ino == os.fstat(f.fileno()).st_ino
-    except FileNotFoundError:
-        same = False
-    if not same:
-        raise FileNotFoundError(errno.ENOENT, "left the queue while it was read", str(path))
+        return _envelope(path, f.readline())
 
 
 def _envelope(path: Path, first: bytes) -> dict:

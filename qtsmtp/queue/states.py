@@ -9,9 +9,8 @@ by rename only, so it is always in exactly one state directory:
     corrupt/ID    not a queue file, or a submission that was refused; kept for a person
     state/ID      per-recipient state: JSON, written to a temporary file, fsynced, renamed
 
-A message leaves the queue (its file goes back to the spare pool, qtsmtp.queue.pool, or
-is unlinked; its state is unlinked) only when every recipient was accepted by the next
-hop (250) or failed and its sender was told.
+A message leaves the queue (its file and its state are unlinked) only when every
+recipient was accepted by the next hop (250) or failed and its sender was told.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from qtsmtp.queue.format import (
     NotAQueueFile,
     read_envelope,
 )
-from qtsmtp.queue.pool import Returns
 from qtsmtp.store.durable import write_file
 
 SENT, FAILED, WAITING = "sent", "failed", "deferred"   # a recipient's delivery status
@@ -98,14 +96,10 @@ def note_state(queue: Path, queue_id: str, state: MessageState) -> None:
     os.rename(tmp, directory / queue_id)
 
 
-def remove(queue: Path, queue_id: str, where: str = ACTIVE, spares: Returns | None = None) -> None:
+def remove(queue: Path, queue_id: str, where: str = ACTIVE) -> None:
     """The message is done: its file first, then its state (a state file without a
-    message is ignored and swept). ``spares``: the file goes back to the spare pool
-    (qtsmtp.queue.pool) instead of being unlinked."""
-    if spares is not None:
-        spares.give_back(where, queue_id)
-    else:
-        (queue / where / queue_id).unlink(missing_ok=True)
+    message is ignored and swept)."""
+    (queue / where / queue_id).unlink(missing_ok=True)
     (queue / STATE / queue_id).unlink(missing_ok=True)
 
 

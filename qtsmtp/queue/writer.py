@@ -27,7 +27,6 @@ from concurrent.futures import Executor
 from pathlib import Path
 
 from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
-from qtsmtp.queue.pool import SparePool
 from qtsmtp.store.durable import fsync_directory, write_all
 
 
@@ -38,8 +37,6 @@ class QueueWriter:
         self.queue = queue_directory(root)
         self._sequence = itertools.count(1)
         self._notify_fd: int | None = None
-        # A commit process's spare files (qtsmtp.queue.pool): taken before creating one.
-        self.pool: SparePool | None = None
 
     def new_id(self) -> str:
         # Time first so an ls of incoming/ is in arrival order; pid and a counter make
@@ -64,12 +61,11 @@ class QueueWriter:
     def write_tmp(self, queue_id: str, parts: tuple[bytes, ...],
                   tmp_fd: int | None = None) -> int:
         """Create tmp/ID and write the queue file (``parts``, in order) into it, not yet
-        fsynced; returns the open descriptor. ``tmp_fd``: an open tmp/ to create in (or
-        to take a spare file into, when the writer has a pool)."""
+        fsynced; returns the open descriptor. ``tmp_fd``: an open tmp/ to create in."""
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
         if tmp_fd is None:
             fd = os.open(self.queue / TMP / queue_id, flags, 0o600)
-        elif self.pool is None or (fd := self.pool.take(queue_id, tmp_fd)) is None:
+        else:
             fd = os.open(queue_id, flags, 0o600, dir_fd=tmp_fd)
         try:
             write_all(fd, *parts)

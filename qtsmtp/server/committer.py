@@ -47,7 +47,6 @@ import asyncio
 import errno
 import os
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -57,8 +56,6 @@ from pathlib import Path
 from qtsmtp.jobs.process import set_process_name
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue.format import INCOMING, TMP, queue_directory
-from qtsmtp.queue.pool import LIMIT as SPARE_LIMIT
-from qtsmtp.queue.pool import SparePool
 from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
 from qtsmtp.store.durable import write_all
 
@@ -72,10 +69,6 @@ _MAX_HEAD = 80
 # The files of a batch are fsynced at once (queue.commit_batch), by up to this many
 # threads: a job's batch is the messages of its sessions that ended DATA meanwhile.
 FSYNC_THREADS = 16
-# A commit process with no frame for this long makes spare queue files (queue.pool):
-# long enough that it never makes them between the messages of a load (each costs a
-# create, what the spares are there to spare the messages), only once the load is over.
-IDLE_MILLISECONDS = 1000
 
 
 class ProtocolError(Exception):
@@ -190,10 +183,8 @@ class Spools:
             self.writer.discard_tmp(queue_id)
 
 
-def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync,
-          spare_limit: int = SPARE_LIMIT) -> None:
-    """Commit what arrives on ``frames_fd`` until it ends; answer on ``answers_fd``.
-    ``spare_limit``: the spare pool's size (a test's small pool)."""
+def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
+    """Commit what arrives on ``frames_fd`` until it ends; answer on ``answers_fd``."""
     writer = QueueWriter(root)
     queue = queue_directory(root)
     flags = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -203,18 +194,7 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync,
     can_answer = True
     pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="fsync")
     try:
-        writer.pool = spares = SparePool(queue, spare_limit)
-    except OSError:
-        spares = None             # no spare/ (a queue of an older version): create files
-    frames = select.poll()
-    frames.register(frames_fd, select.POLLIN)
-    try:
         while True:
-            if spares is not None and spares.short and not frames.poll(IDLE_MILLISECONDS):
-                # Nothing to do: make spare files for the next messages, one at a
-                # time, until the job sends something (qtsmtp.queue.pool).
-                spares.fill(lambda: bool(frames.poll(0)))
-                continue
             data = os.read(frames_fd, READ_SIZE)
             if data:
                 buffer += data
@@ -237,8 +217,6 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync,
     finally:
         pool.shutdown()
         spools.abandon_all()    # never got their C: never acknowledged
-        if spares is not None:
-            spares.close()
         os.close(tmp_fd)
         os.close(incoming_fd)
 

@@ -35,7 +35,6 @@ from qtsmtp.jobs.process import describe_status, end_with_parent, set_process_na
 from qtsmtp.messages import CLError, Message, escape
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
-from qtsmtp.queue import pool as qpool
 from qtsmtp.queue.sweep import sweep_tmp
 from qtsmtp.server import restarts
 from qtsmtp.server.anvil import ClientTable
@@ -126,9 +125,6 @@ class Supervisor:
             swept = sweep_tmp(self.root)     # before any job of ours writes there
             if swept:
                 self.log.send("TCP9004", swept)
-            set_aside = qpool.recover(queue)[1]      # no commit process runs yet
-            if set_aside:
-                self.log.send("TCP3080", set_aside, queue / qformat.SPARE, queue / qformat.CORRUPT)
             # Shared by every server job, replacements too: they are forked from here.
             self.clients = ClientTable(self.settings.server_jobs)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)

@@ -24,21 +24,6 @@ CONFIG_COMMANDS = {"addsmtple", "rmvsmtple", "chgsmtpa", "addusrsmtp", "chgusrsm
 QUEUE_STATES = ("incoming", "active", "deferred")
 
 
-
-def read_if_still_there(path: Path) -> bytes:
-    """The bytes of ``path``, or FileNotFoundError when it was renamed away while it
-    was read: a delivered message's queue file is emptied and used again for another
-    message (qtsmtp.queue.pool), so an open queue file may change under its reader."""
-    with open(path, "rb") as f:
-        data = f.read()
-        try:
-            same = os.stat(path).st_ino == os.fstat(f.fileno()).st_ino
-        except FileNotFoundError:
-            same = False
-    if not same:
-        raise FileNotFoundError(path)
-    return data
-
 class Server:
     """A temporary data root, the commands run on it, and the server jobs they start."""
 
@@ -216,7 +201,7 @@ class Server:
             out = []
             for path in self.queued() + sorted((self.root / "mail").glob("*/*/*")):
                 try:
-                    out.append(read_if_still_there(path))
+                    out.append(path.read_bytes())
                 except FileNotFoundError:
                     return None          # moved on since it was listed: look again
                 except IsADirectoryError:
@@ -233,7 +218,7 @@ class Server:
         def read() -> bytes | None:
             for state in QUEUE_STATES:
                 try:
-                    return read_if_still_there(queue / state / queue_id)
+                    return (queue / state / queue_id).read_bytes()
                 except FileNotFoundError:
                     continue
             return None
