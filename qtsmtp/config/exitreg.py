@@ -106,7 +106,7 @@ def parse_registry(text: str) -> list[ExitRegistration]:
         if len(fields) != 9:
             raise RegistryError(number, f"{len(fields)} fields; 9 (or the first 7) expected")
         point, fmt, pgmnbr, program, timeout, action, data, status, threads = fields
-        if not pgmnbr.isdigit() or not timeout.isdigit() or not threads.isdigit():
+        if not all(f.isascii() and f.isdigit() for f in (pgmnbr, timeout, threads)):
             raise RegistryError(number, "PGMNBR, TIMEOUT and THREADS must be numbers")
         if not 1 <= int(threads) <= MAX_THREADS:
             raise RegistryError(number, f"THREADS {threads} is not 1 to {MAX_THREADS}")

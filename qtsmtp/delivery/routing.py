@@ -34,15 +34,20 @@ class Route:
         return self.kind, self.destination
 
 
+def _is_port(text: str) -> bool:
+    # ASCII digits only: str.isdigit also passes "²" and "①", which int() refuses.
+    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+
+
 def split_host_port(text: str, default: int = SMTP_PORT) -> tuple[str, int]:
     """"host", "host:port", "[v6]:port", "v6" -> (host, port)."""
     text = text.strip()
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        return host, int(rest[1:]) if rest.startswith(":") and rest[1:].isdigit() else default
+        return host, int(rest[1:]) if rest.startswith(":") and _is_port(rest[1:]) else default
     if text.count(":") == 1:
         host, _, port = text.partition(":")
-        if port.isdigit() and 0 < int(port) < 65536:
+        if _is_port(port):
             return host, int(port)
     return text, default
 
