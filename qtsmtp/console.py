@@ -58,8 +58,8 @@ def _flush_output() -> None:
 def _output_closed() -> int:
     try:    # else Python's own flush of stdout at exit complains a second time
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError, AttributeError):   # AttributeError: stdout was closed
+        pass                                        # from the start (>&-): nothing to do
     return EXIT_OUTPUT_CLOSED
 
 

@@ -48,3 +48,17 @@ def test_a_stream_closed_from_the_start_is_left_alone(qroot):
                           shell=True, stdout=subprocess.PIPE, text=True, env=env, timeout=60)
     assert (done.returncode, done.stdout) == (1, "")
     assert "10.7.7.10 255.255.255.255" in member(qroot, "QATMADRLST", "ACCEPTRLY").splitlines()
+
+
+def test_stdout_closed_from_the_start_and_stderr_a_broken_pipe(qroot):
+    # an escape message into a pipe nobody reads, with no stdout to point at /dev/null
+    reader, writer = os.pipe()
+    os.close(reader)
+    try:
+        command = f"{script('addsmtple')} \"*ACCEPT INTNETADR('10.7.7.300')\""
+        done = subprocess.run(f"{command} >&- 2>/dev/fd/{writer}",
+                              shell=True, pass_fds=(writer,), timeout=60,
+                              env={**os.environ, "QTSMTP_ROOT": str(qroot)})
+    finally:
+        os.close(writer)
+    assert done.returncode == 141
