@@ -35,6 +35,12 @@ def made_of(text: str, first: str, rest: str, longest: int | None = None) -> boo
             and (longest is None or len(text) <= longest))
 
 
+def is_ascii_digits(text: str) -> bool:
+    """ASCII digits only, the whole text: str.isdigit alone also passes "²" and "①",
+    which int() refuses (a value read from a person or a file, then given to int)."""
+    return text.isascii() and text.isdigit()
+
+
 def is_integer(text: str) -> bool:
     """``[+-]?\\d+``, the whole text."""
     return (text[1:] if text[:1] in ("+", "-") else text).isdecimal()

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.charset import is_ascii_digits
 from qtsmtp.messages import escape
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.root import SYSTEM_LIBRARY
@@ -106,7 +107,7 @@ def parse_registry(text: str) -> list[ExitRegistration]:
         if len(fields) != 9:
             raise RegistryError(number, f"{len(fields)} fields; 9 (or the first 7) expected")
         point, fmt, pgmnbr, program, timeout, action, data, status, threads = fields
-        if not all(f.isascii() and f.isdigit() for f in (pgmnbr, timeout, threads)):
+        if not all(map(is_ascii_digits, (pgmnbr, timeout, threads))):
             raise RegistryError(number, "PGMNBR, TIMEOUT and THREADS must be numbers")
         if not 1 <= int(threads) <= MAX_THREADS:
             raise RegistryError(number, f"THREADS {threads} is not 1 to {MAX_THREADS}")

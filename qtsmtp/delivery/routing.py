@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from qtsmtp.cl.charset import is_ascii_digits
 from qtsmtp.config import attributes
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.address import address_literal
@@ -35,8 +36,7 @@ class Route:
 
 
 def _is_port(text: str) -> bool:
-    # ASCII digits only: str.isdigit also passes "²" and "①", which int() refuses.
-    return text.isascii() and text.isdigit() and 0 < int(text) < 65536
+    return is_ascii_digits(text) and 0 < int(text) < 65536
 
 
 def split_host_port(text: str, default: int = SMTP_PORT) -> tuple[str, int]:

@@ -6,6 +6,7 @@ import ipaddress
 import sys
 
 from qtsmtp.cl.binder import Bound
+from qtsmtp.cl.charset import is_ascii_digits
 from qtsmtp.cl.definition import Parm
 from qtsmtp.cl.definition import load as load_definition
 from qtsmtp.config import attributes, attrstatus
@@ -66,7 +67,7 @@ def _check_hosts(changes: dict) -> None:
             name, port = text[1:].split("]:", 1)       # [IPv6]:port (qtsmtp-queue(5))
         elif port_allowed and text.count(":") == 1:
             name, port = text.split(":")
-        if port and not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        if port and not (is_ascii_digits(port) and 1 <= int(port) <= 65535):
             raise escape("TCP1905", text, f"port {port} is not 1 to 65535")
         try:
             ipaddress.ip_address(name.strip("[]"))
