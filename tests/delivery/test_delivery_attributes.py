@@ -67,6 +67,10 @@ def test_maxoutemm_limits_the_deliveries_made_at_once(droot):
         hub.stop()
 
 
+def _messages_in(directory) -> list:
+    return sorted(directory.iterdir()) if directory.is_dir() else []
+
+
 def _maildirs(root) -> list[str]:
     mail = root / "mail"
     return sorted(p.name for p in mail.iterdir()) if mail.exists() else []
@@ -125,8 +129,11 @@ def test_keepuntil_returns_a_message_kept_longer_than_it_allows(tmp_path, sinks)
         assert "slow@remote.test returned: kept the most days KEEPUNTIL allows (1)" in log
         assert "TCP5013" not in log                    # not for the spent retries
         assert 1 < hub.attempts["slow@remote.test"] < 99
-        eventually(lambda: _maildirs(server.root) == ["joe"], "the report to joe")
-        report = next((server.root / "mail" / "joe" / "new").iterdir()).read_bytes()
+        # The mailbox directory is made before its new/ and before the report is renamed
+        # into new/: wait for the file itself, not for mail/joe.
+        eventually(lambda: _maildirs(server.root) == ["joe"]
+                   and _messages_in(server.root / "mail" / "joe" / "new"), "the report to joe")
+        report = _messages_in(server.root / "mail" / "joe" / "new")[0].read_bytes()
         assert b"Action: failed" in report, report
         assert b"Status: 4.4.7" in report, report      # RFC 3463: delivery time expired
     finally:
