@@ -151,7 +151,9 @@ class MemberReader:
                         number += 1
                         yield from self._parse(line, number)
                 whole = True
-            if rest:                    # a last line without its line end (a hand edit)
+            if rest and member.torn_append_start(f.fileno(), inode, size + len(rest)) is not None:
+                pass        # a record whose writer was killed appending it: none yet
+            elif rest:                  # a last line without its line end (a hand edit)
                 digest.update(rest)
                 size += len(rest)
                 number += 1

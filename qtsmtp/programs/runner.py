@@ -124,15 +124,25 @@ def run_bound(bound: Bound) -> list[Message]:
         raise CLError([Message("QTS0006", name, type=ESCAPE)])
     program = program_of(bound.command.program)
     try:
-        return program(bound) or []
-    except CLError:
+        messages = program(bound) or []
+    except CLError as error:
+        error.messages[:0] = _cut_back()
         raise
     except Exception:  # a bug must still end in a message, never a traceback
         if os.environ.get("QTSMTP_DEBUG"):
             import traceback  # only on this rare path: it costs start-up time
             traceback.print_exc()
-        raise CLError([Message("TCP9999", name, type=ESCAPE,
+        raise CLError([*_cut_back(),
+                       Message("TCP9999", name, type=ESCAPE,
                                detail="Set QTSMTP_DEBUG=1 to see the Python traceback.")]) from None
+    return _cut_back() + messages
+
+
+def _cut_back() -> list[Message]:
+    """TCP2675 for a torn record the program's member lock found and cut back, said
+    before the program's own messages. Only a program that loaded the store can have."""
+    store = sys.modules.get("qtsmtp.store.member")
+    return store.take_cut_back() if store is not None else []
 
 
 def logged_text(bound: Bound, text: str) -> str:

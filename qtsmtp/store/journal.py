@@ -373,6 +373,31 @@ def parse_line(line: bytes) -> dict | None:
     return record
 
 
+def last_change_of(library, file: str, member: str) -> dict | None:
+    """The last record of the journal's last TAIL_BYTES that changed ``file(member)``,
+    None when there is none there or that line is not a record (torn, hand-made).
+    Read only when a member's last line is open (store.member.torn_append_start)."""
+    try:
+        fd = os.open(os.path.join(os.fspath(library), JOURNAL), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, min(size, TAIL_BYTES), max(0, size - TAIL_BYTES))
+    finally:
+        os.close(fd)
+    named = f'"member":{_string(member)}'.encode("ascii")
+    for line in reversed(tail.split(b"\n")):
+        if named not in line:
+            continue
+        record = parse_line(line)
+        if record is None:
+            return None         # a torn or hand-made line naming it: nothing to go by
+        if record.get("file") == file and record.get("member") == member:
+            return record
+    return None
+
+
 # --- reading (the server jobs) --------------------------------------------------------
 
 class Behind(Exception):

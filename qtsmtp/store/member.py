@@ -53,6 +53,65 @@ LIBRARY_MODE = 0o755      # libraries and files: members are readable (0644), ne
 
 _group: "SyncGroup | None" = None
 
+# Torn records cut back by this process (TCP2675), for the runner to send before the
+# command's own messages: the lock that finds one has no message list of its own.
+_cut_back: list[Message] = []
+
+
+def take_cut_back() -> list[Message]:
+    """TCP2675 for each torn record cut back since the last call."""
+    taken = _cut_back[:]
+    _cut_back.clear()
+    return taken
+
+
+def _torn_append_start(library, file: str, member: str, fd: int, inode: int,
+                       size: int) -> int | None:
+    """Where the record starts that a writer killed in its append left torn, in the
+    member open as ``fd`` (file ``inode``, ``size`` bytes, its last line open); None
+    when the open line is not that (a hand edit: a record like any other).
+
+    An append is one write() of the record and its newline, but the kernel copies it a
+    page at a time, and a SIGKILL between two pages ends the write there: "10.0.1.25"
+    left as "10.0.1.2" is another address. The journal tells: its last record of the
+    member is an append to this same file, the member is longer than before it and
+    shorter than after it, and what lies past the size before it is the start of what
+    the record says was written, short of more than its newline (a member of
+    credentials, whose records the journal does not hold, by the sizes alone).
+
+    A hand edit can leave the same: the last record cut to a start of itself, with no
+    newline, before any other command ran. It is then taken for torn, and TCP2675
+    says so, where a torn record taken for an edit would be an address nobody added."""
+    record = journal.last_change_of(library, file, member)
+    if record is None or record.get("op") != journal.ADD:
+        return None
+    before, after = record.get("before"), record.get("after")
+    if not (_integers(before, 3) and _integers(after, 2)):
+        return None
+    start, end = before[1], after[1]
+    # All of the record but its newline is the record: a hand edit that took away the
+    # last newline leaves the same, and either way the next command closes the line.
+    if not (before[0] == after[0] == inode and start < size < end - 1):
+        return None
+    records = record.get("records")
+    if records is None:
+        return start
+    if not (isinstance(records, list) and len(records) == 1 and isinstance(records[0], str)):
+        return None
+    try:
+        line = (records[0] + "\n").encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return None
+    expected = line if len(line) == end - start else b"\n" + line   # it closed an open line
+    if len(expected) != end - start:
+        return None
+    return start if expected.startswith(os.pread(fd, size - start, start)) else None
+
+
+def _integers(value, count: int) -> bool:
+    return (isinstance(value, list) and len(value) == count
+            and all(type(n) is int for n in value))
+
 
 class SyncGroup:
     """Appends waiting for one fsync each, made together at flush."""
@@ -255,6 +314,7 @@ class MemberFile:
         if group is not None:
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
+                self._cut_back_torn_append()
             except BaseException:
                 os.close(lock_fd)
                 raise
@@ -263,9 +323,49 @@ class MemberFile:
             return
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            self._cut_back_torn_append()
             yield self
         finally:
             os.close(lock_fd)  # closing releases the flock
+
+    def torn_append_start(self, fd: int, inode: int, size: int) -> int | None:
+        """Where a record torn by a writer killed in its append starts, in the member
+        open as ``fd`` (file ``inode``, ``size`` bytes, its last line open); None when
+        that line is a record (a hand edit). For readers too: a policy is compiled
+        without it."""
+        return _torn_append_start(self._library, self.file, self.member, fd, inode, size)
+
+    def _cut_back_torn_append(self) -> None:
+        """With the lock just taken, before any change: a record that a writer killed in
+        its append left torn is cut off (TCP2675; _torn_append_start), where closing its
+        line, as a hand-edited open line is closed, would make it a record."""
+        with self._denied_as_message():
+            try:
+                fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                return
+            try:
+                st = os.fstat(fd)
+                if not st.st_size or os.pread(fd, 1, st.st_size - 1) == b"\n":
+                    return
+                start = self.torn_append_start(fd, st.st_ino, st.st_size)
+                if start is None:
+                    return
+                torn = os.pread(fd, st.st_size - start, start)
+                writable = os.open(self._path, os.O_WRONLY | os.O_CLOEXEC)
+                try:
+                    if os.fstat(writable).st_ino == st.st_ino:   # the file just read
+                        os.ftruncate(writable, start)
+                        os.fsync(writable)
+                        # Not even part of a secret is shown: only its length.
+                        text = (f"of {len(torn)} bytes" if self.mode == 0o600 else
+                                torn.strip(b"\n").decode("utf-8", "replace"))
+                        _cut_back.append(Message("TCP2675", text, self.member, self.file,
+                                                 self.library))
+                finally:
+                    os.close(writable)
+            finally:
+                os.close(fd)
 
     def append(self, record: str) -> tuple[int, bytes, int, os.stat_result]:
         """Append one record durably. Call with the lock held. Returns where the bytes

@@ -1,0 +1,153 @@
+"""A record torn by a command killed in its append is never taken for a record.
+
+ADDSMTPLE appends its record and newline in one write(), but the kernel copies a write
+a page at a time and a SIGKILL between two pages ends it there: "10.0.1.25" can be left
+as "10.0.1.2", another address, without its newline. The command journaled the append
+first, so the journal says which record it was. The state is made here as such a kill
+leaves it: the command killed after its journal record (the fault point
+"after-journal"), then the start of its line written, as the kernel would have.
+
+Before TCP2675 the next command closed that line with a newline, as it closes a
+hand-edited last line, and 10.0.1.2 could relay from then on; a server compiling the
+member took it for an entry at once."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+from qtsmtp.config.address import canonical_recipient
+from qtsmtp.config.policyload import PolicySource, compile_policy
+from qtsmtp.store import journal
+
+FAR = canonical_recipient("user@far.example")
+
+
+def member(qroot: Path) -> Path:
+    return qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
+
+
+def relays(qroot: Path, address: str) -> bool:
+    policy = compile_policy(qroot, "mail.test", ("127.0.0.1",)).policy
+    return policy.check_recipient(address, FAR).allowed
+
+
+def add(cl, address: str, **kw):
+    return cl("addsmtple", f"*ACCEPT INTNETADR('{address}')", **kw)
+
+
+def killed_append(cl, qroot: Path, address: str, keep: int) -> bytes:
+    """ADDSMTPLE of ``address`` killed in its write after ``keep`` bytes of its line
+    (its newline included, and a newline before it that closes an open last line)."""
+    killed = add(cl, address, env={journal.FAULT_ENV: "after-journal"})
+    assert killed.returncode == -signal.SIGKILL
+    record = json.loads((qroot / "QUSRSYS" / journal.JOURNAL).read_bytes().splitlines()[-1])
+    assert record["op"] == "add" and record["records"] == [f"{address} 255.255.255.255"]
+    written = record["after"][1] - record["before"][1]
+    line = f"{address} 255.255.255.255\n".encode()
+    line = line if len(line) == written else b"\n" + line
+    with member(qroot).open("ab") as f:
+        f.write(line[:keep])
+    return line[:keep]
+
+
+def lines(qroot: Path) -> list[str]:
+    return member(qroot).read_text().splitlines()
+
+
+def setup(cl) -> None:
+    assert cl("chgsmtpa", "ALWRLY(*LIST)").returncode == 0
+    assert add(cl, "10.0.1.1").returncode == 0
+
+
+def test_a_server_compiles_the_member_without_the_torn_record(cl, qroot) -> None:
+    setup(cl)
+    source = PolicySource(qroot, "mail.test", ("127.0.0.1",))
+    assert killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2")) == b"10.0.1.2"
+    assert member(qroot).read_bytes().endswith(b"\n10.0.1.2")
+    assert relays(qroot, "10.0.1.1")
+    assert not relays(qroot, "10.0.1.2") and not relays(qroot, "10.0.1.25")
+    # A job that follows the journal: the record promised a member it does not find,
+    # so the job compiles from the member, without the torn line.
+    assert source.reload() is None
+    policy = source.current.policy
+    assert policy.check_recipient("10.0.1.1", FAR).allowed
+    assert not policy.check_recipient("10.0.1.2", FAR).allowed
+    assert not policy.check_recipient("10.0.1.25", FAR).allowed
+
+
+def test_the_next_command_cuts_the_torn_record_off_and_says_so(cl, qroot) -> None:
+    setup(cl)
+    killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2"))
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("TCP2675 Record 10.0.1.2 at the end of member ACCEPTRLY "
+                                    "file QATMADRLST in library QUSRSYS removed"), result.stderr
+    assert result.stdout.startswith("TCP2660 ")
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.30 255.255.255.255"]
+    # 10.0.1.2 is no entry: it can be added, and only then does it relay.
+    assert not relays(qroot, "10.0.1.2")
+    assert add(cl, "10.0.1.2").returncode == 0
+    assert relays(qroot, "10.0.1.2")
+    again = add(cl, "10.0.1.31")                  # said once: the member is whole now
+    assert again.returncode == 0 and "TCP2675" not in again.stdout + again.stderr
+
+
+def test_a_removal_cuts_it_off_too(cl, qroot) -> None:
+    setup(cl)
+    assert add(cl, "10.0.1.3").returncode == 0
+    killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2"))
+    result = cl("rmvsmtple", "*ACCEPT INTNETADR('10.0.1.3')")
+    assert result.returncode == 0, result.stderr
+    assert "TCP2675 " in result.stdout + result.stderr
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255"]
+
+
+def test_a_torn_record_after_a_hand_edited_open_line(cl, qroot) -> None:
+    # The append first closed the open line with a newline: that much of the write
+    # came, and the open line is a record (a hand edit's), the torn start is not.
+    setup(cl)
+    with member(qroot).open("ab") as f:
+        f.write(b"10.0.1.7 255.255.255.255")
+    assert killed_append(cl, qroot, "10.0.1.25", 1 + len("10.0.1.2")) == b"\n10.0.1.2"
+    assert relays(qroot, "10.0.1.7") and not relays(qroot, "10.0.1.2")
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0 and "TCP2675 " in result.stdout + result.stderr
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.7 255.255.255.255",
+                            "10.0.1.30 255.255.255.255"]
+
+
+def test_a_hand_edited_open_last_line_stays_a_record(cl, qroot) -> None:
+    setup(cl)
+    with member(qroot).open("ab") as f:
+        f.write(b"10.0.1.7 255.255.255.255")          # no newline: an editor's doing
+    assert relays(qroot, "10.0.1.7")
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0 and "TCP2675" not in result.stdout + result.stderr
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.7 255.255.255.255",
+                            "10.0.1.30 255.255.255.255"]
+
+
+def test_an_open_line_that_is_not_the_journaled_record_stays(cl, qroot) -> None:
+    # Killed before any byte came, then a hand edit wrote another line without its
+    # newline: not the start of what the journal says, so it is the editor's record.
+    setup(cl)
+    killed_append(cl, qroot, "10.0.1.25", 0)
+    with member(qroot).open("ab") as f:
+        f.write(b"10.0.1.9")
+    assert relays(qroot, "10.0.1.9")
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0 and "TCP2675" not in result.stdout + result.stderr
+    assert lines(qroot)[-2:] == ["10.0.1.9", "10.0.1.30 255.255.255.255"]
+
+
+def test_a_record_short_of_its_newline_alone_is_whole(cl, qroot) -> None:
+    # All of the record came but its newline (or a hand edit took the newline away):
+    # it is the record the command was adding, and the next command closes its line.
+    setup(cl)
+    killed_append(cl, qroot, "10.0.1.25", len("10.0.1.25 255.255.255.255"))
+    assert relays(qroot, "10.0.1.25")
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0 and "TCP2675" not in result.stdout + result.stderr
+    assert lines(qroot)[-2:] == ["10.0.1.25 255.255.255.255", "10.0.1.30 255.255.255.255"]
