@@ -29,8 +29,12 @@ that renames one fails the tests, not a server:
   checks after a PROXY header get the command timeout (RelaySMTP.admit).
 - ``_timeout_cb`` (extended, super() closes): a session whose time is up gets 421 and a
   job-log line before the close, never a silent one; ``_reset_timeout`` is also
-  extended, for the shorter timeout under stress (``_timeout_duration``, aiosmtpd's
-  timeout, read).
+  replaced, for the shorter timeout under stress (``_timeout_duration``, aiosmtpd's
+  timeout, read), and so that a command moves a deadline instead of replacing a timer:
+  ``_timeout_handle`` (set; aiosmtpd cancels it when the connection is lost) is the
+  timer that runs, started again only when it would fire too late, and when it fires
+  before the deadline. Measured in one process (bench_session_cpu) with the method
+  tables of the same change.
 - ``_reader`` (read from, in DATA): the session's StreamReader, read in pieces by
   dataread.read_data through its public methods, as aiosmtpd's own smtp_DATA does.
 - ``_writer`` (written to and drained, in push): the session's StreamWriter, as
@@ -53,8 +57,14 @@ that renames one fails the tests, not a server:
 
 aiosmtpd's own SMTP.__init__ sets every session up, with public arguments only (qtsmtp
 used to copy that constructor). Its look-up of the command, AUTH and hook methods by
-inspection, for every connection, is cut short by handler.AiosmtpdLookup, which narrows
-dir() to the names it looks for: written for aiosmtpd 1.4.6 too, and measured there.
+inspection, for every connection, is left with nothing to find (its handler argument is
+methodtables.NOTHING, and the protocol's dir() is empty while it runs); then
+``_smtp_methods``, ``_auth_methods`` (of aiosmtpd's ``_AuthMechAttr``), ``_handle_hooks``
+and ``_ehlo_hook_ver`` are set (methodtables.set_tables) as aiosmtpd builds them, from
+tables worked out once per class and handler: written for aiosmtpd 1.4.6 too, compared
+with aiosmtpd's own tables by tests/unit/test_fast_session.py, and measured there (the
+session factory in one process, 40 -> 20 us a connection). handler.AiosmtpdLookup
+narrows dir() to the names aiosmtpd looks for.
 
 - ``_tls_protocol``, ``_original_transport`` (set), ``_reader._buffer`` (emptied and
   kept) and the STARTTLS branch of ``connection_made`` (called): smtp_STARTTLS hands
@@ -83,7 +93,7 @@ from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
 from qtsmtp.config.address import quoted_local_part
-from qtsmtp.server import esmtp
+from qtsmtp.server import esmtp, methodtables
 from qtsmtp.server.dataread import read_data
 from qtsmtp.server.handler import AiosmtpdLookup, peer_text
 
@@ -121,6 +131,9 @@ aiosmtpd_smtp.sanitized_log = _sanitized_log_if_logged
 
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Timeout exceeded, closing\r\n"
+# The event loop's timers keep milliseconds: a timer that fires this little before the
+# deadline it was started for has reached it.
+TIMER_SLACK_SECONDS = 0.002
 PRE_GREETING_SECONDS = 30        # the connection checks before the greeting, at most
 STRESS_TIMEOUT_SECONDS = 10      # the command timeout above half of the session cap
 TOO_MANY_SESSIONS = "421 4.3.2 Too many sessions, try again later"
@@ -302,18 +315,30 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
 
     def __init__(self, handler, registry: SessionRegistry, max_sessions: int, *,
                  connection_checks, **options):
-        super().__init__(handler, command_call_limit=CALL_LIMITS, **options)
+        # aiosmtpd's constructor, with nothing to inspect; the method tables it would
+        # build by inspection, from what methodtables worked out once (see there).
+        super().__init__(methodtables.NOTHING, command_call_limit=CALL_LIMITS, **options)
+        self.event_handler = handler
+        methodtables.set_tables(self, handler, options.get("auth_exclude_mechanism"))
         self.registry = registry
         self.max_sessions = max_sessions
         self.connection_checks = tuple(connection_checks)
         self.proxied = options.get("proxy_protocol_timeout") is not None
         self._timeout_seconds = float(options.get("timeout") or 300)
+        self._timeout_deadline = 0.0            # loop.time() the session's time is up
+        self._timer_fires_at: float | None = None     # the running timer's, if any
         self._pending_lines: list[bytes] = []
         self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
         self._greeted = False           # the greeting (no RFC 3463 code either) is sent
         self.dsn_taken: dict = {}       # RFC 3461 parameters of the MAIL or RCPT in hand
         self._offer: esmtp.Offer | None = None      # offer(), for the configuration
         self._offer_of = None                       # ... it was read from
+
+    def __dir__(self) -> list[str]:
+        # While aiosmtpd's constructor runs (its handler still NOTHING): nothing.
+        if self.__dict__.get("event_handler") is methodtables.NOTHING:
+            return []
+        return super().__dir__()
 
     def _create_session(self) -> RelaySession:
         # self.session is the session before STARTTLS, or None on a new connection.
@@ -534,7 +559,28 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         if duration is None and len(self.registry.sessions) * 2 > self.max_sessions:
             duration = STRESS_TIMEOUT_SECONDS
         self._timeout_seconds = duration or self._timeout_duration
-        super()._reset_timeout(duration)
+        # aiosmtpd's cancels its timer and starts a new one, on every command and every
+        # piece of DATA (about 12 a connection). Here the deadline moves, and a timer that
+        # would fire before it stays: when it fires, _deadline_reached starts one for what
+        # is left. A new timer only when the deadline comes nearer (a shorter duration).
+        deadline = self.loop.time() + self._timeout_seconds
+        self._timeout_deadline = deadline
+        if self._timer_fires_at is not None and self._timer_fires_at <= deadline:
+            return
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        self._start_timer(deadline)
+
+    def _start_timer(self, deadline: float) -> None:
+        self._timer_fires_at = deadline
+        self._timeout_handle = self.loop.call_at(deadline, self._deadline_reached)
+
+    def _deadline_reached(self) -> None:
+        self._timer_fires_at = None
+        if self._timeout_deadline - self.loop.time() > TIMER_SLACK_SECONDS:
+            self._start_timer(self._timeout_deadline)    # a command came meanwhile
+            return
+        self._timeout_cb()
 
     def _timeout_cb(self) -> None:
         if self.transport is not None and not self.transport.is_closing():

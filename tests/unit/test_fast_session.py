@@ -102,21 +102,70 @@ def _tables(smtp) -> dict:
     }
 
 
-def test_the_narrowed_dir_leaves_aiosmtpd_the_same_tables(monkeypatch) -> None:
+class OldEhloHandler:
+    """A plain handler (whole dir()) with aiosmtpd's deprecated 4-argument EHLO hook."""
+
+    async def handle_EHLO(self, server, session, envelope, hostname):
+        return "250 x"
+
+
+def _aiosmtpd_built(monkeypatch, handler, **options) -> dict:
+    """The tables aiosmtpd's own SMTP.__init__ builds for a RelaySMTP object, looking at
+    every name (no narrowed dir, no methodtables)."""
+    async def build():
+        smtp = RelaySMTP.__new__(RelaySMTP)
+        SMTP.__init__(smtp, handler, loop=asyncio.get_running_loop(),
+                      command_call_limit=CALL_LIMITS, **OPTIONS, **options)
+        return _tables(smtp)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(AiosmtpdLookup, "__dir__", object.__dir__)
+        patched.setattr(RelaySMTP, "__dir__", object.__dir__)
+        return asyncio.run(build())
+
+
+@pytest.mark.parametrize("options", [{}, {"auth_exclude_mechanism": ["LOGIN", "X-TOKEN"]},
+                                     {"auth_exclude_mechanism": ["LOGIN", "PLAIN"]}])
+def test_the_method_tables_are_the_ones_aiosmtpd_builds(monkeypatch, options) -> None:
+    handler = FullHandler()
+
     async def build():
         loop = asyncio.get_running_loop()
-        return RelaySMTP(FullHandler(), SessionRegistry(), 10, connection_checks=(),
-                         loop=loop, **OPTIONS)
+        return [RelaySMTP(handler, SessionRegistry(), 10, connection_checks=(), loop=loop,
+                          **OPTIONS, **options) for _ in range(2)]
 
-    narrowed = _tables(asyncio.run(build()))
-    monkeypatch.setattr(AiosmtpdLookup, "__dir__", object.__dir__)
-    full = _tables(asyncio.run(build()))
-    assert narrowed == full
+    first, second = asyncio.run(build())
+    ours = _tables(first)
+    assert ours == _tables(second) == _aiosmtpd_built(monkeypatch, handler, **options)
     # The comparison saw real entries of every kind.
-    assert {"DATA", "MAIL", "STARTTLS", "EHLO"} <= set(narrowed["commands"])
-    assert {"DATA", "RCPT", "EHLO"} <= set(narrowed["hooks"]) and narrowed["ehlo"] == "new"
-    assert {"LOGIN", "PLAIN", "CRAM-MD5", "X-TOKEN"} <= set(narrowed["auth"])
-    assert narrowed["auth"]["PLAIN"][1] is False and narrowed["auth"]["LOGIN"][1] is True
+    assert {"DATA", "MAIL", "STARTTLS", "EHLO"} <= set(ours["commands"])
+    assert {"DATA", "RCPT", "EHLO"} <= set(ours["hooks"]) and ours["ehlo"] == "new"
+    excluded = set(options.get("auth_exclude_mechanism", ()))
+    assert set(ours["auth"]) == {"LOGIN", "PLAIN", "CRAM-MD5", "X-TOKEN"} - excluded
+    if "PLAIN" not in excluded:
+        assert ours["auth"]["PLAIN"][1] is False
+    if "LOGIN" not in excluded:
+        assert ours["auth"]["LOGIN"][1] is True
+        # A built-in mechanism runs on its own session, never on the one it was found on.
+        assert first._auth_methods["LOGIN"].method.__self__ is first
+        assert second._auth_methods["LOGIN"].method.__self__ is second
+    assert first._smtp_methods["DATA"].__self__ is first
+    assert second._smtp_methods["DATA"].__self__ is second
+    # Once made, a session's dir() names what aiosmtpd looks for, as before.
+    assert "smtp_DATA" in dir(first) and "handle_DATA" in dir(handler)
+
+
+def test_an_old_ehlo_hook_and_a_plain_handler_get_aiosmtpd_s_tables(monkeypatch) -> None:
+    handler = OldEhloHandler()
+
+    async def build():
+        return RelaySMTP(handler, SessionRegistry(), 10, connection_checks=(),
+                         loop=asyncio.get_running_loop(), **OPTIONS)
+
+    with pytest.warns(DeprecationWarning):
+        reference = _aiosmtpd_built(monkeypatch, handler)
+    ours = _tables(asyncio.run(build()))
+    assert ours == reference and ours["ehlo"] == "old"
 
 
 def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
@@ -125,8 +174,11 @@ def test_the_undocumented_aiosmtpd_names_used_are_there() -> None:
     assert list(inspect.signature(SMTP._reset_timeout).parameters) == ["self", "duration"]
     assert list(inspect.signature(SMTP._getaddr).parameters) == ["self", "arg"]
     assert list(inspect.signature(SMTP._timeout_cb).parameters) == ["self"]
-    for name in ("_reader", "_writer", "_smtp_methods", "_timeout_duration"):    # set in __init__ / connection_made
+    for name in ("_reader", "_writer", "_smtp_methods", "_timeout_duration",    # set in __init__ / connection_made
+                 "_auth_methods", "_handle_hooks", "_ehlo_hook_ver", "_timeout_handle"):
         assert name in inspect.getsource(SMTP), name
+    # methodtables builds aiosmtpd's AUTH table of its own named tuple.
+    assert aiosmtpd.smtp._AuthMechAttr._fields == ("method", "is_builtin")
     # smtp_STARTTLS: aiosmtpd's connection_made has a branch for the connection after
     # STARTTLS, taken when _original_transport is set, that empties the reader's buffer
     # and turns _tls_protocol._extra into the session's ssl.
