@@ -347,8 +347,23 @@ MAX_QUOTED = 512                      # characters of one substituted value
 _NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
 
-# What printable escapes (C0, DEL, C1, surrogates) -> its escape; made when first needed.
-_ESCAPES: dict[int, str] = {}
+class _Escapes(dict):
+    """What printable escapes -> its escape, and every other character -> itself, filled
+    in as characters come (str.translate looks each one up): after the first time, a
+    character costs a lookup in C. Only a text that is not printable is translated."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        value = char if char.isprintable() else _escaped(char)
+        if len(self) < _ESCAPES_KEPT:   # a client that sends every code point fills no more
+            self[code] = value
+        return value
+
+
+_ESCAPES_KEPT = 4096
+
+
+_ESCAPES = _Escapes()
 
 
 def _escaped(char: str) -> str:
@@ -359,20 +374,20 @@ def _escaped(char: str) -> str:
         return f"\\x{code - 0xDC00:02x}"        # a byte that was not UTF-8
     if code < 0x100:
         return f"\\x{code:02x}"
-    return f"\\u{code:04x}"                     # a lone surrogate
+    return f"\\u{code:04x}" if code <= 0xFFFF else f"\\U{code:08x}"
 
 
 def printable(text: str) -> str:
-    """``text`` with every control character (C0, DEL, C1) and every undecodable byte
-    (a surrogate of surrogateescape) written as an escape: \\r, \\n, \\t, \\xNN."""
-    # Every character escaped here is one str.isprintable refuses: most texts are
-    # printable, and pass with one call in C. (No regular expression: re costs every CL
-    # command's start about 5 ms.)
+    """``text`` with every character str.isprintable refuses written as an escape: the
+    controls (C0, DEL, C1) as \\r, \\n, \\t, \\xNN; an undecodable byte (a surrogate
+    of surrogateescape) as \\xNN; the rest as \\uNNNN: a lone surrogate, the line and
+    paragraph separators U+2028 and U+2029 (str.splitlines breaks a line at them), the
+    format characters that turn text around on a terminal (U+202E), spaces other than
+    the space. What is left reads as it shows, on one line."""
+    # Most texts are printable, and pass with one call in C. (No regular expression:
+    # re costs every CL command's start about 5 ms.)
     if text.isprintable():
         return text
-    if not _ESCAPES:
-        _ESCAPES.update((code, _escaped(chr(code))) for code in
-                        (*range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)))
     return text.translate(_ESCAPES)
 
 

@@ -82,7 +82,28 @@ def test_generated_text_matches_the_regular_expressions(kind, text):
 def test_controls_and_printable_as_before(text):
     found = CONTROL.search(text)
     assert charset.first_of(text, charset.C0_AND_DEL) == (found.start() if found else None)
-    assert messages.printable(text) == old_printable(text)
+    # As before, but that every other character str.isprintable refuses is escaped too
+    # (U+2028, U+202E, U+00A0 ... went through before: a line break to str.splitlines,
+    # text turned around on a terminal).
+    shown = messages.printable(text)
+    assert shown.isprintable() and len(shown.splitlines()) <= 1
+    others = {c for c in old_printable(text) if not c.isprintable()}
+    assert shown == old_printable(text).translate({ord(c): messages._escaped(c) for c in others})
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("a\u2028b", "a\\u2028b"), ("a\u2029b", "a\\u2029b"), ("x\u202ey", "x\\u202ey"),
+    ("no\u00a0break", "no\\xa0break"), ("\U000e0001", "\\U000e0001"),
+    ("\x85\r\n\t\x00", "\\x85\\r\\n\\t\\x00"), ("\udc80", "\\x80"), ("\ud800", "\\ud800"),
+    ("Zürich 北京", "Zürich 北京")])
+def test_printable_escapes_what_str_isprintable_refuses(text, shown):
+    assert messages.printable(text) == shown
+    assert messages.printable(text * 3) == shown * 3      # the second time from the table
+
+
+def test_printable_keeps_a_bounded_table_whatever_a_client_sends():
+    messages.printable("".join(map(chr, range(0xE000, 0xF8FF))) + "\x00")   # private use
+    assert len(messages._ESCAPES) <= messages._ESCAPES_KEPT
 
 
 DELETED_LINE = re.compile(r"^# *(?:\r\n|\n|\Z)", re.MULTILINE)
