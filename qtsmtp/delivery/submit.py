@@ -82,7 +82,8 @@ def submit(root: Path, sender: str, recipients: list[str], content: bytes, user:
 
 
 def wake(root: Path) -> bool:
-    """One byte in the notify FIFO: True when a client job was there to read it."""
+    """One byte in the notify FIFO: True when it went in (a client job reads it, or a
+    server job's commit process holds the FIFO open and keeps it for the next one)."""
     try:
         fd = os.open(qformat.queue_directory(root) / qformat.NOTIFY,
                      os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)

@@ -23,10 +23,10 @@ import errno
 import itertools
 import os
 import time
-from concurrent.futures import Executor
 from pathlib import Path
 
 from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
+from qtsmtp.queue.fsynccrew import FsyncCrew
 from qtsmtp.store.durable import fsync_directory, write_all
 
 
@@ -83,19 +83,39 @@ class QueueWriter:
 
     def notify(self, messages: int = 1) -> None:
         """Wake the delivery job: one byte per message, in one write. Never blocks, never
-        fails the message: at worst the delivery job finds the file on its next scan."""
+        fails the message: at worst the delivery job finds the file on its next scan.
+
+        The FIFO is opened once, for reading and writing (Linux lets a FIFO be opened
+        so, without a reader and without blocking): write-only, the open fails with
+        ENXIO while no delivery job reads (one is not started, or waits for the
+        delivery lock that a queue runner holds), and was tried again for every batch.
+        Held open so, the FIFO keeps the bytes until a delivery job opens it and reads
+        them (it also lists incoming/ when it starts); a full FIFO (EAGAIN) already
+        holds a byte to wake it. A writer that may not read the FIFO (a group member:
+        qtsmtp-queue(5)) opens it write-only, as before."""
         if self._notify_fd is None:
-            try:
-                self._notify_fd = os.open(self.queue / NOTIFY,
-                                          os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-            except OSError:
-                return          # ENXIO: no reader yet
+            self._notify_fd = self._open_notify()
+            if self._notify_fd is None:
+                return          # ENXIO: no reader yet (write-only)
         try:
             os.write(self._notify_fd, b"m" * messages)
         except OSError as exc:
             if exc.errno != errno.EAGAIN:       # EAGAIN: FIFO full, the reader is awake
                 os.close(self._notify_fd)
                 self._notify_fd = None
+
+    def _open_notify(self) -> int | None:
+        path = self.queue / NOTIFY
+        try:
+            return os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        except PermissionError:
+            pass
+        except OSError:
+            return None
+        try:
+            return os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:
+            return None
 
     def close(self) -> None:
         """Let go of the delivery job's FIFO (a job's writer lives as long as the job)."""
@@ -118,7 +138,7 @@ class Commit:
 
 
 def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming_fd: int,
-                 fsync=os.fsync, pool: Executor | None = None) -> None:
+                 fsync=os.fsync, crew: FsyncCrew | None = None) -> None:
     """Make every message of ``batch`` durable in incoming/, with ONE directory fsync
     for them all; sets ``error`` on each message that is not.
 
@@ -130,10 +150,11 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
     only once the fsync that covers its directory entry has returned, as with
     ``QueueWriter.store``. ``fsync`` is injectable so a test can record the steps.
 
-    ``pool``: the files of a batch are fsynced at once, one thread each (fsync lets go
-    of the interpreter lock), and renamed once all have returned: the file system
-    serves the fsyncs together (one journal commit for several files, or their
-    writes queued at once), where one after the other each waits for the one before."""
+    ``crew``: the files of a batch are fsynced at once, one thread each (fsync lets go
+    of the interpreter lock; queue.fsynccrew), and renamed once all have returned: the
+    file system serves the fsyncs together (one journal commit for several files, or
+    their writes queued at once), where one after the other each waits for the one
+    before."""
     for message in batch:
         if message.data is None:
             continue                        # spooled: written already
@@ -149,9 +170,8 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
         except OSError as failure:
             message.error = failure
 
-    if pool is not None and len(written) > 1:
-        for _ in pool.map(sync, written):
-            pass
+    if crew is not None:
+        crew.run(written, sync)
     else:
         for message in written:
             sync(message)

@@ -9,8 +9,8 @@ renamed, then ONE directory fsync for the batch) and answers for each. It is a p
 rather than a thread of the job because a Python thread pays for every system call
 twice, releasing and taking back the interpreter lock that the event loop holds nearly
 all the time: measured here, 20 futex calls a message, more than all the SMTP traffic's
-system calls together (the commit process's own fsync threads run while its main
-thread only waits for them). As in
+system calls together (the commit process's own fsync threads, queue.fsynccrew, run
+while its main thread fsyncs too or waits for them). As in
 Postfix, where smtpd hands the message to cleanup, the protocol process never touches
 the queue's files.
 
@@ -50,12 +50,12 @@ import re
 import signal
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from qtsmtp.jobs.process import set_process_name
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue.format import INCOMING, TMP, queue_directory
+from qtsmtp.queue.fsynccrew import FsyncCrew
 from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
 from qtsmtp.store.durable import write_all
 
@@ -191,13 +191,17 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
     tmp_fd, incoming_fd = os.open(queue / TMP, flags), os.open(queue / INCOMING, flags)
     spools = Spools(writer, tmp_fd)
     buffer = bytearray()
+    # Read into one buffer made once: os.read would make a READ_SIZE bytes object per
+    # read (malloc's mmap, mremap to its size, munmap: three system calls a batch).
+    chunk = bytearray(READ_SIZE)
+    arrived = memoryview(chunk)
     can_answer = True
-    pool = ThreadPoolExecutor(FSYNC_THREADS, thread_name_prefix="fsync")
+    crew = FsyncCrew(FSYNC_THREADS)
     try:
         while True:
-            data = os.read(frames_fd, READ_SIZE)
-            if data:
-                buffer += data
+            count = os.readv(frames_fd, (chunk,))
+            if count:
+                buffer += arrived[:count]
             batch = []
             for queue_id, op, payload in take_frames(buffer):
                 if op == "W":
@@ -209,13 +213,14 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
                 else:
                     spools.abandon(queue_id)
             if batch:
-                commit_batch(writer, batch, tmp_fd, incoming_fd, fsync, pool)
+                commit_batch(writer, batch, tmp_fd, incoming_fd, fsync, crew)
                 if can_answer:
                     can_answer = _send_all(answers_fd, answer_lines(batch))
-            if not data:
+            if not count:
                 return          # the job has ended; a partial frame was never a message
     finally:
-        pool.shutdown()
+        crew.close()
+        arrived.release()
         spools.abandon_all()    # never got their C: never acknowledged
         os.close(tmp_fd)
         os.close(incoming_fd)

@@ -19,13 +19,13 @@ import os
 import signal
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
+from qtsmtp.queue.fsynccrew import FsyncCrew
 from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
 from qtsmtp.server.committer import CommitProcess, ProtocolError, serve, take_frames
 
@@ -80,17 +80,17 @@ def queue_file(queue_id: str, content: bytes | None = None) -> bytes:
 class Batches:
     """commit_batch on a queue, with the directories open as the commit process has them."""
 
-    def __init__(self, root: Path, recorder: Recorder, pool=None):
+    def __init__(self, root: Path, recorder: Recorder, crew=None):
         self.writer = QueueWriter(root)
         self.recorder = recorder
-        self.pool = pool
+        self.crew = crew
         flags = os.O_RDONLY | os.O_DIRECTORY
         self.tmp_fd = os.open(root / "queue" / "tmp", flags)
         self.incoming_fd = os.open(root / "queue" / "incoming", flags)
 
     def commit(self, ids: list[str]) -> list[Commit]:
         batch = [Commit(i, queue_file(i)) for i in ids]
-        commit_batch(self.writer, batch, self.tmp_fd, self.incoming_fd, self.recorder, self.pool)
+        commit_batch(self.writer, batch, self.tmp_fd, self.incoming_fd, self.recorder, self.crew)
         for message in batch:                 # what the job would now answer
             if message.error is None:
                 self.recorder.mark("250", message.queue_id)
@@ -125,31 +125,33 @@ def test_each_250_comes_after_the_fsyncs_that_cover_its_message(queue_root) -> N
     assert os.listdir(queue_root / "queue" / "tmp") == []
 
 
-def test_with_a_pool_each_file_is_fsynced_in_tmp_and_one_directory_fsync_a_batch(queue_root) -> None:
+def test_with_a_crew_each_file_is_fsynced_in_tmp_and_one_directory_fsync_a_batch(queue_root) -> None:
     """The commit process fsyncs a batch's files at once, one thread each: each file is
     still in tmp/ when its fsync runs (renamed only after it), and one directory fsync
     per batch covers the renames, before any 250."""
     recorder = Recorder(queue_root / "queue" / "incoming")
-    with ThreadPoolExecutor(8) as pool:
-        batches = Batches(queue_root, recorder, pool)
-        ids = [batches.writer.new_id() for _ in range(40)]
-        for start in range(0, 40, 7):
-            batches.commit(ids[start:start + 7])
-        batches.close()
+    crew = FsyncCrew(8)
+    batches = Batches(queue_root, recorder, crew)
+    ids = [batches.writer.new_id() for _ in range(40)]
+    for start in range(0, 40, 7):
+        batches.commit(ids[start:start + 7])
+    batches.close()
+    crew.close()
     assert_every_250_follows_its_fsyncs(recorder.events, ids)
     assert len([e for e in recorder.events if e[0] == "dir"]) == 6
     assert all(e[2] is False for e in recorder.events if e[0] == "file")
     assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(ids)
 
 
-def test_a_failed_file_fsync_with_a_pool_fails_only_that_message(queue_root) -> None:
+def test_a_failed_file_fsync_with_a_crew_fails_only_that_message(queue_root) -> None:
     writer = QueueWriter(queue_root)
     ids = [writer.new_id() for _ in range(6)]
     recorder = Recorder(queue_root / "queue" / "incoming", fail_file=ids[3])
-    with ThreadPoolExecutor(4) as pool:
-        batches = Batches(queue_root, recorder, pool)
-        batch = batches.commit(ids)
-        batches.close()
+    crew = FsyncCrew(4)
+    batches = Batches(queue_root, recorder, crew)
+    batch = batches.commit(ids)
+    batches.close()
+    crew.close()
     assert isinstance(batch[3].error, OSError) and batch[3].error.errno == 28
     good = ids[:3] + ids[4:]
     assert_every_250_follows_its_fsyncs(recorder.events, good)
@@ -259,6 +261,52 @@ def test_one_notify_byte_per_message(queue_root) -> None:
         assert os.read(reader, 100) == b"m" * 7
     finally:
         os.close(reader)
+
+
+def test_notify_bytes_wait_in_the_fifo_for_a_delivery_job_that_comes_later(queue_root) -> None:
+    """No delivery job reads the FIFO (none started, or it waits for the delivery lock
+    a queue runner holds): the commit process keeps the FIFO open all the same, so the
+    bytes of its messages are there for the delivery job that opens it later."""
+    commit = CommitProcess(QueueWriter(queue_root))
+
+    async def run():
+        await commit.start()
+        for _ in range(3):          # three batches, each with no reader
+            await asyncio.gather(*(commit.store(i, envelope(i), b"x\r\n")
+                                   for i in [commit.new_id() for _ in range(2)]))
+        reader = os.open(queue_root / "queue" / ".notify", os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            return os.read(reader, 100)
+        finally:
+            os.close(reader)
+            await commit.close()
+
+    assert asyncio.run(run()) == b"m" * 6
+    assert len(os.listdir(queue_root / "queue" / "incoming")) == 6
+
+
+def test_a_writer_that_may_not_read_the_fifo_opens_it_write_only(queue_root, monkeypatch) -> None:
+    fifo = queue_root / "queue" / ".notify"
+    real_open = os.open
+    refused = []
+
+    def open_as_a_group_member(path, flags, *args, **kwargs):
+        if Path(path) == fifo and flags & os.O_ACCMODE == os.O_RDWR:
+            refused.append(flags)
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(path, flags, *args, **kwargs)
+
+    writer = QueueWriter(queue_root)
+    monkeypatch.setattr(os, "open", open_as_a_group_member)
+    writer.notify(2)                           # nobody reads: ENXIO, nothing kept
+    reader = real_open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        writer.notify(3)
+        monkeypatch.undo()
+        assert os.read(reader, 100) == b"mmm" and len(refused) == 2
+    finally:
+        os.close(reader)
+        writer.close()
 
 
 def test_after_close_nothing_is_accepted_and_the_process_is_gone(queue_root) -> None:
