@@ -51,6 +51,7 @@ def address_literal(ip: str) -> str:
 
 
 AIOSMTPD_PREFIXES = ("smtp_", "auth_", "handle_")
+TRUST_ANSWERS_KEPT = 4096        # RelayHandler._trusted: the job's DSN answers, at most
 
 
 @functools.cache
@@ -110,6 +111,8 @@ class RelayHandler(AiosmtpdLookup):
         self.log = log
         self.job_number = job_number
         self.handle_EHLO = SignedHook(self.handle_EHLO)     # what aiosmtpd looks up
+        self._trust_policy = None     # the compiled policy _trust_answers are for
+        self._trust_answers: dict[tuple[str, str, bool], bool] = {}
 
     @functools.cached_property
     def filters(self) -> MessageFilters:
@@ -340,24 +343,28 @@ class RelayHandler(AiosmtpdLookup):
         client denied relay cannot make the relay mail a stranger by naming the
         stranger as sender. The null sender gets no notification anyway.
 
-        A session sends from one address message after message: the answer is kept
-        for the session's last sender, with what else it depends on (the session's
-        policy, whether an AUTH logon lets it relay; its client does not change)."""
+        A client sends from one address message after message, in one session or in
+        a new one each time: the job keeps the answers (at most TRUST_ANSWERS_KEPT) by
+        client, sender and whether an AUTH logon lets it relay, for one compiled policy
+        (a pure function of those: config.policy), the one of the session that asked
+        last; a session of another policy starts them again."""
         if not sender:
             return True
         authenticated = self.may_relay_authenticated(session)
-        known = getattr(session, "trusted_sender", None)
-        if known is not None and known[0] == sender and known[1] == authenticated \
-                and known[2] is session.compiled:
-            return known[3]
-        try:
-            address = canonical_recipient(sender)
-        except AddressRefused:
-            trusted = False
-        else:
-            trusted = session.compiled.policy.check_recipient(
-                session.peer[0], address, authenticated).allowed
-        session.trusted_sender = (sender, authenticated, session.compiled, trusted)
+        compiled = session.compiled
+        if compiled is not self._trust_policy or len(self._trust_answers) >= TRUST_ANSWERS_KEPT:
+            self._trust_policy, self._trust_answers = compiled, {}
+        key = (session.peer[0], sender, authenticated)
+        trusted = self._trust_answers.get(key)
+        if trusted is None:
+            try:
+                address = canonical_recipient(sender)
+            except AddressRefused:
+                trusted = False
+            else:
+                trusted = compiled.policy.check_recipient(
+                    session.peer[0], address, authenticated).allowed
+            self._trust_answers[key] = trusted
         return trusted
 
     def _received(self, session, envelope, queue_id: str, when: datetime) -> bytes:

@@ -186,6 +186,10 @@ def with_enhanced_code(line: bytes) -> bytes:
     return code + line[3:4] + enhanced + (b" " + line[4:] if line[4:] else b"")
 
 
+# RelaySMTP.offer: the compiled policy last asked about, and its extensions.
+_last_offer: tuple = (None, None)
+
+
 class RelayEnvelope(Envelope):
     def __init__(self) -> None:
         super().__init__()
@@ -410,7 +414,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         if not compiled:
             return esmtp.Offer()
         if self._offer_of is not compiled:
-            self._offer = esmtp.Offer.from_attributes(compiled.attributes)
+            # The job's sessions share the policy: its Offer is worked out once for all
+            # of them (the last policy asked about, and its Offer, are kept).
+            global _last_offer
+            if _last_offer[0] is not compiled:
+                _last_offer = (compiled, esmtp.Offer.from_attributes(compiled.attributes))
+            self._offer = _last_offer[1]
             self._offer_of = compiled
         return self._offer
 

@@ -79,9 +79,21 @@ class ServerJob:
         self.handler = SecureHandler(source, queue, log, job_number, self.security)
         self.queue = queue
         self._stop = asyncio.Event()
+        self._options_of: dict[tuple, tuple] = {}    # listener -> (policy, its options)
 
     def _session_factory(self, **listener):
         compiled = self.source.current
+        # What a session takes from the policy is the same for every session of it:
+        # worked out once per policy (and listener), not per connection.
+        made = self._options_of.get(tuple(listener.items()))
+        if made is None or made[0] is not compiled:
+            made = (compiled, self._session_options(compiled))
+            self._options_of[tuple(listener.items())] = made
+        return SecureSMTP(self.handler, self.registry, made[1]["per_job"],
+                          security=self.security, loop=asyncio.get_running_loop(),
+                          **made[1]["options"], **listener)
+
+    def _session_options(self, compiled) -> dict:
         values = compiled.attributes
         size_kb = values.get("MAXEMMSIZE")
         size_kb = size_kb if isinstance(size_kb, int) else NOMAX_MESSAGE_KB
@@ -90,14 +102,12 @@ class ServerJob:
                    else self.session_cap)
         per_job = min(per_job, self.session_cap)
         timeout = values.get("CMDTIMEOUT")
-        return SecureSMTP(self.handler, self.registry, per_job,
-                          security=self.security,
-                          limits=session_limits(values, self.security.tls is not None),
-                          hostname=compiled.system_name, ident="ESMTP qtsmtp",
-                          enable_SMTPUTF8=True,     # offered or not: server.esmtp
-                          data_size_limit=size_kb * 1024,
-                          timeout=timeout if isinstance(timeout, int) else SESSION_TIMEOUT_SECONDS,
-                          loop=asyncio.get_running_loop(), **listener)
+        return {"per_job": per_job, "options": {
+            "limits": session_limits(values, self.security.tls is not None),
+            "hostname": compiled.system_name, "ident": "ESMTP qtsmtp",
+            "enable_SMTPUTF8": True,     # offered or not: server.esmtp
+            "data_size_limit": size_kb * 1024,
+            "timeout": timeout if isinstance(timeout, int) else SESSION_TIMEOUT_SECONDS}}
 
     async def serve(self, report) -> int:
         try:

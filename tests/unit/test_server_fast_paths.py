@@ -11,8 +11,10 @@
 - The Received: date is worked out once a second: the same text as the email
   package's, across seconds and time zones.
 - The DSN policy's question (may this client mail the sender's address?) is asked once
-  per sender in a session, again when the sender, the policy or the AUTH state differ,
-  with the answers asking each time would give.
+  per client and sender in a job (also across sessions), again when the sender, the
+  client, the policy or the AUTH state differ, with the answers asking each time would
+  give; the answers kept are bounded.
+- The ESMTP extensions offered are worked out once per policy, for every session of it.
 - The handler's handle_EHLO is a SignedHook: aiosmtpd takes it for the 5-argument
   hook, calls it as the bound method, and gets the same Signature every connection.
 """
@@ -33,6 +35,7 @@ from hypothesis import strategies as st
 
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.messages import CATALOGUE, printable
+from qtsmtp.server import handler as handler_module
 from qtsmtp.server import protocol
 from qtsmtp.server.handler import RelayHandler, SignedHook, received_date
 from qtsmtp.server.protocol import RelaySMTP, SessionRegistry
@@ -204,14 +207,47 @@ def test_the_trusted_sender_is_asked_once_per_sender_policy_and_auth_state() -> 
                ["me@local.example", "me@local.example", "x@far.example", "x@far.example",
                 "me@local.example", "", "bad address@", "bad address@"]]
     assert answers == [True, True, False, False, True, True, False, False]
-    assert [a for _, a, _ in policy.asked] == ["me@local.example", "x@far.example",
-                                              "me@local.example"]
+    assert [a for _, a, _ in policy.asked] == ["me@local.example", "x@far.example"]
     handler.relay_authenticated = True            # an AUTH logon that may relay
     assert handler._trusted(session, "x@far.example") is True
+    assert policy.asked[-1] == ("192.0.2.1", "x@far.example", True)
     session.compiled = SimpleNamespace(policy=_Policy(set()))     # another policy
     handler.relay_authenticated = False
     assert handler._trusted(session, "x@far.example") is False
-    assert len(policy.asked) == 4 and len(session.compiled.policy.asked) == 1
+    assert len(policy.asked) == 3 and len(session.compiled.policy.asked) == 1
+
+
+def test_the_trusted_sender_answer_serves_the_next_session_of_the_client_only() -> None:
+    """A new connection per message (the answers are the job's, not the session's);
+    another client, or a session of another policy, is asked about again."""
+    handler = _AuthHandler(None, None, None, "000001")
+    policy = _Policy({"me@local.example"})
+    compiled = SimpleNamespace(policy=policy)
+    sessions = [SimpleNamespace(peer=("192.0.2.1", 4000 + n), compiled=compiled)
+                for n in range(5)]
+    assert all(handler._trusted(s, "me@local.example") for s in sessions)
+    assert policy.asked == [("192.0.2.1", "me@local.example", False)]
+    other = SimpleNamespace(peer=("198.51.100.7", 4000), compiled=compiled)
+    assert handler._trusted(other, "me@local.example") is True
+    assert policy.asked[-1] == ("198.51.100.7", "me@local.example", False)
+    # A session that started before a reload keeps its policy, and its policy answers.
+    stricter = SimpleNamespace(policy=_Policy(set()))
+    old = SimpleNamespace(peer=("192.0.2.1", 5000), compiled=stricter)
+    assert handler._trusted(old, "me@local.example") is False
+    assert handler._trusted(sessions[0], "me@local.example") is True
+    assert len(policy.asked) == 3 and len(stricter.policy.asked) == 1
+
+
+def test_the_trusted_sender_answers_kept_are_bounded(monkeypatch) -> None:
+    monkeypatch.setattr(handler_module, "TRUST_ANSWERS_KEPT", 10)
+    handler = _AuthHandler(None, None, None, "000001")
+    policy = _Policy(set())
+    compiled = SimpleNamespace(policy=policy)
+    for n in range(25):
+        session = SimpleNamespace(peer=(f"192.0.2.{n}", 4000), compiled=compiled)
+        assert handler._trusted(session, "x@far.example") is False
+        assert len(handler._trust_answers) <= 10
+    assert len(policy.asked) == 25
 
 
 # --- the EHLO hook ------------------------------------------------------------------------
@@ -245,3 +281,78 @@ def test_aiosmtpd_takes_the_signed_ehlo_hook_as_the_bound_method() -> None:
 
 if __name__ == "__main__":
     raise SystemExit(pytest.main([__file__]))
+
+
+# --- the ESMTP offer ----------------------------------------------------------------------
+
+def test_the_sessions_of_one_policy_share_its_offer_and_another_policy_gets_its_own(
+        monkeypatch) -> None:
+    made = []
+    real = protocol.esmtp.Offer.from_attributes
+
+    def counting(values):
+        made.append(values)
+        return real(values)
+
+    monkeypatch.setattr(protocol.esmtp.Offer, "from_attributes", staticmethod(counting))
+    monkeypatch.setattr(protocol, "_last_offer", (None, None))
+
+    async def offers():
+        loop = asyncio.get_running_loop()
+        every = SimpleNamespace(attributes={})
+        no_dsn = SimpleNamespace(attributes={"ESMTPEXT": ["*8BITMIME"],
+                                             "NFYDLVRY": ["*YES", "*NO"]})
+        found = []
+        for compiled in (every, every, every, no_dsn, no_dsn, every):
+            smtp = RelaySMTP(_Handler(), SessionRegistry(), 10, connection_checks=(),
+                             loop=loop, **OPTIONS)
+            smtp.session = SimpleNamespace(compiled=compiled)
+            found.append((smtp.offer(), smtp.offer()))
+        return found
+
+    found = asyncio.run(offers())
+    assert [first is second for first, second in found] == [True] * 6
+    assert found[0][0] is found[1][0] is found[2][0]
+    assert found[0][0].dsn and found[0][0].pipelining
+    assert not found[3][0].dsn and not found[3][0].pipelining and found[3][0].eight_bit
+    assert found[3][0] is found[4][0]
+    assert found[5][0] == found[0][0]
+    assert len(made) == 3            # every, no_dsn, every again
+
+
+# --- what a session takes from the policy -------------------------------------------------
+
+def test_sessions_of_one_policy_share_its_options_and_a_new_policy_gives_new_ones(
+        qroot) -> None:
+    """ServerJob's session factory works the limits and aiosmtpd's arguments out once per
+    policy and listener; a change (CHGSMTPA, the journal) applies to the next session."""
+    import dataclasses
+
+    from qtsmtp.config.policyload import PolicySource
+    from qtsmtp.config.settings import load_settings
+    from qtsmtp.jobs.joblog import JobLog
+    from qtsmtp.server.anvil import ClientTable
+    from qtsmtp.server.worker import ServerJob
+
+    settings = load_settings(qroot, 1)
+    source = PolicySource(qroot, settings.system_name, settings.local_addresses)
+    log = JobLog(qroot / "test.log")
+
+    async def sessions():
+        job = ServerJob(settings, source, log, "999999", None, None, ClientTable(1).job(0))
+        first, second = job._session_factory(), job._session_factory()
+        proxied = job._session_factory(proxied=True)
+        changed = dataclasses.replace(source.current, attributes={
+            **source.current.attributes, "CMDTIMEOUT": 42, "MAXBADCMD": 3,
+            "MAXEMMSIZE": 7})
+        source.current = changed
+        third = job._session_factory()
+        return first, second, proxied, third
+
+    first, second, proxied, third = asyncio.run(sessions())
+    assert first.limits is second.limits and first._timeout_duration == 300
+    assert first.data_size_limit == second.data_size_limit
+    assert proxied.proxied and not first.proxied and proxied.limits == first.limits
+    assert third.limits is not first.limits and third.limits["MAXBADCMD"] == 3
+    assert third._timeout_duration == 42 and third.data_size_limit == 7 * 1024
+    assert first.limits["MAXBADCMD"] == 20          # the older sessions keep theirs
