@@ -63,9 +63,14 @@ def make_envelope(queue_id: str, arrival: str, *, client: str, client_port: int,
             "written": written, "size": size, "server_job": server_job}
 
 
+# json.dumps with any option makes a new JSONEncoder per call: one, made once (a server
+# job writes a header for every message).
+_compact_json = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def header(envelope: dict) -> bytes:
     """The queue file's first line: the envelope the message is followed by."""
-    return MAGIC + json.dumps(envelope, separators=(",", ":")).encode() + b"\n"
+    return MAGIC + _compact_json(envelope).encode() + b"\n"
 
 
 # A header written before the message's size is known (a message spooled as it arrives,

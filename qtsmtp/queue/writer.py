@@ -29,6 +29,11 @@ from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
 from qtsmtp.queue.fsynccrew import FsyncCrew
 from qtsmtp.store.durable import fsync_directory, write_all
 
+# This process's id, for new_id, without a getpid system call per message; a forked
+# child (the supervisor forks the server jobs) has its own.
+_pid = [os.getpid()]
+os.register_at_fork(after_in_child=lambda: _pid.__setitem__(0, os.getpid()))
+
 
 class QueueWriter:
     """One per server job: queue IDs unique across jobs (pid inside), no lock needed."""
@@ -41,7 +46,7 @@ class QueueWriter:
     def new_id(self) -> str:
         # Time first so an ls of incoming/ is in arrival order; pid and a counter make
         # it unique without any coordination between server jobs.
-        return f"{time.time_ns() // 1000:014X}{os.getpid():07X}{next(self._sequence) % 0xFFFF:04X}"
+        return f"{time.time_ns() // 1000:014X}{_pid[0]:07X}{next(self._sequence) % 0xFFFF:04X}"
 
     def store(self, queue_id: str, envelope: dict, content: bytes) -> Path:
         """Write one message durably. Blocking (fsync): run it in a thread."""
@@ -138,9 +143,11 @@ class Commit:
 
 
 def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming_fd: int,
-                 fsync=os.fsync, crew: FsyncCrew | None = None) -> None:
+                 fsync=os.fsync, crew: FsyncCrew | None = None) -> int:
     """Make every message of ``batch`` durable in incoming/, with ONE directory fsync
-    for them all; sets ``error`` on each message that is not.
+    for them all; sets ``error`` on each message that is not. Returns how many are
+    (the caller wakes the delivery job for them, ``QueueWriter.notify``, once it has
+    answered: the sessions wait for the answers, the delivery job for nothing).
 
     Every fsync waits for the disk (a journal commit, on a journalling file system), and
     with one file fsync and one directory fsync per message they are most of a message's
@@ -189,7 +196,7 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
         if message.error is not None:
             writer.discard_tmp(message.queue_id)
     if not renamed:
-        return
+        return 0
     try:
         fsync(incoming_fd)
     except OSError as failure:
@@ -197,5 +204,5 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
         # the file stays (a duplicate is better than a loss).
         for message in renamed:
             message.error = failure
-        return
-    writer.notify(len(renamed))
+        return 0
+    return len(renamed)

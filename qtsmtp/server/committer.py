@@ -213,9 +213,11 @@ def serve(root: Path, frames_fd: int, answers_fd: int, fsync=os.fsync) -> None:
                 else:
                     spools.abandon(queue_id)
             if batch:
-                commit_batch(writer, batch, tmp_fd, incoming_fd, fsync, crew)
+                queued = commit_batch(writer, batch, tmp_fd, incoming_fd, fsync, crew)
                 if can_answer:
                     can_answer = _send_all(answers_fd, answer_lines(batch))
+                if queued:
+                    writer.notify(queued)      # after the answers: sessions wait for them
             if not count:
                 return          # the job has ended; a partial frame was never a message
     finally:

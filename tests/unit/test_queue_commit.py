@@ -274,12 +274,14 @@ def test_notify_bytes_wait_in_the_fifo_for_a_delivery_job_that_comes_later(queue
         for _ in range(3):          # three batches, each with no reader
             await asyncio.gather(*(commit.store(i, envelope(i), b"x\r\n")
                                    for i in [commit.new_id() for _ in range(2)]))
+        # The reader comes; the commit process ends (after its last notify, which
+        # follows its last answers): what it wrote stays in the FIFO, held open here.
         reader = os.open(queue_root / "queue" / ".notify", os.O_RDONLY | os.O_NONBLOCK)
         try:
+            await commit.close()
             return os.read(reader, 100)
         finally:
             os.close(reader)
-            await commit.close()
 
     assert asyncio.run(run()) == b"m" * 6
     assert len(os.listdir(queue_root / "queue" / "incoming")) == 6
@@ -307,6 +309,36 @@ def test_a_writer_that_may_not_read_the_fifo_opens_it_write_only(queue_root, mon
     finally:
         os.close(reader)
         writer.close()
+
+
+def test_queue_ids_carry_the_pid_of_the_process_that_makes_them_after_a_fork(queue_root) -> None:
+    """The pid in a queue ID keeps IDs of different server jobs apart; the jobs are forked
+    from the supervisor, and a writer made before the fork must not carry its pid."""
+    writer = QueueWriter(queue_root)
+    before = writer.new_id()
+    reading, writing = os.pipe()
+    child = os.fork()
+    if child == 0:                                    # pragma: no cover - the child
+        os.write(writing, writer.new_id().encode() + b" " + QueueWriter(queue_root).new_id().encode())
+        os._exit(0)
+    os.close(writing)
+    made_in_child = os.read(reading, 200).decode().split()
+    os.close(reading)
+    os.waitpid(child, 0)
+    assert int(before[14:21], 16) == os.getpid() == int(writer.new_id()[14:21], 16)
+    assert [int(queue_id[14:21], 16) for queue_id in made_in_child] == [child, child]
+
+
+@pytest.mark.parametrize("record", [
+    envelope("0F1"),
+    {**envelope("0F2"), "sender": "j\u00f6rg@b\u00fccher.example", "helo": "x\ty\"z\\",
+     "notify": {"a@b": ["SUCCESS", "DELAY"]}, "size": 2**40, "trusted": False, "ret": None},
+])
+def test_the_queue_file_header_is_compact_json_as_json_dumps_writes_it(record) -> None:
+    import json
+    line = qformat.header(record)
+    assert line == qformat.MAGIC + json.dumps(record, separators=(",", ":")).encode() + b"\n"
+    assert json.loads(line[len(qformat.MAGIC):]) == record
 
 
 def test_after_close_nothing_is_accepted_and_the_process_is_gone(queue_root) -> None:
