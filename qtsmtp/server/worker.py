@@ -80,6 +80,7 @@ class ServerJob:
         self.queue = queue
         self._stop = asyncio.Event()
         self._options_of: dict[tuple, tuple] = {}    # listener -> (policy, its options)
+        self._loop: asyncio.AbstractEventLoop | None = None     # the job's one loop
 
     def _session_factory(self, **listener):
         compiled = self.source.current
@@ -89,8 +90,11 @@ class ServerJob:
         if made is None or made[0] is not compiled:
             made = (compiled, self._session_options(compiled))
             self._options_of[tuple(listener.items())] = made
+        if self._loop is None:
+            # Once: asyncio's get_running_loop() is a getpid() system call each time.
+            self._loop = asyncio.get_running_loop()
         return SecureSMTP(self.handler, self.registry, made[1]["per_job"],
-                          security=self.security, loop=asyncio.get_running_loop(),
+                          security=self.security, loop=self._loop,
                           **made[1]["options"], **listener)
 
     def _session_options(self, compiled) -> dict:

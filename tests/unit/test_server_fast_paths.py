@@ -347,6 +347,7 @@ def test_sessions_of_one_policy_share_its_options_and_a_new_policy_gives_new_one
             "MAXEMMSIZE": 7})
         source.current = changed
         third = job._session_factory()
+        assert first.loop is second.loop is third.loop is asyncio.get_running_loop()
         return first, second, proxied, third
 
     first, second, proxied, third = asyncio.run(sessions())
