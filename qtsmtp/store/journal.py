@@ -374,28 +374,51 @@ def parse_line(line: bytes) -> dict | None:
 
 
 def last_change_of(library, file: str, member: str) -> dict | None:
-    """The last record of the journal's last TAIL_BYTES that changed ``file(member)``,
-    None when there is none there or that line is not a record (torn, hand-made).
-    Read only when a member's last line is open (store.member.torn_append_start)."""
+    """The journal's last record that changed ``file(member)``, None when it holds none
+    or that line is not a record (torn, hand-made). Read only when a member's last line
+    is open (store.member.torn_append_start): its last TAIL_BYTES first, then, when no
+    line there names the member, all of it (at most SCAN_BYTES from its end): a member
+    left alone while a script changed others has its last record far from the end."""
     try:
         fd = os.open(os.path.join(os.fspath(library), JOURNAL), os.O_RDONLY | os.O_CLOEXEC)
     except FileNotFoundError:
         return None
+    named = f'"member":{_string(member)}'.encode("ascii")
     try:
         size = os.fstat(fd).st_size
-        tail = os.pread(fd, min(size, TAIL_BYTES), max(0, size - TAIL_BYTES))
+        for length in (TAIL_BYTES, SCAN_BYTES):
+            start = max(0, size - length)
+            tail = os.pread(fd, size - start, start)
+            if start:
+                tail = tail[tail.find(b"\n") + 1:]    # from a line start: a part is no record
+            found = _last_naming(tail, named, file, member)
+            if found is not _NONE_HERE or not start or length == SCAN_BYTES:
+                return None if found is _NONE_HERE else found
     finally:
         os.close(fd)
-    named = f'"member":{_string(member)}'.encode("ascii")
-    for line in reversed(tail.split(b"\n")):
-        if named not in line:
-            continue
-        record = parse_line(line)
+    return None
+
+
+_NONE_HERE = object()
+# How much of a journal last_change_of reads at most: all a journal the commands keep
+# (MAX_BYTES, then cut back), whatever a hand made of it.
+SCAN_BYTES = 2 * MAX_BYTES
+
+
+def _last_naming(tail: bytes, named: bytes, file: str, member: str):
+    """The record of the last line of ``tail`` that changed ``file(member)``; None when
+    that line is not a record; _NONE_HERE when no line names the member."""
+    end = len(tail)
+    while (at := tail.rfind(named, 0, end)) >= 0:
+        line_start = tail.rfind(b"\n", 0, at) + 1
+        line_end = tail.find(b"\n", at)
+        record = parse_line(tail[line_start:None if line_end < 0 else line_end])
         if record is None:
             return None         # a torn or hand-made line naming it: nothing to go by
         if record.get("file") == file and record.get("member") == member:
             return record
-    return None
+        end = line_start
+    return _NONE_HERE
 
 
 # --- reading (the server jobs) --------------------------------------------------------

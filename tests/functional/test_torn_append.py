@@ -151,3 +151,25 @@ def test_a_record_short_of_its_newline_alone_is_whole(cl, qroot) -> None:
     result = add(cl, "10.0.1.30")
     assert result.returncode == 0 and "TCP2675" not in result.stdout + result.stderr
     assert lines(qroot)[-2:] == ["10.0.1.25 255.255.255.255", "10.0.1.30 255.255.255.255"]
+
+
+# --- review of 70e8b6e -----------------------------------------------------------------
+
+def test_a_torn_record_stays_torn_after_hundreds_of_other_changes(cl, qroot, tmp_path) -> None:
+    # The member's last journal record is then far from the journal's end (more than the
+    # 64 KiB of it read for the last generation): it is still the record the journal says
+    # was being added, so its torn start must not become the address 10.0.1.2.
+    setup(cl)
+    killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2"))
+    script = tmp_path / "reject.clp"
+    script.write_text("".join(f"ADDSMTPLE TYPE(*REJECT) INTNETADR('10.9.{n // 250}.{n % 250 + 1}')\n"
+                              for n in range(600)))
+    done = cl("qtsmtp", "run", str(script))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (qroot / "QUSRSYS" / journal.JOURNAL).stat().st_size > journal.TAIL_BYTES + 4096
+    assert not relays(qroot, "10.0.1.2")             # the server's compile
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0, result.stderr
+    assert "TCP2675 Record 10.0.1.2 " in result.stderr, result.stderr
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.30 255.255.255.255"]
+    assert not relays(qroot, "10.0.1.2")
