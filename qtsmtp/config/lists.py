@@ -60,7 +60,9 @@ def parse_member(member: MemberFile, list_type: lt.ListType, text: str) -> list[
 
 def read_entries(root: Path, list_type: lt.ListType) -> list[Entry]:
     member = member_file(root, list_type)
-    return [e for _, e in parse_member(member, list_type, member.read_text())]
+    # Without a record torn by a command killed appending it: a server job or the
+    # delivery job reads these lists without the lock (TCP2675).
+    return [e for _, e in parse_member(member, list_type, member.read_records_text())]
 
 
 def remove_record(root: Path, list_type: lt.ListType, number: int, record: str) -> None:

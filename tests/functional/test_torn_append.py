@@ -173,3 +173,41 @@ def test_a_torn_record_stays_torn_after_hundreds_of_other_changes(cl, qroot, tmp
     assert "TCP2675 Record 10.0.1.2 " in result.stderr, result.stderr
     assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.30 255.255.255.255"]
     assert not relays(qroot, "10.0.1.2")
+
+
+def test_a_server_takes_no_torn_record_of_another_list_either(tmp_path) -> None:
+    # The relay policy is not the only list a server job reads without the lock: the
+    # ETRN server list, the mail filters, the bind lists, the delivery's *HOSTAUTH
+    # (config.lists.read_entries). "127.0.0.66" torn as "127.0.0.6" must not let
+    # 127.0.0.6 start a queue run.
+    import smtplib
+    import subprocess
+
+    from support import script
+    from support.server import Server
+
+    server = Server.on_new_root(tmp_path / "root", "ETRNSVR(*YES)")
+    try:
+        server.run("addsmtple", "*ETRNSVR", "INTNETADR('127.0.0.5')")
+        killed = subprocess.run([script("addsmtple"), "*ETRNSVR", "INTNETADR('127.0.0.66')"],
+                                env={**server.env, journal.FAULT_ENV: "after-journal"},
+                                capture_output=True, timeout=60)
+        assert killed.returncode == -signal.SIGKILL
+        listed = server.root / "QUSRSYS" / "QATMADRLST" / "ETRNSVR"
+        with listed.open("ab") as f:
+            f.write(b"127.0.0.6")
+        server.start("SVRJOBS(1)")
+
+        def etrn(source: str) -> int:
+            client = smtplib.SMTP("127.0.0.1", server.port, source_address=(source, 0),
+                                  timeout=30)
+            try:
+                client.ehlo("branch.test")
+                return client.docmd("ETRN", "branch.test")[0]
+            finally:
+                client.quit()
+
+        assert etrn("127.0.0.5") != 459                  # listed
+        assert etrn("127.0.0.6") == 459                  # only the start of a record
+    finally:
+        server.shut_down()
