@@ -58,7 +58,8 @@ def test_451_then_250_is_retried_on_the_compressed_schedule(droot, sinks):
     droot.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     droot.start("SVRJOBS(1)")
     _send(droot, "joe@sys.test", ["later@remote.test"])
-    eventually(lambda: hub.attempts.get("later@remote.test") == 1, "first attempt")
+    # At least one: the retry may come before a look catches the count at exactly one.
+    eventually(lambda: hub.attempts.get("later@remote.test", 0) >= 1, "first attempt")
     eventually(lambda: hub.recipients() == ["later@remote.test"], "delivered on retry")
     assert hub.attempts["later@remote.test"] == 2
     log = droot.joblog_text("QTSMTPCLTD")

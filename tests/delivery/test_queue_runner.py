@@ -76,7 +76,10 @@ def test_scheduled_run_waits_for_the_interval_and_for_no_client_job(droot, sinks
     assert [m[1] for m in hub.messages][-1] == ["second@remote.test"]
 
     # With the client job running, a due run does nothing: the job delivers by itself.
+    # STRTCPSVR returns once the server jobs listen; the client job takes the queue's
+    # delivery lock (what the runner looks at) on its own, and says TCP3040 after it.
     droot.start("SVRJOBS(1)")
+    droot.joblog_shows("TCP3040", "QTSMTPCLTD")
     minutes_pass(droot.root, 10)
     before = (droot.root / "queue" / ".queue-runner").stat().st_mtime
     out = run_service(droot)
