@@ -66,7 +66,7 @@ def take_cut_back() -> list[Message]:
 
 
 def _torn_append_start(library, file: str, member: str, fd: int, inode: int,
-                       size: int) -> int | None:
+                       size: int, secret: bool = False) -> int | None:
     """Where the record starts that a writer killed in its append left torn, in the
     member open as ``fd`` (file ``inode``, ``size`` bytes, its last line open); None
     when the open line is not that (a hand edit: a record like any other).
@@ -76,8 +76,11 @@ def _torn_append_start(library, file: str, member: str, fd: int, inode: int,
     left as "10.0.1.2" is another address. The journal tells: its last record of the
     member is an append to this same file, the member is longer than before it and
     shorter than after it, and what lies past the size before it is the start of what
-    the record says was written, short of more than its newline (a member of
-    credentials, whose records the journal does not hold, by the sizes alone).
+    the record says was written, short of more than its newline, starting where a line
+    starts. A ``secret`` member (credentials), whose records the journal does not hold,
+    by the sizes alone and that: the bytes past the size before are one line begun
+    there (an editor that wrote the member in place without an earlier line moved the
+    last record across that size: no line begins there).
 
     A hand edit can leave the same: the last record cut to a start of itself, with no
     newline, before any other command ran. It is then taken for torn, and TCP2675
@@ -86,6 +89,8 @@ def _torn_append_start(library, file: str, member: str, fd: int, inode: int,
     if record is None or record.get("op") != journal.ADD:
         return None
     before, after = record.get("before"), record.get("after")
+    if before is None:
+        before = [inode, 0, 0]          # the first record of a member it made
     if not (_integers(before, 3) and _integers(after, 2)):
         return None
     start, end = before[1], after[1]
@@ -93,19 +98,30 @@ def _torn_append_start(library, file: str, member: str, fd: int, inode: int,
     # last newline leaves the same, and either way the next command closes the line.
     if not (before[0] == after[0] == inode and start < size < end - 1):
         return None
+    # The byte before the record too: the append began a line there, or closed the
+    # open line before it with a newline of its own.
+    written = os.pread(fd, size - start + (start > 0), start - (start > 0))
+    if start > 0:
+        previous, written = written[:1], written[1:]
+    else:
+        previous = b"\n"
+    opened = written.startswith(b"\n") and previous != b"\n"     # it closed an open line
+    if not opened and previous != b"\n":
+        return None
     records = record.get("records")
     if records is None:
-        return start
+        # Sizes alone, for credentials only (a list's record always names its records).
+        return start if secret and b"\n" not in written[opened:] else None
     if not (isinstance(records, list) and len(records) == 1 and isinstance(records[0], str)):
         return None
     try:
         line = (records[0] + "\n").encode("utf-8", "surrogateescape")
     except UnicodeEncodeError:
         return None
-    expected = line if len(line) == end - start else b"\n" + line   # it closed an open line
+    expected = b"\n" + line if opened else line
     if len(expected) != end - start:
         return None
-    return start if expected.startswith(os.pread(fd, size - start, start)) else None
+    return start if expected.startswith(written) else None
 
 
 def _integers(value, count: int) -> bool:
@@ -351,7 +367,8 @@ class MemberFile:
         open as ``fd`` (file ``inode``, ``size`` bytes, its last line open); None when
         that line is a record (a hand edit). For readers too: a policy is compiled
         without it."""
-        return _torn_append_start(self._library, self.file, self.member, fd, inode, size)
+        return _torn_append_start(self._library, self.file, self.member, fd, inode, size,
+                                  self.mode == 0o600)
 
     def _cut_back_torn_append(self) -> None:
         """With the lock just taken, before any change: a record that a writer killed in

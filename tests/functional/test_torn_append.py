@@ -211,3 +211,70 @@ def test_a_server_takes_no_torn_record_of_another_list_either(tmp_path) -> None:
         assert etrn("127.0.0.6") == 459                  # only the start of a record
     finally:
         server.shut_down()
+
+
+def test_a_hand_edit_of_credentials_that_moves_the_last_record_loses_nothing(cl, qroot) -> None:
+    # The journal holds no records of a member of credentials, so its torn record is
+    # known by sizes alone. An editor that writes the member in place, without an
+    # earlier line and without the last newline, leaves a size that fits those sizes:
+    # that is no torn record (it does not start a line where the append began), and
+    # cutting there would leave the start of the last user's password as a record.
+    for host, user, password in (("a.example", "ua", "pa"), ("b.example", "ub", "pb"),
+                                 ("c.example", "uc", "a-much-longer-password")):
+        done = cl("addsmtple", f"*HOSTAUTH HOSTNAME({host}) USERNAME({user}) "
+                               f"PASSWORD('{password}')")
+        assert done.returncode == 0, done.stderr
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "HOSTAUTH"
+    records = path.read_bytes().splitlines()
+    with path.open("r+b") as f:                      # in place: the same file
+        edited = b"\n".join(records[1:])             # a.example gone, no last newline
+        f.write(edited)
+        f.truncate()
+    result = cl("addsmtple", "*HOSTAUTH HOSTNAME(d.example) USERNAME(ud) PASSWORD('pd')")
+    assert result.returncode == 0, result.stderr
+    assert "TCP2675" not in result.stdout + result.stderr
+    assert path.read_bytes().splitlines()[:2] == records[1:]
+
+
+def test_a_journal_record_without_its_records_cuts_nothing_from_a_list(cl, qroot) -> None:
+    # Only a member of credentials has its records left out of the journal; a list's
+    # record without them (a journal made by hand) says nothing of what was written,
+    # and sizes alone must not cut whole records of it.
+    setup(cl)
+    for address in ("10.0.1.2", "10.0.1.3", "10.0.1.4"):
+        assert add(cl, address).returncode == 0
+    path = qroot / "QUSRSYS" / journal.JOURNAL
+    text = path.read_bytes().splitlines(keepends=True)
+    last = json.loads(text[-1])
+    del last["records"]
+    last["before"][1] -= 50                             # as if the last three were one,
+    last["after"][1] += 10                              # and longer
+    text[-1] = json.dumps(last, separators=(",", ":")).encode() + b"\n"
+    path.write_bytes(b"".join(text))
+    with member(qroot).open("r+b") as f:               # the last newline taken away
+        f.truncate(member(qroot).stat().st_size - 1)
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0 and "TCP2675" not in result.stdout + result.stderr
+    assert lines(qroot) == [f"10.0.1.{n} 255.255.255.255" for n in (1, 2, 3, 4, 30)]
+
+
+def test_a_torn_first_record_of_a_new_member(cl, qroot) -> None:
+    # The first entry of a list whose member does not exist yet: the journal's record
+    # has no size before (null), the member's start. "2001:db8::1 128" torn as
+    # "2001:db8::1 12" would be a /12 that relays for a sixteenth of 2000::/3.
+    setup(cl)
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "ACCEPTIP6"
+    assert not path.exists()
+    killed = cl("addsmtple", "*ACCEPTIP6 IP6NETADR('2001:db8::1') IP6PFX(128)",
+                env={journal.FAULT_ENV: "after-journal"})
+    assert killed.returncode == -signal.SIGKILL
+    record = json.loads((qroot / "QUSRSYS" / journal.JOURNAL).read_bytes().splitlines()[-1])
+    assert record["before"] is None and record["records"][0].endswith(" 128")
+    with path.open("ab") as f:
+        f.write(record["records"][0][:-1].encode())
+    assert not relays(qroot, "2001:db0::7")
+    result = cl("addsmtple", "*ACCEPTIP6 IP6NETADR('2001:db8::2') IP6PFX(128)")
+    assert result.returncode == 0, result.stderr
+    assert "TCP2675 " in result.stderr, result.stderr
+    assert path.read_text().splitlines() == ["2001:db8::2 128"]
+    assert not relays(qroot, "2001:db0::7")
