@@ -264,6 +264,8 @@ class CommitProcess:
         self.log = log                   # a JobLog: a commit process that died is news
         self._process: subprocess.Popen | None = None
         self._frames: asyncio.WriteTransport | None = None
+        self._outgoing: list[bytes] = []      # frames of this turn of the loop
+        self._flushing = False
         self._flow: _FlowControl | None = None
         self._answers: _Answers | None = None
         self._closing = False
@@ -313,8 +315,29 @@ class CommitProcess:
         return self._answers
 
     def _send(self, queue_id: str, op: bytes, *parts: bytes) -> None:
+        """Frames sent in one turn of the event loop (the sessions that ended DATA on
+        the same wake-up of the job) go in one write, from a callback of the loop's
+        next turn, which does not wait (a callback is ready): one system call and one
+        wake-up of the commit process for all of them, and one batch, where the first
+        frame's own write would wake it for a batch of one while the next followed
+        microseconds later. Measured (bench_throughput, -d, same run): commit
+        processes 187-220 us a message against 233-307, -s 50 -d 1.29-1.31 times the
+        messages a second. A W piece goes at once, with what waits before it: drain()
+        measures what the pipe's transport holds."""
         size = sum(map(len, parts))
-        self._frames.writelines((b"%s %s %d\n" % (queue_id.encode(), op, size), *parts))
+        self._outgoing.append(b"%s %s %d\n" % (queue_id.encode(), op, size))
+        self._outgoing.extend(parts)
+        if op == b"W":
+            self._flush()
+        elif not self._flushing:
+            self._flushing = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flushing = False
+        outgoing, self._outgoing = self._outgoing, []
+        if outgoing and self._frames is not None:
+            self._frames.writelines(outgoing)
 
     async def _drain(self) -> None:
         if self._flow is not None:
@@ -324,6 +347,7 @@ class CommitProcess:
         """After the last session: end the input, let the commit process finish the
         messages it has, wait for it (bounded), then reap it."""
         self._closing = True
+        self._flush()
         if self._frames is not None:
             self._frames.close()
         if self._answers is not None:
@@ -337,6 +361,7 @@ class CommitProcess:
     def _abandon(self) -> str:
         """Drop the pipes and reap the process (it has ended, or is killed now);
         how it ended."""
+        self._outgoing = []                  # frames for the process that ended
         if self._frames is not None:
             if not self._frames.is_closing():
                 self._frames.abort()

@@ -159,6 +159,29 @@ def test_a_failed_file_fsync_with_a_crew_fails_only_that_message(queue_root) -> 
     assert os.listdir(queue_root / "queue" / "tmp") == []
 
 
+def test_a_file_that_cannot_be_made_fails_only_that_message(queue_root) -> None:
+    """A message whose tmp/ file cannot be made (a name taken) fails alone, the file in
+    the way stays, the other messages of its batch are durable."""
+    writer = QueueWriter(queue_root)
+    ids = [writer.new_id() for _ in range(6)]
+    in_the_way = queue_root / "queue" / "tmp" / ids[2]
+    in_the_way.write_bytes(b"not ours")
+    recorder = Recorder(queue_root / "queue" / "incoming")
+    crew = FsyncCrew(4)
+    batches = Batches(queue_root, recorder, crew)
+    batch = batches.commit(ids)
+    batches.close()
+    crew.close()
+    assert isinstance(batch[2].error, FileExistsError)
+    assert not any(e[:2] == ("file", ids[2]) for e in recorder.events)
+    good = ids[:2] + ids[3:]
+    assert all(batch[ids.index(i)].error is None for i in good)
+    assert_every_250_follows_its_fsyncs(recorder.events, good)
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == sorted(good)
+    assert os.listdir(queue_root / "queue" / "tmp") == [ids[2]]
+    assert in_the_way.read_bytes() == b"not ours"
+
+
 def test_a_failed_file_fsync_fails_only_that_message(queue_root) -> None:
     writer = QueueWriter(queue_root)
     ids = [writer.new_id() for _ in range(5)]
@@ -385,6 +408,72 @@ def test_a_dead_commit_process_fails_its_messages_and_is_replaced(queue_root, tm
     assert failure.errno == errno.EPIPE and first != second
     assert os.listdir(queue_root / "queue" / "incoming") == ["B2"]
     assert "TCP3042" in (tmp_path / "000003.QTSMTPSRVP.log").read_text()
+
+
+class RecordingPipe:
+    """Stands for the job's write end of the pipe to its commit process."""
+
+    def __init__(self):
+        self.writes: list[bytes] = []
+        self.closed = False
+
+    def writelines(self, parts) -> None:
+        assert not self.closed
+        self.writes.append(b"".join(parts))
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def abort(self) -> None:
+        self.closed = True
+
+
+def test_the_frames_of_one_turn_of_the_loop_go_in_one_write(queue_root) -> None:
+    """Sessions that end DATA on the same wake-up of the job: one write, one wake-up of
+    the commit process, one batch; a W piece goes at once, after what waits before it."""
+    commit = CommitProcess(QueueWriter(queue_root))
+    pipe = commit._frames = RecordingPipe()
+
+    async def run():
+        commit._send("0C1", b"M", b"abc")
+        commit._send("0C2", b"C", b"de")
+        assert pipe.writes == []                 # not yet: others may follow this turn
+        await asyncio.sleep(0)
+        assert pipe.writes == [b"0C1 M 3\nabc0C2 C 2\nde"]
+        commit._send("0C3", b"M", b"f")
+        commit._send("0C4", b"W", b"gh", b"i")   # at once, and the M before it
+        assert pipe.writes[1:] == [b"0C3 M 1\nf0C4 W 3\nghi"]
+        await asyncio.sleep(0)
+        assert len(pipe.writes) == 2             # nothing sent twice
+        commit._send("0C5", b"A")
+        await commit.close()                     # what waits goes before the end
+        assert pipe.writes[2:] == [b"0C5 A 0\n"] and pipe.closed
+
+    asyncio.run(run())
+    assert [frame for write in pipe.writes for frame in take_frames(bytearray(write))] == [
+        ("0C1", "M", b"abc"), ("0C2", "C", b"de"), ("0C3", "M", b"f"), ("0C4", "W", b"ghi"),
+        ("0C5", "A", b"")]
+
+
+def test_frames_waiting_for_a_commit_process_that_ended_are_not_sent_to_the_next(
+        queue_root) -> None:
+    commit = CommitProcess(QueueWriter(queue_root))
+    old = commit._frames = RecordingPipe()
+
+    async def run():
+        commit._send("0E1", b"M", b"abc")
+        commit._abandon()                        # it ended: its sessions say 451
+        new = commit._frames = RecordingPipe()
+        commit._send("0E2", b"M", b"de")
+        await asyncio.sleep(0)
+        return new
+
+    new = asyncio.run(run())
+    assert old.writes == [] and old.closed
+    assert new.writes == [b"0E2 M 2\nde"]
 
 
 def test_frames_are_taken_whole_and_a_partial_one_waits() -> None:
