@@ -60,14 +60,16 @@ def test_sessions_per_client(new_server):
 
 def test_slow_upload_is_not_cut_but_a_stalled_one_is(new_server):
     server = new_server()
-    server.run("chgsmtpa", "DTATIMEOUT(1) CMDTIMEOUT(30)")
+    # DTATIMEOUT(2) against pauses of 0.25 s: a client or server job held off the CPU
+    # for the rest of a 1 s timeout (a loaded machine) would have cut the upload.
+    server.run("chgsmtpa", "DTATIMEOUT(2) CMDTIMEOUT(30)")
     server.start("SVRJOBS(1)")
     client = server.smtp()
     try:
         assert client.mail("a@client.test")[0] == 250
         assert client.rcpt("postmaster@localhost")[0] == 250
         assert client.docmd("DATA")[0] == 354
-        # Data trickles in for longer than DTATIMEOUT in all, never pausing that long.
+        # Data trickles in for longer than DTATIMEOUT in all (3 s), never pausing that long.
         for n in range(12):
             client.send(b"line %d of a slow upload\r\n" % n)
             time.sleep(0.25)
