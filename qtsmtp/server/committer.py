@@ -330,8 +330,12 @@ class CommitProcess:
         if op == b"W":
             self._flush()
         elif not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            try:
+                asyncio.get_running_loop().call_soon(self._flush)
+            except RuntimeError:          # no loop runs (a session torn down at the end)
+                self._flush()
+            else:
+                self._flushing = True
 
     def _flush(self) -> None:
         self._flushing = False

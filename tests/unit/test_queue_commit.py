@@ -476,6 +476,15 @@ def test_frames_waiting_for_a_commit_process_that_ended_are_not_sent_to_the_next
     assert new.writes == [b"0E2 M 2\nde"]
 
 
+def test_a_frame_sent_with_no_loop_running_goes_at_once(queue_root) -> None:
+    """A session's coroutine closed after its loop ended (its finally abandons the
+    spool) has no next turn of the loop to wait for."""
+    commit = CommitProcess(QueueWriter(queue_root))
+    pipe = commit._frames = RecordingPipe()
+    commit._send("0C6", b"A")
+    assert pipe.writes == [b"0C6 A 0\n"]
+
+
 def test_frames_are_taken_whole_and_a_partial_one_waits() -> None:
     one, two = queue_file("0A"), queue_file("0B", b"y" * 300)
     stream = (b"0A M %d\n" % len(one) + one + b"0B W %d\n" % len(two) + two
