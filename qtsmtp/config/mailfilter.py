@@ -43,7 +43,6 @@ SUBJECT, ORIGIN, FILENAME, TYPE = "*FTRSUBJECT", "*FTRORIGIN", "*FTRFILNAME", "*
 FILTER_TYPES = (SUBJECT, ORIGIN, FILENAME, TYPE)
 _DESCRIBED = {SUBJECT: "subject", ORIGIN: "originator", FILENAME: "attachment file name",
               TYPE: "content type"}
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 REFUSE_REPLY = "550 5.7.1 Message refused by a mail filter of this system"
 
 
@@ -51,7 +50,7 @@ REFUSE_REPLY = "550 5.7.1 Message refused by a mail filter of this system"
 class FilterMatch:
     list_type: str        # *FTRSUBJECT ...
     pattern: str          # the FTRDATA of the entry that matched
-    value: str            # what it matched, control characters shown as ?
+    value: str            # what it matched, what is not printable shown as ?
 
     def reason(self) -> str:
         return f"{_DESCRIBED[self.list_type]} '{self.value}' matches {self.list_type} entry '{self.pattern}'"
@@ -184,8 +183,13 @@ def file_name(name: str) -> str:
 
 
 def shown(value: str) -> str:
-    """A value fit for a log line or a reason file: no control characters, bounded."""
-    return _UNPRINTABLE.sub("?", value)[:200]
+    """A value fit for a log line, a reason file or the operator's terminal
+    (WRKSMTPQTN): bounded, and every character str.isprintable refuses shown as ?: not
+    only C0 and DEL but C1 (CSI, a terminal's escape in one character), U+202E (the
+    rest of the line shown backwards), U+2028 (a line break to str.splitlines), which
+    a subject's encoded words bring as easily."""
+    value = value[:200]
+    return value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
 
 
 def rules_from_entries(entries_by_type: dict[str, list]) -> FilterRules:

@@ -160,3 +160,27 @@ def command(server, name: str, *args: str) -> None:
     result = subprocess.run([script(name), *args], env=server.env, capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_a_subject_cannot_turn_the_quarantine_listing_around(filtering):
+    # What a filter matched is shown to the operator (WRKSMTPQTN, the reason file): a
+    # client's subject may hold U+202E (right-to-left override: the rest of the line reads
+    # backwards), U+2028 (a line break to str.splitlines) or C1's CSI (a terminal's escape
+    # in one byte), all of them encoded words a mail reader decodes.
+    filtering.run("chgsmtpa", "FTRACN(*KEEP)")
+    filtering.start("SVRJOBS(1)")
+    import base64
+    subject = "A Lottery \u202eexe.fdp\u2028\x9b2J won".encode()
+    client = filtering.smtp("127.0.0.2")
+    try:
+        client.sendmail("joe@client.test", ["postmaster"],
+                        b"From: joe@client.test\r\nTo: postmaster\r\nSubject: =?utf-8?b?"
+                        + base64.b64encode(subject) + b"?=\r\n\r\nHello.\r\n")
+    finally:
+        client.quit()
+    eventually(lambda: len(quarantined(filtering)) == 1, "the message in the quarantine")
+    for output in ("OUTPUT(*PRINT)", "OUTPUT(*)"):
+        listing = filtering.run("wrksmtpqtn", output).stdout
+        assert "Lottery " in listing, listing
+        assert not any(c in listing for c in "\u202e\u2028\x9b"), ascii(listing)
+        assert len([line for line in listing.splitlines() if "Lottery" in line]) == 1
