@@ -55,7 +55,10 @@ def test_relayed_with_smtputf8_to_a_hop_that_offers_it(new_server, sinks):
         assert not client.send_message(_message(REMOTE))
     finally:
         client.quit()
-    queued = [json.loads(p.read_bytes().split(b"\n", 1)[0][9:]) for p in server.queued()]
+    # The client job moves the message on (incoming/, active/, gone once relayed) while
+    # we look: stored_messages reads what it lists, looking again if a file moved.
+    queued = [json.loads(m.split(b"\n", 1)[0][9:]) for m in server.stored_messages()
+              if m.startswith(b"QTSMTPQ1 ")]
     assert all(e["smtputf8"] and e["recipients"] == [REMOTE] for e in queued)
     eventually(lambda: len(hub.messages) == 1, "relayed with SMTPUTF8")
     (relayed,) = hub.messages
