@@ -19,6 +19,7 @@ import ssl
 from dataclasses import dataclass, field
 
 from qtsmtp.delivery.downgrade import seven_bit
+from qtsmtp.messages import printable
 from qtsmtp.queue.dsnfields import orcpt_parameter, xtext_encode
 
 CONNECT_TIMEOUT = 30.0
@@ -193,7 +194,9 @@ class Connection:
             text = line.decode("utf-8", "replace").rstrip("\r\n")
             if len(text) < 3 or not text[:3].isdigit():
                 raise SMTPFailure(temporary(f"{self.host} sent a malformed reply: {text[:80]!r}"))
-            lines.append(text[4:])
+            # The next hop's own words, kept in the queue, the journal and DSNs and shown
+            # to the operator (WRKSMTPQ, DSPSMTPJRN): nothing in them a terminal obeys.
+            lines.append(printable(text[4:]))
             if text[3:4] != "-":
                 self.last_reply = Reply(int(text[:3]), "\n".join(lines))
                 return self.last_reply

@@ -133,3 +133,23 @@ def _queue_log(droot) -> str:
     # A queue run reports its deferrals on its own output; the job log may not exist.
     run = droot.run("qtsmtp", "runqueue", "--all")
     return run.stdout + run.stderr
+
+
+def test_a_remote_reply_reaches_the_operator_with_nothing_a_terminal_obeys(droot, sinks):
+    # A reply is text the next hop chose: any server on the Internet mail is sent to.
+    # WRKSMTPQ and DSPSMTPJRN show it to the operator: an OSC that retitles the terminal
+    # and a CSI that clears it must come as text, not act.
+    from support import eventually
+
+    hostile = "451 4.3.0 \x1b]0;owned\x07\x1b[2J\x7f try later"
+    hub = sinks(lambda address, attempt: hostile)
+    droot.run("chgsmtpa", f"FWDHUBSVR('{hub.address}')", "JOURNAL(*YES)")
+    droot.start("SVRJOBS(1)")
+    droot.queue_message("joe@client.test", ["far@remote.test"], b"Subject: t\r\n\r\nx\r\n")
+    eventually(lambda: hub.attempts.get("far@remote.test"), "the first attempt")
+    eventually(lambda: "try later" in droot.run("wrksmtpq").stdout, "the reply kept")
+    eventually(lambda: "try later" in droot.run("dspsmtpjrn").stdout, "the reply journaled")
+    for listing in (droot.run("wrksmtpq").stdout, droot.run("dspsmtpjrn").stdout):
+        assert "try later" in listing
+        assert "\x1b" not in listing and "\x07" not in listing and "\x7f" not in listing, \
+            ascii(listing)
