@@ -541,11 +541,11 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         and AUTH methods, the command loop's task (whose CancelledError's traceback
         holds the loop's frame, and so this object), the reader and the writer (their
         transport's protocol, the writer's protocol are this object), the timer, the
-        callback asyncio's StreamReaderProtocol calls once connected. Then reference counting frees the session, its streams and
-        its envelope at once; otherwise every connection left some 50 objects in
-        reference cycles (the whole session, and more), found and freed only by the
-        cycle collector's passes, which cost the server job about 3 % of its CPU with
-        a connection per message."""
+        callback asyncio's StreamReaderProtocol calls once connected. Then reference
+        counting frees the session, its streams and its envelope at once; otherwise
+        every connection left some 50 objects in reference cycles (the whole session,
+        and more), found and freed only by the cycle collector's passes, which cost the
+        server job about 3 % of its CPU with a connection per message."""
         self._smtp_methods = self._auth_methods = {}
         self._client_connected_cb = None
         self._handler_coroutine = self._reader = self._writer = self._timeout_handle = None
