@@ -8,13 +8,22 @@ written to tmp/, fsynced, renamed into new/ and new/ is fsynced (the Maildir pro
 made durable), with a Return-Path: and a Delivered-To: line in front, as a local
 delivery agent adds them, and LF line ends (a Maildir file is a local file: Dovecot and
 mutt expect the local convention, not the wire's CRLF).
+
+A mailbox's first delivery makes the Maildir whole before anyone can see it: tmp/, new/
+and cur/ are made in a hidden directory beside it (mail/.NAME.PID.N.tmp), which is
+renamed to mail/NAME in one step, and mail/ is fsynced; a reader never finds mail/NAME
+without its new/ (Python's mailbox, Dovecot and mutt take that for no Maildir), and the
+new mailbox is as durable as the message delivered into it. A crash while one is made
+can leave such a hidden directory of empty directories, which nothing reads.
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import re
+import shutil
 import socket
 import time
 from pathlib import Path
@@ -23,6 +32,7 @@ from qtsmtp.store import durable
 from qtsmtp.store.permissions import make_directory
 
 MAIL_DIRECTORY = "mail"
+MAILDIR_PARTS = ("tmp", "new", "cur")
 _SAFE = re.compile(r"[a-z0-9_+=-][a-z0-9._+=-]{0,63}\Z")
 _sequence = itertools.count(1)
 
@@ -62,11 +72,43 @@ def local_line_ends(content: bytes) -> bytes:
 def deliver(root: Path, local_part: str, address: str, sender: str, content: bytes) -> Path:
     """Deliver one message into a Maildir; returns the file in new/."""
     box = mailbox_path(root, local_part)
-    for sub in ("tmp", "new", "cur"):
-        make_directory(box / sub, 0o700)     # mail/ and the box too, whatever the umask
+    whole_mailbox(box)
     unique = f"{time.time_ns() // 1000}.P{os.getpid()}Q{next(_sequence)}.{socket.gethostname()}"
     tmp, final = box / "tmp" / unique, box / "new" / unique
     head = (f"Return-Path: <{_one_line(sender)}>\nDelivered-To: {_one_line(address)}\n"
             .encode("utf-8", "replace"))
     durable.write_file(tmp, final, (head, local_line_ends(content)), 0o600)
     return final
+
+
+def whole_mailbox(box: Path) -> None:
+    """The Maildir ``box``, with its tmp/, new/ and cur/, made if it is not there: whole
+    at once under its name (see the module's docstring), mode 0700 whatever the umask."""
+    if all(os.path.isdir(box / part) for part in MAILDIR_PARTS):
+        return
+    mail = box.parent
+    if not mail.is_dir():
+        make_directory(mail, 0o700)
+        durable.fsync_directory(mail.parent)
+    if box.exists():                 # made by hand, or by a version that made it in steps
+        for part in MAILDIR_PARTS:
+            make_directory(box / part, 0o700)
+        durable.fsync_directory(box)
+        return
+    building = mail / f".{box.name}.{os.getpid()}.{next(_sequence)}.tmp"
+    try:
+        make_directory(building, 0o700)
+        for part in MAILDIR_PARTS:
+            make_directory(building / part, 0o700)
+        durable.fsync_directory(building)
+        try:
+            os.rename(building, box)
+        except OSError as taken:     # made meanwhile by another process: that one stands
+            if taken.errno not in (errno.EEXIST, errno.ENOTEMPTY) or not box.is_dir():
+                raise
+            for part in MAILDIR_PARTS:
+                make_directory(box / part, 0o700)
+        durable.fsync_directory(mail)
+    finally:
+        if building.exists():
+            shutil.rmtree(building, ignore_errors=True)
