@@ -347,23 +347,11 @@ MAX_QUOTED = 512                      # characters of one substituted value
 _NAMED = {"\r": "\\r", "\n": "\\n", "\t": "\\t"}
 
 
-class _Escapes(dict):
-    """What printable escapes -> its escape, and every other character -> itself, filled
-    in as characters come (str.translate looks each one up): after the first time, a
-    character costs a lookup in C. Only a text that is not printable is translated."""
-
-    def __missing__(self, code: int) -> str:
-        char = chr(code)
-        value = char if char.isprintable() else _escaped(char)
-        if len(self) < _ESCAPES_KEPT:   # a client that sends every code point fills no more
-            self[code] = value
-        return value
-
-
-_ESCAPES_KEPT = 4096
-
-
-_ESCAPES = _Escapes()
+# Latin-1 (the controls C0, DEL, C1 and U+00A0, U+00AD -> their escapes, every other
+# character -> itself: translate finds each, no miss to handle) and the undecodable
+# bytes (surrogateescape) -> their escapes: made when first needed, never more (see
+# printable).
+_ESCAPES: dict[int, str] = {}
 
 
 def _escaped(char: str) -> str:
@@ -388,7 +376,35 @@ def printable(text: str) -> str:
     # re costs every CL command's start about 5 ms.)
     if text.isprintable():
         return text
-    return text.translate(_ESCAPES)
+    # The controls from a fixed table, in C; whatever else is left (rare: U+2028, U+202E,
+    # an undecodable byte, an unassigned code point) from a table of that text's own, each
+    # distinct character asked once. A table that kept what clients sent would fill with
+    # one client's characters and look up every other one in Python, in every line after.
+    if not _ESCAPES:
+        _ESCAPES.update((code, char if char.isprintable() else _escaped(char)) for code, char in
+                        ((code, chr(code)) for code in (*range(0x100), *range(0xDC80, 0xDD00))))
+    text = text.translate(_ESCAPES)
+    if text.isprintable():
+        return text
+    return _escape_the_rest(text)
+
+
+def _escape_the_rest(text: str) -> str:
+    """``text`` (no control in it) with each other character str.isprintable refuses as
+    \\xNN, \\uNNNN or \\UNNNNNNNN: what the unicode_escape codec writes for each (one
+    backslash, at its start), all worked out in C, each distinct character once."""
+    from itertools import filterfalse           # only on this rare path
+    refused = list(filterfalse(str.isprintable, set(text)))
+    escapes = "".join(refused).encode("unicode_escape").decode("ascii").split("\\")[1:]
+    table = dict(zip(map(ord, refused), map("\\".__add__, escapes)))
+    if len(_ESCAPES) + len(table) <= _ESCAPES_KEPT:
+        # Kept for the next text: only characters printable refuses, never another,
+        # so a client that sends many fills this and costs no other text anything.
+        _ESCAPES.update(table)
+    return text.translate(table)
+
+
+_ESCAPES_KEPT = 4096
 
 
 def quoted(value) -> str:

@@ -5,6 +5,8 @@ answer for a table of edge cases and for generated text."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -102,8 +104,37 @@ def test_printable_escapes_what_str_isprintable_refuses(text, shown):
 
 
 def test_printable_keeps_a_bounded_table_whatever_a_client_sends():
-    messages.printable("".join(map(chr, range(0xE000, 0xF8FF))) + "\x00")   # private use
+    private_use = "".join(map(chr, range(0xE000, 0xF8FF)))
+    for start in range(0, len(private_use), 100):
+        text = private_use[start:start + 100] + "\x00"
+        assert messages.printable(text) == text.encode("unicode_escape").decode()
     assert len(messages._ESCAPES) <= messages._ESCAPES_KEPT
+    assert messages.printable("\u2028\t") == "\\u2028\\t"
+
+
+def test_a_stream_of_distinct_characters_leaves_printable_as_cheap_as_before():
+    # A server job lives long: what one client sent must not make every later line cost
+    # more. Measured without a clock: the Python calls printable makes for a line of
+    # 500 characters with CR LF in it, after a client sent 5,000 distinct characters
+    # str.isprintable refuses (a table that kept the first 4,096 it saw then looked up
+    # every other character of every line in Python, __missing__, one call each).
+    program = """if True:
+        import sys
+        from qtsmtp import messages
+        for start in range(0xE000, 0xE000 + 5000, 100):
+            messages.printable("".join(map(chr, range(start, start + 100))))
+        line = "HELO x\\r\\n" + "Zürich 北京 Grüße " * 30
+        calls = []
+        sys.setprofile(lambda frame, event, arg: calls.append(event) if event == "call" else None)
+        shown = messages.printable(line)
+        sys.setprofile(None)
+        assert shown.isprintable() and "\\\\r\\\\n" in shown, shown
+        print(len(calls))
+    """
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) < 20, done.stdout
 
 
 DELETED_LINE = re.compile(r"^# *(?:\r\n|\n|\Z)", re.MULTILINE)
