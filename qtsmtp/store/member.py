@@ -394,7 +394,7 @@ class MemberFile:
                         os.fsync(writable)
                         # Not even part of a secret is shown: only its length.
                         text = (f"of {len(torn)} bytes" if self.mode == 0o600 else
-                                torn.strip(b"\n").decode("utf-8", "replace"))
+                                torn.strip(b"\n").decode("utf-8", "surrogateescape"))
                         _cut_back.append(Message("TCP2675", text, self.member, self.file,
                                                  self.library))
                 finally:

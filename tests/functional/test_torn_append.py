@@ -14,12 +14,15 @@ member took it for an entry at once."""
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
 from pathlib import Path
 
 from qtsmtp.config.address import canonical_recipient
 from qtsmtp.config.policyload import PolicySource, compile_policy
 from qtsmtp.store import journal
+from support import script
 
 FAR = canonical_recipient("user@far.example")
 
@@ -161,10 +164,10 @@ def test_a_torn_record_stays_torn_after_hundreds_of_other_changes(cl, qroot, tmp
     # was being added, so its torn start must not become the address 10.0.1.2.
     setup(cl)
     killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2"))
-    script = tmp_path / "reject.clp"
-    script.write_text("".join(f"ADDSMTPLE TYPE(*REJECT) INTNETADR('10.9.{n // 250}.{n % 250 + 1}')\n"
-                              for n in range(600)))
-    done = cl("qtsmtp", "run", str(script))
+    clp = tmp_path / "reject.clp"
+    clp.write_text("".join(f"ADDSMTPLE TYPE(*REJECT) INTNETADR('10.9.{n // 250}.{n % 250 + 1}')\n"
+                           for n in range(600)))
+    done = cl("qtsmtp", "run", str(clp))
     assert done.returncode == 0, done.stderr[-2000:]
     assert (qroot / "QUSRSYS" / journal.JOURNAL).stat().st_size > journal.TAIL_BYTES + 4096
     assert not relays(qroot, "10.0.1.2")             # the server's compile
@@ -278,3 +281,25 @@ def test_a_torn_first_record_of_a_new_member(cl, qroot) -> None:
     assert "TCP2675 " in result.stderr, result.stderr
     assert path.read_text().splitlines() == ["2001:db8::2 128"]
     assert not relays(qroot, "2001:db0::7")
+
+
+def test_tcp2675_shows_a_byte_that_is_not_utf8_as_the_other_messages_do(cl, qroot) -> None:
+    # A record given in another encoding than UTF-8 (a Latin-1 shell): its bytes are
+    # kept as they are, and a message shows one it cannot decode as \xNN, not as U+FFFD
+    # (which would not say which byte it was).
+    assert cl("addsmtple", "*FTRSUBJECT FTRDATA('*first*')").returncode == 0
+    value = "FTRDATA('*caf\udce9 bar*')"            # b"\xe9" from the command line
+    killed = subprocess.run([script("addsmtple"), "*FTRSUBJECT",
+                             value.encode("utf-8", "surrogateescape")],
+                            env={**os.environ, "QTSMTP_ROOT": str(qroot),
+                                 journal.FAULT_ENV: "after-journal"},
+                            capture_output=True, timeout=60)
+    assert killed.returncode == -signal.SIGKILL
+    path = qroot / "QUSRSYS" / "QATMADRLST" / "FTRSUBJECT"
+    with path.open("ab") as f:
+        f.write(b"*caf\xe9 b")
+    result = cl("addsmtple", "*FTRSUBJECT FTRDATA('*third*')")
+    assert result.returncode == 0, result.stderr
+    assert ("TCP2675 Record *caf\\xe9 b at the end of member FTRSUBJECT"
+            in result.stderr), result.stderr
+    assert path.read_bytes() == b"*first*\n*third*\n"
