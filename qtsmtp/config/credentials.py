@@ -26,6 +26,9 @@ from qtsmtp.store.root import SYSTEM_LIBRARY
 CREDENTIALS_FILE, CREDENTIALS_MEMBER = "QATMSMTPC", "AUTH"
 # RFC 7914's interactive parameters: N=2**14, r=8, p=1 (16 MB of memory per check).
 SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_LENGTH = 2 ** 14, 8, 1, 32
+# The shortest stored key checked at all: a digest of n bytes is matched by one
+# password in 256**n, so a record whose hash lost its end would let a guess log on.
+MIN_KEY_LENGTH = 16
 MAX_USER, MAX_PASSWORD = 64, 256
 _DUMMY = None      # a hash checked for unknown users, so they cost a real scrypt too
 
@@ -60,6 +63,8 @@ def check_password(password: str, stored: str) -> bool:
         if not (2 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):
             return False
         expected = _unb64(digest)
+        if len(expected) < MIN_KEY_LENGTH:
+            return False        # a hash cut short (a copy onto a full disk): guessable
         got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=_unb64(salt),
                              n=n, r=r, p=p, maxmem=128 * r * (n + p + 2) + 1024 * 1024,
                              dklen=len(expected))

@@ -360,3 +360,31 @@ def test_after_starttls_the_session_forgets_what_came_before(tls_server):
         assert client.reply().startswith(b"503 "), "an envelope carried over"
     finally:
         client.sock.close()
+
+
+def test_a_cut_password_hash_is_no_hash_a_guess_can_match(tls_server):
+    # A user's record whose hash lost its end (a copy onto a full disk, an editor): a
+    # digest of one byte is matched by one password in 256, and a logon may relay.
+    # Such a record is refused, whatever password is given.
+    import hashlib
+
+    from qtsmtp.config.credentials import _b64
+
+    salt = b"s" * 16
+
+    def key(password: str) -> bytes:
+        return hashlib.scrypt(password.encode(), salt=salt, n=2, r=1, p=1, dklen=32)
+
+    real = key("the real password")
+    guess = next(w for w in (f"guess{n}" for n in range(100_000)) if key(w)[:1] == real[:1])
+    member = tls_server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
+    with member.open("a") as f:
+        f.write(f"bob\tscrypt$2$1$1${_b64(salt)}${_b64(real[:1])}\n")
+    client = tls_client(tls_server)
+    try:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            client.login("bob", guess)
+        assert refused.value.smtp_code == 535
+        client.login("alice", "wonderland")                 # a whole record still logs on
+    finally:
+        client.quit()
