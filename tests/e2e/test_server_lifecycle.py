@@ -76,7 +76,11 @@ def test_a_bad_member_on_reload_keeps_the_last_good_policy(server) -> None:
     eventually(lambda: server.rcpt_code("127.0.9.1", "u@far.example") == 250, "accept entry live")
     accept = server.root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
     good = accept.read_text()
-    accept.write_text(good + "not-an-address\n")
+    # Appended, as an editor's ">>" does: a rewrite (write_text truncates first) could
+    # be read by a job's look while still empty, a valid member without the entry,
+    # which would then be the last good policy.
+    with open(accept, "a") as member:
+        member.write("not-an-address\n")
     eventually(lambda: "TCP3021 Relay policy not reloaded" in server.joblog_text("QTSMTPSRVP"),
                "reload failure logged")
     bad_record = len(good.splitlines()) + 1
