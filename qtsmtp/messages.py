@@ -381,8 +381,10 @@ def printable(text: str) -> str:
     # distinct character asked once. A table that kept what clients sent would fill with
     # one client's characters and look up every other one in Python, in every line after.
     if not _ESCAPES:
-        _ESCAPES.update((code, char if char.isprintable() else _escaped(char)) for code, char in
-                        ((code, chr(code)) for code in (*range(0x100), *range(0xDC80, 0xDD00))))
+        # Made whole, then put in at once (dict.update of a dict, in C): a server job's
+        # other thread never translates with half of it.
+        _ESCAPES.update({code: char if char.isprintable() else _escaped(char) for code, char in
+                         ((code, chr(code)) for code in (*range(0x100), *range(0xDC80, 0xDD00)))})
     text = text.translate(_ESCAPES)
     if text.isprintable():
         return text
