@@ -381,7 +381,9 @@ def last_change_of(library, file: str, member: str) -> dict | None:
     left alone while a script changed others has its last record far from the end."""
     try:
         fd = os.open(os.path.join(os.fspath(library), JOURNAL), os.O_RDONLY | os.O_CLOEXEC)
-    except FileNotFoundError:
+    except OSError:
+        # None, or one this user may not read (the administrator's, 0600: TSTSMTPRLY
+        # run by another user compiles the lists all may read): nothing to go by.
         return None
     named = f'"member":{_string(member)}'.encode("ascii")
     try:

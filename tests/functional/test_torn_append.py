@@ -303,3 +303,36 @@ def test_tcp2675_shows_a_byte_that_is_not_utf8_as_the_other_messages_do(cl, qroo
     assert ("TCP2675 Record *caf\\xe9 b at the end of member FTRSUBJECT"
             in result.stderr), result.stderr
     assert path.read_bytes() == b"*first*\n*third*\n"
+
+
+def test_a_user_who_may_not_read_the_journal_still_tests_relays(tmp_path) -> None:
+    # The journal is the administrator's (mode 0600); the lists are readable by all, and
+    # TSTSMTPRLY by any user compiles the policy from them. A hand-edited open last line
+    # sends that compile to the journal: one it may not read says nothing, and the line
+    # is a record as before, not a TCP9999.
+    import shutil
+    import tempfile
+
+    from support import new_library
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        import pytest
+        pytest.skip("needs root and setpriv(1) to run a command as another user")
+    where = Path(tempfile.mkdtemp(prefix="qtsmtp-open-"))
+    try:
+        where.chmod(0o755)
+        root = new_library(where / "root")
+        env = {**os.environ, "QTSMTP_ROOT": str(root)}
+        for args in (("chgsmtpa", "ALWRLY(*LIST)"), ("addsmtple", "*ACCEPT INTNETADR('10.0.1.1')")):
+            assert subprocess.run([script(args[0]), args[1]], env=env, capture_output=True,
+                                  timeout=60).returncode == 0
+        assert (root / "QUSRSYS" / journal.JOURNAL).stat().st_mode & 0o077 == 0
+        with (root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY").open("ab") as f:
+            f.write(b"10.0.1.7 255.255.255.255")          # no newline: an editor's doing
+        result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 script("tstsmtprly"), "CLIENT('10.0.1.7') RCPT('u@far.example')"],
+                                env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "TCP2680 Relay test: client 10.0.1.7 may send" in result.stdout + result.stderr
+    finally:
+        shutil.rmtree(where, ignore_errors=True)
