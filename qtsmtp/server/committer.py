@@ -281,11 +281,15 @@ class CommitProcess:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "qtsmtp.server.committer", str(self.writer.queue.parent)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self.writer.queue)
-        self._answers = _Answers()
+        answers = _Answers()
         self._frames, self._flow = await loop.connect_write_pipe(_FlowControl,
                                                                  self._process.stdin)
         self._frames.set_write_buffer_limits(high=PIPE_HIGH_WATER)
-        await loop.connect_read_pipe(lambda: self._answers, self._process.stdout)
+        await loop.connect_read_pipe(lambda: answers, self._process.stdout)
+        # Only now, with both pipes there, is it the one sessions use (_running): a
+        # session that asked while it started waits for it (the lock), where it would
+        # have sent frames with no pipe to take them.
+        self._answers = answers
 
     async def open(self, queue_id: str, envelope: dict, first: bytes = b"",
                    keep: int = 0) -> Spool:

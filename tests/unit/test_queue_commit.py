@@ -610,3 +610,27 @@ def test_a_commit_process_that_dies_mid_message_fails_that_message(queue_root) -
 
     asyncio.run(run())
     assert os.listdir(queue_root / "queue" / "incoming") == ["0E2"]
+
+
+@pytest.mark.parametrize("runner", ["asyncio", "uvloop"])
+def test_messages_sent_while_a_dead_commit_process_is_replaced_are_queued(queue_root, runner) -> None:
+    """kill -9 of the commit process, then several sessions end DATA at once: the first
+    starts the replacement; the others, asking while it starts, must wait for it and go
+    to it. (Review of e8f70e9: they were handed the replacement before its pipe was
+    there, so their frames were dropped and their commits waited for an answer that
+    never came, until the client's timeout: no 250, no 451, no message.)"""
+    import uvloop
+    commit = CommitProcess(QueueWriter(queue_root))
+    ids = ["0F1", "0F2", "0F3"]
+
+    async def run():
+        await commit.start()
+        os.kill(commit._process.pid, signal.SIGKILL)
+        await commit._answers.finished.wait()
+        stores = [commit.store(queue_id, envelope(queue_id), b"x\r\n") for queue_id in ids]
+        # Bounded only so that a hang fails the test instead of stopping the run.
+        await asyncio.wait_for(asyncio.gather(*stores), 30)
+        await commit.close()
+
+    (asyncio.run if runner == "asyncio" else uvloop.run)(run())
+    assert sorted(os.listdir(queue_root / "queue" / "incoming")) == ids
