@@ -63,17 +63,56 @@ def tool(name: str, package: str) -> str:
     return found
 
 
+# free_port chooses below the kernel's range of ephemeral ports (ip_local_port_range,
+# 32768-60999 by default), from which every outgoing connection takes its local port: a
+# port chosen there with bind(0) stays free only until the server binds it, and a client
+# connection of the same test (or a delivery attempt) could take it meanwhile. Ports
+# handed out are not handed out again in this process: two servers of one test are
+# given their ports before either binds.
+PORT_FLOOR = 10000
+_handed_out: set[int] = set()
+
+
+def _ephemeral_low() -> int:
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 and on ::1 (the embedded default library binds both)."""
+    """A port free on 127.0.0.1 and on ::1 (the embedded default library binds both),
+    below the ephemeral range, never one this process handed out before."""
+    import random
+    top = _ephemeral_low()
+    if top - PORT_FLOOR < 4096:           # a range moved down: take what bind(0) gives
+        return _bound_zero_port()
+    for _ in range(500):
+        port = random.randrange(PORT_FLOOR, top)
+        if port not in _handed_out and _free_on_both(port):
+            _handed_out.add(port)
+            return port
+    raise RuntimeError("no free port on loopback")
+
+
+def _free_on_both(port: int) -> bool:
+    try:
+        with socket.socket() as s4, socket.socket(socket.AF_INET6) as s6:
+            s4.bind(("127.0.0.1", port))
+            s6.bind(("::1", port))
+    except OSError:
+        return False
+    return True
+
+
+def _bound_zero_port() -> int:
     for _ in range(50):
         with socket.socket() as s4:
             s4.bind(("127.0.0.1", 0))
             port = s4.getsockname()[1]
-            try:
-                with socket.socket(socket.AF_INET6) as s6:
-                    s6.bind(("::1", port))
-            except OSError:
-                continue
+        if port not in _handed_out and _free_on_both(port):
+            _handed_out.add(port)
             return port
     raise RuntimeError("no free port on loopback")
 
