@@ -48,6 +48,7 @@ from qtsmtp.panels.panel import (
 )
 from qtsmtp.panels.relaytest import RelayTestPanel
 from qtsmtp.programs.runner import Outcome
+from qtsmtp.store.member import take_cut_back
 from qtsmtp.store.root import data_root
 
 TITLE = "Work with SMTP List Entries"
@@ -447,12 +448,14 @@ class WorkPanel(Panel):
     def remove(self, row: Row, parameters: str) -> list[Message]:
         if row.problem() is not None:
             # Not an entry (a hand edit): no RMVSMTPLE names it; the line itself goes.
+            # Its lock cuts off a record torn by a command killed adding it (TCP2675),
+            # said first, as a command run through the runner says it.
             try:
                 remove_record(self.root, row.list_type, row.number, row.record)
             except CLError as error:
-                return error.messages
+                return take_cut_back() + error.messages
             member = entrylist.member_file(self.root, row.list_type)
-            return [Message("TCP2672", row.number, member.member)]
+            return take_cut_back() + [Message("TCP2672", row.number, member.member)]
         try:
             text = entrylist.remove_command(row)
         except CLError as error:

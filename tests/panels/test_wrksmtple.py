@@ -283,3 +283,28 @@ def test_report_bad_value_is_a_cl_error(cl):
     result = cl("wrksmtple", "TYPE(*BOGUS)")
     assert result.returncode == 2
     assert "CPD0084" in result.stderr and "CPF0006" in result.stderr
+
+
+def test_option_4_on_a_torn_record_says_it_was_cut_back(term, cl, qroot):
+    # ADDSMTPLE killed in its write left the start of its record; the panel shows it as a
+    # record not valid, and 4=Remove takes the member's lock, which cuts it off
+    # (TCP2675): the operator is told so, not only that the line is no longer there.
+    from qtsmtp.store import journal
+
+    assert cl("addsmtple", "*ACCEPT INTNETADR('10.1.1.1')").returncode == 0
+    killed = cl("addsmtple", "*ACCEPT INTNETADR('10.1.1.25')",
+                env={journal.FAULT_ENV: "after-journal"})
+    assert killed.returncode < 0
+    with (qroot / ACCEPT).open("ab") as f:
+        f.write(b"10.1.1.25 255.2")
+    terminal = open_list(term, "*ACCEPT")
+    terminal.wait_for("record not valid")
+    terminal.keys("Tab", "Tab", "Tab")        # add line: Opt, Type; the first entry's Opt
+    terminal.type("4")                         # on the second row: the torn record
+    terminal.press("Enter", "Confirm Remove of SMTP List Entries")
+    # The line is gone before it is looked for: TCP2651 first (the more severe), and a
+    # '+' for more; F1 shows them all.
+    terminal.press("Enter", lambda lines: lines[-1].startswith("SMTP list entry not found")
+                   and lines[-1].rstrip().endswith("+"))
+    terminal.press("F1", "Record 10.1.1.25 255.2 at the end of member ACCEPTRLY")
+    assert member(qroot, ACCEPT) == "10.1.1.1 255.255.255.255\n"
