@@ -33,7 +33,11 @@ record said, and the reader compiles from the members. In a group commit (``qtsm
 run``) the fsync waits for the group's, with the members'.
 
 The journal stays small: past MAX_BYTES the writer replaces it by a file holding its
-last KEEP_BYTES of records, headed by a "start" line naming the generation before them.
+last KEEP_BYTES of records, headed by a "start" line naming the generation before them
+(and by the last record of each member whose last line is open, should it be older:
+what tells a record torn by a command killed in its append from a hand edit,
+store.member.torn_append_start; its generation is below the start's, so a reader
+passes over it as read).
 A reader that had not read that far finds itself behind the cut and compiles from the
 members; so does one that finds a journal of another ``journal`` id (the file was
 deleted and made again). Files are made with mode 0600 whatever the umask.
@@ -344,19 +348,59 @@ def _start(library, journal_id: str, generation: int, records: bytes) -> tuple[i
 
 
 def _cut(library, journal_id: str, new: bytes) -> tuple[int, int]:
-    """Replace the journal by its last KEEP_BYTES of whole records and ``new``."""
+    """Replace the journal by its last KEEP_BYTES of whole records and ``new``, after
+    the records _still_open carries over."""
     with open(os.path.join(library, JOURNAL), "rb") as f:
         size = os.fstat(f.fileno()).st_size
         f.seek(max(0, size - KEEP_BYTES))
         kept = f.read()
-    if size > KEEP_BYTES:
-        kept = kept[kept.find(b"\n") + 1:]      # from a line start
+        if size > KEEP_BYTES:
+            kept = kept[kept.find(b"\n") + 1:]      # from a line start
+        dropped = size - len(kept)
+        carried = _still_open(library, f.fileno(), dropped, kept + new)
     if kept and not kept.endswith(b"\n"):
         kept += b"\n"                           # a torn line stays a line of its own
     first = next((p for line in kept.split(b"\n")
                   if (p := parse_line(line)) is not None and p.get("op") != START), None)
     generation_before = (first or parse_line(new))["gen"] - 1
-    return _start(library, journal_id, generation_before, kept + new)
+    return _start(library, journal_id, generation_before, carried + kept + new)
+
+
+def _still_open(library, fd: int, dropped: int, later: bytes) -> bytes:
+    """The lines of the journal's first ``dropped`` bytes (those a cut drops) that are
+    the last record of a member whose last line is open, named by no line of ``later``:
+    a record a command killed in its append may have left torn, which the next command
+    tells from a hand edit by that record (store.member.torn_append_start). Carried over
+    the cut, after the start line: their generations are below it, so a job following
+    the journal passes over them as read before. Nearly always none: one stat and one
+    byte read of each member, once a cut."""
+    found = []
+    try:
+        files = [e for e in os.scandir(library) if e.is_dir() and not e.name.startswith(".")]
+        for file in files:
+            for entry in os.scandir(file.path):
+                if entry.name.startswith(".") or not entry.is_file(follow_symlinks=False):
+                    continue
+                with open(entry.path, "rb") as member:
+                    end = os.fstat(member.fileno()).st_size
+                    if end and os.pread(member.fileno(), 1, end - 1) != b"\n":
+                        found.append((file.name, entry.name))
+    except OSError:
+        pass                    # a member it cannot read: nothing carried for it
+    if not found:
+        return b""
+    head = os.pread(fd, min(dropped, SCAN_BYTES), max(0, dropped - SCAN_BYTES))
+    if dropped > SCAN_BYTES:
+        head = head[head.find(b"\n") + 1:]
+    carried = []
+    for file, member in found:
+        named = f'"member":{_string(member)}'.encode("ascii")
+        if _last_naming(later, named, file, member) is not _NONE_HERE:
+            continue            # the journal kept names it still
+        line = _last_line_naming(head, named, file, member)
+        if line is not _NONE_HERE and (parse_line(line) or {}).get("op") == ADD:
+            carried.append(line + b"\n")
+    return b"".join(carried)
 
 
 def parse_line(line: bytes) -> dict | None:
@@ -410,15 +454,23 @@ SCAN_BYTES = 2 * MAX_BYTES
 def _last_naming(tail: bytes, named: bytes, file: str, member: str):
     """The record of the last line of ``tail`` that changed ``file(member)``; None when
     that line is not a record; _NONE_HERE when no line names the member."""
+    line = _last_line_naming(tail, named, file, member)
+    return line if line is _NONE_HERE else parse_line(line)
+
+
+def _last_line_naming(tail: bytes, named: bytes, file: str, member: str):
+    """The last line of ``tail`` that changed ``file(member)``, or that names it and is
+    not a record; _NONE_HERE when no line names the member."""
     end = len(tail)
     while (at := tail.rfind(named, 0, end)) >= 0:
         line_start = tail.rfind(b"\n", 0, at) + 1
         line_end = tail.find(b"\n", at)
-        record = parse_line(tail[line_start:None if line_end < 0 else line_end])
+        line = tail[line_start:None if line_end < 0 else line_end]
+        record = parse_line(line)
         if record is None:
-            return None         # a torn or hand-made line naming it: nothing to go by
+            return line         # a torn or hand-made line naming it: nothing to go by
         if record.get("file") == file and record.get("member") == member:
-            return record
+            return line
         end = line_start
     return _NONE_HERE
 

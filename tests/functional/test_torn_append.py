@@ -336,3 +336,41 @@ def test_a_user_who_may_not_read_the_journal_still_tests_relays(tmp_path) -> Non
         assert "TCP2680 Relay test: client 10.0.1.7 may send" in result.stdout + result.stderr
     finally:
         shutil.rmtree(where, ignore_errors=True)
+
+
+def test_a_torn_record_stays_torn_across_the_journals_cut(cl, qroot, tmp_path) -> None:
+    # Past MAX_BYTES the journal is cut back to its last KEEP_BYTES: a member left alone
+    # meanwhile would lose the record that says its open line is a torn append. The cut
+    # carries that record over, so the start of '10.0.1.25' never becomes 10.0.1.2.
+    setup(cl)
+    killed_append(cl, qroot, "10.0.1.25", len("10.0.1.2"))
+    path = qroot / "QUSRSYS" / journal.JOURNAL
+    first = path.read_bytes().splitlines()[0]
+    clp = tmp_path / "reject.clp"
+    clp.write_text("".join(f"ADDSMTPLE TYPE(*REJECT) "
+                           f"INTNETADR('10.{100 + n // 62500}.{n // 250 % 250}.{n % 250 + 1}')\n"
+                           for n in range(9000)))
+    done = cl("qtsmtp", "run", str(clp))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert path.read_bytes().splitlines()[0] != first           # it was cut back
+    assert not relays(qroot, "10.0.1.2")             # the server's compile
+    # A job that follows the journal across the next cut: it passes over the record
+    # carried over again (a generation it has read), and applies the rest.
+    source = PolicySource(qroot, "mail.test", ("127.0.0.1",))
+    journal_now = path.read_bytes()
+    more = (journal.MAX_BYTES - len(journal_now)) // len(journal_now.splitlines()[-1]) + 300
+    clp.write_text("".join(f"ADDSMTPLE TYPE(*REJECT) INTNETADR('10.200.{n // 250}.{n % 250 + 1}')\n"
+                           for n in range(more)))
+    done = cl("qtsmtp", "run", str(clp))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert len(path.read_bytes()) < len(journal_now)            # cut back again
+    assert b'"member":"ACCEPTRLY"' in path.read_bytes().splitlines()[1]     # carried
+    assert source.reload() is None
+    assert not [n for n in source.notes if n.id == "TCP3024"], [str(n) for n in source.notes]
+    assert not source.current.policy.check_recipient("10.0.1.2", FAR).allowed
+    assert not source.current.policy.check_connect(f"10.200.{(more - 1) // 250}."
+                                                  f"{(more - 1) % 250 + 1}").allowed
+    result = add(cl, "10.0.1.30")
+    assert result.returncode == 0, result.stderr
+    assert "TCP2675 Record 10.0.1.2 " in result.stderr, result.stderr
+    assert lines(qroot) == ["10.0.1.1 255.255.255.255", "10.0.1.30 255.255.255.255"]
