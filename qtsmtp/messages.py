@@ -409,6 +409,13 @@ def _escape_the_rest(text: str) -> str:
 _ESCAPES_KEPT = 4096
 
 
+def question_marked(text: str) -> str:
+    """``text`` with each character str.isprintable refuses as "?": for a place where an
+    escape would not do (a header line, an SMTP reply, a field shown in a column), so
+    that no CR or LF adds a line and nothing there is obeyed by a terminal."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+
+
 def quoted(value) -> str:
     """One value as a message shows it: printable, and at most MAX_QUOTED characters
     (the rest counted, not shown)."""

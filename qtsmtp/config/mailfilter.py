@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from qtsmtp.config import listtypes as lt
 from qtsmtp.config.mimescan import MessageFacts, MimeScanner
+from qtsmtp.messages import question_marked
 
 NONE, KEEP, DISCARD, REFUSE = "*NONE", "*KEEP", "*REJECTMAIL", "*REFUSE"
 ACTIONS = (NONE, KEEP, DISCARD, REFUSE)
@@ -188,8 +189,7 @@ def shown(value: str) -> str:
     only C0 and DEL but C1 (CSI, a terminal's escape in one character), U+202E (the
     rest of the line shown backwards), U+2028 (a line break to str.splitlines), which
     a subject's encoded words bring as easily."""
-    value = value[:200]
-    return value if value.isprintable() else "".join(c if c.isprintable() else "?" for c in value)
+    return question_marked(value[:200])
 
 
 def rules_from_entries(entries_by_type: dict[str, list]) -> FilterRules:

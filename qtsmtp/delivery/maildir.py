@@ -28,6 +28,7 @@ import socket
 import time
 from pathlib import Path
 
+from qtsmtp.messages import question_marked
 from qtsmtp.store import durable
 from qtsmtp.store.permissions import make_directory
 
@@ -59,7 +60,7 @@ def mailbox_path(root: Path, local_part: str) -> Path:
 def _one_line(text: str) -> str:
     """A header value made of what a client sent: control characters made "?", so no
     CR or LF can add a header line (the server refuses them; a queue file may be old)."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else "?" for c in text)
+    return question_marked(text)
 
 
 def local_line_ends(content: bytes) -> bytes:

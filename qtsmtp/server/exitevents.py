@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from qtsmtp.messages import question_marked
+
 CONTINUE, REJECT, ACCEPT = "CONTINUE", "REJECT", "ACCEPT"
 CONNECT, DISCONNECT = "CONNECT", "DISCONNECT"
 # Why a session ended (DISCONNECT's reason): the client said QUIT; it said nothing for
@@ -97,7 +99,7 @@ def checked_verdict(verdict: Verdict) -> Verdict:
         raise ValueError(f"reject code {code} is not 4xx or 5xx")
     text = " ".join(str(verdict.text).split())[:400] or (
         "5.7.1 Refused by exit program" if code >= 500 else "4.7.1 Try again later")
-    return Verdict(REJECT, code, "".join(c if c.isprintable() else "?" for c in text))
+    return Verdict(REJECT, code, question_marked(text))
 
 
 class ExitFailure(Exception):
