@@ -8,8 +8,13 @@ The client is smtp-source (Debian package postfix): 1 KB messages, one recipient
 50 parallel sessions, a new connection per message and, with -d, many messages per
 connection. Every server listens on 127.0.0.1 and keeps its files on the same file
 system (the system's temporary directory; its type is printed, since tmpfs would make
-every fsync free). Each cell is the median of --rounds runs; the servers take turns
-within a round so that they share the machine's moods alike.
+every fsync free), each in a directory of its own that ext4 places in a block group of
+its own (_common.spread_subdirectories): on ext4 without a journal, as here, a file's
+create skips every inode its group freed in the last minutes, so a server sharing a
+group with the discarding Postfix, or with the last test run, pays hundreds of
+microseconds a message for them (measured: 250-500 us a create in /tmp against 23 us).
+Each cell is the median of --rounds runs; the servers take turns within a round so that
+they share the machine's moods alike.
 
 The servers, and what each has made durable before it says 250 after DATA:
 
@@ -34,10 +39,11 @@ The servers, and what each has made durable before it says 250 after DATA:
   acknowledged. So Postfix gives at most qtsmtp's durability, never more. Its run also
   pays for delivering (discarding) and removing each message, in other processes on the
   same CPUs: work qtsmtp's queue does not do yet.
-- postfix-hold: the same instance, on a second port whose smtpd puts every message on
-  hold (check_client_access static:HOLD): the same receive path and fsync, then the file
-  stays in hold/ and nothing else runs. Postfix's receive path alone, as measured for
-  qtsmtp.
+- postfix-hold: a second private instance, configured as the first, whose smtpd puts
+  every message on hold (check_client_access static:HOLD): the same receive path and
+  fsync, then the file stays in hold/ and nothing else runs. Postfix's receive path
+  alone, as measured for qtsmtp. An instance of its own, so that the first one's
+  removed files never slow its creates.
 - aiosmtpd 1.4 bare: one process, a handler that answers 250 and keeps nothing. No
   policy, no disk: the ceiling of the SMTP state machine qtsmtp is built on. It runs on
   asyncio's own event loop (pure-Python selector loop and transports), as aiosmtpd does
@@ -52,7 +58,7 @@ fsyncs), sharing the port with SO_REUSEPORT, plus its supervisor and its client 
 master, up to 100 smtpd, cleanup, qmgr, trivial-rewrite and, for postfix, discard.
 Printed under the table: the CPU time per message of smtp-source itself (it shares the
 CPUs: a busier machine costs it more per message too), and of each server's processes
-(Postfix's is the whole instance, both smtpd ports together: not shown); then qtsmtp's
+(Postfix's daemons come and go: not shown); then qtsmtp's
 split into its server jobs (the SMTP sessions) and their commit processes (the disk).
 
 Postfix settings that differ from its defaults, and why: smtpd_peername_lookup = no
@@ -68,7 +74,7 @@ self-signed RSA 2048 certificate (openssl req, as the tests make theirs):
 
 - qtsmtp-tls: a second qtsmtp, as the first, with TLSCERT and TLSKEY set (so STARTTLS is
   offered); the same durable receive path.
-- postfix-tls: a third smtpd of the Postfix instance, with smtpd_tls_security_level=may
+- postfix-tls: a second smtpd of postfix-hold's instance, with smtpd_tls_security_level=may
   and the certificate, and postfix-hold's hold restriction: Postfix's receive path and
   fsync with STARTTLS, nothing delivered (so the same work as qtsmtp-tls; tlsmgr runs,
   as Postfix's TLS wants). Postfix's TLS defaults otherwise (TLS 1.3 here, as Python's).
@@ -106,7 +112,8 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from _common import (CHECKOUT, THIS, PrivatePostfix, Version, children, free_port, jobs,
-                     new_root, server_running, wait_for_greeting)
+                     new_root, own_block_group, server_running, spread_subdirectories,
+                     wait_for_greeting)
 
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
 TLS_SOURCE = Path(__file__).resolve().parent / "tls_source.py"
@@ -245,6 +252,12 @@ def file_system_type(path: Path) -> str:
     return fstype
 
 
+def where_queues_are(not_spread: str | None) -> str:
+    if not_spread is None:
+        return "each server's in a block group of its own"
+    return f"in one directory ({not_spread}: not spread over block groups)"
+
+
 # --- qtsmtp -------------------------------------------------------------------------------
 
 class Qtsmtp:
@@ -347,14 +360,14 @@ relay_transport = discard:
 local_transport = discard:
 smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
 """
-# The second smtpd: every message goes to the hold queue.
-POSTFIX_HOLD_SMTPD = """\
-127.0.0.1:{port} inet n - n - - smtpd
-  -o smtpd_recipient_restrictions=check_client_access,static:HOLD,permit_mynetworks,reject
+# postfix-hold's instance: every message goes to the hold queue.
+POSTFIX_HOLD_MAIN_CF = POSTFIX_MAIN_CF + """\
+smtpd_recipient_restrictions = check_client_access, static:HOLD, permit_mynetworks, reject
 """
-# The third (postfix-tls): the second's, with STARTTLS offered; and tlsmgr, which
-# Postfix's TLS uses for its session cache and random numbers.
-POSTFIX_TLS_SMTPD = POSTFIX_HOLD_SMTPD + """\
+# Its second smtpd (postfix-tls): STARTTLS offered; and tlsmgr, which Postfix's TLS uses
+# for its session cache and random numbers.
+POSTFIX_TLS_SMTPD = """\
+127.0.0.1:{port} inet n - n - - smtpd
   -o smtpd_tls_security_level=may
   -o smtpd_tls_cert_file={cert}
   -o smtpd_tls_key_file={key}
@@ -363,24 +376,10 @@ tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 
 
 class Postfix(PrivatePostfix):
-    """The private instance, with the hold smtpd of postfix-hold on a second port."""
+    """postfix: a private instance that discards every message it queued."""
 
-    def __init__(self, top: Path, certificate: tuple[Path, Path] | None = None):
-        self.hold = PostfixHold(self)
-        self.tls = PostfixHold(self, TLS_POSTFIX) if certificate else None
-        services = POSTFIX_HOLD_SMTPD.format(port=self.hold.port)
-        if certificate:
-            services += POSTFIX_TLS_SMTPD.format(port=self.tls.port, cert=certificate[0],
-                                                 key=certificate[1])
-        super().__init__(top, POSTFIX_MAIN_CF, services)
-
-    @contextmanager
-    def running(self):
-        with super().running():
-            wait_for_greeting(self.hold.port, "postfix (hold)")
-            if self.tls is not None:
-                wait_for_greeting(self.tls.port, "postfix (STARTTLS)")
-            yield self
+    def __init__(self, top: Path):
+        super().__init__(top, POSTFIX_MAIN_CF)
 
     def settle(self) -> None:
         # qmgr and discard work through the queue after the 250s: let them finish, so
@@ -393,13 +392,42 @@ class Postfix(PrivatePostfix):
         return None          # discarded: counted once, at the end (sent())
 
 
-class PostfixHold:
-    """The private instance's second smtpd (or the third, postfix-tls): every message
-    goes to the hold queue."""
+class PostfixHold(PrivatePostfix):
+    """postfix-hold: a second private instance, whose smtpd puts every message on hold;
+    with a certificate, a second smtpd of it offers STARTTLS (postfix-tls). An instance
+    of its own, in a block group of its own: the discarding instance removes a file for
+    every message, and in a shared queue those removals would make every hold file's
+    create slower (spread_subdirectories)."""
 
-    def __init__(self, postfix: Postfix, name: str = "postfix-hold"):
-        self.postfix = postfix
-        self.name = name
+    name = "postfix-hold"
+
+    def __init__(self, top: Path, certificate: tuple[Path, Path] | None = None):
+        self.tls = PostfixTls(self) if certificate else None
+        services = "" if certificate is None else POSTFIX_TLS_SMTPD.format(
+            port=self.tls.port, cert=certificate[0], key=certificate[1])
+        super().__init__(top, POSTFIX_HOLD_MAIN_CF, services)
+
+    @contextmanager
+    def running(self):
+        with super().running():
+            if self.tls is not None:
+                wait_for_greeting(self.tls.port, "postfix (STARTTLS)")
+            yield self
+
+    def settle(self) -> None:
+        pass
+
+    def kept(self) -> int:
+        return self.queued("hold")
+
+
+class PostfixTls:
+    """postfix-tls: the hold instance's second smtpd, with STARTTLS."""
+
+    name = TLS_POSTFIX
+
+    def __init__(self, instance: PostfixHold):
+        self.instance = instance
         self.port = free_port()
 
     @contextmanager
@@ -410,7 +438,7 @@ class PostfixHold:
         pass
 
     def kept(self) -> int:
-        return self.postfix.queued("hold")
+        return self.instance.kept()
 
 
 # --- the run ------------------------------------------------------------------------------
@@ -589,39 +617,39 @@ def main() -> int:
     import aiosmtpd
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-") as tmp, ExitStack() as stack:
         top = Path(tmp)
+        not_spread = spread_subdirectories(top)
         servers, tls_servers = [], []         # measured with smtp-source / tls_source
         if scenarios:
-            (top / "qtsmtp").mkdir()
-            servers = [Qtsmtp(top / "qtsmtp")] + ([] if args.no_peers else [BareAiosmtpd()])
+            servers = [Qtsmtp(own_block_group(top, "qtsmtp"))] + (
+                [] if args.no_peers else [BareAiosmtpd()])
             if args.aiosmtpd_uvloop and not args.no_peers:
                 servers.append(BareAiosmtpd("uvloop"))
             if args.filters_journal:
-                (top / "filtered").mkdir()
-                servers.append(Qtsmtp(top / "filtered", FILTERED,
+                servers.append(Qtsmtp(own_block_group(top, "filtered"), FILTERED,
                                       attributes="FTRACN(*KEEP) JOURNAL(*YES)",
                                       entries=FILTER_ENTRIES))
             if args.baseline is not None:
-                (top / "baseline").mkdir()
-                servers.append(Qtsmtp(top / "baseline", BASELINE,
+                servers.append(Qtsmtp(own_block_group(top, "baseline"), BASELINE,
                                       Version(args.baseline, top / "baseline-code")))
         certificate = None
         if tls_scenarios:
             certificate = make_certificate(top / "tls")
-            (top / "qtsmtp-tls").mkdir()
-            tls_servers.append(Qtsmtp(top / "qtsmtp-tls", TLS_QTSMTP, attributes=(
+            tls_servers.append(Qtsmtp(own_block_group(top, "qtsmtp-tls"), TLS_QTSMTP, attributes=(
                 f"TLSCERT('{certificate[0]}') TLSKEY('{certificate[1]}')")))
-        postfix = None
+        postfix = hold = None
         if why_not is None and not args.no_peers:
             top.chmod(0o755)           # Postfix's daemons (user postfix) pass through it
-            (top / "postfix").mkdir()
-            postfix = Postfix(top / "postfix", certificate)
-            stack.enter_context(postfix.running())
             if scenarios:
-                servers += [postfix, postfix.hold]
-            if postfix.tls is not None:
-                tls_servers.append(postfix.tls)
+                postfix = Postfix(own_block_group(top, "postfix"))
+                stack.enter_context(postfix.running())
+            hold = PostfixHold(own_block_group(top, "postfix-hold"), certificate)
+            stack.enter_context(hold.running())
+            if scenarios:
+                servers += [postfix, hold]
+            if hold.tls is not None and tls_scenarios:
+                tls_servers.append(hold.tls)
         for server in servers + tls_servers:
-            if server is not postfix:
+            if server not in (postfix, hold):
                 stack.enter_context(server.running())
         for server in servers:
             server.settle()
@@ -629,11 +657,12 @@ def main() -> int:
         for server in tls_servers:
             tls_source(server.port, 10, WARM_UP_MESSAGES, False)
         version = ""
-        if postfix is not None:
-            version = subprocess.run(["postconf", "-c", str(postfix.config), "-h", "mail_version"],
+        if hold is not None:
+            version = subprocess.run(["postconf", "-c", str(hold.config), "-h", "mail_version"],
                                      capture_output=True, text=True).stdout.strip()
         print(f"1 KB messages, {args.messages} messages per run, median of "
-              f"{args.rounds} rounds; {os.cpu_count()} CPUs; queues on {file_system_type(top)}; "
+              f"{args.rounds} rounds; {os.cpu_count()} CPUs; queues on {file_system_type(top)}, "
+              f"{where_queues_are(not_spread)}; "
               f"Python {sys.version.split()[0]}, aiosmtpd {aiosmtpd.__version__}, "
               f"Postfix {version or 'not run: ' + str(why_not or '--no-peers')}; "
               f"qtsmtp {checkout_version()}; "
