@@ -123,17 +123,37 @@ def _request_retry(queue: Path, name: str) -> None:
     (queue / qformat.RETRY / name).touch()
 
 
+_LISTED_STATES = (qformat.MAILDROP, qformat.INCOMING, qformat.ACTIVE, qformat.DEFERRED,
+                  qformat.CORRUPT)
+
+
+def _where_now(queue: Path, queue_id: str, listed_in: str) -> tuple[str, dict] | None:
+    """The message's state directory and envelope, looked up again where it was not
+    found: the client job moves messages while WRKSMTPQ lists (incoming to active,
+    active to deferred or away, deferred back to active). None: delivered meanwhile."""
+    for state_name in (listed_in, *(s for s in _LISTED_STATES if s != listed_in)):
+        try:
+            return state_name, qformat.read_envelope(queue / state_name / queue_id)
+        except FileNotFoundError:
+            continue
+        except (OSError, ValueError):
+            return state_name, {}          # there, but not readable: a row all the same
+    return None
+
+
 def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
     queue = qformat.queue_directory(root)
     rows = []
-    for state_name in (qformat.MAILDROP, qformat.INCOMING, qformat.ACTIVE, qformat.DEFERRED, qformat.CORRUPT):
-        for queue_id in qstates.listing(queue, state_name):
-            if only != "*ALL" and queue_id != only:
+    shown = set()              # a message that moved on is listed once, where it is now
+    for listed_in in _LISTED_STATES:
+        for queue_id in qstates.listing(queue, listed_in):
+            if (only != "*ALL" and queue_id != only) or queue_id in shown:
                 continue
-            try:
-                envelope = qformat.read_envelope(queue / state_name / queue_id)
-            except (OSError, ValueError):
-                envelope = {}
+            found = _where_now(queue, queue_id, listed_in)
+            if found is None:
+                continue
+            state_name, envelope = found
+            shown.add(queue_id)
             state = qstates.read_state(queue, queue_id)
             recipients = envelope.get("recipients", [])
             pending = [r for r in recipients if not state or
