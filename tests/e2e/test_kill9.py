@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import signal
 import smtplib
 import threading
@@ -11,22 +10,11 @@ import threading
 from support import children_named, eventually, process_running
 
 
-
-def _worker_serving(server, client_port: int) -> int:
-    """The pid of the server job whose log shows the session from ``client_port``."""
-    pattern = re.compile(rf"TCP3051 127\.0\.0\.\d+:{client_port} session started")
-    for job in server.jobs():
-        if job["name"] == "QTSMTPSRVP":
-            if pattern.search(server.log_of(job)):
-                return job["pid"]
-    return 0
-
-
 def test_kill_the_job_serving_a_session_in_data(server) -> None:
     client = server.in_data("127.0.0.2", b"Subject: doomed\r\nMessage-ID: <doomed@test>\r\n\r\n"
                                          b"half a message\r\n")
     port = client.sock.getsockname()[1]
-    pid = eventually(lambda: _worker_serving(server, port), "the session in a job log")
+    pid = eventually(lambda: server.job_serving(port), "the session in a job log")
     committer = eventually(lambda: children_named(pid, "QTSMTPQCOMMIT"), "its commit process")
     assert len(committer) == 1
     os.kill(pid, signal.SIGKILL)

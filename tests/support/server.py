@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import smtplib
 import subprocess
@@ -103,6 +104,15 @@ class Server:
     @staticmethod
     def alive(job: dict) -> bool:
         return process_running(job["pid"], job.get("pid_start", 0))
+
+    def job_serving(self, client_port: int) -> int:
+        """The pid of the server job whose log shows the session from ``client_port``
+        (0 while none does yet)."""
+        pattern = re.compile(rf"TCP3051 127\.0\.0\.\d+:{client_port} session started")
+        for job in self.jobs():
+            if job["name"] == "QTSMTPSRVP" and pattern.search(self.log_of(job)):
+                return job["pid"]
+        return 0
 
     def log_of(self, job: dict) -> str:
         """One job's log; "" while a new job's record is there before its log is."""
