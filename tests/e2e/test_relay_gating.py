@@ -7,6 +7,7 @@ waits (bounded) for the next connection to see the change.
 
 from __future__ import annotations
 
+import os
 import smtplib
 
 import pytest
@@ -21,18 +22,25 @@ def wait_for_rcpt(server, source: str, recipient: str, code: int, host: str = "1
                f"RCPT {recipient} from {source} answered {code}")
 
 
-def test_closed_by_default_but_local_mail_and_null_sender_accepted(server) -> None:
-    client = server.smtp("127.0.0.2")
-    assert client.mail("<>")[0] == 250                      # never refuse the null sender
-    code, text = client.rcpt(FAR)
-    assert (code, text) == (550, b"5.7.1 Relaying denied")
-    assert client.rcpt("postmaster")[0] == 250              # local: not a relay
-    # The refused RCPT ended nothing: the session and the transaction go on.
-    code, text = client.data(b"Subject: e2e\r\nMessage-ID: <closed@test>\r\n\r\nbody\r\n")
-    assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
-    client.quit()
-    queue_id = text.split()[-1].decode()
-    stored = server.queue_file(queue_id)
+def test_closed_by_default_but_local_mail_and_null_sender_accepted(server_root) -> None:
+    server = server_root
+    # The queued file is read below: held, the local delivery cannot take it first.
+    lock = server.hold_delivery()
+    try:
+        server.start("SVRJOBS(2)")
+        client = server.smtp("127.0.0.2")
+        assert client.mail("<>")[0] == 250                  # never refuse the null sender
+        code, text = client.rcpt(FAR)
+        assert (code, text) == (550, b"5.7.1 Relaying denied")
+        assert client.rcpt("postmaster")[0] == 250          # local: not a relay
+        # The refused RCPT ended nothing: the session and the transaction go on.
+        code, text = client.data(b"Subject: e2e\r\nMessage-ID: <closed@test>\r\n\r\nbody\r\n")
+        assert code == 250 and text.startswith(b"2.0.0 Ok: queued as ")
+        client.quit()
+        queue_id = text.split()[-1].decode()
+        stored = server.queue_file(queue_id)
+    finally:
+        os.close(lock)
     header, _, message = stored.partition(b"\n")
     assert b'"recipients":["postmaster"]' in header and b'"sender":""' in header
     # RFC 2505 item 2: the real client address and the HELO it gave.

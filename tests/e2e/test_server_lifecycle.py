@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import socket
@@ -98,7 +99,18 @@ def test_autostart_honours_the_attribute(server_root) -> None:
     assert "TCP3001" in result.stdout
 
 
-def test_end_lets_a_session_in_data_finish_and_says_421_to_idle_ones(server) -> None:
+def test_end_lets_a_session_in_data_finish_and_says_421_to_idle_ones(server_root) -> None:
+    server = server_root
+    # Held: the client job, ending too, cannot deliver the message to postmaster first.
+    lock = server.hold_delivery()
+    try:
+        _end_while_in_data(server)
+    finally:
+        os.close(lock)
+
+
+def _end_while_in_data(server) -> None:
+    server.start("SVRJOBS(2)")
     idle = server.smtp("127.0.0.2")
     busy = server.in_data("127.0.0.3", b"Subject: in flight\r\n\r\nfirst half\r\n")
     supervisor = server.job_pids("QTSMTPSRVD")[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import email
 import email.policy
 import json
+import os
 import smtplib
 
 from support import eventually
@@ -53,6 +54,7 @@ def test_dsn_parameters_are_checked_kept_and_passed_to_a_hop_that_offers_dsn(new
     hub = sinks(extra=["DSN"])
     server = new_server(f"FWDHUBSVR('{hub.address}')")
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
+    lock = server.hold_delivery()       # the queued envelope is read before it is relayed
     server.start("SVRJOBS(1)")
     client = server.smtp()
     try:
@@ -69,11 +71,14 @@ def test_dsn_parameters_are_checked_kept_and_passed_to_a_hop_that_offers_dsn(new
                                                "ORCPT=rfc822;Far+2BX@Remote.test"])[0] == 250
     finally:
         client.quit()
-    queue_id = _send(server, "a@client.test", ["far@remote.test"],
-                     mail_options=["RET=HDRS", "ENVID=Env+2B1"],
-                     rcpt_options={"far@remote.test": ["NOTIFY=SUCCESS,FAILURE",
-                                                       "ORCPT=rfc822;Far+2BX@Remote.test"]})
-    kept = _envelope(server, queue_id)
+    try:
+        queue_id = _send(server, "a@client.test", ["far@remote.test"],
+                         mail_options=["RET=HDRS", "ENVID=Env+2B1"],
+                         rcpt_options={"far@remote.test": ["NOTIFY=SUCCESS,FAILURE",
+                                                           "ORCPT=rfc822;Far+2BX@Remote.test"]})
+        kept = _envelope(server, queue_id)
+    finally:
+        os.close(lock)
     assert (kept["ret"], kept["envid"]) == ("HDRS", "Env+1")
     assert kept["dsn"] == {"far@remote.test": {"notify": ["SUCCESS", "FAILURE"],
                                                "orcpt": "rfc822;Far+X@Remote.test"}}
@@ -190,21 +195,25 @@ def test_no_report_to_a_sender_the_client_was_not_trusted_for(new_server, sinks)
     server.run("addsmtple", "TYPE(*ACCEPT)", "INTNETADR('127.0.0.2')")
     (server.root / "mail").mkdir(exist_ok=True)
     (server.root / "mail" / "postmaster").write_text("not a Maildir: local delivery fails\n")
-    server.start("SVRJOBS(1)")
-    attack = b"From: victim@far.example\r\nSubject: BUY CHEAP PILLS\r\n\r\nspam text\r\n"
-    client = server.smtp("127.0.0.3")
+    lock = server.hold_delivery()      # the queued envelopes are read before delivery fails
     try:
-        assert client.mail("victim@far.example")[0] == 250
-        assert client.rcpt("someone@far.example")[0] == 550          # denied relay
-        assert client.rcpt("postmaster@sys.test")[0] == 250           # local: accepted
-        code, text = client.data(attack)
-        assert code == 250, text
-        untrusted = text.decode().rsplit(" ", 1)[1]
+        server.start("SVRJOBS(1)")
+        attack = b"From: victim@far.example\r\nSubject: BUY CHEAP PILLS\r\n\r\nspam text\r\n"
+        client = server.smtp("127.0.0.3")
+        try:
+            assert client.mail("victim@far.example")[0] == 250
+            assert client.rcpt("someone@far.example")[0] == 550      # denied relay
+            assert client.rcpt("postmaster@sys.test")[0] == 250       # local: accepted
+            code, text = client.data(attack)
+            assert code == 250, text
+            untrusted = text.decode().rsplit(" ", 1)[1]
+        finally:
+            client.quit()
+        assert _envelope(server, untrusted)["trusted"] is False
+        trusted = _send(server, "sender@far.example", ["postmaster@sys.test"], body=attack)
+        assert _envelope(server, trusted)["trusted"] is True
     finally:
-        client.quit()
-    assert _envelope(server, untrusted)["trusted"] is False
-    trusted = _send(server, "sender@far.example", ["postmaster@sys.test"], body=attack)
-    assert _envelope(server, trusted)["trusted"] is True
+        os.close(lock)
     eventually(lambda: len(hub.messages) == 1, "the trusted sender's report")
     server.joblog_shows(f"TCP5050 Message {untrusted}: failed notification not sent to "
                         "<victim@far.example>: client 127.0.0.3 was not trusted", "QTSMTPCLTD")

@@ -5,7 +5,6 @@ folded, not refused. Loopback only; every send is bounded in bytes."""
 
 from __future__ import annotations
 
-import fcntl
 import os
 import socket
 import threading
@@ -16,17 +15,6 @@ from support import eventually
 MIB = 1024 * 1024
 LINE = b"x" * 998 + b"\r\n"
 CHUNK = LINE * 1024                     # about 1 MiB of well-formed lines
-
-
-def hold_delivery(server) -> int:
-    """Hold the queue's delivery lock, as a queue runner would: the client job delivers
-    nothing, so every accepted message stays in queue/incoming as the server wrote it.
-    Closing the descriptor lets go."""
-    queue = server.root / "queue"
-    queue.mkdir(exist_ok=True)
-    lock = os.open(queue / ".delivery.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    fcntl.flock(lock, fcntl.LOCK_EX)
-    return lock
 
 
 def queued_messages(server) -> list[bytes]:
@@ -157,7 +145,7 @@ def test_smuggling_sequences_are_refused_with_alwbarelf_no(new_server) -> None:
 def test_alwbarelf_yes_accepts_them_and_stores_only_crlf(new_server) -> None:
     server = new_server()
     server.run("chgsmtpa", "ALWBARELF(*YES)")
-    lock = hold_delivery(server)
+    lock = server.hold_delivery()
     try:
         server.start("SVRJOBS(1)")
         for sequence in SMUGGLED:
@@ -176,7 +164,7 @@ def test_alwbarelf_yes_accepts_them_and_stores_only_crlf(new_server) -> None:
 def test_long_lines_are_accepted_and_folded(new_server) -> None:
     """Issue 18 item 5: a header line of 3000 octets used to get 500 Line too long."""
     server = new_server()
-    lock = hold_delivery(server)
+    lock = server.hold_delivery()
     try:
         server.start("SVRJOBS(1)")
         long_header = b"X-Long: " + b"h" * 2992

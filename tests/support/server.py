@@ -8,6 +8,7 @@ test leaves nothing running and nothing on the port.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
@@ -192,6 +193,19 @@ class Server:
             client.quit()
 
     # --- the queue and the mailboxes -----------------------------------------------------
+
+    def hold_delivery(self) -> int:
+        """Hold the queue's delivery lock, as a queue runner would; take it BEFORE start
+        (a running client job holds it). The client job then delivers nothing, so every
+        accepted message stays in queue/incoming as the server wrote it: a test that
+        reads a queue file after the 250 does not race its delivery (a delivered
+        message's queue file is gone). Closing the descriptor lets the client job take
+        the lock and deliver."""
+        queue = self.root / "queue"
+        queue.mkdir(exist_ok=True)
+        lock = os.open(queue / ".delivery.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return lock
 
     def queued(self) -> list[Path]:
         """Every queued message, whichever state the client job has moved it to."""
