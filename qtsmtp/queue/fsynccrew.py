@@ -3,7 +3,7 @@
 One fsync after the other, each waits for the disk and for the one before; at once, the
 file system and the disk serve them together (their writes queued at once, one cache
 flush for several). So the commit process (qtsmtp.server.committer) fsyncs the files of
-a batch at once, one thread each, and renames them only once all have returned
+a batch at once, up to one thread each, and renames them only once all have returned
 (queue.writer.commit_batch). os.fsync lets go of the interpreter lock, so the threads
 wait for the disk together.
 

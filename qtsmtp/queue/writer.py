@@ -157,11 +157,11 @@ def commit_batch(writer: QueueWriter, batch: list[Commit], tmp_fd: int, incoming
     only once the fsync that covers its directory entry has returned, as with
     ``QueueWriter.store``. ``fsync`` is injectable so a test can record the steps.
 
-    ``crew``: the files of a batch are fsynced at once, one thread each (fsync lets go
-    of the interpreter lock; queue.fsynccrew), and renamed once all have returned: the
-    file system serves the fsyncs together (one journal commit for several files, or
-    their writes queued at once), where one after the other each waits for the one
-    before."""
+    ``crew``: the files of a batch are fsynced at once, by the crew's threads and the
+    caller's (fsync lets go of the interpreter lock; queue.fsynccrew), and renamed once
+    all have returned: the file system serves the fsyncs together (one journal commit
+    for several files, or their writes queued at once), where one after the other each
+    waits for the one before."""
     for message in batch:
         if message.data is None:
             continue                        # spooled: written already

@@ -4,15 +4,26 @@ A server job (QTSMTPSRVP) must not say 250 after DATA before the message's file 
 directory entry in incoming/ are fsynced (qtsmtp-queue(5)). Each fsync waits for the
 disk, so the job hands every message to its commit process and goes on serving the
 other sessions; the commit process writes the messages that arrived meanwhile as one
-batch (``queue.commit_batch``: the files fsynced at once, by a thread each, then
-renamed, then ONE directory fsync for the batch) and answers for each. It is a process
-rather than a thread of the job because a Python thread pays for every system call
-twice, releasing and taking back the interpreter lock that the event loop holds nearly
-all the time: measured here, 20 futex calls a message, more than all the SMTP traffic's
-system calls together (the commit process's own fsync threads, queue.fsynccrew, run
-while its main thread fsyncs too or waits for them). As in
-Postfix, where smtpd hands the message to cleanup, the protocol process never touches
-the queue's files.
+batch (``queue.commit_batch``: the files fsynced at once, by up to FSYNC_THREADS
+threads, its main thread among them, then renamed, then ONE directory fsync for the
+batch) and answers for each. It is a process rather than a thread of the job because a
+Python thread pays for every system call twice, releasing and taking back the
+interpreter lock that the event loop holds nearly all the time: measured here, 20 futex
+calls a message, more than all the SMTP traffic's system calls together (the commit
+process's own fsync threads, queue.fsynccrew, run while its main thread fsyncs too or
+waits for them). As in Postfix, where smtpd hands the message to cleanup, the protocol
+process never touches the queue's files.
+
+The next batch is read only once this one is answered: what arrives meanwhile waits in
+the pipe. Handing a batch's fsyncs and renames to other threads, so that the main
+thread reads and writes the next batch while this one is on the disk (tried: a thread
+for the file fsyncs and renames, one for the directory fsync and the answers), cost
+20-75 us more CPU a message in hand-offs between threads (futex calls 2.9 -> 16.7 a
+message under strace) and gave no steady gain in messages a second on 2 CPUs (0.88 to
+1.12 times this loop's with smtp-source -s 10 -d, 0.89 to 0.93 with -s 10, five runs
+of bench_throughput). In a fresh block group most of a message's time here is the
+kernel's: each fsync about 100 us of CPU (virtio notifications, the wake-up after the
+wait), a create about 20.
 
 A message is spooled as it arrives: the job never holds a whole message (a client may
 send gigabytes), it hands the commit process the message in pieces, and the commit
