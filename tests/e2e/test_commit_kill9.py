@@ -33,6 +33,15 @@ def _waiting_in_pipe(pid: int) -> int:
         os.close(fd)
 
 
+def _state(pid: int) -> str:
+    """The process's state letter in /proc/PID/stat (T: stopped by a signal)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return ""
+
+
 def _commit_processes(server) -> dict[int, list[int]]:
     return {job: children_named(job, "QTSMTPQCOMMIT")
             for job in server.job_pids("QTSMTPSRVP")}
@@ -45,8 +54,11 @@ def test_a_session_waiting_for_a_killed_commit_process_hears_451(server) -> None
     job = eventually(lambda: server.job_serving(port), "the session in a job log")
     committer = eventually(lambda: children_named(job, "QTSMTPQCOMMIT"), "its commit process")[0]
     # Stopped, it cannot answer: the end of DATA reaches its pipe and the session waits.
+    # Stopped for good before the end of DATA goes: a process asleep in its read, woken
+    # by SIGSTOP, takes what is in the pipe first if it gets there before it runs.
     os.kill(committer, signal.SIGSTOP)
     try:
+        eventually(lambda: _state(committer) in ("T", "t"), "the commit process stopped")
         client.send(b".\r\n")
         eventually(lambda: _waiting_in_pipe(committer), "the message handed to the commit process")
     finally:
