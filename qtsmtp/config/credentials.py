@@ -29,6 +29,9 @@ SCRYPT_N, SCRYPT_R, SCRYPT_P, KEY_LENGTH = 2 ** 14, 8, 1, 32
 # The shortest stored key checked at all: a digest of n bytes is matched by one
 # password in 256**n, so a record whose hash lost its end would let a guess log on.
 MIN_KEY_LENGTH = 16
+# The least memory (128 * N * r bytes) a stored hash may make a check cost: below it, a
+# guess is nearly free, on line and for whoever reads a copy of the member.
+MIN_SCRYPT_MEMORY = 1024 * 1024
 MAX_USER, MAX_PASSWORD = 64, 256
 _DUMMY = None      # a hash checked for unknown users, so they cost a real scrypt too
 
@@ -53,23 +56,37 @@ def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
 
 
-def check_password(password: str, stored: str) -> bool:
-    """True when ``password`` matches the stored hash; False for any malformed hash."""
+def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
+    """(N, r, p, salt, digest) of a stored hash fit to check a password against; None
+    for a malformed one, one cut short, or one with parameters so weak that a guess
+    costs next to nothing (a hand edit: the commands always hash with the defaults)."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
-            return False
+            return None
         n, r, p = int(n), int(r), int(p)
         if not (2 <= n <= 2 ** 20 and 1 <= r <= 32 and 1 <= p <= 16):
-            return False
+            return None
+        if 128 * n * r < MIN_SCRYPT_MEMORY:
+            return None
         expected = _unb64(digest)
         if len(expected) < MIN_KEY_LENGTH:
-            return False        # a hash cut short (a copy onto a full disk): guessable
-        got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=_unb64(salt),
-                             n=n, r=r, p=p, maxmem=128 * r * (n + p + 2) + 1024 * 1024,
-                             dklen=len(expected))
+            return None         # a hash cut short (a copy onto a full disk): guessable
+        return n, r, p, _unb64(salt), expected
     except (ValueError, TypeError):
+        return None
+
+
+def check_password(password: str, stored: str) -> bool:
+    """True when ``password`` matches the stored hash; False for any hash _checkable
+    refuses."""
+    checkable = _checkable(stored)
+    if checkable is None:
         return False
+    n, r, p, salt, expected = checkable
+    got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=salt,
+                         n=n, r=r, p=p, maxmem=128 * r * (n + p + 2) + 1024 * 1024,
+                         dklen=len(expected))
     return hmac.compare_digest(got, expected)
 
 
@@ -111,7 +128,9 @@ class CredentialStore:
         """Blocking (one scrypt): call it in a thread."""
         global _DUMMY
         stored = self.users().get(user)
-        if stored is None:
+        if stored is None or _checkable(stored) is None:
+            # An unknown user, or one whose hash is refused, costs a real scrypt too:
+            # the answer's time must not tell a client which names exist.
             if _DUMMY is None:
                 _DUMMY = hash_password("unknown user", salt=b"\0" * 16)
             check_password(password, _DUMMY)

@@ -42,6 +42,18 @@ def test_scrypt_hash_round_trip_and_no_plain_text():
     assert not credentials.check_password("x", "scrypt$99999999$8$1$AA$AA")
 
 
+def test_a_hash_with_parameters_too_weak_is_refused(tmp_path):
+    # The commands hash with N=2**14, r=8; these lines can only come from a hand edit.
+    for weak in (credentials.hash_password("pw", n=2),
+                 credentials.hash_password("pw", n=2 ** 10, r=1)):
+        assert not credentials.check_password("pw", weak), weak
+    assert credentials.check_password("pw", credentials.hash_password("pw", n=2 ** 10))
+    member = credentials.credentials_member(tmp_path)
+    with member.locked():
+        member.replace("weak\t" + credentials.hash_password("pw", n=2) + "\n")
+    assert not credentials.CredentialStore(tmp_path).verify("weak", "pw")
+
+
 def test_store_rereads_a_changed_member(tmp_path):
     store = credentials.CredentialStore(tmp_path)
     assert not store.has_users()
