@@ -183,6 +183,30 @@ class Server:
         client.send(first_part)
         return client
 
+    def load_message(self, source: str, message_id: str, body: bytes,
+                     timeout: float) -> tuple[int, bytes]:
+        """One message of a load test: from ``source``, null sender, to postmaster, with
+        ``message_id`` and ``body``, then END-OF-BODY (a stored copy without it is torn).
+        The reply to its DATA, a refusal too; a session that fails before raises."""
+        client = smtplib.SMTP("127.0.0.1", self.port, source_address=(source, 0),
+                              timeout=timeout)
+        try:
+            client.ehlo("load.test")
+            client.mail("<>")
+            client.rcpt("postmaster")
+            try:
+                reply = client.data(f"Message-ID: {message_id}\r\n\r\n".encode() + body
+                                    + b"END-OF-BODY\r\n")
+            except smtplib.SMTPDataError as refused:
+                reply = refused.smtp_code, refused.smtp_error
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                pass                      # the reply to DATA is what counts
+            return reply
+        finally:
+            client.close()
+
     def rcpt_code(self, source: str, recipient: str, host: str = "127.0.0.1") -> int:
         client = self.smtp(source, host)
         try:
