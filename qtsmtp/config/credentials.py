@@ -32,6 +32,8 @@ MIN_KEY_LENGTH = 16
 # The least memory (128 * N * r bytes) a stored hash may make a check cost: below it, a
 # guess is nearly free, on line and for whoever reads a copy of the member.
 MIN_SCRYPT_MEMORY = 1024 * 1024
+# The most memory hashlib.scrypt may be allowed (its maxmem is a C int).
+MAX_SCRYPT_MEMORY = 2 ** 31 - 1
 MAX_USER, MAX_PASSWORD = 64, 256
 _DUMMY = None      # a hash checked for unknown users, so they cost a real scrypt too
 
@@ -48,11 +50,16 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text + "=" * (-len(text) % 4))
 
 
+def _maxmem(n: int, r: int, p: int) -> int:
+    """What a check with these parameters may allocate: OpenSSL's need plus a margin."""
+    return 128 * r * (n + p + 2) + 1024 * 1024
+
+
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P,
                   salt: bytes | None = None) -> str:
     salt = salt if salt is not None else os.urandom(16)
     digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
-                            maxmem=128 * r * (n + p + 2) + 1024 * 1024, dklen=KEY_LENGTH)
+                            maxmem=_maxmem(n, r, p), dklen=KEY_LENGTH)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(digest)}"
 
 
@@ -69,6 +76,8 @@ def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
             return None
         if 128 * n * r < MIN_SCRYPT_MEMORY:
             return None
+        if n & (n - 1) or _maxmem(n, r, p) > MAX_SCRYPT_MEMORY:
+            return None         # a hand edit scrypt cannot check at all
         expected = _unb64(digest)
         if len(expected) < MIN_KEY_LENGTH:
             return None         # a hash cut short (a copy onto a full disk): guessable
@@ -84,9 +93,11 @@ def check_password(password: str, stored: str) -> bool:
     if checkable is None:
         return False
     n, r, p, salt, expected = checkable
-    got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=salt,
-                         n=n, r=r, p=p, maxmem=128 * r * (n + p + 2) + 1024 * 1024,
-                         dklen=len(expected))
+    try:
+        got = hashlib.scrypt(password.encode("utf-8", "surrogateescape"), salt=salt,
+                             n=n, r=r, p=p, maxmem=_maxmem(n, r, p), dklen=len(expected))
+    except (ValueError, MemoryError):
+        return False            # OpenSSL refused (out of memory): no logon, no traceback
     return hmac.compare_digest(got, expected)
 
 

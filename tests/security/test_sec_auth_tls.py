@@ -365,7 +365,9 @@ def test_after_starttls_the_session_forgets_what_came_before(tls_server):
 def test_a_cut_password_hash_is_no_hash_a_guess_can_match(tls_server):
     # A user's record whose hash lost its end (a copy onto a full disk, an editor): a
     # digest of one byte is matched by one password in 256, and a logon may relay.
-    # Such a record is refused, whatever password is given.
+    # Such a record is refused, whatever password is given. Its parameters are the
+    # weakest a whole hash may have (128 * N * r = 1 MiB), so that only its length
+    # refuses it.
     import hashlib
 
     from qtsmtp.config.credentials import _b64
@@ -373,18 +375,39 @@ def test_a_cut_password_hash_is_no_hash_a_guess_can_match(tls_server):
     salt = b"s" * 16
 
     def key(password: str) -> bytes:
-        return hashlib.scrypt(password.encode(), salt=salt, n=2, r=1, p=1, dklen=32)
+        return hashlib.scrypt(password.encode(), salt=salt, n=2 ** 10, r=8, p=1, dklen=32)
 
     real = key("the real password")
     guess = next(w for w in (f"guess{n}" for n in range(100_000)) if key(w)[:1] == real[:1])
     member = tls_server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
     with member.open("a") as f:
-        f.write(f"bob\tscrypt$2$1$1${_b64(salt)}${_b64(real[:1])}\n")
+        f.write(f"bob\tscrypt${2 ** 10}$8$1${_b64(salt)}${_b64(real[:1])}\n")
     client = tls_client(tls_server)
     try:
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
             client.login("bob", guess)
         assert refused.value.smtp_code == 535
         client.login("alice", "wonderland")                 # a whole record still logs on
+    finally:
+        client.quit()
+
+
+@pytest.mark.parametrize("parameters", ["16385$8$1", "1048576$32$1"])
+def test_a_hash_scrypt_cannot_check_is_refused_like_a_wrong_password(tls_server, parameters):
+    # A hand-edited record whose N is no power of 2, or whose check would need more
+    # memory than scrypt may be given: no password logs on, the session is answered 535
+    # as for a wrong one (not an error reply that tells the name exists) and goes on.
+    from qtsmtp.config.credentials import hash_password
+
+    good = hash_password("pw").split("$")
+    member = tls_server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
+    with member.open("a") as f:
+        f.write(f"carol\tscrypt${parameters}${good[4]}${good[5]}\n")
+    client = tls_client(tls_server)
+    try:
+        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
+            client.login("carol", "pw")
+        assert refused.value.smtp_code == 535, refused.value
+        client.login("alice", "wonderland")                 # the session goes on
     finally:
         client.quit()

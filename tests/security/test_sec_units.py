@@ -54,6 +54,20 @@ def test_a_hash_with_parameters_too_weak_is_refused(tmp_path):
     assert not credentials.CredentialStore(tmp_path).verify("weak", "pw")
 
 
+def test_a_hash_scrypt_cannot_check_is_refused_not_raised(tmp_path):
+    # Hand edits: an N that is no power of 2; a check that would need more memory than
+    # hashlib.scrypt may be allowed (maxmem is a C int). Both raised ValueError out of
+    # check_password (an SMTP client saw '500 ... (ValueError) n must be a power of 2').
+    salt, digest = credentials.hash_password("pw", n=2 ** 10).split("$")[4:]
+    member = credentials.credentials_member(tmp_path)
+    for parameters in ("16385$8$1", "1048576$32$1", "1048576$16$16"):
+        stored = f"scrypt${parameters}${salt}${digest}"
+        assert not credentials.check_password("pw", stored), stored
+        with member.locked():
+            member.replace(f"odd\t{stored}\n")
+        assert not credentials.CredentialStore(tmp_path).verify("odd", "pw"), stored
+
+
 def test_store_rereads_a_changed_member(tmp_path):
     store = credentials.CredentialStore(tmp_path)
     assert not store.has_users()
