@@ -575,9 +575,9 @@ def print_table(results: dict, names: list[str], scenarios) -> None:
             for _, c in ratios))
 
 
-def print_tls_table(results: dict) -> None:
+def print_tls_table(results: dict, scenarios) -> None:
     print(f"{'run (STARTTLS)':<22}{TLS_QTSMTP:>13}{TLS_POSTFIX:>13}{'qt/pf-tls':>13}")
-    for sessions, keep_open in TLS_SCENARIOS:
+    for sessions, keep_open in scenarios:
         row = results[sessions, keep_open]
         qt, pf = (statistics.median(row[name]) if row.get(name) else None
                   for name in (TLS_QTSMTP, TLS_POSTFIX))
@@ -677,7 +677,7 @@ def main() -> int:
         if tls_scenarios:
             TLS_CLIENT_CPU.clear()
             results = measure(tls_servers, args.messages, args.rounds, tls_scenarios, tls_source)
-            print_tls_table(results)
+            print_tls_table(results, tls_scenarios)
             client_cpu = statistics.median(TLS_CLIENT_CPU) if TLS_CLIENT_CPU else 0
             print(f"tls_source (STARTTLS, full handshake, RSA 2048), msg/s; the client's CPU "
                   f"{client_cpu:.0f} us/msg (median). Load average after: {load_average()}")
