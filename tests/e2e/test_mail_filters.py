@@ -53,25 +53,37 @@ def filtering(server_root):
 
 def test_ftracn_refuse_gives_550_at_end_of_data_and_stores_nothing(filtering):
     filtering.run("chgsmtpa", "FTRACN(*REFUSE)")
-    filtering.start("SVRJOBS(1)")
-    code, text = send(filtering, attachment_mail("Setup.EXE"))
-    assert code == 550 and "5.7.1" in text
-    assert not filtering.queued() and not quarantined(filtering)
-    log = filtering.joblog_shows("TCP7002")
-    assert "attachment file name 'Setup.EXE' matches *FTRFILNAME entry '*.exe'" in log
-    # A clean message still passes, in the same session kind.
-    assert send(filtering, attachment_mail("report.pdf"))[0] == 250
-    eventually(lambda: len(filtering.queued()) == 1, "the clean message queued")
+    # Held: the clean message to postmaster, delivered at once, could leave the queue
+    # before the test looks (and a refused one wrongly kept could, before it is missed).
+    lock = filtering.hold_delivery()
+    try:
+        filtering.start("SVRJOBS(1)")
+        code, text = send(filtering, attachment_mail("Setup.EXE"))
+        assert code == 550 and "5.7.1" in text
+        assert not filtering.queued() and not quarantined(filtering)
+        log = filtering.joblog_shows("TCP7002")
+        assert "attachment file name 'Setup.EXE' matches *FTRFILNAME entry '*.exe'" in log
+        # A clean message still passes, in the same session kind.
+        assert send(filtering, attachment_mail("report.pdf"))[0] == 250
+        eventually(lambda: len(filtering.queued()) == 1, "the clean message queued")
+    finally:
+        os.close(lock)
 
 
 def test_ftracn_rejectmail_discards_and_logs(filtering):
     filtering.run("chgsmtpa", "FTRACN(*REJECTMAIL)")
-    filtering.start("SVRJOBS(1)")
-    message = attachment_mail("invoice.pdf", subject="You won the LOTTERY today")
-    assert send(filtering, message)[0] == 250
-    log = filtering.joblog_shows("TCP7001")
-    assert "subject 'You won the LOTTERY today' matches *FTRSUBJECT entry '*lottery*'" in log
-    assert not filtering.queued() and not quarantined(filtering)
+    # Held: a message wrongly kept would be delivered to postmaster and gone from the
+    # queue before the look below; held, it stays there to be seen.
+    lock = filtering.hold_delivery()
+    try:
+        filtering.start("SVRJOBS(1)")
+        message = attachment_mail("invoice.pdf", subject="You won the LOTTERY today")
+        assert send(filtering, message)[0] == 250
+        log = filtering.joblog_shows("TCP7001")
+        assert "subject 'You won the LOTTERY today' matches *FTRSUBJECT entry '*lottery*'" in log
+        assert not filtering.queued() and not quarantined(filtering)
+    finally:
+        os.close(lock)
 
 
 def test_ftracn_keep_quarantines_with_reason_and_wrksmtpqtn_releases_and_deletes(filtering):
