@@ -107,8 +107,9 @@ def test_every_answer_follows_the_fsyncs_that_cover_its_message(tmp_path) -> Non
     frames_r, frames_w = os.pipe()
     answers_r, answers_w = os.pipe()
     watch = Watch(queue, answers_r)
-    server = threading.Thread(target=serve, args=(tmp_path, frames_r, answers_w, watch.fsync))
-    reader = threading.Thread(target=watch.read_answers)
+    server = threading.Thread(target=serve, args=(tmp_path, frames_r, answers_w, watch.fsync),
+                              daemon=True)     # a hung loop must not hang the run at exit
+    reader = threading.Thread(target=watch.read_answers, daemon=True)
     server.start()
     reader.start()
     try:
