@@ -197,6 +197,9 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3064": (30, "&1 refused: this server job serves &2 sessions, its most."),
     "TCP3065": (30, "&1 refused: &2 connections from this address this minute, MAXCLTRATE &3."),
     "TCP3066": (30, "&1 AUTH refused: &2 failures from this address within &3 seconds."),
+    "TCP3080": (40, "Queue file &1 is in &2/tmp and queued under the same name as one file "
+                    "counted once: the file system was not checked after a crash. Neither is "
+                    "removed; run e2fsck on it."),
     # --- panels, command line and prompter (WRKSMTPLE, WRKACTJOB, qtsmtp, --prompt) ----
     "QTS1001": (30, "Option &1 not valid here; the options are &2."),
     "QTS1002": (20, "Already at the top of the list."),

@@ -122,9 +122,11 @@ class Supervisor:
             if current.policy.alwrly == "*ALL":
                 self.log.send("TCP2663")
             queue = qformat.prepare(self.root)
-            swept = sweep_tmp(self.root)     # before any job of ours writes there
+            swept, uncounted = sweep_tmp(self.root)  # before a job of ours writes there
             if swept:
                 self.log.send("TCP9004", swept)
+            for name in uncounted:
+                self.log.send("TCP3080", name, queue)
             # Shared by every server job, replacements too: they are forked from here.
             self.clients = ClientTable(self.settings.server_jobs)
             refuse_busy_port(self.settings.bind_addresses, self.settings.port)
