@@ -35,7 +35,6 @@ MIN_SCRYPT_MEMORY = 1024 * 1024
 # The most memory hashlib.scrypt may be allowed (its maxmem is a C int).
 MAX_SCRYPT_MEMORY = 2 ** 31 - 1
 MAX_USER, MAX_PASSWORD = 64, 256
-_DUMMY = None      # a hash checked for unknown users, so they cost a real scrypt too
 
 
 def credentials_member(root: Path) -> MemberFile:
@@ -137,13 +136,18 @@ class CredentialStore:
 
     def verify(self, user: str, password: str) -> bool:
         """Blocking (one scrypt): call it in a thread."""
-        global _DUMMY
         stored = self.users().get(user)
         if stored is None or _checkable(stored) is None:
             # An unknown user, or one whose hash is refused, costs a real scrypt too:
             # the answer's time must not tell a client which names exist.
-            if _DUMMY is None:
-                _DUMMY = hash_password("unknown user", salt=b"\0" * 16)
             check_password(password, _DUMMY)
             return False
         return check_password(password, stored)
+
+
+# Checked for unknown users, so that they cost one real scrypt with the commands'
+# parameters, as a known user does. Written out, not made by hash_password on first use:
+# that first unknown user would have cost two. Its digest matches no password that
+# matters (verify answers False for it whatever the check says).
+_DUMMY = (f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(bytes(16))}$"
+          f"{_b64(bytes(KEY_LENGTH))}")

@@ -68,6 +68,26 @@ def test_a_hash_scrypt_cannot_check_is_refused_not_raised(tmp_path):
         assert not credentials.CredentialStore(tmp_path).verify("odd", "pw"), stored
 
 
+def test_an_unknown_user_costs_one_scrypt_from_the_first(tmp_path, monkeypatch):
+    member = credentials.credentials_member(tmp_path)
+    with member.locked():
+        member.replace("alice\t" + credentials.hash_password("pw", n=2 ** 10) + "\n")
+    calls = []
+    real = credentials.hashlib.scrypt
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs["n"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(credentials.hashlib, "scrypt", counted)
+    store = credentials.CredentialStore(tmp_path)
+    for user in ("nobody", "nobody", "alice"):
+        store.verify(user, "guess")
+    # The same work for an unknown name as for a known one: one scrypt each, the
+    # commands' parameters for the unknown (alice's own for her).
+    assert calls == [credentials.SCRYPT_N, credentials.SCRYPT_N, 2 ** 10]
+
+
 def test_store_rereads_a_changed_member(tmp_path):
     store = credentials.CredentialStore(tmp_path)
     assert not store.has_users()
