@@ -145,7 +145,9 @@ def queue_rows(root: Path, only: str = "*ALL") -> list[list[str]]:
     queue = qformat.queue_directory(root)
     rows = []
     shown = set()              # a message that moved on is listed once, where it is now
-    for listed_in in _LISTED_STATES:
+    # The second look finds a message that moved into a state listed before it (deferred
+    # back to active for its retry) while the first went through the others.
+    for listed_in in _LISTED_STATES * 2:
         for queue_id in qstates.listing(queue, listed_in):
             if (only != "*ALL" and queue_id != only) or queue_id in shown:
                 continue

@@ -64,3 +64,21 @@ def test_an_unreadable_file_still_has_its_row(tmp_path):
     (qformat.queue_directory(tmp_path) / qformat.CORRUPT / queue_id).write_bytes(b"garbage\n")
     rows = wrksmtpq.queue_rows(tmp_path)
     assert [(row[0], row[1], row[2]) for row in rows] == [(queue_id, qformat.CORRUPT, "<>")]
+
+
+def test_a_message_moved_back_to_a_state_already_listed_is_found(tmp_path, monkeypatch):
+    """deferred -> active (its retry) after active/ was listed and before deferred/ was."""
+    queue_id = queued(tmp_path, qformat.DEFERRED)
+    queue = qformat.queue_directory(tmp_path)
+    real = qstates.listing
+
+    def moving(where, state):
+        names = real(where, state)
+        if state == qformat.DEFERRED and queue_id in names:
+            os.rename(queue / qformat.DEFERRED / queue_id, queue / qformat.ACTIVE / queue_id)
+            return [n for n in names if n != queue_id]       # gone by the time it looks
+        return names
+
+    monkeypatch.setattr(qstates, "listing", moving)
+    rows = wrksmtpq.queue_rows(tmp_path)
+    assert [(row[0], row[1]) for row in rows] == [(queue_id, qformat.ACTIVE)]
