@@ -681,12 +681,15 @@ def main() -> int:
             client_cpu = statistics.median(TLS_CLIENT_CPU) if TLS_CLIENT_CPU else 0
             print(f"tls_source (STARTTLS, full handshake, RSA 2048), msg/s; the client's CPU "
                   f"{client_cpu:.0f} us/msg (median). Load average after: {load_average()}")
+        # Those that keep what they acknowledge, and ran: measure() checked each run.
+        keepers = ", ".join(s.name for s in servers + tls_servers if s.kept() is not None)
+        kept = f"{keepers} kept every message they acknowledged (checked after each run)"
         if postfix is not None and scenarios:
             expected = len(scenarios) * args.rounds * args.messages + WARM_UP_MESSAGES
             seen = check_postfix_discarded(postfix, expected)
-            print(f"postfix queued and discarded {seen} of {expected} messages; postfix-hold, "
-                  f"postfix-tls and qtsmtp kept every message they acknowledged (checked after "
-                  f"each run)")
+            print(f"postfix queued and discarded {seen} of {expected} messages; {kept}")
+        else:
+            print(kept)
     return 0
 
 
