@@ -153,6 +153,13 @@ def spread_subdirectories(directory: Path) -> str | None:
     return None
 
 
+def where_files_are(not_spread: str | None) -> str:
+    """For a bench's header: spread_subdirectories's outcome."""
+    if not_spread is None:
+        return "each server's in a block group of its own"
+    return f"in one directory ({not_spread}: not spread over block groups)"
+
+
 def own_block_group(top: Path, name: str) -> Path:
     """A new directory for one server's files in ``top`` (spread_subdirectories). Its
     name is new each time: the group comes from a hash of the name, and the same name

@@ -143,11 +143,16 @@ def main() -> int:
     trees = [CHECKOUT, *args.baseline]
     names = ["this", *(str(t) for t in args.baseline)]
     rows: dict[str, list[dict]] = {name: [] for name in names}
+    from _common import spread_subdirectories, where_files_are
     with tempfile.TemporaryDirectory(prefix="qtsmtp-bench-commit-") as tmp:
         kind = subprocess.run(["stat", "-f", "-c", "%T", tmp], capture_output=True,
                               text=True, check=False).stdout.strip()
+        # Each run's queue (_one_run: a new-named directory in tmp) in a block group of
+        # its own: a create costs what was deleted near it (_common.spread_subdirectories).
+        not_spread = spread_subdirectories(Path(tmp))
         print(f"{args.jobs} jobs x {args.sessions} sessions, {args.messages} messages of 1 KB, "
-              f"think {args.think_us} us; queue on {kind}; load average "
+              f"think {args.think_us} us; queue on {kind}, "
+              f"{where_files_are(not_spread).replace('server', 'run')}; load average "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         for _ in range(args.rounds):
             for name, tree in zip(names, trees):

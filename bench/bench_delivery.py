@@ -30,7 +30,8 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from _common import PrivatePostfix, free_port, new_root, script, wait_for_greeting
+from _common import (PrivatePostfix, free_port, new_root, own_block_group, script,
+                     spread_subdirectories, wait_for_greeting)
 
 # The peer's settings, after _common's shared ones: everything goes to smtp-sink, held
 # in the queue (defer_transports) until the timed flush.
@@ -58,7 +59,7 @@ def message(n: int) -> bytes:
 
 
 def run_qtsmtp(top: Path, sink_port: int, count: int) -> float:
-    root = top / "qtsmtp"
+    root = own_block_group(top, "qtsmtp")
     env, _ = new_root(root, f"FWDHUBSVR('127.0.0.1:{sink_port}') SYSNAME('sys.bench.test')")
     from qtsmtp.queue.format import prepare
     from qtsmtp.queue.writer import QueueWriter
@@ -88,8 +89,7 @@ def run_postfix(top: Path, sink_port: int, count: int) -> float | None:
     if why_not:
         print(f"  postfix: not run ({why_not})")
         return None
-    postfix_top = top / "postfix"
-    postfix_top.mkdir()
+    postfix_top = own_block_group(top, "postfix")
     instance = PrivatePostfix(postfix_top, POSTFIX_MAIN_CF.format(sink_port=sink_port), SMTP_SERVICE)
     with instance.running():
         conf = str(instance.config)
@@ -123,6 +123,7 @@ def main() -> int:
         return 1
     top = Path(tempfile.mkdtemp(prefix="bench-delivery-"))
     top.chmod(0o755)
+    spread_subdirectories(top)       # each server's queue where nothing was deleted
     sink_port = free_port()
     sink = start_sink(sink_port)
     try:

@@ -39,7 +39,8 @@ import tempfile
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from _common import CHECKOUT, children, jobs, new_root, script, server_running
+from _common import (CHECKOUT, children, jobs, new_root, own_block_group, script, server_running,
+                     spread_subdirectories)
 from tls_source import client_context
 from tls_source import load as tls_load
 
@@ -127,9 +128,10 @@ def main() -> int:
             "exit-async": ([], "bench_security:noop_async", None),
         }
         ports, roots = {}, {}
+        spread_subdirectories(tmp)       # each server's queue where nothing was deleted
         for name, (config, program, _) in setups.items():
-            (tmp / name).mkdir()
-            ports[name], roots[name] = stack.enter_context(qtsmtp(tmp / name, config, program))
+            ports[name], roots[name] = stack.enter_context(
+                qtsmtp(own_block_group(tmp, name), config, program))
         rates: dict[str, list[float]] = {name: [] for name in setups}
         cpu: dict[str, list[float]] = {name: [] for name in setups}
         for name, port in ports.items():       # warm-up: imports, first handshakes

@@ -113,7 +113,7 @@ from pathlib import Path
 
 from _common import (CHECKOUT, THIS, PrivatePostfix, Version, children, free_port, jobs,
                      new_root, own_block_group, server_running, spread_subdirectories,
-                     wait_for_greeting)
+                     wait_for_greeting, where_files_are)
 
 RUN_TIMEOUT_SECONDS = 300          # one smtp-source run; 2,000 messages take seconds
 TLS_SOURCE = Path(__file__).resolve().parent / "tls_source.py"
@@ -250,12 +250,6 @@ def file_system_type(path: Path) -> str:
             journals.glob(f"{Path(source).name}-*")):
         return "ext4 (no journal)"
     return fstype
-
-
-def where_queues_are(not_spread: str | None) -> str:
-    if not_spread is None:
-        return "each server's in a block group of its own"
-    return f"in one directory ({not_spread}: not spread over block groups)"
 
 
 # --- qtsmtp -------------------------------------------------------------------------------
@@ -662,7 +656,7 @@ def main() -> int:
                                      capture_output=True, text=True).stdout.strip()
         print(f"1 KB messages, {args.messages} messages per run, median of "
               f"{args.rounds} rounds; {os.cpu_count()} CPUs; queues on {file_system_type(top)}, "
-              f"{where_queues_are(not_spread)}; "
+              f"{where_files_are(not_spread)}; "
               f"Python {sys.version.split()[0]}, aiosmtpd {aiosmtpd.__version__}, "
               f"Postfix {version or 'not run: ' + str(why_not or '--no-peers')}; "
               f"qtsmtp {checkout_version()}; "
