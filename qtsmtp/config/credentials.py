@@ -88,7 +88,10 @@ def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
 def check_password(password: str, stored: str) -> bool:
     """True when ``password`` matches the stored hash; False for any hash _checkable
     refuses."""
-    checkable = _checkable(stored)
+    return _matches(password, _checkable(stored))
+
+
+def _matches(password: str, checkable: tuple[int, int, int, bytes, bytes] | None) -> bool:
     if checkable is None:
         return False
     n, r, p, salt, expected = checkable
@@ -137,17 +140,18 @@ class CredentialStore:
     def verify(self, user: str, password: str) -> bool:
         """Blocking (one scrypt): call it in a thread."""
         stored = self.users().get(user)
-        if stored is None or _checkable(stored) is None:
+        checkable = None if stored is None else _checkable(stored)
+        if checkable is None:
             # An unknown user, or one whose hash is refused, costs a real scrypt too:
             # the answer's time must not tell a client which names exist.
-            check_password(password, _DUMMY)
+            _matches(password, _DUMMY)
             return False
-        return check_password(password, stored)
+        return _matches(password, checkable)
 
 
 # Checked for unknown users, so that they cost one real scrypt with the commands'
 # parameters, as a known user does. Written out, not made by hash_password on first use:
 # that first unknown user would have cost two. Its digest matches no password that
 # matters (verify answers False for it whatever the check says).
-_DUMMY = (f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(bytes(16))}$"
-          f"{_b64(bytes(KEY_LENGTH))}")
+_DUMMY = _checkable(f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${_b64(bytes(16))}$"
+                    f"{_b64(bytes(KEY_LENGTH))}")
