@@ -379,17 +379,8 @@ def test_a_cut_password_hash_is_no_hash_a_guess_can_match(tls_server):
 
     real = key("the real password")
     guess = next(w for w in (f"guess{n}" for n in range(100_000)) if key(w)[:1] == real[:1])
-    member = tls_server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
-    with member.open("a") as f:
-        f.write(f"bob\tscrypt${2 ** 10}$8$1${_b64(salt)}${_b64(real[:1])}\n")
-    client = tls_client(tls_server)
-    try:
-        with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
-            client.login("bob", guess)
-        assert refused.value.smtp_code == 535
-        client.login("alice", "wonderland")                 # a whole record still logs on
-    finally:
-        client.quit()
+    _refused_after_a_hand_edit(tls_server, f"bob\tscrypt${2 ** 10}$8$1${_b64(salt)}$"
+                                           f"{_b64(real[:1])}", "bob", guess)
 
 
 @pytest.mark.parametrize("parameters", ["16385$8$1", "1048576$32$1"])
@@ -400,14 +391,21 @@ def test_a_hash_scrypt_cannot_check_is_refused_like_a_wrong_password(tls_server,
     from qtsmtp.config.credentials import hash_password
 
     good = hash_password("pw").split("$")
+    _refused_after_a_hand_edit(tls_server, f"carol\tscrypt${parameters}${good[4]}${good[5]}",
+                               "carol", "pw")
+
+
+def _refused_after_a_hand_edit(tls_server, record: str, user: str, password: str) -> None:
+    """``record`` appended to the credentials member by hand: ``user`` with ``password``
+    hears 535, and the session goes on (alice, a whole record, still logs on)."""
     member = tls_server.root / "QUSRSYS" / "QATMSMTPC" / "AUTH"
     with member.open("a") as f:
-        f.write(f"carol\tscrypt${parameters}${good[4]}${good[5]}\n")
+        f.write(record + "\n")
     client = tls_client(tls_server)
     try:
         with pytest.raises(smtplib.SMTPAuthenticationError) as refused:
-            client.login("carol", "pw")
+            client.login(user, password)
         assert refused.value.smtp_code == 535, refused.value
-        client.login("alice", "wonderland")                 # the session goes on
+        client.login("alice", "wonderland")
     finally:
         client.quit()
