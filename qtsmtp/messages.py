@@ -80,6 +80,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP2674": (20, "No job or subsystem name starts with &1."),
     "TCP2675": (10, "Record &1 at the end of member &2 file &3 in library &4 removed: the "
                     "command that was adding it ended during its write."),
+    "TCP2676": (20, "Member &1 file &2 in library &3, changed without a command, is not "
+                    "read yet: &4; what was in use stays in use until it is finished."),
     "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
     "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
     "TCP2682": (40, "Relay test: client &1 refused at connect."),

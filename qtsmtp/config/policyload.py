@@ -37,7 +37,7 @@ from qtsmtp.config.lists import member_file
 from qtsmtp.config.policy import ADD, REMOVE, RelayPolicy
 from qtsmtp.config.settings import alias_domains
 from qtsmtp.config.users import local_users, users_member
-from qtsmtp.store import journal
+from qtsmtp.store import journal, settle
 from qtsmtp.store.journal import Behind, JournalReader
 from qtsmtp.store.member import MemberFile
 from qtsmtp.store.permissions import check_trusted
@@ -289,8 +289,13 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         policy = compiled.policy.with_changes(changes) if changes else compiled.policy
     except ValueError as bad:
         raise NotExplained(str(bad)) from None
+    # What was read of a member a command changed since no longer describes it: a
+    # member rewritten by hand later, its first bytes unchanged (or an empty one), would
+    # pass for an append and keep the entries the rewrite took out. Read it all then.
+    reads = tuple(None if index + 1 in touched else read
+                  for index, read in enumerate(compiled.reads))
     return CompiledPolicy(policy, compiled.attributes, compiled.system_name, tuple(known),
-                          compiled.reads, records[-1]["gen"] if records else compiled.generation,
+                          reads, records[-1]["gen"] if records else compiled.generation,
                           journal_id)
 
 
@@ -300,6 +305,12 @@ def _same(before, known) -> bool:
         return before is None and known is None
     return (len(before) == 3 and before[0] == known[0] and before[1] == known[1]
             and (known[2] is None or before[2] == known[2]))
+
+
+def _left_as(after, key) -> bool:
+    """Is ``key`` (a member's stat key now) what a journal record's ``after`` left?"""
+    return (isinstance(after, list) and len(after) in (2, 3) and key is not None
+            and tuple(key[:2]) == tuple(after[:2]) and (len(after) == 2 or key[2] == after[2]))
 
 
 def _change(record: dict, list_type: str, name: str) -> tuple[str, str, list]:
@@ -390,6 +401,8 @@ class PolicySource:
         self.failure: CLError | None = None     # why the last reload kept the old policy
         self.notes: list[Message] = []          # for the job log: why it compiled again
         self.journal = JournalReader(self.root / SYSTEM_LIBRARY)
+        self._compile_all = False           # journal records read, not yet in a policy
+        self._waiting_told: dict[int, tuple | None] = {}   # TCP2676 said for that state
         self.current = self.compile()      # raises at start: the server must not run
 
     def compile(self) -> CompiledPolicy:
@@ -436,6 +449,8 @@ class PolicySource:
                 records, keys = None, stat_keys(self._members)
                 self._note("TCP3024", self.journal.generation, failure)
             applied = None               # the policy with the journal's records made
+            if self._compile_all:
+                records = None           # records read before a wait: compile them all
             if records:
                 try:
                     applied = apply_records(self.root, self.current, records, keys,
@@ -445,6 +460,10 @@ class PolicySource:
                 journal.fault_point("job-apply")
             elif records is not None:
                 applied = self.current
+            by_hand = self._changed_by_other_means(keys, records, applied)
+            before = self._not_finished(by_hand, applied)
+            if before is None:
+                return None
             try:
                 if applied is None:
                     new = self.compile()
@@ -461,14 +480,69 @@ class PolicySource:
             except CLError:
                 if applied is not None:
                     self.current = applied     # what the commands changed, in use
+                self._compile_all = False
                 raise
+            if self._not_finished(by_hand, applied, before) is None:
+                return None              # changed again while it was read
             self.current = new
+            self._compile_all = False
         except CLError as error:
             self._failed_keys = keys
             self.failure = error
             return error
         self._failed_keys = None
         self.failure = None
+        return None
+
+    def _changed_by_other_means(self, keys: tuple, records: list | None,
+                                applied: CompiledPolicy | None) -> list[int]:
+        """The members (indices in the watched members) changed since the policy by
+        anything but the commands: neither the policy nor a journal record says they
+        are as they are."""
+        if applied is not None:
+            return [index for index, (key, had) in enumerate(zip(keys, applied.keys))
+                    if key != had]
+        where = {(m.file, m.member): index for index, m in enumerate(self._members)}
+        left = {}                        # index -> what its last record left
+        for record in records or ():
+            index = where.get((record.get("file"), record.get("member")))
+            if index is not None:
+                left[index] = record.get("after")
+        return [index for index, (key, had) in enumerate(zip(keys, self.current.keys))
+                if key != had and not _left_as(left.get(index), key)]
+
+    def _not_finished(self, by_hand: list[int], applied: CompiledPolicy | None,
+                      before: dict | None = None) -> dict | None:
+        """None when a member changed by hand is still being written (a writer has it
+        open, or, where that cannot be told, it changed less than settle.SETTLE_SECONDS
+        ago), or when it changed again since ``before`` (the fingerprints taken before
+        reading it): the policy then keeps what the commands changed and no more, the
+        job log says so once per state of the member, and the next look tries again.
+        Else the fingerprints of those members now."""
+        now = {index: settle.fingerprint(self._members[index].path) for index in by_hand}
+        waiting = [(index, "it changed while it was read") for index in by_hand
+                   if before is not None and now[index] != before[index]]
+        if not waiting:
+            waiting = [(index, why) for index in by_hand
+                       if (why := settle.unfinished(self._members[index].path))]
+        if not waiting:
+            self._waiting_told = {}
+            return now
+        if applied is not None:
+            self.current = applied       # what the commands changed is in use meanwhile
+        else:
+            self._compile_all = True     # the records read are in no policy yet
+        for index, why in waiting:
+            member = self._members[index]
+            if self._waiting_told.get(index) != now[index]:
+                self._waiting_told[index] = now[index]
+                self._note("TCP2676", member.member, member.file, member.library, why)
+        member = self._members[waiting[0][0]]
+        # Not a failure of the member: no TCP3021, and the next look reads it again;
+        # a command waiting for this job hears why its change is not in use yet.
+        self._failed_keys = None
+        self.failure = None if applied is not None else escape(
+            "TCP2676", member.member, member.file, member.library, waiting[0][1])
         return None
 
     def _trusted_paths(self) -> list[Path]:
