@@ -1,0 +1,237 @@
+"""A member changed by hand is read only once it is finished (store.settle, policyload).
+
+An editor, ``cp`` or ``cat > member`` truncates the member and writes it again in place:
+for a while it is empty or half-written. A server job leaves such a member alone while a
+process has it open for writing (or, where that cannot be told, while its last change
+is recent), keeps what it had (what the commands changed included), says so once per
+state of the member (TCP2676), and reads it as soon as it is finished. A member that
+changes while it is read is read again. The commands' own changes, which never leave a
+member half-written, are applied as ever.
+
+Each state is made by the test (a file held open, half written), then looked at: no
+timing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qtsmtp.config import attributes, entries
+from qtsmtp.config import listtypes as lt
+from qtsmtp.config.address import canonical_recipient
+from qtsmtp.config.lists import ListMember, member_file
+from qtsmtp.config.policyload import PolicySource, compile_policy
+from qtsmtp.store import journal, settle
+from support import new_library
+
+T = lt.LIST_TYPES
+FAR = canonical_recipient("user@far.example")
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    new_library(tmp_path)
+    for name in ("ACCEPTRLY", "REJECTCNN"):
+        path = tmp_path / "QUSRSYS" / "QATMADRLST" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("")
+    return tmp_path
+
+
+def path_of(root: Path, list_type: str) -> Path:
+    return member_file(root, T[list_type]).path
+
+
+def add(root: Path, list_type: str, address: str) -> None:
+    """What ADDSMTPLE does: an append under the lock, journaled."""
+    with ListMember(root, T[list_type]) as member:
+        member.add(entries.ip4_entry(T[list_type], address, "255.255.255.255"))
+
+
+def relays(source: PolicySource, client: str) -> bool:
+    return source.current.policy.check_recipient(client, FAR).allowed
+
+
+def refused(source: PolicySource, client: str) -> bool:
+    return not source.current.policy.check_connect(client).allowed
+
+
+def notes(source: PolicySource) -> list[tuple]:
+    found = [(n.id, n.data[0]) for n in source.notes]
+    source.notes.clear()
+    return found
+
+
+def same_as_fresh(source: PolicySource) -> None:
+    fresh = compile_policy(source.root, source.default_system_name, source.local_addresses)
+    assert source.current.summary() == fresh.summary()
+
+
+# --- the probe ------------------------------------------------------------------------
+
+def test_the_probe_tells_a_member_open_for_writing(tmp_path) -> None:
+    path = tmp_path / "member"
+    path.write_text("10.0.0.1 255.255.255.255\n")
+    assert settle.open_for_writing(path) is False
+    assert settle.unfinished(path) is None
+    with open(path, "a"):
+        assert settle.open_for_writing(path) is True
+        assert settle.unfinished(path) == "a program has it open for writing"
+    with open(path):                               # a reader is no writer
+        assert settle.open_for_writing(path) is False
+    assert settle.open_for_writing(tmp_path / "none") is False
+
+
+def test_where_the_probe_cannot_tell_a_recent_change_waits(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "member"
+    path.write_text("10.0.0.1 255.255.255.255\n")
+    monkeypatch.setattr(settle, "open_for_writing", lambda path: None)
+    changed = settle.fingerprint(path)[3] / 1e9
+    assert settle.unfinished(path, now=changed) == "it changed less than 2 seconds ago"
+    assert settle.unfinished(path, now=changed + settle.SETTLE_SECONDS - 0.1) is not None
+    assert settle.unfinished(path, now=changed + settle.SETTLE_SECONDS) is None
+    # A clock set back far behind the change is not waited for.
+    assert settle.unfinished(path, now=changed - 3600) is None
+
+
+def test_the_probe_leaves_a_member_as_it_was(tmp_path) -> None:
+    path = tmp_path / "member"
+    path.write_text("10.0.0.1 255.255.255.255\n")
+    before = settle.fingerprint(path)
+    for _ in range(3):
+        settle.open_for_writing(path)
+    assert settle.fingerprint(path) == before
+
+
+# --- a server job's policy ------------------------------------------------------------
+
+def test_a_member_being_rewritten_in_place_is_read_only_once_finished(root) -> None:
+    path = path_of(root, "*ACCEPT")
+    path.write_text("10.0.0.1 255.255.255.255\n10.0.0.2 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    before = source.current
+    with open(path, "w") as f:                     # what `cat new > ACCEPTRLY` opens
+        f.flush()
+        assert source.needs_reload() and source.reload() is None
+        assert source.current is before and source.failure is None
+        assert notes(source) == [("TCP2676", "ACCEPTRLY")]
+        assert relays(source, "10.0.0.2")         # not "no entries: refused for all"
+        f.write("10.0.0.9 255.255.255.255\n")     # the first half
+        f.flush()
+        assert source.reload() is None and source.current is before
+        assert notes(source) == [("TCP2676", "ACCEPTRLY")]   # a new state: said again
+        assert source.reload() is None and notes(source) == []   # said once a state
+        f.write("10.0.0.2 255.255.255.255\n")     # the rest
+    assert source.needs_reload() and source.reload() is None
+    assert notes(source) == [("TCP3023", "ACCEPTRLY")]
+    assert relays(source, "10.0.0.9") and relays(source, "10.0.0.2")
+    assert not relays(source, "10.0.0.1")
+    same_as_fresh(source)
+    assert not source.needs_reload()
+
+
+def test_a_reject_list_being_rewritten_still_refuses(root) -> None:
+    path = path_of(root, "*REJECT")
+    path.write_text("192.0.2.7 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    with open(path, "w") as f:
+        assert source.reload() is None
+        assert refused(source, "192.0.2.7")        # not "nothing refused"
+        f.write("192.0.2.8 255.255.255.255\n")
+        f.flush()
+        assert source.reload() is None
+        assert refused(source, "192.0.2.7") and not refused(source, "192.0.2.8")
+        f.write("192.0.2.7 255.255.255.255\n")
+    assert source.reload() is None
+    assert refused(source, "192.0.2.7") and refused(source, "192.0.2.8")
+
+
+def test_an_append_in_progress_is_not_read_either(root) -> None:
+    path = path_of(root, "*ACCEPT")
+    path.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    with open(path, "a") as f:
+        f.write("10.0.0.0 255.255")               # a record without the rest of it
+        f.flush()
+        # Not read: no TCP2670 for a record that is not finished, no entry made of it.
+        assert source.reload() is None and source.failure is None
+        assert not relays(source, "10.0.5.5") and notes(source) == [("TCP2676", "ACCEPTRLY")]
+        f.write(".0.0\n")
+    assert source.reload() is None
+    assert relays(source, "10.0.0.1") and relays(source, "10.0.5.5")
+    same_as_fresh(source)
+
+
+def test_a_command_is_applied_while_another_member_is_written_by_hand(root) -> None:
+    accept = path_of(root, "*ACCEPT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    with open(accept, "w") as f:
+        f.write("10.0.0.7 255.255.255.255\n")
+        f.flush()
+        add(root, "*REJECT", "198.51.100.1")
+        assert source.reload() is None
+        assert source.current.generation == 1 and source.failure is None
+        assert refused(source, "198.51.100.1")     # the command's change, in use
+        assert relays(source, "10.0.0.1") and not relays(source, "10.0.0.7")
+        f.write("10.0.0.1 255.255.255.255\n")
+    assert source.reload() is None
+    assert relays(source, "10.0.0.7") and refused(source, "198.51.100.1")
+    same_as_fresh(source)
+
+
+def test_a_change_the_journal_cannot_follow_waits_and_is_not_lost(root) -> None:
+    """CHGSMTPA needs a full compile; with a member half-written by hand it waits (the
+    command hears why: failure is TCP2676), and its change is in the policy after."""
+    accept = path_of(root, "*ACCEPT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    config = attributes.attributes_member(root)
+    with open(accept, "w") as f:
+        with config.locked():
+            config.replace(config.read_text().replace('ALWRLY = "*LIST"', 'ALWRLY = "*BOTH"'),
+                           journal.REPLACE, changes={"ALWRLY": "*BOTH"})
+        assert source.reload() is None
+        assert source.failure is not None and source.failure.escape.id == "TCP2676"
+        assert source.current.policy.alwrly == "*LIST" and source.current.generation == 0
+        assert source.needs_reload()                # looked at again, not given up
+        f.write("10.0.0.1 255.255.255.255\n")
+    assert source.reload() is None and source.failure is None
+    assert source.current.policy.alwrly == "*BOTH" and source.current.generation == 1
+    same_as_fresh(source)
+
+
+def test_a_member_that_changes_while_it_is_read_is_read_again(root, monkeypatch) -> None:
+    accept = path_of(root, "*ACCEPT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    before = source.current
+    accept.write_text("10.0.0.2 255.255.255.255\n")
+    compile_once = source.compile
+
+    def compile_then_rewrite():
+        compiled = compile_once()
+        accept.write_text("10.0.0.3 255.255.255.255\n")   # rewritten as it was read
+        return compiled
+
+    monkeypatch.setattr(source, "compile", compile_then_rewrite)
+    assert source.reload() is None and source.current is before
+    assert [n.data[3] for n in source.notes if n.id == "TCP2676"] == [
+        "it changed while it was read"]
+    monkeypatch.setattr(source, "compile", compile_once)
+    assert source.reload() is None
+    assert relays(source, "10.0.0.3") and not relays(source, "10.0.0.2")
+
+
+def test_a_hand_rewrite_after_a_command_does_not_pass_for_an_append(root) -> None:
+    """Compiled from an empty member, then a command adds an entry (the journal); a
+    rewrite by hand that drops that entry is the list: the entry is gone."""
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    add(root, "*ACCEPT", "10.0.0.1")
+    assert source.reload() is None and relays(source, "10.0.0.1")
+    path_of(root, "*ACCEPT").write_text("10.0.0.2 255.255.255.255\n")   # in place
+    assert source.reload() is None
+    assert not relays(source, "10.0.0.1") and relays(source, "10.0.0.2")
+    same_as_fresh(source)
