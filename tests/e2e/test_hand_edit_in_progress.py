@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from support import eventually, free_port
 from support.server import Server
 

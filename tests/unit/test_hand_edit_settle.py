@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import new_library
 
 from qtsmtp.config import attributes, entries
 from qtsmtp.config import listtypes as lt
@@ -24,7 +25,6 @@ from qtsmtp.config.address import canonical_recipient
 from qtsmtp.config.lists import ListMember, member_file
 from qtsmtp.config.policyload import PolicySource, compile_policy
 from qtsmtp.store import journal, settle
-from support import new_library
 
 T = lt.LIST_TYPES
 FAR = canonical_recipient("user@far.example")
