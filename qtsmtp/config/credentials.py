@@ -130,8 +130,18 @@ class CredentialStore:
     def users(self) -> dict[str, str]:
         key = self.member.stat_key()
         if key != self._key:
-            self._users = parse_records(self.member.read_text()) if key else {}
-            self._key = key
+            from qtsmtp.store import settle     # the server's reader only, not the commands
+            path = self.member.path
+            # A hand edit under way (the member open for writing, or changed while read)
+            # is not taken: a half-written member would refuse users, or AUTH altogether.
+            # The users read before stay until it is finished (none at the first read).
+            before = settle.fingerprint(path)
+            if settle.writer_seen(path) and self._key != ():
+                return self._users
+            users = parse_records(self.member.read_text()) if key else {}
+            if (settle.fingerprint(path) == before and not settle.writer_seen(path)) \
+                    or self._key == ():
+                self._users, self._key = users, key
         return self._users
 
     def has_users(self) -> bool:

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from qtsmtp.config.exitreg import (SMTP_EXIT_POINT, ExitRegistration, RegistryError,
                                    exit_member, parse_registry)
+from qtsmtp.store import settle
+
 # What the rest of the server (and the tests) import from here.
 from qtsmtp.server.exitevents import (  # noqa: F401
     ACCEPT, CLOSED, CONNECT, CONTINUE, CONTINUED, DISCONNECT, DROPPED, ENDING, LOCAL_CLIENT,
@@ -120,6 +122,13 @@ def changes(before: list[ExitRegistration], after: list[ExitRegistration]) -> li
     return out
 
 
+class _NotFinished(Exception):
+    """The registration member is being written by hand: not read now."""
+
+
+NOT_FINISHED = "not finished"       # ExitSource.reload: nothing done, look again later
+
+
 class ExitSource:
     """The current chain of one server job, re-read when the registration member changes.
     Like the policy, an unreadable member leaves the last good chain in use. A replaced
@@ -136,11 +145,22 @@ class ExitSource:
         self.retired: list[ExitChain] = []
         self.without_thread = 0                # calls turned away: every thread overdue
         self._exhausted_said: set[tuple] = set()
+        self._told_key = None                  # the state TCP2676 was said for
         self.current = self._compile()
 
-    def _compile(self) -> ExitChain:
+    def _compile(self, finished_only: bool = False) -> ExitChain:
+        """The chain of the registration as it is; with ``finished_only``, _NotFinished
+        while a hand edit is under way (the member open for writing, or changed while
+        read), before anything is compiled or said."""
+        before = settle.fingerprint(self.member.path)
         key = self.member.stat_key()
-        registrations = parse_registry(self.member.read_text()) if key else []
+        text = self.member.read_text() if key else ""
+        if finished_only and (settle.fingerprint(self.member.path) != before
+                              or self._being_written(key)):
+            # A hand edit under way: a half-written registration would drop programs
+            # (a check not made); the chain in use stays until the member is finished.
+            raise _NotFinished()
+        registrations = parse_registry(text)
         self._generation += 1
         chain = compile_chain(registrations, key, self._generation, self.log)
         if self.log is not None:
@@ -161,13 +181,29 @@ class ExitSource:
 
     def needs_reload(self) -> bool:
         key = self.member.stat_key()
-        return key != self.current.keys and key != self._failed_key
+        return key != self.current.keys and key != self._failed_key \
+            and not self._being_written(key)
+
+    def _being_written(self, key) -> bool:
+        """Does a program (an editor, ``cat >``) still have the member open for writing?
+        Said in the job log once for each state of the member (TCP2676)."""
+        if not settle.writer_seen(self.member.path):
+            return False
+        if key != self._told_key and self.log is not None:
+            self._told_key = key
+            self.log.send("TCP2676", self.member.member, self.member.file, self.member.library,
+                          "a program has it open for writing")
+        return True
 
     def reload(self) -> str | None:
-        """Compile again (imports: call off the event loop); an error text, or None."""
+        """Compile again (imports: call off the event loop); an error text, None, or
+        NOT_FINISHED (a hand edit under way: the chain in use stays, the next look
+        tries again)."""
         key = self.member.stat_key()
         try:
-            chain = self._compile()
+            chain = self._compile(finished_only=True)
+        except _NotFinished:
+            return NOT_FINISHED
         except (RegistryError, OSError) as bad:
             self._failed_key = key
             return str(bad)

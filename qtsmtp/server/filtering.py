@@ -3,7 +3,7 @@
 The rules are read again only when one of the four filter members changed (a stat of
 each, made when the job's compiled policy changed, which every ADDSMTPLE and RMVSMTPLE
 causes through the change journal, and at most every RECHECK_SECONDS otherwise, for a
-hand edit). The matching itself is config.mailfilter's, pure.
+hand edit), and not while a hand edit is under way (store.settle). The matching itself is config.mailfilter's, pure.
 
 ``check`` is given the message as it arrives (``feed`` takes a chunk at a time, so a
 DATA phase that spools to disk can feed what it writes) and says what FTRACN does with
@@ -23,6 +23,7 @@ from qtsmtp.config import mailfilter as mf
 from qtsmtp.config.lists import member_file, read_entries
 from qtsmtp.messages import CLError
 from qtsmtp.queue import quarantine
+from qtsmtp.store import settle
 
 RECHECK_SECONDS = 0.3
 
@@ -47,6 +48,7 @@ class MessageFilters:
         self.log = log
         self._members = [member_file(self.root, lt.LIST_TYPES[t]) for t in mf.FILTER_TYPES]
         self._keys = None
+        self._told_keys = None          # the state TCP2676 was said for
         self._rules = mf.FilterRules({})
         self._seen_policy = None
         self._checked_at = 0.0
@@ -67,8 +69,14 @@ class MessageFilters:
         keys = tuple(m.stat_key() for m in self._members)
         if keys == self._keys:
             return
+        before = [settle.fingerprint(m.path) for m in self._members]
+        if self._being_written(keys):
+            return
         try:
             entries = {t: read_entries(self.root, lt.LIST_TYPES[t]) for t in mf.FILTER_TYPES}
+            if [settle.fingerprint(m.path) for m in self._members] != before \
+                    or self._being_written(keys):
+                return                  # changed while read: read again at the next look
         except CLError as bad:
             # A hand edit that does not parse: the last good rules stay (as the policy).
             self.log.send("TCP7005", bad.escape)
@@ -79,6 +87,18 @@ class MessageFilters:
             return
         self._rules, self._keys = mf.rules_from_entries(entries), keys
         self.log.send("TCP7006", self._rules.count())
+
+    def _being_written(self, keys: tuple) -> bool:
+        """Does a program (an editor, ``cat >``) still have a filter member open for
+        writing? Then the rules in use stay: a half-written list would let through mail
+        a missing rule stops. Said in the job log once for each state (TCP2676)."""
+        busy = [m for m in self._members if settle.writer_seen(m.path)]
+        if busy and keys != self._told_keys:
+            self._told_keys = keys
+            for member in busy:
+                self.log.send("TCP2676", member.member, member.file, member.library,
+                              "a program has it open for writing")
+        return bool(busy)
 
 
 async def act(handler, session, action: str, match: mf.FilterMatch, spool) -> str:

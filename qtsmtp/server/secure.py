@@ -32,6 +32,7 @@ from qtsmtp.server.exits import (
     DISCONNECT,
     DROPPED,
     ENDING,
+    NOT_FINISHED,
     QUIT,
     REJECT,
     TIMEOUT,
@@ -116,6 +117,8 @@ class Security:
             if not self.exits.needs_reload():
                 return
             error = await asyncio.get_running_loop().run_in_executor(None, self.exits.reload)
+            if error == NOT_FINISHED:
+                return                  # a hand edit under way (TCP2676): looked at again
             if error is None:
                 self.log.send("TCP6024", len(self.exits.current.exits))
             else:

@@ -235,3 +235,83 @@ def test_a_hand_rewrite_after_a_command_does_not_pass_for_an_append(root) -> Non
     assert source.reload() is None
     assert not relays(source, "10.0.0.1") and relays(source, "10.0.0.2")
     same_as_fresh(source)
+
+
+# --- the other members a server job reads -----------------------------------------------
+
+class Log:
+    def __init__(self):
+        self.sent: list[tuple] = []
+
+    def send(self, msgid: str, *data) -> None:
+        self.sent.append((msgid, *data))
+
+    def ids(self) -> list[tuple]:
+        found = [(entry[0], entry[1]) for entry in self.sent]
+        self.sent.clear()
+        return found
+
+
+def test_a_filter_list_being_rewritten_keeps_the_rules_in_use(root) -> None:
+    import types
+
+    from qtsmtp.server.filtering import MessageFilters
+    path = path_of(root, "*FTRSUBJECT")
+    path.write_text("viagra\nlottery\n")
+    log = Log()
+    filters = MessageFilters(root, log)
+    compiled = types.SimpleNamespace(attributes={"FTRACN": "*REFUSE"})
+    assert filters.check(compiled).rules.count() == 2 and log.ids() == [("TCP7006", 2)]
+    with open(path, "w") as f:                    # truncated by `cat > FTRSUBJECT`
+        f.write("viagra\n")
+        f.flush()
+        compiled = types.SimpleNamespace(attributes={"FTRACN": "*REFUSE"})   # a reload
+        assert filters.check(compiled).rules.count() == 2       # not "lottery" let through
+        assert log.ids() == [("TCP2676", "FTRSUBJECT")]
+        f.write("lottery\ncasino\n")
+    compiled = types.SimpleNamespace(attributes={"FTRACN": "*REFUSE"})
+    assert filters.check(compiled).rules.count() == 3 and log.ids() == [("TCP7006", 3)]
+
+
+def test_an_exit_registration_being_rewritten_keeps_the_chain_in_use(root) -> None:
+    from qtsmtp.config.exitreg import ExitRegistration, exit_member, registry_text
+    from qtsmtp.server.exits import NOT_FINISHED, ExitSource
+    programs = [ExitRegistration("QIBM_QTMS_SMTP_EXIT", "SMTP0100", n, f"site.m{n}:check",
+                                 2000, "*REJECT", "") for n in (1, 2)]
+    path = exit_member(root).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(registry_text(programs))
+    log = Log()
+    exits = ExitSource(root, log)
+    assert [e.registration.number for e in exits.current.exits] == [1, 2]
+    log.ids()
+    text = registry_text(programs)
+    with open(path, "w") as f:
+        half = text.rindex("\n", 0, text.index("site.m2")) + 1
+        f.write(text[:half])                      # program 2's line not written yet
+        f.flush()
+        assert not exits.needs_reload()
+        assert log.ids() == [("TCP2676", exit_member(root).member)]
+        assert exits.reload() == NOT_FINISHED     # asked all the same: not read
+        assert log.ids() == []                    # said once for this state
+        assert [e.registration.number for e in exits.current.exits] == [1, 2]
+        f.write(text[half:].replace("site.m2", "site.m3"))
+    assert exits.needs_reload() and exits.reload() is None
+    assert [e.registration.program for e in exits.current.exits] == ["site.m1:check",
+                                                                      "site.m3:check"]
+
+
+def test_a_credentials_member_being_rewritten_keeps_the_users(root) -> None:
+    from qtsmtp.config.credentials import CredentialStore, credentials_member
+    path = credentials_member(root).path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("alice\tscrypt$x\nbob\tscrypt$y\n")
+    store = CredentialStore(root)
+    assert sorted(store.users()) == ["alice", "bob"]
+    with open(path, "w") as f:
+        assert sorted(store.users()) == ["alice", "bob"]      # not "no users: no AUTH"
+        f.write("alice\tscrypt$x\n")
+        f.flush()
+        assert sorted(store.users()) == ["alice", "bob"]
+        f.write("carol\tscrypt$z\n")
+    assert sorted(store.users()) == ["alice", "carol"]
