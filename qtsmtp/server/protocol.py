@@ -95,7 +95,7 @@ from email.errors import HeaderParseError
 from qtsmtp.config.address import quoted_local_part
 from qtsmtp.server import esmtp, methodtables
 from qtsmtp.server.dataread import read_data
-from qtsmtp.server.handler import AiosmtpdLookup, peer_text
+from qtsmtp.server.handler import AiosmtpdLookup, etrn_served, peer_text
 
 # aiosmtpd logs every line at INFO; our job log says what an operator needs, once.
 logging.getLogger("mail.log").setLevel(logging.WARNING)
@@ -454,7 +454,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             return False
         return arg[:len(arg) - len(rest)].rstrip() + "".join(" " + word for word in kept)
 
-    @syntax("STARTTLS", when="tls_context")
+    @property
+    def offers_starttls(self) -> bool:
+        """EHLO offers STARTTLS (TLS configured, not on yet): HELP lists it then."""
+        return self.tls_context is not None and self._tls_protocol is None
+
+    @syntax("STARTTLS", when="offers_starttls")
     async def smtp_STARTTLS(self, arg: str) -> None:
         """aiosmtpd's STARTTLS (RFC 3207), with the handshake and the TLS records done by
         the loop's start_tls (uvloop's, in C) rather than by asyncio's pure-Python
@@ -499,7 +504,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         finally:
             self._hello_reply = False
 
-    @syntax("ETRN domain | @domain")
+    @property
+    def offers_etrn(self) -> bool:
+        """EHLO offers ETRN (ETRNSVR(*YES)): HELP lists it then, as @syntax's ``when``."""
+        return etrn_served(self.session)
+
+    @syntax("ETRN domain | @domain", when="offers_etrn")
     async def smtp_ETRN(self, arg: str) -> None:
         """RFC 1985: the handler decides (ETRNSVR, the *ETRNSVR list) and runs the queue."""
         await self.push(await self.event_handler.etrn(self.session, arg))
@@ -690,7 +700,22 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
 def _check_every_command(cls: type) -> None:
     for name in dir(cls):
         if name.startswith("smtp_"):
-            setattr(cls, name, _arguments_checked(getattr(cls, name)))
+            setattr(cls, name, _with_aiosmtpd_help(_arguments_checked(getattr(cls, name)), name))
+
+
+_HELP_ATTRIBUTES = ("__smtp_syntax__", "__smtp_syntax_extended__", "__smtp_syntax_when__")
+
+
+def _with_aiosmtpd_help(method, name: str):
+    """aiosmtpd's HELP lists a command, and gives its syntax, only when its method carries
+    the attributes of aiosmtpd's @syntax decorator: an override here that does not repeat
+    the decorator keeps aiosmtpd's (without this, HELP left out MAIL, RCPT, DATA, EHLO,
+    HELO and QUIT, the commands this server overrides)."""
+    original = getattr(SMTP, name, None)
+    if not hasattr(method, "__smtp_syntax__") and hasattr(original, "__smtp_syntax__"):
+        for attribute in _HELP_ATTRIBUTES:
+            setattr(method, attribute, getattr(original, attribute))
+    return method
 
 
 _check_every_command(RelaySMTP)

@@ -19,7 +19,7 @@ import binascii
 from base64 import b64decode
 from pathlib import Path
 
-from aiosmtpd.smtp import AuthResult, LoginPassword
+from aiosmtpd.smtp import AuthResult, LoginPassword, syntax
 
 from qtsmtp.config import attributes
 from qtsmtp.config.credentials import CredentialStore
@@ -231,6 +231,19 @@ class SecureSMTP(RelaySMTP):
         if self.end_reason is not None:
             return self.end_reason
         return DROPPED if error is not None else CLOSED
+
+    # --- AUTH in HELP ------------------------------------------------------------------
+
+    @property
+    def offers_auth(self) -> bool:
+        """EHLO offers AUTH (aiosmtpd's rule, and a mechanism to offer): HELP lists it
+        then, as @syntax's ``when``."""
+        return bool(self._auth_methods) and (not self._auth_require_tls
+                                             or self._tls_protocol is not None)
+
+    @syntax("AUTH <mechanism>", when="offers_auth")
+    async def smtp_AUTH(self, arg: str) -> None:
+        await super().smtp_AUTH(arg)
 
     # --- why a session ends (DISCONNECT's reason) ---------------------------------------
 

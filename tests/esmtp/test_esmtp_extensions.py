@@ -213,3 +213,43 @@ def test_8bit_mail_to_a_hop_without_8bitmime_goes_quoted_printable(new_server, s
     assert relayed.original_content.isascii()
     assert b"Content-Transfer-Encoding: quoted-printable" in relayed.original_content
     assert b"na=C3=AFve" in relayed.original_content
+
+
+def _help(client, command: str = "") -> tuple[int, str]:
+    code, text = client.docmd("HELP", command) if command else client.docmd("HELP")
+    return code, text.decode()
+
+
+def _listed(client) -> set[str]:
+    code, text = _help(client)
+    assert code == 250 and "Supported commands: " in text, (code, text)
+    return set(text.split("Supported commands: ")[1].split())
+
+
+def test_help_lists_the_commands_the_session_may_use(new_server):
+    """HELP lists every command this session may use (aiosmtpd's HELP lists only the
+    command methods that carry its @syntax text: the server's own overrides had lost it,
+    and HELP left out MAIL, RCPT, DATA, EHLO, HELO and QUIT), each with its syntax, and
+    ETRN only while ETRNSVR(*YES) offers it in EHLO."""
+    server = new_server()
+    server.start("SVRJOBS(1)")
+    client = server.smtp()
+    try:
+        assert _listed(client) == {"DATA", "EHLO", "HELO", "HELP", "MAIL", "NOOP", "QUIT",
+                                   "RCPT", "RSET", "VRFY"}
+        assert _help(client, "MAIL") == (250, "2.0.0 Syntax: MAIL FROM: <address> [SP <mail-parameters>]")
+        assert _help(client, "rcpt") == (250, "2.0.0 Syntax: RCPT TO: <address> [SP <mail-parameters>]")
+        for command in ("DATA", "EHLO", "HELO", "QUIT"):
+            code, text = _help(client, command)
+            assert code == 250 and text.startswith(f"2.0.0 Syntax: {command}"), (command, text)
+        assert _help(client, "ETRN")[0] == 501
+        assert _help(client, "AUTH")[0] == 501               # not offered without TLS
+    finally:
+        client.quit()
+    server.run("chgsmtpa", "ETRNSVR(*YES)")
+    client = server.smtp()
+    try:
+        assert "etrn" in client.esmtp_features and "ETRN" in _listed(client)
+        assert _help(client, "ETRN") == (250, "2.0.0 Syntax: ETRN domain | @domain")
+    finally:
+        client.quit()

@@ -66,6 +66,31 @@ def test_auth_is_not_offered_or_accepted_before_starttls(tls_server):
         client.quit()
 
 
+def _help_lists(client) -> set[str]:
+    code, text = client.docmd("HELP")
+    assert code == 250, text
+    return set(text.decode().split("Supported commands: ")[1].split())
+
+
+def test_help_lists_starttls_before_it_and_auth_after_it(tls_server):
+    """HELP names what EHLO offers: STARTTLS until TLS is on, AUTH once it is."""
+    client = tls_server.smtp()
+    try:
+        listed = _help_lists(client)
+        assert "STARTTLS" in listed and "AUTH" not in listed, listed
+        assert client.docmd("HELP", "AUTH")[0] == 501
+    finally:
+        client.quit()
+    client = tls_client(tls_server)
+    try:
+        assert client.has_extn("auth") and not client.has_extn("starttls")
+        listed = _help_lists(client)
+        assert "AUTH" in listed and "STARTTLS" not in listed, listed
+        assert client.docmd("HELP", "AUTH") == (250, b"2.0.0 Syntax: AUTH <mechanism>")
+    finally:
+        client.quit()
+
+
 def test_unauthenticated_tls_session_may_not_relay(tls_server):
     client = tls_client(tls_server)
     try:
