@@ -82,6 +82,10 @@ CATALOGUE: dict[str, tuple[int, str]] = {
                     "command that was adding it ended during its write."),
     "TCP2676": (20, "Member &1 file &2 in library &3, changed without a command, is not "
                     "read yet: &4; what was in use stays in use until it is finished."),
+    "TCP2677": (40, "Member &1 file &2 in library &3 is still being written: &4; the server "
+                    "does not start on it. Start it when the edit is finished."),
+    "TCP2678": (10, "Member &1 file &2 in library &3 is still being written: &4; the start "
+                    "waits up to &5 seconds for it."),
     "TCP2680": (0, "Relay test: client &1 may send to every recipient given (&2)."),
     "TCP2681": (40, "Relay test: client &1 refused for &2 of &3 recipients."),
     "TCP2682": (40, "Relay test: client &1 refused at connect."),

@@ -130,7 +130,8 @@ class CredentialStore:
     def users(self) -> dict[str, str]:
         key = self.member.stat_key()
         if key != self._key:
-            from qtsmtp.store import settle     # the server's reader only, not the commands
+            # Imported here: the server's reader needs it, the commands do not.
+            from qtsmtp.store import settle
             path = self.member.path
             # A hand edit under way (the member open for writing, or changed while read)
             # is not taken: a half-written member would refuse users, or AUTH altogether.

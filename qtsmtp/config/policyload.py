@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,11 @@ POLICY_LISTS = ("*ACCEPT", "*ACCEPTIP6", "*REJECT", "*REJECTIP6", "*NEAR", "*DOM
 # A member is read this many bytes at a time (and never a line longer than
 # MAX_RECORD_BYTES held whole).
 BLOCK_BYTES = 1 << 20
+
+# How long the server's start waits for a member being written by hand (TCP2677), and
+# how often it looks meanwhile.
+START_WAIT_SECONDS = 10.0
+START_WAIT_PAUSE = 0.1
 
 # How long a job waits for a command to finish writing what it journaled.
 LOCK_SECONDS = 2.0
@@ -389,6 +395,26 @@ def system_name_of(values: dict, default_system_name: str) -> str:
     return default_system_name if name.upper() == "*DFT" else name.lower().rstrip(".")
 
 
+def wait_for_hand_edits(members: list[MemberFile], deadline: float, tell=None) -> None:
+    """Return once none of ``members`` is being written by hand (store.settle), or raise
+    TCP2677 naming one that still is at ``deadline`` (time.monotonic). ``tell(message)``
+    hears TCP2678 once for each member waited for."""
+    told = set()
+    while True:
+        busy = [(m, why) for m in members if (why := settle.unfinished(m.path))]
+        if not busy:
+            return
+        if time.monotonic() >= deadline:
+            member, why = busy[0]
+            raise escape("TCP2677", member.member, member.file, member.library, why)
+        for member, why in busy:
+            if tell is not None and member.member not in told:
+                told.add(member.member)
+                tell(Message("TCP2678", member.member, member.file, member.library, why,
+                             f"{START_WAIT_SECONDS:g}"))
+        time.sleep(START_WAIT_PAUSE)
+
+
 class PolicySource:
     """The current compiled policy of one server job, and how it follows changes."""
 
@@ -403,7 +429,24 @@ class PolicySource:
         self.journal = JournalReader(self.root / SYSTEM_LIBRARY)
         self._compile_all = False           # journal records read, not yet in a policy
         self._waiting_told: dict[int, tuple | None] = {}   # TCP2676 said for that state
-        self.current = self.compile()      # raises at start: the server must not run
+        self.current = self._first_compile()   # raises at start: the server must not run
+
+    def _first_compile(self) -> CompiledPolicy:
+        """The policy the server starts with, from members no hand edit is writing:
+        waits START_WAIT_SECONDS at most for one to be finished, then TCP2677."""
+        deadline = time.monotonic() + START_WAIT_SECONDS
+        while True:
+            wait_for_hand_edits(self._members, deadline)
+            before = [settle.fingerprint(m.path) for m in self._members]
+            compiled = self.compile()
+            changed = [m for m, had in zip(self._members, before)
+                       if settle.fingerprint(m.path) != had]
+            if not changed:
+                return compiled
+            if time.monotonic() >= deadline:
+                member = changed[0]
+                raise escape("TCP2677", member.member, member.file, member.library,
+                             "it changed while it was read")
 
     def compile(self) -> CompiledPolicy:
         return compile_policy(self.root, self.default_system_name, self.local_addresses,

@@ -25,7 +25,8 @@ import time
 import traceback
 from pathlib import Path
 
-from qtsmtp.config.policyload import PolicySource
+from qtsmtp.config.policyload import (START_WAIT_SECONDS, PolicySource, wait_for_hand_edits,
+                                      watched_members)
 from qtsmtp.config.settings import load_settings
 from qtsmtp.delivery.job import run_delivery_job
 from qtsmtp.server.submitexits import SubmissionScreen
@@ -113,6 +114,9 @@ class Supervisor:
                 table.remove_record(self.root, record.number)
             raise _cannot_write(failure, self.root) from None
         try:
+            # Not from a member an editor is still writing (TCP2677 past a bound).
+            wait_for_hand_edits(watched_members(self.root), time.monotonic() + START_WAIT_SECONDS,
+                                lambda message: self.log.send(message.id, *message.data))
             self.settings = load_settings(self.root, self.requested_jobs)
             check_start(self.root)       # permissions, secrets, TLS: before any job starts
             self.source = PolicySource(self.root, self.settings.system_name,

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import eventually, free_port
+from support import eventually, free_port, script
 from support.server import Server
 
 FAR = "user@far.example"
@@ -173,3 +173,29 @@ def test_a_command_is_confirmed_while_another_list_is_being_edited(server) -> No
     every_job_says(server, " TCP3023 Member ACCEPTRLY ")
     assert relay_code(server, "127.0.70.1") == 250
     assert connect_code(server, "127.0.64.99") == 554
+
+
+def test_the_start_waits_for_a_member_being_written(tmp_path) -> None:
+    """STRTCPSVR while ``cat > ACCEPTRLY`` is half-way: the start waits (TCP2678 in
+    QTSMTPSRVD's job log) and the server serves the finished list."""
+    server = Server.on_new_root(tmp_path / "root", f"FWDHUBSVR('127.0.0.1:{free_port()}')")
+    try:
+        server.run("addsmtple", "*ACCEPT", "INTNETADR('127.0.64.0')",
+                   "SUBNETMASK('255.255.255.0')")
+        cat = SlowCat(server, member(server, "ACCEPTRLY"))
+        cat.send(b"127.0.70.1 255.255.255.255\n")
+        start = subprocess.Popen([script("strtcpsvr"), "*SMTP"], env=server.env, text=True,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        server.joblog_shows("TCP2678 Member ACCEPTRLY file QATMADRLST in library QUSRSYS is "
+                            "still being written: a program has it open", "QTSMTPSRVD")
+        assert start.poll() is None                   # still waiting, nothing started
+        cat.send(b"127.0.64.0 255.255.255.0\n")
+        cat.finish()
+        out, err = start.communicate(timeout=120)
+        assert start.returncode == 0, out + err
+        server.jobs()
+        assert relay_code(server, "127.0.64.5") == 250
+        assert relay_code(server, "127.0.70.1") == 250
+    finally:
+        leftovers = server.shut_down()
+    assert not leftovers, f"processes left running: {leftovers}"

@@ -315,3 +315,38 @@ def test_a_credentials_member_being_rewritten_keeps_the_users(root) -> None:
         assert sorted(store.users()) == ["alice", "bob"]
         f.write("carol\tscrypt$z\n")
     assert sorted(store.users()) == ["alice", "carol"]
+
+
+# --- the server's start -----------------------------------------------------------------
+
+def test_the_start_waits_for_a_member_being_written(root, monkeypatch) -> None:
+    from qtsmtp.config import policyload
+    accept = path_of(root, "*ACCEPT")
+    writer = open(accept, "w")      # noqa: SIM115 (closed by the pause below, as an editor)
+    writer.write("10.0.0.9 255.255.255.255\n")      # the first half
+    writer.flush()
+    told = []
+
+    def pause(seconds: float) -> None:               # the editor finishes while we wait
+        if not writer.closed:
+            writer.write("10.0.0.2 255.255.255.255\n")
+            writer.close()
+
+    monkeypatch.setattr(policyload.time, "sleep", pause)
+    members = policyload.watched_members(root)
+    policyload.wait_for_hand_edits(members, policyload.time.monotonic() + 3600, told.append)
+    assert [(m.id, m.data[0]) for m in told] == [("TCP2678", "ACCEPTRLY")]
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    assert relays(source, "10.0.0.9") and relays(source, "10.0.0.2")
+
+
+def test_the_start_is_refused_while_a_member_is_still_written(root, monkeypatch) -> None:
+    from qtsmtp.config import policyload
+    from qtsmtp.messages import CLError
+    monkeypatch.setattr(policyload, "START_WAIT_SECONDS", 0)
+    with open(path_of(root, "*REJECT"), "w"), pytest.raises(CLError) as refused:
+        PolicySource(root, "mail.test", ("127.0.0.1",))
+    assert refused.value.escape.id == "TCP2677"
+    assert refused.value.escape.data[:2] == ("REJECTCNN", "QATMADRLST")
+    assert "open for writing" in refused.value.escape.data[3]
+    PolicySource(root, "mail.test", ("127.0.0.1",))   # finished: it starts
