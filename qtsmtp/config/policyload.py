@@ -252,19 +252,27 @@ class NotExplained(Exception):
     """The journal records do not explain the members: compile them all again."""
 
 
+class CompileAgain(NotExplained):
+    """The journal records explain the members, but one made a change the policy is
+    compiled for rather than changed by (CHGSMTPA's attributes, the SMTP user
+    directory): an ordinary step, where NotExplained is news for the job log (TCP3024)."""
+
+
 def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
                   keys_now: tuple, journal_id: str,
                   members: list[MemberFile] | None = None) -> CompiledPolicy:
     """``compiled`` with the changes of the journal ``records`` (the next ones after its
     generation) made; ``keys_now``: the members' stat keys, taken with the records under
-    the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying why) when the records do not account
-    for the members as they are: a member not as the record found it, or not as the
-    record left it, a record CHGSMTPA made, or one not understood."""
+    the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying
+    why) when the records do not account for the members as they are: a member not as
+    the record found it, or not as the record left it, or a record not understood; and
+    CompileAgain when they do, but one of them is CHGSMTPA's or the user directory's."""
     members = members or watched_members(root)
     where = {(m.file, m.member): index for index, m in enumerate(members)}
     known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
     touched: set[int] = set()
     changes = []
+    compile_again = None
     for record in records:
         index = where.get((record.get("file"), record.get("member")))
         if index is None:
@@ -279,11 +287,14 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         # leaves too: without it, a writer killed before its write would go unseen.
         known[index] = (after[0], after[1], after[2] if len(after) == 3 else None)
         touched.add(index)
+        # The records after it are checked all the same: a member changed by other
+        # means meanwhile is still news.
         if index == 0:
-            raise NotExplained(f"{name} changed the SMTP attributes")
-        if index == len(members) - 1:
-            raise NotExplained(f"{name} changed the SMTP user directory")
-        changes.append(_change(record, POLICY_LISTS[index - 1], name))
+            compile_again = f"{name} changed the SMTP attributes"
+        elif index == len(members) - 1:
+            compile_again = f"{name} changed the SMTP user directory"
+        elif compile_again is None:
+            changes.append(_change(record, POLICY_LISTS[index - 1], name))
     for index in touched:
         now, promised = keys_now[index], known[index]
         if now is None or tuple(now[:2]) != tuple(promised[:2]) or (
@@ -291,6 +302,8 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
             raise NotExplained(f"member {members[index].member} is not what "
                                f"generation {records[-1]['gen']} left")
         known[index] = now
+    if compile_again is not None:
+        raise CompileAgain(compile_again)
     try:
         policy = compiled.policy.with_changes(changes) if changes else compiled.policy
     except ValueError as bad:
@@ -498,6 +511,8 @@ class PolicySource:
                 try:
                     applied = apply_records(self.root, self.current, records, keys,
                                             self.journal.journal_id, self._members)
+                except CompileAgain:
+                    pass                 # compiled below, as a command asked
                 except NotExplained as why:
                     self._note("TCP3024", records[-1]["gen"], why)
                 journal.fault_point("job-apply")

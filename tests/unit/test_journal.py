@@ -304,6 +304,23 @@ def test_chgsmtpa_compiles_everything(root) -> None:
     assert source.reload() is None
     assert source.current.policy.alwrly == "*NONE"
     assert source.current.generation == 1
+    # An ordinary step: the job log says the policy was reloaded, nothing more (TCP3024
+    # after every CHGSMTPA read as if the journal had failed).
+    assert not source.notes, [str(n) for n in source.notes]
+
+
+def test_chgsmtpa_after_a_hand_edit_still_notes_the_journal_does_not_explain(root) -> None:
+    add(root, "*ACCEPT", ip4("*ACCEPT", "10.0.0.1"))
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    member_file(root, T["*ACCEPT"]).path.write_text("10.0.0.2 255.255.255.255\n")   # by hand
+    add(root, "*ACCEPT", ip4("*ACCEPT", "192.0.2.7"))
+    member = attributes.attributes_member(root)
+    with member.locked():
+        member.replace(member.read_text(), journal.REPLACE, changes={"MAXRCPT": 500})
+    assert source.reload() is None
+    assert [n.id for n in source.notes] == ["TCP3024"]
+    fresh = compile_policy(root, "mail.test", ("127.0.0.1",))
+    assert decisions(source.current) == decisions(fresh)
 
 
 def test_a_member_broken_by_hand_does_not_hold_back_what_the_commands_change(root) -> None:
