@@ -52,6 +52,8 @@ POLICY_LISTS = ("*ACCEPT", "*ACCEPTIP6", "*REJECT", "*REJECTIP6", "*NEAR", "*DOM
 # MAX_RECORD_BYTES held whole).
 BLOCK_BYTES = 1 << 20
 
+_MOVED = "it changed while it was read"
+
 # How long the server's start waits for a member being written by hand (TCP2677), and
 # how often it looks meanwhile.
 START_WAIT_SECONDS = 10.0
@@ -458,8 +460,7 @@ class PolicySource:
                 return compiled
             if time.monotonic() >= deadline:
                 member = changed[0]
-                raise escape("TCP2677", member.member, member.file, member.library,
-                             "it changed while it was read")
+                raise escape("TCP2677", member.member, member.file, member.library, _MOVED)
 
     def compile(self) -> CompiledPolicy:
         return compile_policy(self.root, self.default_system_name, self.local_addresses,
@@ -519,9 +520,11 @@ class PolicySource:
             elif records is not None:
                 applied = self.current
             by_hand = self._changed_by_other_means(keys, records, applied)
-            before = self._not_finished(by_hand, applied)
-            if before is None:
-                return None
+            reading = applied is None or bool(by_hand)     # the members are read
+            if reading:
+                before = self._fingerprints()
+                if not self._may_read(keys, by_hand, before, applied):
+                    return None
             try:
                 if applied is None:
                     new = self.compile()
@@ -540,8 +543,8 @@ class PolicySource:
                     self.current = applied     # what the commands changed, in use
                 self._compile_all = False
                 raise
-            if self._not_finished(by_hand, applied, before) is None:
-                return None              # changed again while it was read
+            if reading and not self._read_whole(by_hand, before, applied):
+                return None
             self.current = new
             self._compile_all = False
         except CLError as error:
@@ -569,39 +572,65 @@ class PolicySource:
         return [index for index, (key, had) in enumerate(zip(keys, self.current.keys))
                 if key != had and not _left_as(left.get(index), key)]
 
-    def _not_finished(self, by_hand: list[int], applied: CompiledPolicy | None,
-                      before: dict | None = None) -> dict | None:
-        """None when a member changed by hand is still being written (a writer has it
-        open, or, where that cannot be told, it changed less than settle.SETTLE_SECONDS
-        ago), or when it changed again since ``before`` (the fingerprints taken before
-        reading it): the policy then keeps what the commands changed and no more, the
-        job log says so once per state of the member, and the next look tries again.
-        Else the fingerprints of those members now."""
-        now = {index: settle.fingerprint(self._members[index].path) for index in by_hand}
-        waiting = [(index, "it changed while it was read") for index in by_hand
-                   if before is not None and now[index] != before[index]]
-        if not waiting:
-            waiting = [(index, why) for index in by_hand
-                       if (why := settle.unfinished(self._members[index].path))]
-        if not waiting:
+    def _fingerprints(self) -> list[tuple | None]:
+        return [settle.fingerprint(m.path) for m in self._members]
+
+    def _may_read(self, keys: tuple, by_hand: list[int], before: list,
+                  applied: CompiledPolicy | None) -> bool:
+        """May the members be read now? Not when one changed since ``keys`` were taken
+        (look again), nor while one changed by hand is still being written (a writer
+        has it open, or, where that cannot be told, it changed less than
+        settle.SETTLE_SECONDS ago)."""
+        moved = [index for index, (key, now) in enumerate(zip(keys, before))
+                 if (now[:3] if now else None) != (tuple(key) if key else None)]
+        if moved:
+            return self._wait(applied, before, [(index, _MOVED) for index in moved
+                                                if index in by_hand], again=True)
+        return self._wait(applied, before, [
+            (index, why) for index in by_hand
+            if (why := settle.unfinished(self._members[index].path))])
+
+    def _read_whole(self, by_hand: list[int], before: list,
+                    applied: CompiledPolicy | None) -> bool:
+        """Were the members read as they were before (``before``), none changed while
+        it was read, and is no one writing one changed by hand now?"""
+        after = self._fingerprints()
+        moved = [index for index, (had, now) in enumerate(zip(before, after)) if had != now]
+        if moved:
+            return self._wait(applied, after, [(index, _MOVED) for index in moved
+                                               if index in by_hand], again=True)
+        return self._wait(applied, after, [
+            (index, "a program has it open for writing") for index in by_hand
+            if settle.writer_seen(self._members[index].path)])
+
+    def _wait(self, applied: CompiledPolicy | None, fingerprints: list,
+              waiting: list[tuple[int, str]], again: bool = False) -> bool:
+        """True when nothing is to be waited for (``waiting`` empty, not ``again``).
+        Else the policy keeps what the commands changed and no more, the job log says
+        why for each member changed by hand (once for each state of the member), and
+        the next look tries again."""
+        if not waiting and not again:
             self._waiting_told = {}
-            return now
+            return True
         if applied is not None:
             self.current = applied       # what the commands changed is in use meanwhile
         else:
             self._compile_all = True     # the records read are in no policy yet
         for index, why in waiting:
             member = self._members[index]
-            if self._waiting_told.get(index) != now[index]:
-                self._waiting_told[index] = now[index]
+            if self._waiting_told.get(index) != fingerprints[index]:
+                self._waiting_told[index] = fingerprints[index]
                 self._note("TCP2676", member.member, member.file, member.library, why)
-        member = self._members[waiting[0][0]]
-        # Not a failure of the member: no TCP3021, and the next look reads it again;
-        # a command waiting for this job hears why its change is not in use yet.
+        # Not a failure of the member: no TCP3021, and the next look reads it again. A
+        # command waiting for this job hears why its change is not in use yet, unless
+        # the job is only to look again at once.
         self._failed_keys = None
-        self.failure = None if applied is not None else escape(
-            "TCP2676", member.member, member.file, member.library, waiting[0][1])
-        return None
+        self.failure = None
+        if applied is None and waiting and not again:
+            member = self._members[waiting[0][0]]
+            self.failure = escape("TCP2676", member.member, member.file, member.library,
+                                  waiting[0][1])
+        return False
 
     def _trusted_paths(self) -> list[Path]:
         library = self.root / SYSTEM_LIBRARY

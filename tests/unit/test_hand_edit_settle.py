@@ -225,6 +225,37 @@ def test_a_member_that_changes_while_it_is_read_is_read_again(root, monkeypatch)
     assert relays(source, "10.0.0.3") and not relays(source, "10.0.0.2")
 
 
+def test_a_member_an_editor_opens_just_before_the_read_is_not_read(root, monkeypatch) -> None:
+    """A finished hand edit of ACCEPTRLY is to be read; just after the job took the stat
+    keys, an editor truncates REJECTCNN and goes on writing: the job does not read the
+    members then (REJECTCNN would be empty), nor while the editor writes."""
+    from qtsmtp.config import policyload
+    accept, reject = path_of(root, "*ACCEPT"), path_of(root, "*REJECT")
+    reject.write_text("192.0.2.7 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    accept.write_text("10.0.0.5 255.255.255.255\n")
+    editor = []
+    stat_keys = policyload.stat_keys
+
+    def keys_then_an_editor(members):
+        keys = stat_keys(members)
+        if not editor:
+            editor.append(open(reject, "w"))    # noqa: SIM115 (the editor, closed below)
+        return keys
+
+    monkeypatch.setattr(policyload, "stat_keys", keys_then_an_editor)
+    assert source.reload() is None and source.failure is None
+    assert refused(source, "192.0.2.7")
+    assert source.reload() is None and refused(source, "192.0.2.7")   # still written
+    assert ("TCP2676", "REJECTCNN") in notes(source)
+    editor[0].write("192.0.2.7 255.255.255.255\n198.51.100.1 255.255.255.255\n")
+    editor[0].close()
+    assert source.reload() is None
+    assert refused(source, "192.0.2.7") and refused(source, "198.51.100.1")
+    assert relays(source, "10.0.0.5")
+    same_as_fresh(source)
+
+
 def test_a_hand_rewrite_after_a_command_does_not_pass_for_an_append(root) -> None:
     """Compiled from an empty member, then a command adds an entry (the journal); a
     rewrite by hand that drops that entry is the list: the entry is gone."""
