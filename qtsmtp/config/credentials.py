@@ -32,8 +32,11 @@ MIN_KEY_LENGTH = 16
 # The least memory (128 * N * r bytes) a stored hash may make a check cost: below it, a
 # guess is nearly free, on line and for whoever reads a copy of the member.
 MIN_SCRYPT_MEMORY = 1024 * 1024
-# The most memory hashlib.scrypt may be allowed (its maxmem is a C int).
-MAX_SCRYPT_MEMORY = 2 ** 31 - 1
+# The most a stored hash may make a check cost, 128 * N * r * p bytes worked through
+# (memory is 128 * N * r; the p lanes run one after the other): 16 times the commands'
+# parameters. Every client that names the user in AUTH makes the server pay it, so a
+# hand-edited N=2**20, r=8, p=16 would cost 1 GiB and some 16 s of CPU an attempt.
+MAX_SCRYPT_WORK = 256 * 1024 * 1024
 MAX_USER, MAX_PASSWORD = 64, 256
 
 
@@ -65,7 +68,8 @@ def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int
 def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
     """(N, r, p, salt, digest) of a stored hash fit to check a password against; None
     for a malformed one, one cut short, or one with parameters so weak that a guess
-    costs next to nothing (a hand edit: the commands always hash with the defaults)."""
+    costs next to nothing or so costly that a check is a weapon (a hand edit: the
+    commands always hash with the defaults)."""
     try:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
@@ -75,7 +79,9 @@ def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
             return None
         if 128 * n * r < MIN_SCRYPT_MEMORY:
             return None
-        if n & (n - 1) or _maxmem(n, r, p) > MAX_SCRYPT_MEMORY:
+        if 128 * n * r * p > MAX_SCRYPT_WORK:
+            return None         # a hand edit that would let any client tie up the server
+        if n & (n - 1):
             return None         # a hand edit scrypt cannot check at all
         expected = _unb64(digest)
         if len(expected) < MIN_KEY_LENGTH:

@@ -408,10 +408,10 @@ def test_a_cut_password_hash_is_no_hash_a_guess_can_match(tls_server):
                                            f"{_b64(real[:1])}", "bob", guess)
 
 
-@pytest.mark.parametrize("parameters", ["16385$8$1", "1048576$32$1"])
+@pytest.mark.parametrize("parameters", ["16385$8$1", "1048576$32$1", "1048576$8$16"])
 def test_a_hash_scrypt_cannot_check_is_refused_like_a_wrong_password(tls_server, parameters):
-    # A hand-edited record whose N is no power of 2, or whose check would need more
-    # memory than scrypt may be given: no password logs on, the session is answered 535
+    # A hand-edited record whose N is no power of 2, or whose check would cost more than
+    # 16 times the commands' (qtsmtp-security(7)): no password logs on, the session is answered 535
     # as for a wrong one (not an error reply that tells the name exists) and goes on.
     from qtsmtp.config.credentials import hash_password
 

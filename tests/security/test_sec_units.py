@@ -54,9 +54,31 @@ def test_a_hash_with_parameters_too_weak_is_refused(tmp_path):
     assert not credentials.CredentialStore(tmp_path).verify("weak", "pw")
 
 
+def test_a_hash_whose_check_costs_more_than_16_commands_is_refused(tmp_path, monkeypatch):
+    # A hand edit such as N=2**20, r=8, p=16 made every AUTH naming the user cost 1 GiB
+    # and some 16 s of CPU, whoever sent it. The limit is 128 * N * r * p = 256 MiB:
+    # 16 times the commands' parameters, in memory (r) or in time (p).
+    costly = credentials.hash_password("pw", n=2 ** 16, r=8, p=8)         # 512 MiB
+    at_limit = credentials.hash_password("pw", n=2 ** 14, r=8, p=16)      # 256 MiB
+    assert not credentials.check_password("pw", costly)
+    assert credentials.check_password("pw", at_limit)
+    checks = []
+    real = credentials.hashlib.scrypt
+    monkeypatch.setattr(credentials.hashlib, "scrypt",
+                        lambda *a, **k: checks.append(k) or real(*a, **k))
+    member = credentials.credentials_member(tmp_path)
+    with member.locked():
+        member.replace(f"costly\t{costly}\n")
+    assert not credentials.CredentialStore(tmp_path).verify("costly", "pw")
+    # The refusal costs what an unknown user's does: one check with the commands' N.
+    assert [(k["n"], k["r"], k["p"]) for k in checks] == [
+        (credentials.SCRYPT_N, credentials.SCRYPT_R, credentials.SCRYPT_P)]
+
+
 def test_a_hash_scrypt_cannot_check_is_refused_not_raised(tmp_path):
     # Hand edits: an N that is no power of 2; a check that would need more memory than
-    # hashlib.scrypt may be allowed (maxmem is a C int). Both raised ValueError out of
+    # hashlib.scrypt may be allowed (maxmem is a C int; now refused before, as too
+    # costly). Both raised ValueError out of
     # check_password (an SMTP client saw '500 ... (ValueError) n must be a power of 2').
     salt, digest = credentials.hash_password("pw", n=2 ** 10).split("$")[4:]
     member = credentials.credentials_member(tmp_path)
