@@ -50,6 +50,11 @@ dies (even by kill -9) nothing of the commit process stays behind, and a message
 incoming/ only if all of it arrived; an answer that can no longer be sent was never a
 250. A job whose commit process dies answers 451 for the messages it was waiting for
 and for those it was spooling, and starts a new one for the next message.
+
+The job never waits for a commit process inside its event loop (a waitpid there
+stops every session of the job): one it lets go, dead or still ending, is reaped
+when the kernel says it has ended (server.childexit), and killed if it has not after
+END_TIMEOUT_SECONDS.
 """
 
 from __future__ import annotations
@@ -68,11 +73,12 @@ from qtsmtp.queue import format as qformat
 from qtsmtp.queue.format import INCOMING, TMP, queue_directory
 from qtsmtp.queue.fsynccrew import FsyncCrew
 from qtsmtp.queue.writer import Commit, QueueWriter, commit_batch
+from qtsmtp.server import childexit
 from qtsmtp.store.durable import write_all
 
 PROCESS_NAME = "QTSMTPQCOMMIT"       # in ps and top, beside its job's QTSMTPSRVP
 READ_SIZE = 1 << 20                  # whatever arrived while the last batch was on disk
-END_TIMEOUT_SECONDS = 30             # close(): the last batch's fsyncs, on a slow disk
+END_TIMEOUT_SECONDS = 30             # an ending process's last batch, on a slow disk
 PIECE_SIZE = 64 * 1024               # the job sends a message in pieces of about this
 PIPE_HIGH_WATER = 256 * 1024         # the job waits while more is in the pipe's buffer
 _FRAME_HEAD = re.compile(rb"([0-9A-F]{1,64}) ([MWCA]) ([0-9]{1,12})\n")
@@ -280,7 +286,11 @@ class CommitProcess:
         self._flow: _FlowControl | None = None
         self._answers: _Answers | None = None
         self._closing = False
-        self._restarting = asyncio.Lock()    # one replacement, however many sessions wait
+        # One replacement, however many sessions wait for it; a task of its own, so that
+        # a session whose client goes away meanwhile (aiosmtpd cancels its task) stops
+        # only its own wait.
+        self._replacing: asyncio.Task | None = None
+        self._ending: set[asyncio.Task] = set()     # processes let go, reaped when they end
 
     def new_id(self) -> str:
         return self.writer.new_id()
@@ -289,17 +299,24 @@ class CommitProcess:
         """Start the commit process (done before the job serves: a job that cannot
         queue must not listen; done again after the process died)."""
         loop = asyncio.get_running_loop()
-        self._process = subprocess.Popen(
+        process = subprocess.Popen(
             [sys.executable, "-m", "qtsmtp.server.committer", str(self.writer.queue.parent)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=self.writer.queue)
         answers = _Answers()
-        self._frames, self._flow = await loop.connect_write_pipe(_FlowControl,
-                                                                 self._process.stdin)
-        self._frames.set_write_buffer_limits(high=PIPE_HIGH_WATER)
-        await loop.connect_read_pipe(lambda: answers, self._process.stdout)
+        try:
+            frames, flow = await loop.connect_write_pipe(_FlowControl, process.stdin)
+            frames.set_write_buffer_limits(high=PIPE_HIGH_WATER)
+            await loop.connect_read_pipe(lambda: answers, process.stdout)
+        except BaseException:
+            # It has had no frame: nothing of it is a message. Killed, it ends at once,
+            # even if it is still starting, and is reaped when it has.
+            process.kill()
+            self._let_go(process)
+            raise
         # Only now, with both pipes there, is it the one sessions use (_running): a
-        # session that asked while it started waits for it (the lock), where it would
+        # session that asked while it started waits for it (_replacing), where it would
         # have sent frames with no pipe to take them.
+        self._process, self._frames, self._flow = process, frames, flow
         self._answers = answers
 
     async def open(self, queue_id: str, envelope: dict, first: bytes = b"",
@@ -321,13 +338,30 @@ class CommitProcess:
         if self._closing:
             raise OSError(errno.ESHUTDOWN, "the queue writer has ended")
         if self._answers is None or self._answers.ended:
-            async with self._restarting:
-                if self._answers is None or self._answers.ended:
-                    how = self._abandon()
-                    await self.start()
-                    if self.log is not None:
-                        self.log.send("TCP3042", how)
+            if self._replacing is None:
+                self._replacing = asyncio.ensure_future(self._replace())
+                # Its failure is every waiting session's 451; retrieved even if none waits.
+                self._replacing.add_done_callback(
+                    lambda task: task.cancelled() or task.exception())
+            await asyncio.shield(self._replacing)
+            if self._closing:                 # close() came while it started
+                raise OSError(errno.ESHUTDOWN, "the queue writer has ended")
         return self._answers
+
+    async def _replace(self) -> None:
+        """The next message's commit process, when the last one ended. Its end is
+        logged (TCP3042) once it is reaped: it is not waited for here."""
+        try:
+            ended = self._retire()
+            await self.start()
+        finally:
+            self._replacing = None
+        if self.log is not None and ended is not None:
+            ended.add_done_callback(self._log_replaced)
+
+    def _log_replaced(self, reaped: asyncio.Task) -> None:
+        if not reaped.cancelled():
+            self.log.send("TCP3042", reaped.result())
 
     def _send(self, queue_id: str, op: bytes, *parts: bytes) -> None:
         """Frames sent in one turn of the event loop (the sessions that ended DATA on
@@ -364,37 +398,45 @@ class CommitProcess:
 
     async def close(self) -> None:
         """After the last session: end the input, let the commit process finish the
-        messages it has, wait for it (bounded), then reap it."""
+        messages it has, wait for it (bounded), then reap it. Every wait here is the
+        loop's (never a waitpid in it): a job ends its sessions' last replies meanwhile.
+        No message is taken from now on (the sessions say 451); a replacement under way
+        is let finish its start first, and is then ended like any other: one process to
+        end, and no start that goes on after close() with what close() took away."""
         self._closing = True
+        if self._replacing is not None:
+            await asyncio.gather(asyncio.shield(self._replacing), return_exceptions=True)
         self._flush()
         if self._frames is not None:
             self._frames.close()
-        if self._answers is not None:
+        if self._answers is not None and not self._answers.ended:
             try:
                 # Its answers end when it exits.
                 await asyncio.wait_for(self._answers.finished.wait(), END_TIMEOUT_SECONDS)
             except TimeoutError:
                 self._process.kill()
-        self._abandon()
+        self._retire()
+        if self._ending:
+            await asyncio.gather(*self._ending)
 
-    def _abandon(self) -> str:
-        """Drop the pipes and reap the process (it has ended, or is killed now);
-        how it ended."""
+    def _retire(self) -> asyncio.Task | None:
+        """Drop the pipes of the current process (its input ends: it ends once it has
+        committed what it had) and have it reaped when it ends, without waiting for it
+        here: how it ended, once it has (None if there was none)."""
         self._outgoing = []                  # frames for the process that ended
         if self._frames is not None:
             if not self._frames.is_closing():
                 self._frames.abort()
             self._frames = None
             self._flow = None
-        if self._process is None:
-            return "not started"
-        try:
-            self._process.wait(timeout=END_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
-        code, self._process = self._process.returncode, None
-        return f"signal {-code} ({signal.Signals(-code).name})" if code < 0 else f"exit status {code}"
+        process, self._process = self._process, None
+        return None if process is None else self._let_go(process)
+
+    def _let_go(self, process: subprocess.Popen) -> asyncio.Task:
+        reaping = asyncio.ensure_future(childexit.reap(process, END_TIMEOUT_SECONDS))
+        self._ending.add(reaping)
+        reaping.add_done_callback(self._ending.discard)
+        return reaping
 
 
 class Spool:

@@ -465,7 +465,7 @@ def test_frames_waiting_for_a_commit_process_that_ended_are_not_sent_to_the_next
 
     async def run():
         commit._send("0E1", b"M", b"abc")
-        commit._abandon()                        # it ended: its sessions say 451
+        commit._retire()                         # it ended: its sessions say 451
         new = commit._frames = RecordingPipe()
         commit._send("0E2", b"M", b"de")
         await asyncio.sleep(0)
