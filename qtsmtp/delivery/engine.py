@@ -45,6 +45,7 @@ from qtsmtp.queue import quarantine
 from qtsmtp.jobs import smtpjournal
 from qtsmtp.queue import states as qstates
 from qtsmtp.queue.writer import QueueWriter
+from qtsmtp.store import settle
 
 PER_DESTINATION = int(os.environ.get("QTSMTP_DESTINATION_CONCURRENCY", "20"))
 TOTAL_DEFAULT = 100
@@ -71,6 +72,7 @@ class DeliveryEngine:
         self.due: list[tuple[float, str]] = []          # heap of (when, id) in deferred/
         self.routing: Routing | None = None
         self._keys: tuple = ()
+        self._told_writing: set[tuple] = set()      # (member, stat key): TCP2676 said
         self.stopping = False
         self.delivered = self.deferred_count = self.bounced = 0
         self._notified = True
@@ -130,20 +132,31 @@ class DeliveryEngine:
 
     # --- a run ---------------------------------------------------------------------------
 
-    def _watched(self) -> tuple:
+    def _watched(self) -> list:
         members = [attributes.attributes_member(self.root)] + [
             member_file(self.root, lt.LIST_TYPES[t])
             for t in ("*DOMAIN", "*DOMAINIP6", "*NEAR", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH")]
         members.append(users_member(self.root))
-        return tuple(m.stat_key() for m in members)
+        return members
 
     def load_configuration(self) -> None:
-        """Read the attributes and lists the routing needs (again when they changed)."""
-        keys = self._watched()
+        """Read the attributes and lists the routing needs (again when they changed),
+        but not while a hand edit is writing one (store.settle): a half-written list
+        would route or authenticate wrongly; what is in use stays until it is finished."""
+        members = self._watched()
+        keys = tuple(m.stat_key() for m in members)
         if self.routing is not None and keys == self._keys:
             return
+        started = self.routing is None          # the first read takes what is there
+        if not started and self._being_written(members):
+            return
+        before = [settle.fingerprint(m.path) for m in members]
         values = attributes.load(self.root)
-        self.routing = Routing(self.root, values)
+        routing = Routing(self.root, values)
+        if not started and ([settle.fingerprint(m.path) for m in members] != before
+                            or self._being_written(members)):
+            return                              # changed while read: read it again later
+        self.routing = routing
         self.journal_on = smtpjournal.enabled(values)     # JOURNAL(*YES)
         if self.journal_on and getattr(self, "journal", None) is None:
             self.journal = smtpjournal.SmtpJournal(self.root, self.job_number)
@@ -160,6 +173,18 @@ class DeliveryEngine:
         self.pool = ConnectionPool(self.routing.system_name, PER_DESTINATION,
                                    source_for=self._source_for,
                                    credentials_for=self.routing.credentials_for)
+
+    def _being_written(self, members: list) -> bool:
+        """Does a program have one of ``members`` open for writing? Said in the job log
+        once for each state of the member (TCP2676)."""
+        busy = [m for m in members if settle.writer_seen(m.path)]
+        for member in busy:
+            key = (member.member, member.stat_key())
+            if key not in self._told_writing:
+                self._told_writing.add(key)
+                self.log.send("TCP2676", member.member, member.file, member.library,
+                              "a program has it open for writing")
+        return bool(busy)
 
     def _source_for(self, host: str) -> str | None:
         return self.routing.source_address(":" in host)

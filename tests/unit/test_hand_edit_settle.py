@@ -381,3 +381,28 @@ def test_the_start_is_refused_while_a_member_is_still_written(root, monkeypatch)
     assert refused.value.escape.data[:2] == ("REJECTCNN", "QATMADRLST")
     assert "open for writing" in refused.value.escape.data[3]
     PolicySource(root, "mail.test", ("127.0.0.1",))   # finished: it starts
+
+
+def test_the_client_job_keeps_its_routing_while_a_list_is_written(root) -> None:
+    """The delivery job's lists (*NEAR, *HOSTAUTH...) too: a half-written *NEAR list is
+    not taken for the whole one."""
+    from qtsmtp.delivery.engine import DeliveryEngine
+    near = path_of(root, "*NEAR")
+    near.write_text("a.example\nb.example\n")
+    log = Log()
+    engine = DeliveryEngine(root, log)
+    engine.load_configuration()
+    routing = engine.routing
+    assert routing.near.match("b.example") is not None
+    with open(near, "w") as f:
+        f.write("a.example\n")
+        f.flush()
+        engine.load_configuration()
+        assert engine.routing is routing and log.ids() == [("TCP2676", "NEAR")]
+        engine.load_configuration()
+        assert engine.routing is routing and log.ids() == []     # said once a state
+        f.write("b.example\nc.example\n")
+    engine.load_configuration()
+    assert engine.routing is not routing
+    assert all(engine.routing.near.match(d) is not None
+               for d in ("a.example", "b.example", "c.example"))
