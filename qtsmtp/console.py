@@ -150,9 +150,11 @@ def _qtsmtp(argv: list[str]) -> None:
     if _completing("qtsmtp"):
         from qtsmtp.shell.completion import answer
         sys.exit(answer("qtsmtp", None))
-    if argv and argv[0] in ("--install-completion", "--show-completion"):
+    option, _, shell = argv[0].partition("=") if argv else ("", "", "")
+    if option in ("--install-completion", "--show-completion"):
         from qtsmtp.shell.completion import install_everywhere
-        sys.exit(install_everywhere(argv[1:], show=argv[0] == "--show-completion"))
+        shells = [shell] if shell else []            # --install-completion=bash too
+        sys.exit(install_everywhere(shells + argv[1:], show=option == "--show-completion"))
     if not argv or argv[0].lstrip().startswith("?"):
         from qtsmtp.panels.screen import (
             is_interactive,  # the panels load curses: only here

@@ -138,10 +138,27 @@ def bound_from_options(cmd: Command, prog: str, argv: list[str]):
     command = make_command(cmd)
     try:
         result = command.main(args=argv, prog_name=prog, standalone_mode=False)
-    except click.exceptions.BadOptionUsage as error:      # an option without its value
-        raise CLError([Message("QTS0010", error.option_name), Message("CPF0001", cmd.name)]) from None
+    except click.exceptions.BadOptionUsage as error:
+        # click says so both for an option without its value and for a flag given one
+        # (--install-completion=bash): which, from the option itself.
+        option = _option_named(command, error.option_name)
+        if option is not None and option.is_flag:
+            message = Message("QTS0013", max(option.opts, key=len))
+        else:
+            message = Message("QTS0010", error.option_name)
+        raise CLError([message, Message("CPF0001", cmd.name)]) from None
     except click.exceptions.UsageError as error:
         raise CLError([Message("QTS0011", error.format_message()), Message("CPF0001", cmd.name)]) from None
     if isinstance(result, Statement):
         return bind(result, cmd)
     return result or 0
+
+
+def _option_named(command: click.Command, name: str):
+    """The option of ``command`` that ``name`` (as the parser normalized it) names."""
+    normalize = CONTEXT_SETTINGS["token_normalize_func"]
+    wanted = normalize(name.lstrip("-"))
+    for param in command.params:
+        if any(normalize(opt.lstrip("-")) == wanted for opt in getattr(param, "opts", ())):
+            return param
+    return None

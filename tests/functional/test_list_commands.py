@@ -53,6 +53,8 @@ def test_umbrella_runs_any_command_line(cl, qroot):
     (["TYPE(*ACCEPT) FOO(1)"], "CPD0043"),
     (["--type", "accept", "--foo", "1"], "CPD0043"),
     (["--type"], "QTS0010"),
+    (["--install-completion=bash"], "QTS0013"),
+    (["--show-completion=bash"], "QTS0013"),
     (["--type", "accept", "INTNETADR('1.2.3.4')"], "QTS0011"),
 ])
 def test_bad_input_gets_a_message_and_changes_nothing(cl, qroot, args, msgid):

@@ -331,6 +331,8 @@ def test_qtsmtp_installs_completion_for_every_command(home):
     assert r.stdout.strip() == "3", r.stderr
     r = bash("qtsmtp --show-completion zsh", home)
     assert r.returncode == 0 and "compdef _addsmtple_completion addsmtple" in r.stdout
+    r = bash("qtsmtp --show-completion=zsh", home)           # the shell after = too
+    assert r.returncode == 0 and "compdef _addsmtple_completion addsmtple" in r.stdout
     r = bash("qtsmtp --show-completion tcsh", home)
     assert r.returncode == 2 and "usage" in r.stderr
     r = bash("addsmtple --show-completion", home)
