@@ -338,6 +338,14 @@ class RelayPolicy:
         batch.apply()
         return twin
 
+    def with_attributes(self, alwrly: str, local_domains: Iterable[str]) -> RelayPolicy:
+        """A new policy: this one's lists, with CHGSMTPA's ALWRLY and local domain names
+        (SYSNAME, ALIASDMN), all the attributes change in a policy; no table copied."""
+        fresh = RelayPolicy(alwrly, local_domains)
+        twin = self._twin(())
+        twin.alwrly, twin._rule, twin._local_names = fresh.alwrly, fresh._rule, fresh._local_names
+        return twin
+
     def _twin(self, list_types: Iterable[str]) -> RelayPolicy:
         """A policy sharing this one's tables, but for its own copies of the tables of
         ``list_types``."""

@@ -262,19 +262,22 @@ class CompileAgain(NotExplained):
 
 def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
                   keys_now: tuple, journal_id: str,
-                  members: list[MemberFile] | None = None) -> CompiledPolicy:
+                  members: list[MemberFile] | None = None,
+                  default_system_name: str | None = None) -> CompiledPolicy:
     """``compiled`` with the changes of the journal ``records`` (the next ones after its
     generation) made; ``keys_now``: the members' stat keys, taken with the records under
     the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying
     why) when the records do not account for the members as they are: a member not as
     the record found it, or not as the record left it, or a record not understood; and
-    CompileAgain when they do, but one of them is CHGSMTPA's or the user directory's."""
+    CompileAgain when they do, but one of them is the user directory's, or CHGSMTPA's
+    without ``default_system_name`` (SYSNAME(*DFT)) to apply it with."""
     members = members or watched_members(root)
     where = {(m.file, m.member): index for index, m in enumerate(members)}
     known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
     touched: set[int] = set()
     changes = []
     compile_again = None
+    attributes_changed = False
     for record in records:
         index = where.get((record.get("file"), record.get("member")))
         if index is None:
@@ -291,8 +294,10 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         touched.add(index)
         # The records after it are checked all the same: a member changed by other
         # means meanwhile is still news.
-        if index == 0:
+        if index == 0 and default_system_name is None:
             compile_again = f"{name} changed the SMTP attributes"
+        elif index == 0:
+            attributes_changed = True       # read once, below: as the last record left it
         elif index == len(members) - 1:
             compile_again = f"{name} changed the SMTP user directory"
         elif compile_again is None:
@@ -310,12 +315,24 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         policy = compiled.policy.with_changes(changes) if changes else compiled.policy
     except ValueError as bad:
         raise NotExplained(str(bad)) from None
+    values, system_name = compiled.attributes, compiled.system_name
+    if attributes_changed:
+        # What the attributes change in a policy (ALWRLY, SYSNAME, ALIASDMN), made without
+        # reading a list again: a CHGSMTPA that tightens ALWRLY is in use at once, even
+        # while a list is being written by hand (which a compile would wait for).
+        try:
+            values = attributes.load(root)
+            system_name = system_name_of(values, default_system_name)
+            policy = policy.with_attributes(values["ALWRLY"],
+                                            [system_name, *alias_domains(values)])
+        except (CLError, ValueError) as bad:
+            raise NotExplained(f"the SMTP attributes: {bad}") from None
     # What was read of a member a command changed since no longer describes it: a
     # member rewritten by hand later, its first bytes unchanged (or an empty one), would
     # pass for an append and keep the entries the rewrite took out. Read it all then.
     reads = tuple(None if index + 1 in touched else read
                   for index, read in enumerate(compiled.reads))
-    return CompiledPolicy(policy, compiled.attributes, compiled.system_name, tuple(known),
+    return CompiledPolicy(policy, values, system_name, tuple(known),
                           reads, records[-1]["gen"] if records else compiled.generation,
                           journal_id)
 
@@ -511,7 +528,8 @@ class PolicySource:
             if records:
                 try:
                     applied = apply_records(self.root, self.current, records, keys,
-                                            self.journal.journal_id, self._members)
+                                            self.journal.journal_id, self._members,
+                                            self.default_system_name)
                 except CompileAgain:
                     pass                 # compiled below, as a command asked
                 except NotExplained as why:

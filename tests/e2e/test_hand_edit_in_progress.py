@@ -199,3 +199,24 @@ def test_the_start_waits_for_a_member_being_written(tmp_path) -> None:
     finally:
         leftovers = server.shut_down()
     assert not leftovers, f"processes left running: {leftovers}"
+
+
+def test_chgsmtpa_takes_effect_while_a_list_is_being_edited(server) -> None:
+    """CHGSMTPA ALWRLY(*NONE) while ``cat > NEAR`` is half-way: every job applies it at
+    once (exit status 0) and relaying stops, not when the unrelated edit is finished
+    (before: TCP2666 and exit status 3, and relaying went on for as long as the editor
+    had NEAR open)."""
+    server.run("addsmtple", "*NEAR", "INTNETADR('127.0.99.0')", "SUBNETMASK('255.255.255.0')")
+    assert relay_code(server, "127.0.64.5") == 250
+    cat = SlowCat(server, member(server, "NEAR"))
+    every_job_says(server, " TCP2676 Member NEAR ")
+    result = server.run("chgsmtpa", "ALWRLY(*NONE)", check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    assert [relay_code(server, "127.0.64.5") for _ in range(SERVER_JOBS * 2)] == \
+        [550] * SERVER_JOBS * 2
+    server.run("chgsmtpa", "ALWRLY(*LIST)")
+    assert relay_code(server, "127.0.64.5") == 250
+    cat.send(b"127.0.99.0 255.255.255.0\n")
+    cat.finish()
+    every_job_says(server, " TCP3023 Member NEAR ")
+    assert relay_code(server, "127.0.64.5") == 250

@@ -24,6 +24,7 @@ from qtsmtp.config import listtypes as lt
 from qtsmtp.config.address import canonical_recipient
 from qtsmtp.config.lists import ListMember, member_file
 from qtsmtp.config.policyload import PolicySource, compile_policy
+from qtsmtp.config.users import users_member
 from qtsmtp.store import journal, settle
 
 T = lt.LIST_TYPES
@@ -182,24 +183,45 @@ def test_a_command_is_applied_while_another_member_is_written_by_hand(root) -> N
     same_as_fresh(source)
 
 
-def test_a_change_the_journal_cannot_follow_waits_and_is_not_lost(root) -> None:
-    """CHGSMTPA needs a full compile; with a member half-written by hand it waits (the
-    command hears why: failure is TCP2676), and its change is in the policy after."""
+def test_chgsmtpa_is_applied_while_a_member_is_written_by_hand(root) -> None:
+    """CHGSMTPA changes no list: it is applied as a list's record is (ALWRLY, SYSNAME,
+    ALIASDMN on the policy in use), not held back until an unrelated hand edit is
+    finished (which let a tightened ALWRLY relay on for as long as the editor ran)."""
     accept = path_of(root, "*ACCEPT")
     accept.write_text("10.0.0.1 255.255.255.255\n")
     source = PolicySource(root, "mail.test", ("127.0.0.1",))
     config = attributes.attributes_member(root)
     with open(accept, "w") as f:
         with config.locked():
-            config.replace(config.read_text().replace('ALWRLY = "*LIST"', 'ALWRLY = "*BOTH"'),
-                           journal.REPLACE, changes={"ALWRLY": "*BOTH"})
+            config.replace(config.read_text().replace('ALWRLY = "*LIST"', 'ALWRLY = "*NONE"'),
+                           journal.REPLACE, changes={"ALWRLY": "*NONE"})
+        assert source.reload() is None and source.failure is None
+        assert source.current.policy.alwrly == "*NONE" and source.current.generation == 1
+        assert source.current.attributes["ALWRLY"] == "*NONE"
+        assert not relays(source, "10.0.0.1")
+        assert notes(source) == [("TCP2676", "ACCEPTRLY")]
+        f.write("10.0.0.7 255.255.255.255\n")
+    assert source.reload() is None and source.failure is None
+    same_as_fresh(source)
+
+
+def test_a_change_the_journal_cannot_follow_waits_and_is_not_lost(root) -> None:
+    """A user directory change needs a full compile; with a member half-written by hand
+    it waits (the command hears why: failure is TCP2676), and is in the policy after."""
+    accept = path_of(root, "*ACCEPT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    users = users_member(root)
+    with open(accept, "w") as f:
+        with users.locked():
+            users.replace("BOB\tbob\t*SYSTEM\n")
         assert source.reload() is None
         assert source.failure is not None and source.failure.escape.id == "TCP2676"
-        assert source.current.policy.alwrly == "*LIST" and source.current.generation == 0
+        assert source.current.generation == 0
         assert source.needs_reload()                # looked at again, not given up
         f.write("10.0.0.1 255.255.255.255\n")
     assert source.reload() is None and source.failure is None
-    assert source.current.policy.alwrly == "*BOTH" and source.current.generation == 1
+    assert source.current.generation == 1
     same_as_fresh(source)
 
 

@@ -309,6 +309,31 @@ def test_chgsmtpa_compiles_everything(root) -> None:
     assert not source.notes, [str(n) for n in source.notes]
 
 
+def test_chgsmtpa_of_the_names_is_applied_as_a_compile_would(root) -> None:
+    """SYSNAME and ALIASDMN, applied to the policy in use (no list read again), decide
+    as a policy compiled from the members does."""
+    add(root, "*ACCEPT", ip4("*ACCEPT", "10.0.0.1"))
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    member = attributes.attributes_member(root)
+    default = ('SYSNAME = "*DFT"', 'ALIASDMN = "*NONE"')
+    named = ('SYSNAME = "relay.test"', 'ALIASDMN = [[1, "alias.test"]]')
+    for was, now in [(default, named), (named, default)]:
+        with member.locked():
+            text = member.read_text()
+            for old, new in zip(was, now):
+                assert old in text
+                text = text.replace(old, new)
+            member.replace(text, journal.REPLACE, changes={"SYSNAME": now[0]})
+        follow(source)
+        fresh = compile_policy(root, "mail.test", ("127.0.0.1",))
+        for client in ("10.0.0.1", "10.9.9.9"):
+            for to in ("a@relay.test", "a@alias.test", "a@mail.test", "a@far.example"):
+                assert source.current.policy.check_recipient(
+                    client, canonical_recipient(to)).explain() == \
+                    fresh.policy.check_recipient(client, canonical_recipient(to)).explain()
+        assert source.current.system_name == fresh.system_name
+
+
 def test_chgsmtpa_after_a_hand_edit_still_notes_the_journal_does_not_explain(root) -> None:
     add(root, "*ACCEPT", ip4("*ACCEPT", "10.0.0.1"))
     source = PolicySource(root, "mail.test", ("127.0.0.1",))
@@ -333,12 +358,17 @@ def test_a_member_broken_by_hand_does_not_hold_back_what_the_commands_change(roo
     assert source.current.generation == 1                 # the command's change is in use
     assert not source.current.policy.check_connect("198.51.100.1").allowed
     assert not source.needs_reload()                      # the error is reported once
-    # A change the journal cannot explain without the broken member: not applied.
+    # CHGSMTPA is applied as the lists' records are: the broken member holds it back
+    # no more than it holds back ADDSMTPLE, and is still reported.
     member = attributes.attributes_member(root)
     with member.locked():
-        member.replace(member.read_text(), journal.REPLACE, changes={"MAXRCPT": 500})
-    assert source.reload() is not None
-    assert source.current.generation == 1 and source.failure is not None
+        member.replace(member.read_text().replace('ALWRLY = "*BOTH"', 'ALWRLY = "*NONE"'),
+                       journal.REPLACE, changes={"ALWRLY": "*NONE"})
+    assert source.reload() is not None and source.failure is not None
+    assert source.current.generation == 2
+    assert source.current.attributes["ALWRLY"] == "*NONE"
+    assert source.current.policy.alwrly == "*NONE"
+    assert not source.current.policy.check_connect("198.51.100.1").allowed
 
 
 def test_a_journal_that_cannot_be_read_leaves_the_members_in_charge(root, monkeypatch) -> None:
