@@ -237,9 +237,11 @@ class SecureSMTP(RelaySMTP):
     @property
     def offers_auth(self) -> bool:
         """EHLO offers AUTH (aiosmtpd's rule, and a mechanism to offer): HELP lists it
-        then, as @syntax's ``when``."""
-        return bool(self._auth_methods) and (not self._auth_require_tls
-                                             or self._tls_protocol is not None)
+        then, as @syntax's ``when``; not after HELO, where AUTH is 500 (not recognized)."""
+        session = self.session
+        after_helo = session is not None and session.host_name and not session.extended_smtp
+        return bool(self._auth_methods) and not after_helo and (
+            not self._auth_require_tls or self._tls_protocol is not None)
 
     @syntax("AUTH <mechanism>", when="offers_auth")
     async def smtp_AUTH(self, arg: str) -> None:

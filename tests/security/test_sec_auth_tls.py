@@ -91,6 +91,21 @@ def test_help_lists_starttls_before_it_and_auth_after_it(tls_server):
         client.quit()
 
 
+def test_help_does_not_list_auth_after_helo(tls_server):
+    """After HELO (not EHLO) AUTH is answered 500 'not recognized' (RFC 4954 is an
+    extension of EHLO): HELP does not list it then, nor give its syntax."""
+    client = tls_client(tls_server)
+    try:
+        assert client.helo("client.test")[0] == 250
+        assert "AUTH" not in _help_lists(client)
+        assert client.docmd("HELP", "AUTH")[0] == 501
+        assert client.docmd("AUTH", "PLAIN")[0] == 500
+        client.ehlo("client.test")                  # EHLO again: offered and listed
+        assert client.has_extn("auth") and "AUTH" in _help_lists(client)
+    finally:
+        client.quit()
+
+
 def test_unauthenticated_tls_session_may_not_relay(tls_server):
     client = tls_client(tls_server)
     try:
