@@ -186,6 +186,7 @@ def test_the_start_waits_for_a_member_being_written(tmp_path) -> None:
         cat.send(b"127.0.70.1 255.255.255.255\n")
         start = subprocess.Popen([script("strtcpsvr"), "*SMTP"], env=server.env, text=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        server.track(start.pid)
         server.joblog_shows("TCP2678 Member ACCEPTRLY file QATMADRLST in library QUSRSYS is "
                             "still being written: a program has it open", "QTSMTPSRVD")
         assert start.poll() is None                   # still waiting, nothing started
