@@ -335,6 +335,7 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self._pending_lines: list[bytes] = []
         self._hello_reply = False       # pushing the EHLO/HELO reply: no RFC 3463 codes
         self._greeted = False           # the greeting (no RFC 3463 code either) is sent
+        self._handshaking = False       # STARTTLS's handshake under way: no plain text
         self.dsn_taken: dict = {}       # RFC 3461 parameters of the MAIL or RCPT in hand
         self._offer: esmtp.Offer | None = None      # offer(), for the configuration
         self._offer_of = None                       # ... it was read from
@@ -482,6 +483,7 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         # section 5): dropped now, as aiosmtpd's connection_made would drop it.
         self._reader._buffer.clear()
         plain = self.transport
+        self._handshaking = True
         try:
             secure = await self.loop.start_tls(plain, self, self.tls_context, server_side=True)
         except (ConnectionError, OSError, ValueError, TimeoutError):
@@ -489,6 +491,8 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             # connection: connection_lost follows, as when a client goes away.
             plain.close()
             return
+        finally:
+            self._handshaking = False
         self._original_transport = plain
         self._tls_protocol = _TlsLayer(secure)
         # The loop may have read the client's first command over TLS already (in the
@@ -629,9 +633,12 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
 
     def _timeout_cb(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
-            self.event_handler.log.send("TCP3063", peer_text(self.session),
-                                        f"{self._timeout_seconds:g}")
-            self.transport.write(TIMED_OUT)
+            # In the middle of STARTTLS's handshake a reply in plain text would reach the
+            # client's TLS layer as a broken record: the connection is only closed.
+            self.event_handler.log.send("TCP3095" if self._handshaking else "TCP3063",
+                                        peer_text(self.session), f"{self._timeout_seconds:g}")
+            if not self._handshaking:
+                self.transport.write(TIMED_OUT)
         transport = self.transport
         super()._timeout_cb()
         # close() ends the connection once what was written is sent: never, for a client

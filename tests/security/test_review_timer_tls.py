@@ -54,3 +54,22 @@ def test_a_data_stalled_over_tls_gets_421_after_dtatimeout(new_server, certifica
     assert (code, text[:6]) == (421, b"4.4.2 "), (code, text)
     server.joblog_shows("TCP3063")
     assert server.queued() == []
+
+
+def test_a_handshake_that_stalls_is_closed_without_plain_text(new_server, certificate) -> None:
+    """A client that says STARTTLS, hears 220, and sends no handshake: CMDTIMEOUT ends
+    the session (TCP3095), but a 421 in plain text would land in the middle of the TLS
+    handshake, where the client's TLS layer reads it as a broken record. It is closed."""
+    import socket
+
+    server = tls_server_with(new_server, certificate, "CMDTIMEOUT(2)")
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        wire = sock.makefile("rwb")
+        assert wire.readline().startswith(b"220 ")
+        wire.write(b"EHLO client.test\r\nSTARTTLS\r\n")
+        wire.flush()
+        while not wire.readline().startswith(b"250 "):
+            pass
+        assert wire.readline().startswith(b"220 ")      # ready to start TLS; no ClientHello
+        assert wire.read() == b""                       # closed, nothing in plain text
+    server.joblog_shows("TCP3095")
