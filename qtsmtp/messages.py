@@ -207,6 +207,8 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "TCP3080": (40, "Queue file &1 is in &2/tmp and queued under the same name as one file "
                     "counted once: the file system was not checked after a crash. Neither is "
                     "removed; run e2fsck on it."),
+    "TCP3081": (20, "Queue FIFO &1 was removed or replaced; the delivery job now waits on the "
+                    "one there."),
     "TCP3095": (20, "&1 session closed after &2 seconds in its STARTTLS handshake."),
     # --- panels, command line and prompter (WRKSMTPLE, WRKACTJOB, qtsmtp, --prompt) ----
     "QTS1001": (30, "Option &1 not valid here; the options are &2."),

@@ -6,6 +6,12 @@ a retry coming due wakes it (a timer thread writes a byte to the same FIFO). Awa
 runs the delivery loop in this thread until nothing is ready and nothing is in flight:
 WRKACTJOB then measures RUN while it works.
 
+The FIFO at the queue's path may be removed or replaced while the job holds it open (an
+operator's clean-up, a restore): the job would then wait on a FIFO that no commit process
+writes to any more. So it wakes at least every RESCAN_SECONDS, idle too, and on every
+wake-up makes the FIFO again if there is none, opens the one at the path if it is not
+the one it holds (TCP3081), and lists incoming/.
+
 While it runs it holds the queue's delivery lock, so the queue runner (``qtsmtp
 runqueue``) leaves the queue to it.
 """
@@ -21,11 +27,12 @@ import time
 from pathlib import Path
 
 from qtsmtp.delivery import etrnclient, submit
-from qtsmtp.delivery.engine import DeliveryEngine
+from qtsmtp.delivery.engine import RESCAN_SECONDS, DeliveryEngine
 from qtsmtp.delivery.routing import Routing
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
+from qtsmtp.queue.notifyfifo import HeldFifo
 
 CONNECTION_LINGER_SECONDS = 1.0   # open connections kept this long after the queue empties
 
@@ -68,7 +75,8 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
     lock = take_delivery_lock(queue, wait=True)      # a queue runner finishes first
     # Read and write: the FIFO never reads as end-of-file while no server job has it open,
     # and the timer below can write its wake-up byte into it.
-    fd = os.open(queue / qformat.NOTIFY, os.O_RDWR | os.O_CLOEXEC)
+    fifo = HeldFifo(queue / qformat.NOTIFY)
+    fifo.hold(os.open(fifo.path, os.O_RDWR | os.O_CLOEXEC))
     engine = DeliveryEngine(root, log, job_number=job_number)
     engine.recover()
     etrnclient.start(Routing(root), log)          # ETRNCLT(*YES): ask the hub for our mail
@@ -76,6 +84,9 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
     loop = asyncio.new_event_loop()
     try:
         while not state["ending"]:
+            if _follow(root, fifo):
+                log.send("TCP3081", fifo.path)
+            fd = fifo.fd
             picked = submit.pickup(root, engine, screen)
             if picked:
                 log.send("TCP5030", picked)
@@ -86,17 +97,36 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
                 os.set_blocking(fd, True)
                 _log_totals(log, engine)
                 continue
-            _wait_for_work(fd, engine.seconds_to_next_due(), state)
+            due = engine.seconds_to_next_due()
+            _wait_for_work(fd, RESCAN_SECONDS if due is None else min(due, RESCAN_SECONDS),
+                           state)
     except _Ending:
         pass
     finally:
         loop.close()
-        os.close(fd)
+        fifo.release()
         if lock is not None:
             os.close(lock)
         if screen is not None:
             screen.close()
     return 0
+
+
+def _follow(root: Path, fifo: HeldFifo) -> bool:
+    """Hold the FIFO at the queue's path, made again if there is none (with the modes the
+    job's start gives it); True when that is another than the one held."""
+    if not os.path.exists(fifo.path):
+        qformat.prepare(root)
+        submit.prepare(root)
+    if not fifo.moved():
+        return False
+    try:
+        fd = os.open(fifo.path, os.O_RDWR | os.O_CLOEXEC)
+    except OSError:
+        return False               # gone again meanwhile: the next wake-up looks again
+    fifo.release()
+    fifo.hold(fd)
+    return True
 
 
 def _wait_for_work(fd: int, seconds: float | None, state: dict) -> None:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
 from qtsmtp.queue.fsynccrew import FsyncCrew
+from qtsmtp.queue.notifyfifo import HeldFifo
 from qtsmtp.store.durable import fsync_directory, write_all
 
 # This process's id, for new_id, without a getpid system call per message; a forked
@@ -41,7 +42,7 @@ class QueueWriter:
     def __init__(self, root: Path):
         self.queue = queue_directory(root)
         self._sequence = itertools.count(1)
-        self._notify_fd: int | None = None
+        self._notify = HeldFifo(self.queue / NOTIFY)
 
     def new_id(self) -> str:
         # Time first so an ls of incoming/ is in arrival order; pid and a counter make
@@ -97,17 +98,25 @@ class QueueWriter:
         Held open so, the FIFO keeps the bytes until a delivery job opens it and reads
         them (it also lists incoming/ when it starts); a full FIFO (EAGAIN) already
         holds a byte to wake it. A writer that may not read the FIFO (a group member:
-        qtsmtp-queue(5)) opens it write-only, as before."""
-        if self._notify_fd is None:
-            self._notify_fd = self._open_notify()
-            if self._notify_fd is None:
-                return          # ENXIO: no reader yet (write-only)
+        qtsmtp-queue(5)) opens it write-only, as before.
+
+        Held open, it is never EPIPE either: a FIFO removed or replaced at its path goes
+        on taking the bytes, which the delivery job then never reads (it waits on the
+        FIFO at the path). So each call (one a batch) first asks whether the FIFO at the
+        path is still the one held: one stat (queue.notifyfifo)."""
+        fifo = self._notify
+        if fifo.fd >= 0 and fifo.moved():
+            fifo.release()
+        if fifo.fd < 0:
+            fd = self._open_notify()
+            if fd is None:
+                return          # ENXIO: no reader yet (write-only); ENOENT: none there
+            fifo.hold(fd)
         try:
-            os.write(self._notify_fd, b"m" * messages)
+            os.write(fifo.fd, b"m" * messages)
         except OSError as exc:
             if exc.errno != errno.EAGAIN:       # EAGAIN: FIFO full, the reader is awake
-                os.close(self._notify_fd)
-                self._notify_fd = None
+                fifo.release()
 
     def _open_notify(self) -> int | None:
         path = self.queue / NOTIFY
@@ -124,9 +133,7 @@ class QueueWriter:
 
     def close(self) -> None:
         """Let go of the delivery job's FIFO (a job's writer lives as long as the job)."""
-        if self._notify_fd is not None:
-            os.close(self._notify_fd)
-            self._notify_fd = None
+        self._notify.release()
 
 
 class Commit:
