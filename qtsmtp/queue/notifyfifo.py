@@ -17,7 +17,7 @@ import os
 
 
 class HeldFifo:
-    __slots__ = ("path", "fd", "_identity")
+    __slots__ = ("_identity", "fd", "path")
 
     def __init__(self, path):
         self.path = os.fspath(path)
