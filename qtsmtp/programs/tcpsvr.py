@@ -19,6 +19,7 @@ from qtsmtp.config import attributes
 from qtsmtp.jobs import procstat, table
 from qtsmtp.messages import CLError, Message, escape, send
 from qtsmtp.server.supervisor import Supervisor
+from qtsmtp.store.member import current_group
 from qtsmtp.store.permissions import make_directory
 from qtsmtp.store.root import data_root
 
@@ -44,6 +45,14 @@ def strtcpsvr(bound: Bound) -> list[Message]:
     if daemon:
         raise escape("TCP3002", daemon[0].qualified, daemon[0].pid)
     jobs = None if bound["SVRJOBS"] == "*CPU" else bound["SVRJOBS"]
+    # A script's changes before this command: a group commit keeps a member it appended
+    # to open for writing until it flushes, and the server does not read a member a
+    # program has open for writing (it would wait, then refuse to start: TCP2677).
+    # Durable and closed now; their messages come at the group's flush as ever.
+    group = current_group()
+    if group is not None:
+        group.sync()
+        group.release_lock()
     if bound["MODE"] == "*FOREGROUND":
         return _run_in_foreground(root, jobs)
     return _submit(root, jobs)

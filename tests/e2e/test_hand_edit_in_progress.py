@@ -221,3 +221,25 @@ def test_chgsmtpa_takes_effect_while_a_list_is_being_edited(server) -> None:
     cat.finish()
     every_job_says(server, " TCP3023 Member NEAR ")
     assert relay_code(server, "127.0.64.5") == 250
+
+
+def test_a_script_that_adds_an_entry_then_starts_the_server(tmp_path) -> None:
+    """``qtsmtp run`` of ADDSMTPLE then STRTCPSVR: the script's group commit kept
+    ACCEPTRLY open for writing, and the start took that for a hand edit (TCP2678, then
+    TCP2677 after 10 s: the server did not start). The start now makes the script's
+    changes durable and lets go of the member first."""
+    server = Server.on_new_root(tmp_path / "root", f"FWDHUBSVR('127.0.0.1:{free_port()}')")
+    script_file = tmp_path / "start.cl"
+    script_file.write_text("ADDSMTPLE TYPE(*ACCEPT) INTNETADR('127.0.64.0') "
+                           "SUBNETMASK('255.255.255.0')\nSTRTCPSVR SERVER(*SMTP) SVRJOBS(1)\n")
+    try:
+        result = subprocess.run([script("qtsmtp"), "run", str(script_file)], env=server.env,
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stdout + result.stderr
+        server.jobs()
+        assert "TCP2678" not in server.joblog_text("QTSMTPSRVD")
+        assert relay_code(server, "127.0.64.5") == 250
+        assert relay_code(server, "127.0.65.5") == 550
+    finally:
+        leftovers = server.shut_down()
+    assert not leftovers, f"processes left running: {leftovers}"
