@@ -298,6 +298,8 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
             compile_again = f"{name} changed the SMTP attributes"
         elif index == 0:
             attributes_changed = True       # read once, below: as the last record left it
+        elif record.get("op") == journal.CUT:
+            pass              # a torn record cut off: no policy ever held it (compile)
         elif index == len(members) - 1:
             compile_again = f"{name} changed the SMTP user directory"
         elif compile_again is None:

@@ -22,6 +22,13 @@ size the member has once it is made, and for a change made in place (a "remove" 
 marks records deleted where they are, same inode, same size: MemberFile.mark_removed)
 its modification time too, which the writer sets last. The records of a member that holds credentials
 are not written here: the journal would be a second copy of the passwords.
+"cut" is the next command's cut of a record torn by a command killed in its append
+(store.member, TCP2675): ``records`` the torn bytes that were cut off (no record of the
+member's), ``after`` the size the member was cut back to. It is journaled after the cut,
+under the journal lock (``made_then_journaled``), where every other change is journaled
+before it is made: killed between the two, a cut journaled first would leave the torn
+line with the cut as the member's last record, and the append that tells it from a hand
+edit no longer the last (a cut made and not journaled is only read again, TCP3023).
 
 Writing (``MemberFile``, under the member's lock): ``change()`` takes the journal's own
 lock (inside the member lock, so every change of the library gets the next generation
@@ -64,6 +71,7 @@ KEEP_BYTES = 1 << 18             # about 1,500 records: a job further behind com
 TAIL_BYTES = 1 << 16             # read from the end for the last generation
 MODE = 0o600
 ADD, REMOVE, REPLACE, START = "add", "remove", "replace", "start"
+CUT = "cut"
 
 # Test-only fault points, where a crash would hurt most: QTSMTP_TEST_FAULT=NAME kills
 # (SIGKILL) the process that reaches fault point NAME; QTSMTP_TEST_FAULT=once:PATH kills
@@ -184,6 +192,21 @@ def begin(library, file: str, member: str, op: str, before: tuple | None,
     if _FAULT:
         fault_point("after-journal")
     return writer
+
+
+@contextmanager
+def made_then_journaled(library, file: str, member: str, op: str, before: tuple | None,
+                        after: tuple, records: list | None = None):
+    """The journal lock held while the caller makes a change (the with block), then its
+    record appended, durably: for the cut of a torn record only (see the module's
+    docstring). A reader holding the lock shared sees neither or both."""
+    writer = _writer(library)
+    fcntl.flock(writer.lock, fcntl.LOCK_EX)
+    try:
+        yield
+        _append(writer, file, member, op, before, after, records, None, None)
+    finally:
+        fcntl.flock(writer.lock, fcntl.LOCK_UN)
 
 
 def end(writer: _Writer) -> None:

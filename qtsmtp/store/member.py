@@ -390,11 +390,18 @@ class MemberFile:
                 writable = os.open(self._path, os.O_WRONLY | os.O_CLOEXEC)
                 try:
                     if os.fstat(writable).st_ino == st.st_ino:   # the file just read
-                        os.ftruncate(writable, start)
-                        os.fsync(writable)
                         # Not even part of a secret is shown: only its length.
                         text = (f"of {len(torn)} bytes" if self.mode == 0o600 else
                                 torn.strip(b"\n").decode("utf-8", "surrogateescape"))
+                        # A command's change like any other: the server jobs follow it
+                        # in the journal, where a change without a record is a hand
+                        # edit to them (TCP3023), also when this command then fails.
+                        with journal.made_then_journaled(
+                                self._library, self.file, self.member, journal.CUT,
+                                (st.st_ino, st.st_size, st.st_mtime_ns), (st.st_ino, start),
+                                None if self.mode == 0o600 else [text]):
+                            os.ftruncate(writable, start)
+                            os.fsync(writable)
                         _cut_back.append(Message("TCP2675", text, self.member, self.file,
                                                  self.library))
                 finally:
