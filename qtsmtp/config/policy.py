@@ -346,6 +346,13 @@ class RelayPolicy:
         twin.alwrly, twin._rule, twin._local_names = fresh.alwrly, fresh._rule, fresh._local_names
         return twin
 
+    def with_users(self, local_users) -> RelayPolicy:
+        """A new policy: this one with the SMTP user directory ``local_users`` (who
+        receives mail here); no table copied."""
+        twin = self._twin(())
+        twin._users = local_users
+        return twin
+
     def _twin(self, list_types: Iterable[str]) -> RelayPolicy:
         """A policy sharing this one's tables, but for its own copies of the tables of
         ``list_types``."""

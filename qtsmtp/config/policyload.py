@@ -255,9 +255,9 @@ class NotExplained(Exception):
 
 
 class CompileAgain(NotExplained):
-    """The journal records explain the members, but one made a change the policy is
-    compiled for rather than changed by (CHGSMTPA's attributes, the SMTP user
-    directory): an ordinary step, where NotExplained is news for the job log (TCP3024)."""
+    """The journal records explain the members, but a CHGSMTPA record cannot be applied
+    without the default system name: compiled again as an ordinary step, where
+    NotExplained is news for the job log (TCP3024)."""
 
 
 def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
@@ -269,15 +269,15 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
     the journal lock; ``journal_id``: the journal they are of. Raises NotExplained (saying
     why) when the records do not account for the members as they are: a member not as
     the record found it, or not as the record left it, or a record not understood; and
-    CompileAgain when they do, but one of them is the user directory's, or CHGSMTPA's
-    without ``default_system_name`` (SYSNAME(*DFT)) to apply it with."""
+    CompileAgain when they do, but one of them is CHGSMTPA's and there is no
+    ``default_system_name`` (SYSNAME(*DFT)) to apply it with."""
     members = members or watched_members(root)
     where = {(m.file, m.member): index for index, m in enumerate(members)}
     known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
     touched: set[int] = set()
     changes = []
     compile_again = None
-    attributes_changed = False
+    attributes_changed = users_changed = False
     for record in records:
         index = where.get((record.get("file"), record.get("member")))
         if index is None:
@@ -301,7 +301,7 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
         elif record.get("op") == journal.CUT:
             pass              # a torn record cut off: no policy ever held it (compile)
         elif index == len(members) - 1:
-            compile_again = f"{name} changed the SMTP user directory"
+            users_changed = True            # read once, below, as for the attributes
         elif compile_again is None:
             changes.append(_change(record, POLICY_LISTS[index - 1], name))
     for index in touched:
@@ -329,6 +329,11 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
                                             [system_name, *alias_domains(values)])
         except (CLError, ValueError) as bad:
             raise NotExplained(f"the SMTP attributes: {bad}") from None
+    if users_changed:
+        try:
+            policy = policy.with_users(local_users(root))
+        except (CLError, ValueError) as bad:
+            raise NotExplained(f"the SMTP user directory: {bad}") from None
     # What was read of a member a command changed since no longer describes it: a
     # member rewritten by hand later, its first bytes unchanged (or an empty one), would
     # pass for an append and keep the entries the rewrite took out. Read it all then.

@@ -206,7 +206,7 @@ def test_chgsmtpa_takes_effect_while_a_list_is_being_edited(server) -> None:
     """CHGSMTPA ALWRLY(*NONE) while ``cat > NEAR`` is half-way: every job applies it at
     once (exit status 0) and relaying stops, not when the unrelated edit is finished
     (before: TCP2666 and exit status 3, and relaying went on for as long as the editor
-    had NEAR open)."""
+    had NEAR open). ADDUSRSMTP, and the commands after it, likewise."""
     server.run("addsmtple", "*NEAR", "INTNETADR('127.0.99.0')", "SUBNETMASK('255.255.255.0')")
     assert relay_code(server, "127.0.64.5") == 250
     cat = SlowCat(server, member(server, "NEAR"))
@@ -217,6 +217,13 @@ def test_chgsmtpa_takes_effect_while_a_list_is_being_edited(server) -> None:
         [550] * SERVER_JOBS * 2
     server.run("chgsmtpa", "ALWRLY(*LIST)")
     assert relay_code(server, "127.0.64.5") == 250
+    # The user directory likewise, and a command after it (before, that one waited too).
+    result = server.run("addusrsmtp", "USRPRF(BOB) ALIAS(bob)", check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    result = server.run("addsmtple", "*REJECT", "INTNETADR('127.0.64.99')",
+                        "SUBNETMASK('255.255.255.255')", check=False)
+    assert (result.returncode, result.stderr) == (0, ""), result.stdout + result.stderr
+    assert connect_code(server, "127.0.64.99") == 554
     cat.send(b"127.0.99.0 255.255.255.0\n")
     cat.finish()
     every_job_says(server, " TCP3023 Member NEAR ")
@@ -234,7 +241,7 @@ def test_a_script_that_adds_an_entry_then_starts_the_server(tmp_path) -> None:
                            "SUBNETMASK('255.255.255.0')\nSTRTCPSVR SERVER(*SMTP) SVRJOBS(1)\n")
     try:
         result = subprocess.run([script("qtsmtp"), "run", str(script_file)], env=server.env,
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True, timeout=120, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
         server.jobs()
         assert "TCP2678" not in server.joblog_text("QTSMTPSRVD")

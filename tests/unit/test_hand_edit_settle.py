@@ -205,23 +205,52 @@ def test_chgsmtpa_is_applied_while_a_member_is_written_by_hand(root) -> None:
     same_as_fresh(source)
 
 
-def test_a_change_the_journal_cannot_follow_waits_and_is_not_lost(root) -> None:
-    """A user directory change needs a full compile; with a member half-written by hand
-    it waits (the command hears why: failure is TCP2676), and is in the policy after."""
+def test_a_user_directory_change_is_applied_while_a_member_is_written_by_hand(root) -> None:
+    """ADDUSRSMTP's change is applied as a list's record is (before: a full compile,
+    which waited for the hand edit, and every command after it waited too)."""
     accept = path_of(root, "*ACCEPT")
     accept.write_text("10.0.0.1 255.255.255.255\n")
     source = PolicySource(root, "mail.test", ("127.0.0.1",))
     users = users_member(root)
+    bob = canonical_recipient("bob@mail.test")
+    assert not source.current.policy.check_recipient("192.0.2.1", bob).allowed
     with open(accept, "w") as f:
         with users.locked():
-            users.replace("BOB\tbob\t*SYSTEM\n")
+            users.replace("BOB\tbob\t*DFT\n")
+        assert source.reload() is None and source.failure is None
+        assert source.current.generation == 1
+        assert source.current.policy.check_recipient("192.0.2.1", bob).allowed
+        add(root, "*REJECT", "198.51.100.1")          # and a command after it
+        assert source.reload() is None and source.failure is None
+        assert source.current.generation == 2 and refused(source, "198.51.100.1")
+        assert relays(source, "10.0.0.1")               # the half-written list not read
+        f.write("10.0.0.7 255.255.255.255\n")
+    assert source.reload() is None and source.failure is None
+    assert relays(source, "10.0.0.7") and not relays(source, "10.0.0.1")
+    same_as_fresh(source)
+
+
+def test_a_change_the_journal_cannot_follow_waits_and_is_not_lost(root, monkeypatch) -> None:
+    """With a journal the job may not read, a command's change needs a full compile;
+    with a member half-written by hand it waits (the command hears why: failure is
+    TCP2676), and is in the policy after."""
+    accept = path_of(root, "*ACCEPT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+
+    def denied(self, *args):
+        raise PermissionError(13, "Permission denied", str(self.path))
+
+    with open(accept, "w") as f:
+        add(root, "*REJECT", "198.51.100.1")
+        monkeypatch.setattr(journal.JournalReader, "read_new", denied)
         assert source.reload() is None
         assert source.failure is not None and source.failure.escape.id == "TCP2676"
-        assert source.current.generation == 0
+        assert not refused(source, "198.51.100.1")
         assert source.needs_reload()                # looked at again, not given up
         f.write("10.0.0.1 255.255.255.255\n")
     assert source.reload() is None and source.failure is None
-    assert source.current.generation == 1
+    assert refused(source, "198.51.100.1") and relays(source, "10.0.0.1")
     same_as_fresh(source)
 
 
