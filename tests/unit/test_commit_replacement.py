@@ -26,6 +26,7 @@ from pathlib import Path
 import pytest
 import uvloop
 from support import process_state
+from test_queue_commit import envelope
 
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
@@ -43,13 +44,6 @@ def queue_root(tmp_path, monkeypatch) -> Path:
     monkeypatch.setattr(committer, "END_TIMEOUT_SECONDS", 3600)
     qformat.prepare(tmp_path)
     return tmp_path
-
-
-def envelope(queue_id: str) -> dict:
-    return {"id": queue_id, "arrival": "2026-12-05T00:00:00+00:00", "client": "127.0.0.2",
-            "client_port": 1025, "helo": "client.test", "protocol": "ESMTP", "sender": "",
-            "recipients": ["postmaster"], "written": ["postmaster"], "size": 10,
-            "server_job": "000003"}
 
 
 def own_children() -> set[int]:
