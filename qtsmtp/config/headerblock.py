@@ -31,6 +31,11 @@ from email.message import Message
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses
 
+from qtsmtp.config import mimeparams
+
+# A client's Content-Type and Content-Disposition values: split in linear time.
+mimeparams.install()
+
 # compat32: the block is split into fields without building the header registry's
 # objects (a fifth of the cost); RFC 2047 words are decoded by _decoded where they occur,
 # RFC 2231 parameters by the Message methods themselves.

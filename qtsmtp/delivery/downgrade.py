@@ -11,6 +11,10 @@ from email import encoders, message_from_bytes, policy
 from email.generator import BytesGenerator
 from io import BytesIO
 
+from qtsmtp.config import mimeparams
+
+mimeparams.install()        # the message's parameters: split in linear time
+
 
 def seven_bit(content: bytes) -> bytes | None:
     """``content`` with every 8-bit body re-encoded as quoted-printable, CRLF line ends;
