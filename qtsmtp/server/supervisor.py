@@ -27,6 +27,11 @@ from pathlib import Path
 
 from qtsmtp.config.policyload import (START_WAIT_SECONDS, PolicySource, wait_for_hand_edits,
                                       watched_members)
+from qtsmtp.config import mailfilter
+from qtsmtp.config.credentials import credentials_member
+from qtsmtp.config.exitreg import exit_member
+from qtsmtp.config.lists import member_file
+from qtsmtp.config.listtypes import LIST_TYPES
 from qtsmtp.config.settings import load_settings
 from qtsmtp.delivery.job import run_delivery_job
 from qtsmtp.server.submitexits import SubmissionScreen
@@ -73,6 +78,17 @@ def server_lock_path(root: Path) -> Path:
     return table.run_directory(root) / f"{table.SERVER_DAEMON}.lock"
 
 
+def members_read_at_start(root: Path) -> list:
+    """Every member the jobs take as they find it when they start: the policy's, and
+    the server bind lists (read once: a truncated one is "no bind list", every address,
+    for good), the exit registration, the mail filter lists, the credentials, and the
+    client job's routing lists."""
+    lists = ("*SVRBIND", "*SVRBNDIP6", "*CLTBIND", "*CLTBNDIP6", "*HOSTAUTH",
+             *mailfilter.FILTER_TYPES)
+    return watched_members(root) + [member_file(root, LIST_TYPES[t]) for t in lists] + [
+        exit_member(root), credentials_member(root)]
+
+
 class Supervisor:
     def __init__(self, root: Path, server_jobs: int | None = None, echo=None):
         self.root = Path(root).resolve()
@@ -115,7 +131,8 @@ class Supervisor:
             raise _cannot_write(failure, self.root) from None
         try:
             # Not from a member an editor is still writing (TCP2677 past a bound).
-            wait_for_hand_edits(watched_members(self.root), time.monotonic() + START_WAIT_SECONDS,
+            wait_for_hand_edits(members_read_at_start(self.root),
+                                time.monotonic() + START_WAIT_SECONDS,
                                 lambda message: self.log.send(message.id, *message.data))
             self.settings = load_settings(self.root, self.requested_jobs)
             check_start(self.root)       # permissions, secrets, TLS: before any job starts

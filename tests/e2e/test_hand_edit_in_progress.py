@@ -250,3 +250,31 @@ def test_a_script_that_adds_an_entry_then_starts_the_server(tmp_path) -> None:
     finally:
         leftovers = server.shut_down()
     assert not leftovers, f"processes left running: {leftovers}"
+
+
+def test_the_start_waits_for_a_server_bind_list_being_written(tmp_path) -> None:
+    """STRTCPSVR while ``cat > SVRBIND`` has truncated it and not yet written the one
+    address the server is to listen on: the start waits (TCP2678) and then listens on
+    it. Before, the start took the empty member as it was and never listened on IPv4
+    (SVRBIND is read once, at start: for good); with no SVRBNDIP6 entry either, an
+    empty SVRBIND is no bind list at all: every address."""
+    server = Server.on_new_root(tmp_path / "root", f"FWDHUBSVR('127.0.0.1:{free_port()}')")
+    try:
+        cat = SlowCat(server, member(server, "SVRBIND"))
+        start = subprocess.Popen([script("strtcpsvr"), "*SMTP", "SVRJOBS(1)"], env=server.env,
+                                 text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        server.joblog_shows("TCP2678 Member SVRBIND file QATMADRLST in library QUSRSYS is "
+                            "still being written: a program has it open", "QTSMTPSRVD")
+        assert start.poll() is None                   # still waiting, nothing started
+        cat.send(b"127.0.0.1\n")
+        cat.finish()
+        out, err = start.communicate(timeout=120)
+        assert start.returncode == 0, out + err
+        assert f"listening on 127.0.0.1 ::1 port {server.port}." in out, out
+        server.jobs()
+        assert connect_code(server, "127.0.64.5") == 220
+        with pytest.raises(ConnectionRefusedError):
+            smtplib.SMTP("127.0.0.3", server.port, timeout=30)
+    finally:
+        leftovers = server.shut_down()
+    assert not leftovers, f"processes left running: {leftovers}"
