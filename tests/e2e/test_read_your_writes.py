@@ -267,11 +267,15 @@ def test_a_job_that_cannot_apply_a_change_says_why_and_the_exit_status_is_3(serv
     accept = server.root / "QUSRSYS" / "QATMADRLST" / "ACCEPTRLY"
     with open(accept, "a") as f:
         f.write("not an address\n")                  # by hand: the member does not parse
-    result = subprocess.run([script("chgsmtpa"), "MAXRCPT(500)"], env=server.env,
-                            capture_output=True, text=True, timeout=60)
+    # A change to another member is applied all the same (CHGSMTPA's attributes too).
+    server.run("chgsmtpa", "MAXRCPT(500)")
+    # A change to the member that does not parse cannot be: the job keeps its last good
+    # policy and says so.
+    result = subprocess.run([script("addsmtple"), "*ACCEPT INTNETADR('127.0.64.9')"],
+                            env=server.env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 3
-    assert result.stdout == "TCP2662 SMTP attributes changed.\n"
-    lines = result.stderr.splitlines()
+    assert result.stdout == "TCP2660 SMTP list entry added.\n"
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("TCP2671 ")]
     numbers = sorted(j["number"] for j in server.jobs() if j["name"] == "QTSMTPSRVP")
     assert [line.split()[5] for line in lines] == [f"{n}/QTCP/QTSMTPSRVP" for n in numbers]
     assert all(line.startswith("TCP2666 Change stored; server job ") and
