@@ -344,6 +344,24 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
                           journal_id)
 
 
+def _holds_only(path, read: MemberRead | None) -> bool:
+    """Is the file at ``path`` the one ``read`` describes, holding those bytes and no
+    more (no file, when ``read`` is None)?"""
+    try:
+        with open(path, "rb") as f:
+            st = os.fstat(f.fileno())
+            if read is None or st.st_ino != read.inode or st.st_size != read.size:
+                return False
+            digest = hashlib.blake2b()
+            while chunk := f.read(BLOCK_BYTES):
+                digest.update(chunk)
+    except FileNotFoundError:
+        return read is None
+    except OSError:
+        return False
+    return digest.digest() == read.digest.digest()
+
+
 def _same(before, known) -> bool:
     """Is ``before`` (a record's [inode, size, mtime_ns] or None) the member ``known``?"""
     if before is None or known is None:
@@ -478,8 +496,9 @@ class PolicySource:
             wait_for_hand_edits(self._members, deadline)
             before = [settle.fingerprint(m.path) for m in self._members]
             compiled = self.compile()
-            changed = [m for m, had in zip(self._members, before)
-                       if settle.fingerprint(m.path) != had]
+            changed = [m for index, (m, had) in enumerate(zip(self._members, before))
+                       if settle.fingerprint(m.path) != had
+                       and not self._as_read(index, compiled)]
             if not changed:
                 return compiled
             if time.monotonic() >= deadline:
@@ -568,7 +587,7 @@ class PolicySource:
                     self.current = applied     # what the commands changed, in use
                 self._compile_all = False
                 raise
-            if reading and not self._read_whole(by_hand, before, applied):
+            if reading and not self._read_whole(by_hand, before, applied, new):
                 return None
             self.current = new
             self._compile_all = False
@@ -616,17 +635,31 @@ class PolicySource:
             if (why := settle.unfinished(self._members[index].path))])
 
     def _read_whole(self, by_hand: list[int], before: list,
-                    applied: CompiledPolicy | None) -> bool:
+                    applied: CompiledPolicy | None, new: CompiledPolicy) -> bool:
         """Were the members read as they were before (``before``), none changed while
-        it was read, and is no one writing one changed by hand now?"""
+        it was read (or a list that did still holds what ``new`` read of it), and is no
+        one writing one changed by hand now?"""
         after = self._fingerprints()
-        moved = [index for index, (had, now) in enumerate(zip(before, after)) if had != now]
+        moved = [index for index, (had, now) in enumerate(zip(before, after))
+                 if had != now and not self._as_read(index, new)]
         if moved:
             return self._wait(applied, after, [(index, _MOVED) for index in moved
                                                if index in by_hand], again=True)
         return self._wait(applied, after, [
             (index, "a program has it open for writing") for index in by_hand
             if settle.writer_seen(self._members[index].path)])
+
+    def _as_read(self, index: int, compiled: CompiledPolicy) -> bool:
+        """Does list member ``index``, which moved while it was read, hold what
+        ``compiled`` read of it, byte for byte, with no hand edit under way? Then the
+        policy is made of what it holds: a member only touched (its times changed by a
+        careless script every 100 ms) does not have a large list read again and again
+        for ever, nor the start refused. The attributes and the user directory keep no
+        such record: read again."""
+        if not 0 < index <= len(POLICY_LISTS):
+            return False
+        path = self._members[index].path
+        return settle.unfinished(path) is None and _holds_only(path, compiled.reads[index - 1])
 
     def _wait(self, applied: CompiledPolicy | None, fingerprints: list,
               waiting: list[tuple[int, str]], again: bool = False) -> bool:

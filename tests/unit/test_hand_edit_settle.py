@@ -14,6 +14,7 @@ timing.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -274,6 +275,59 @@ def test_a_member_that_changes_while_it_is_read_is_read_again(root, monkeypatch)
     monkeypatch.setattr(source, "compile", compile_once)
     assert source.reload() is None
     assert relays(source, "10.0.0.3") and not relays(source, "10.0.0.2")
+
+
+@pytest.mark.parametrize("touched", ["*ACCEPT", "*REJECT"])
+def test_a_member_only_touched_while_it_is_read_is_taken(root, monkeypatch, touched) -> None:
+    """A script that touches a list (its times changed, not a byte of it) while the job
+    reads the members: the list still holds what was read, so the read stands. Before,
+    it was read again at every look, and never taken while the script went on faster
+    than a large list is read; the start was refused (TCP2677)."""
+    from qtsmtp.config import policyload
+    accept, reject = path_of(root, "*ACCEPT"), path_of(root, "*REJECT")
+    accept.write_text("10.0.0.1 255.255.255.255\n")
+    reject.write_text("192.0.2.7 255.255.255.255\n")
+    compile_policy = policyload.compile_policy
+    moments = iter(range(1, 1000))
+
+    def compile_then_touch(*args, **kwargs):
+        compiled = compile_policy(*args, **kwargs)
+        stamp = (1_700_000_000 + next(moments)) * 10 ** 9
+        os.utime(path_of(root, touched), ns=(stamp, stamp))
+        return compiled
+
+    monkeypatch.setattr(policyload, "compile_policy", compile_then_touch)
+    monkeypatch.setattr(policyload, "START_WAIT_SECONDS", 0)     # one look, no wait
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    assert relays(source, "10.0.0.1") and refused(source, "192.0.2.7")
+    accept.write_text("10.0.0.2 255.255.255.255\n")             # a finished hand edit
+    assert source.reload() is None and source.failure is None
+    assert relays(source, "10.0.0.2") and not relays(source, "10.0.0.1")
+    assert refused(source, "192.0.2.7")
+    assert not [n for n in source.notes if n.id == "TCP2676"], [str(n) for n in source.notes]
+    same_as_fresh(source)
+
+
+def test_a_list_rewritten_while_it_is_read_is_still_read_again(root, monkeypatch) -> None:
+    """The same bytes back, but written in place while the job read it: what was read
+    (the truncated member) is not what it holds, so the read does not stand."""
+    from qtsmtp.config import policyload
+    reject = path_of(root, "*REJECT")
+    reject.write_text("192.0.2.7 255.255.255.255\n")
+    compile_policy = policyload.compile_policy
+    seen = []
+
+    def truncated_while_read(*args, **kwargs):
+        if not seen:
+            with open(reject, "w"):
+                seen.append(compile_policy(*args, **kwargs))      # reads it empty
+            reject.write_text("192.0.2.7 255.255.255.255\n")     # and it is back
+            return seen[0]
+        return compile_policy(*args, **kwargs)
+
+    monkeypatch.setattr(policyload, "compile_policy", truncated_while_read)
+    source = PolicySource(root, "mail.test", ("127.0.0.1",))
+    assert refused(source, "192.0.2.7")
 
 
 def test_a_member_an_editor_opens_just_before_the_read_is_not_read(root, monkeypatch) -> None:
