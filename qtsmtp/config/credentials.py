@@ -37,6 +37,10 @@ MIN_SCRYPT_MEMORY = 1024 * 1024
 # parameters. Every client that names the user in AUTH makes the server pay it, so a
 # hand-edited N=2**20, r=8, p=16 would cost 1 GiB and some 16 s of CPU an attempt.
 MAX_SCRYPT_WORK = 256 * 1024 * 1024
+# And the most memory one check may take, 128 * N * r: 4 times the commands' (N=2**16,
+# r=8, a common default elsewhere, still passes). The checks run in the job's executor
+# threads at once: N=2**21, r=1 would be 256 MiB each, 1.5 GiB for six.
+MAX_SCRYPT_MEMORY = 64 * 1024 * 1024
 MAX_USER, MAX_PASSWORD = 64, 256
 
 
@@ -79,7 +83,7 @@ def _checkable(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
             return None
         if 128 * n * r < MIN_SCRYPT_MEMORY:
             return None
-        if 128 * n * r * p > MAX_SCRYPT_WORK:
+        if 128 * n * r * p > MAX_SCRYPT_WORK or 128 * n * r > MAX_SCRYPT_MEMORY:
             return None         # a hand edit that would let any client tie up the server
         if n & (n - 1):
             return None         # a hand edit scrypt cannot check at all

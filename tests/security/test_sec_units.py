@@ -62,6 +62,10 @@ def test_a_hash_whose_check_costs_more_than_16_commands_is_refused(tmp_path, mon
     at_limit = credentials.hash_password("pw", n=2 ** 14, r=8, p=16)      # 256 MiB
     assert not credentials.check_password("pw", costly)
     assert credentials.check_password("pw", at_limit)
+    # Memory: 64 MiB a check at most (the checks of several clients run at once).
+    wide = credentials.hash_password("pw", n=2 ** 17, r=8)                 # 128 MiB
+    assert not credentials.check_password("pw", wide)
+    assert credentials.check_password("pw", credentials.hash_password("pw", n=2 ** 16, r=8))
     checks = []
     real = credentials.hashlib.scrypt
     monkeypatch.setattr(credentials.hashlib, "scrypt",
