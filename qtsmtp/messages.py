@@ -165,6 +165,7 @@ CATALOGUE: dict[str, tuple[int, str]] = {
     "QTS0011": (30, "Option form and CL form cannot be mixed: &1."),
     "QTS0012": (40, "Data root &1 not usable: &2."),
     "QTS0013": (30, "Option &1 does not take a value."),
+    "QTS0014": (30, "Shell &1 not supported for completion; give bash, zsh or fish."),
     # --- server and jobs (STRTCPSVR, ENDTCPSVR, WRKACTJOB, the QTSMTP job logs) ---------
     "TCP3001": (0, "SMTP server started: job &1, &2 server jobs, listening on &3 port &4."),
     "TCP3002": (40, "SMTP server already active: job &1 (process &2)."),

@@ -149,6 +149,8 @@ def install_everywhere(args: list[str], show: bool) -> int:
 
     shell = args[0] if args else typer_completion._get_shell_name()
     if shell not in ("bash", "zsh", "fish") or len(args) > 1:
+        from qtsmtp.messages import Message, send
+        send([Message("QTS0014", " ".join(args) or shell or "(none found)")])
         sys.stderr.write("usage: qtsmtp --install-completion|--show-completion [bash|zsh|fish]\n")
         return 2
     progs = ["qtsmtp", *(n.lower() for n in definition.runnable_command_names())]

@@ -335,6 +335,7 @@ def test_qtsmtp_installs_completion_for_every_command(home):
     assert r.returncode == 0 and "compdef _addsmtple_completion addsmtple" in r.stdout
     r = bash("qtsmtp --show-completion tcsh", home)
     assert r.returncode == 2 and "usage" in r.stderr
+    assert r.stderr.startswith("QTS0014 Shell tcsh not supported for completion"), r.stderr
     r = bash("addsmtple --show-completion", home)
     assert r.returncode == 0 and "_ADDSMTPLE_COMPLETE=complete_bash" in r.stdout
 
