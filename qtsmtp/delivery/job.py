@@ -32,7 +32,7 @@ from qtsmtp.delivery.routing import Routing
 from qtsmtp.jobs.joblog import JobLog
 from qtsmtp.queue import format as qformat
 from qtsmtp.queue import states as qstates
-from qtsmtp.queue.notifyfifo import HeldFifo
+from qtsmtp.queue.notifyfifo import HeldFifo, open_fifo
 
 CONNECTION_LINGER_SECONDS = 1.0   # open connections kept this long after the queue empties
 
@@ -121,9 +121,10 @@ def _follow(root: Path, fifo: HeldFifo) -> bool:
     if not fifo.moved():
         return False
     try:
-        fd = os.open(fifo.path, os.O_RDWR | os.O_CLOEXEC)
+        fd = open_fifo(fifo.path, os.O_RDWR)
     except OSError:
-        return False               # gone again meanwhile: the next wake-up looks again
+        return False               # gone again, or not a FIFO: the next wake-up looks again
+    os.set_blocking(fd, True)
     fifo.release()
     fifo.hold(fd)
     return True

@@ -9,11 +9,32 @@ the FIFO it holds, and a message's byte may go into one that nobody reads any mo
 ``moved`` asks, with one stat, whether the FIFO at the path is still the one held;
 the writers ask once per batch, the delivery job on every wake-up (at least every
 few seconds), and each opens the one at the path when it is not.
+
+Only a FIFO is opened there (``open_fifo``): a regular file, a symlink or a device put
+at the path would take the bytes for ever (through a symlink, over another file's first
+bytes), and a regular file reads as end-of-file at once (the delivery job would spin).
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
+
+
+def open_fifo(path, flags: int) -> int:
+    """Open the FIFO at ``path`` (never through a symlink, never blocking in open);
+    OSError (ENXIO with no reader for O_WRONLY, ELOOP for a symlink, EINVAL for
+    anything else) when there is none to open."""
+    fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
+    try:
+        is_fifo = stat.S_ISFIFO(os.fstat(fd).st_mode)
+    except OSError:
+        is_fifo = False
+    if not is_fifo:
+        os.close(fd)
+        raise OSError(errno.EINVAL, "not a FIFO", os.fspath(path))
+    return fd
 
 
 class HeldFifo:

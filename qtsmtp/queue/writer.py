@@ -27,7 +27,7 @@ from pathlib import Path
 
 from qtsmtp.queue.format import INCOMING, NOTIFY, TMP, header, queue_directory
 from qtsmtp.queue.fsynccrew import FsyncCrew
-from qtsmtp.queue.notifyfifo import HeldFifo
+from qtsmtp.queue.notifyfifo import HeldFifo, open_fifo
 from qtsmtp.store.durable import fsync_directory, write_all
 
 # This process's id, for new_id, without a getpid system call per message; a forked
@@ -121,13 +121,13 @@ class QueueWriter:
     def _open_notify(self) -> int | None:
         path = self.queue / NOTIFY
         try:
-            return os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+            return open_fifo(path, os.O_RDWR)
         except PermissionError:
             pass
         except OSError:
             return None
         try:
-            return os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            return open_fifo(path, os.O_WRONLY)
         except OSError:
             return None
 

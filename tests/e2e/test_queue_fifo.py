@@ -100,3 +100,31 @@ def test_the_delivery_job_started_again_on_a_new_fifo(server) -> None:
     new_job = delivery_job_idle(server)
     assert new_job != old_job and fifo(server).exists()
     leaves_incoming(server, send(server, "after"))
+
+
+def test_a_regular_file_put_at_its_path_is_not_written_to(server) -> None:
+    """Something other than a FIFO at the path (a file a restore put there): the commit
+    processes and the delivery job must not open it as their FIFO (a held regular file
+    takes the bytes for ever, and reads as end-of-file at once: the delivery job would
+    spin); the delivery job still lists incoming/ at least every few seconds."""
+    through_every_job(server, "before")
+    delivery_job_idle(server)
+    fifo(server).unlink()
+    fifo(server).write_bytes(b"")
+    leaves_incoming(server, send(server, "regular"))
+    leaves_incoming(server, send(server, "regular-again"))
+    assert fifo(server).read_bytes() == b""
+    delivery_job_idle(server)                   # waiting in its read, not spinning
+
+
+def test_a_symlink_put_at_its_path_is_not_followed(server, tmp_path) -> None:
+    """A symlink at the path to some file: writing the FIFO's bytes through it would
+    overwrite that file's first bytes."""
+    through_every_job(server, "before")
+    delivery_job_idle(server)
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"precious")
+    fifo(server).unlink()
+    fifo(server).symlink_to(victim)
+    leaves_incoming(server, send(server, "symlink"))
+    assert victim.read_bytes() == b"precious"
