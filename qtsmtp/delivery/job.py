@@ -76,7 +76,7 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
     # Read and write: the FIFO never reads as end-of-file while no server job has it open,
     # and the timer below can write its wake-up byte into it.
     fifo = HeldFifo(queue / qformat.NOTIFY)
-    fifo.hold(os.open(fifo.path, os.O_RDWR | os.O_CLOEXEC))
+    fifo.hold(_open_at_start(fifo.path))
     engine = DeliveryEngine(root, log, job_number=job_number)
     engine.recover()
     etrnclient.start(Routing(root), log)          # ETRNCLT(*YES): ask the hub for our mail
@@ -110,6 +110,25 @@ def run_delivery_job(root: Path, log: JobLog, job_number: str | None = None,
         if screen is not None:
             screen.close()
     return 0
+
+
+def _open_at_start(path: str) -> int:
+    """The FIFO at the path; with something else there (a file a restore put there: it
+    is not written to, and asyncio cannot wait on it), a pipe of the job's own, which
+    its timer wakes: the job then lists incoming/ every RESCAN_SECONDS, and follows a
+    FIFO put at the path (_follow)."""
+    try:
+        fd = open_fifo(path, os.O_RDWR)
+    except OSError:
+        reader, writer = os.pipe()
+        try:
+            # One descriptor that reads and writes, as a FIFO opened O_RDWR (Linux).
+            fd = os.open(f"/proc/self/fd/{reader}", os.O_RDWR | os.O_CLOEXEC)
+        finally:
+            os.close(reader)
+            os.close(writer)
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _follow(root: Path, fifo: HeldFifo) -> bool:

@@ -128,3 +128,19 @@ def test_a_symlink_put_at_its_path_is_not_followed(server, tmp_path) -> None:
     fifo(server).symlink_to(victim)
     leaves_incoming(server, send(server, "symlink"))
     assert victim.read_bytes() == b"precious"
+
+
+def test_a_delivery_job_started_with_a_regular_file_at_its_path(server) -> None:
+    """The delivery job starts again while a regular file is at the path: it does not
+    hold that file (asyncio cannot wait on one: the job ended with a traceback at its
+    first message, again at each start), and still lists incoming/."""
+    old_job = delivery_job_idle(server)
+    fifo(server).unlink()
+    fifo(server).write_bytes(b"")
+    os.kill(old_job, signal.SIGKILL)
+    eventually(lambda: [p for p in server.job_pids("QTSMTPCLTD")
+                        if p != old_job and process_running(p)], "a new delivery job")
+    new_job = delivery_job_idle(server)
+    leaves_incoming(server, send(server, "after"))
+    assert fifo(server).read_bytes() == b""
+    assert process_running(new_job) and "Traceback" not in server.joblog_text("QTSMTPCLTD")
