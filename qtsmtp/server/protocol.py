@@ -131,6 +131,10 @@ aiosmtpd_smtp.sanitized_log = _sanitized_log_if_logged
 
 SHUTTING_DOWN = b"421 4.3.2 Service shutting down, try again later\r\n"
 TIMED_OUT = b"421 4.4.2 Timeout exceeded, closing\r\n"
+# How long STARTTLS's handshake may take, when CMDTIMEOUT is longer: the session's own
+# timer ends it (TCP3095). The loop's limit, twice that, is only a backstop: when it
+# fires, the session's task is cancelled and nothing could be logged.
+HANDSHAKE_SECONDS = 60.0
 # The event loop's timers keep milliseconds: a timer that fires this little before the
 # deadline it was started for has reached it.
 TIMER_SLACK_SECONDS = 0.002
@@ -484,8 +488,11 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
         self._reader._buffer.clear()
         plain = self.transport
         self._handshaking = True
+        if HANDSHAKE_SECONDS < self._timeout_seconds:
+            self._reset_timeout(HANDSHAKE_SECONDS)
         try:
-            secure = await self.loop.start_tls(plain, self, self.tls_context, server_side=True)
+            secure = await self.loop.start_tls(plain, self, self.tls_context, server_side=True,
+                                               ssl_handshake_timeout=2 * HANDSHAKE_SECONDS)
         except (ConnectionError, OSError, ValueError, TimeoutError):
             # The handshake failed (ssl.SSLError is an OSError) and the loop closed the
             # connection: connection_lost follows, as when a client goes away.
@@ -493,6 +500,7 @@ class RelaySMTP(AiosmtpdLookup, SMTP):
             return
         finally:
             self._handshaking = False
+        self._reset_timeout()               # CMDTIMEOUT again, for the first command over TLS
         self._original_transport = plain
         self._tls_protocol = _TlsLayer(secure)
         # The loop may have read the client's first command over TLS already (in the
