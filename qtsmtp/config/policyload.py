@@ -272,7 +272,7 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
     CompileAgain when they do, but one of them is CHGSMTPA's and there is no
     ``default_system_name`` (SYSNAME(*DFT)) to apply it with."""
     members = members or watched_members(root)
-    where = {(m.file, m.member): index for index, m in enumerate(members)}
+    where = _indices(members)
     known = list(compiled.keys)       # (inode, size, mtime_ns); mtime None: not known
     touched: set[int] = set()
     changes = []
@@ -342,6 +342,11 @@ def apply_records(root: Path, compiled: CompiledPolicy, records: list[dict],
     return CompiledPolicy(policy, values, system_name, tuple(known),
                           reads, records[-1]["gen"] if records else compiled.generation,
                           journal_id)
+
+
+def _indices(members: list[MemberFile]) -> dict[tuple[str, str], int]:
+    """(file, member), as a journal record names it -> its index in ``members``."""
+    return {(m.file, m.member): index for index, m in enumerate(members)}
 
 
 def _holds_only(path, read: MemberRead | None) -> bool:
@@ -494,7 +499,7 @@ class PolicySource:
         deadline = time.monotonic() + START_WAIT_SECONDS
         while True:
             wait_for_hand_edits(self._members, deadline)
-            before = [settle.fingerprint(m.path) for m in self._members]
+            before = self._fingerprints()
             compiled = self.compile()
             changed = [m for index, (m, had) in enumerate(zip(self._members, before))
                        if settle.fingerprint(m.path) != had
@@ -607,7 +612,7 @@ class PolicySource:
         if applied is not None:
             return [index for index, (key, had) in enumerate(zip(keys, applied.keys))
                     if key != had]
-        where = {(m.file, m.member): index for index, m in enumerate(self._members)}
+        where = _indices(self._members)
         left = {}                        # index -> what its last record left
         for record in records or ():
             index = where.get((record.get("file"), record.get("member")))
